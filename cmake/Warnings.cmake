@@ -1,0 +1,10 @@
+# Warnings are set once, on an interface target that every target links.
+add_library(strait_warnings INTERFACE)
+target_compile_options(strait_warnings INTERFACE
+  -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith
+  -Wcast-align -Wwrite-strings -Wvla
+  $<$<COMPILE_LANGUAGE:C>:-Wstrict-prototypes -Wmissing-prototypes
+                          -Wold-style-definition>)
+if(STRAIT_WERROR)
+  target_compile_options(strait_warnings INTERFACE -Werror)
+endif()

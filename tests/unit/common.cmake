@@ -1,0 +1,1 @@
+# Unit tests of src/common (owned by the common module).
