@@ -31,7 +31,8 @@ int buf_addc(struct buf *b, char c);
 int buf_adds(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Hands the storage to the caller (free() it); the buffer is left empty. */
 char *buf_take(struct buf *b, size_t *len);
 

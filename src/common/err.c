@@ -55,5 +55,8 @@ void diag_prefix(struct diag *d, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, d->msg, sizeof(old));
-	snprintf(d->msg, sizeof(d->msg), "%s: %s", pre, old);
+	/* Two steps: the message is cut at DIAG_MAX on purpose. */
+	int n = snprintf(d->msg, sizeof(d->msg), "%s: ", pre);
+	if (n > 0 && (size_t)n < sizeof(d->msg))
+		snprintf(d->msg + n, sizeof(d->msg) - (size_t)n, "%s", old);
 }

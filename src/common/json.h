@@ -120,8 +120,11 @@ const char *json_type_name(enum json_type t);
 
 /*
  * Streaming JSON writer into a buf. Commas and string escaping are handled
- * here; the output is compact (no whitespace). Errors (buffer cap, bad
- * nesting) are sticky: check jw_finish() once at the end.
+ * here; the output is compact (no whitespace). Errors are sticky: check
+ * jw_finish() once at the end. ST_ELIMIT: the buf's cap or JW_MAX_DEPTH was
+ * exceeded; ST_EINVAL: bad nesting (a value without a key in an object, a
+ * key outside one, a mismatched close, a second top-level value) or a
+ * string that is not valid UTF-8; ST_ERANGE: NaN or an infinity.
  */
 struct jw {
 	struct buf *out;
@@ -129,6 +132,7 @@ struct jw {
 	uint32_t depth;
 	bool first[JW_MAX_DEPTH + 1]; /* no value yet at this depth */
 	bool after_key;
+	uint64_t objs; /* bit d-1 set: the container at depth d is an object */
 };
 
 void jw_init(struct jw *w, struct buf *out);
@@ -136,6 +140,8 @@ void jw_obj_open(struct jw *w);
 void jw_obj_close(struct jw *w);
 void jw_arr_open(struct jw *w);
 void jw_arr_close(struct jw *w);
+/* Keys and strings must be valid UTF-8 (else ST_EINVAL); the n forms may
+ * hold NUL characters. */
 void jw_key(struct jw *w, const char *key);
 void jw_keyn(struct jw *w, const char *key, size_t len);
 void jw_str(struct jw *w, const char *s);
@@ -145,19 +151,27 @@ void jw_int(struct jw *w, int64_t v);
 void jw_double(struct jw *w, double v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
-/* Inserts an already serialised JSON value (e.g. a stored object). */
+/* Inserts an already serialised JSON value (e.g. a stored object); it is
+ * not checked. */
 void jw_raw(struct jw *w, const char *json, size_t len);
-/* Writes a parsed value (members in document order, compact). */
+/* Writes a parsed value (members in document order, compact). Its strings
+ * are taken to be valid UTF-8, as json_parse makes them. */
 void jw_value(struct jw *w, const struct json_val *v);
-/* ST_OK, or the first error met. */
+/* ST_OK, or the first error met; ST_EINVAL if the document is incomplete
+ * (nothing written, a container left open, a key without its value). */
 int jw_finish(struct jw *w);
 
 /*
  * Appends the RFC 8785 (JCS) canonical form of v to out: members sorted by
  * the UTF-16 code units of their keys, no whitespace, numbers in ECMAScript
- * shortest round-trip form, minimal string escaping. Integers outside
- * +-(2^53-1) are rejected (ST_ERANGE, I-JSON), as is anything that cannot be
- * represented. On error, out is left as it was.
+ * shortest round-trip form, minimal string escaping. Integers (num.is_int)
+ * outside +-(2^53-1) are rejected (ST_ERANGE, I-JSON), as are doubles that
+ * ECMAScript would write as such integers (2^53 <= |d| < 1e21, e.g. 1e20 or
+ * 18446744073709551615), NaN and the infinities; other numbers are
+ * formatted from their double, so the output always parses back. Also
+ * ST_EJSON for two equal keys in one object, ST_ELIMIT past out's cap or
+ * 128 levels of nesting, ST_ENOMEM. Strings are taken to be valid UTF-8,
+ * as json_parse makes them. On error, out is left as it was.
  */
 int json_canonical(const struct json_val *v, struct buf *out, struct diag *d);
 

@@ -18,8 +18,19 @@
  *
  * A top-level object is a container (bundle or envelope) when it has an
  * "objects" member whose value is an array and its "type" member, if any,
- * is "bundle". Its other members are skipped (bounded by max_elem). A
- * top-level object without such an array is a single element.
+ * is "bundle". Its other members are skipped (in constant memory; a
+ * second "objects" or "type" is an error). A top-level object without
+ * such an array is a single element.
+ *
+ * When "objects" comes before "type" (as in canonical JSON), the rest of
+ * the object is looked at first while it fits in max_elem. An object
+ * larger than max_elem cannot be a single element, so it is streamed as a
+ * container, and a "type" other than "bundle" met after its array ends the
+ * stream with an error.
+ *
+ * Elements of the array need not be objects (the caller rejects those).
+ * An empty input, or a top-level value that is neither an object nor an
+ * array, is an error.
  */
 
 enum split_kind {
@@ -40,8 +51,8 @@ struct split;
 
 /*
  * Creates a splitter reading through rd(ctx, ...). max_elem caps the size
- * of one element (and of one skipped top-level member). NULL when out of
- * memory.
+ * of one element; the splitter's window never exceeds max_elem + 1 MiB +
+ * JSON_PADDING bytes (it starts at 64 KiB). NULL when out of memory.
  */
 struct split *split_new(split_read_fn rd, void *ctx, size_t max_elem);
 
@@ -53,25 +64,31 @@ struct split *split_new_mem(const char *data, size_t len, size_t max_elem);
 void split_free(struct split *s);
 
 /*
- * Returns the next element: 1 and *elem/*len set (the bytes stay valid
+ * Returns the next element: 1 and *elem and *len set (the bytes stay valid
  * until the next call, and JSON_PADDING readable bytes follow them, so
  * json_parse may be called with JSON_PARSE_PADDED); 0 at the end of the
  * input; or a negative st_err with a message naming the byte offset.
  *
- * An element larger than max_elem is skipped: ST_ELIMIT is returned for it
- * and the next call continues with the element after it. Any other error
- * (malformed structure, truncated input, read failure) ends the stream:
- * every later call returns the same error.
+ * An element larger than max_elem, or nested deeper than 64 levels, is
+ * skipped: ST_ELIMIT is returned for it (and only for it) and the next
+ * call continues with the element after it. Any other error (malformed
+ * structure, truncated input, trailing content, read failure) ends the
+ * stream: every later call returns the same error and message. Elements
+ * before an error may or may not have been returned, depending on where
+ * in the input the error lies.
  *
- * *offset (optional) receives the element's byte offset in the input.
+ * *offset (optional) receives the element's byte offset in the input (a
+ * leading BOM counts), also for a skipped element.
  */
 int split_next(struct split *s, const char **elem, size_t *len,
 	       uint64_t *offset, struct diag *d);
 
-/* What the input turned out to be (known after the first split_next). */
+/* What the input turned out to be (known after the first split_next; a
+ * container larger than max_elem with "type" after "objects" shows as
+ * SPLIT_ENVELOPE until its "type" is met). */
 enum split_kind split_kind(const struct split *s);
 
-/* Bytes consumed from the input so far. */
+/* Bytes of the input scanned so far (all of it after the end). */
 uint64_t split_bytes_read(const struct split *s);
 
 #endif

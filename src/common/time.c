@@ -127,8 +127,8 @@ void ts_format_ms(st_time t, char out[TS_BUFSZ])
 	int64_t y, us;
 	int mo, d, h, mi, s;
 	split_time(t, &y, &mo, &d, &h, &mi, &s, &us);
-	snprintf(out, TS_BUFSZ, "%04lld-%02d-%02dT%02d:%02d:%02d.%03lldZ",
-		 (long long)y, mo, d, h, mi, s, (long long)(us / 1000));
+	snprintf(out, TS_BUFSZ, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 (long long)y, mo, d, h, mi, s, (int)(us / 1000 % 1000));
 }
 
 st_time time_now(void)

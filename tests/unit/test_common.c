@@ -1,0 +1,268 @@
+/*
+ * Unit tests of the small common helpers: timestamps (src/common/time.c)
+ * and UUIDs (src/common/uuid.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "common/time.h"
+#include "common/uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Timestamps                                                           */
+/* ------------------------------------------------------------------ */
+
+static const struct {
+	const char *in;
+	int rc;
+	st_time us; /* when rc is ST_OK */
+	int frac; /* fractional digits written */
+	const char *out; /* ts_format of the value */
+} stamps[] = {
+    {"1970-01-01T00:00:00Z", ST_OK, 0, 0, "1970-01-01T00:00:00.000000Z"},
+    {"1970-01-01T00:00:00.000001Z", ST_OK, 1, 6, "1970-01-01T00:00:00.000001Z"},
+    {"2016-04-06T20:03:48.000Z", ST_OK, 1459973028000000, 3,
+     "2016-04-06T20:03:48.000000Z"},
+    {"2016-04-06T20:03:48.5Z", ST_OK, 1459973028500000, 1,
+     "2016-04-06T20:03:48.500000Z"},
+    /* More than six digits: accepted, truncated (not rounded). */
+    {"2016-04-06T20:03:48.123456789Z", ST_OK, 1459973028123456, 9,
+     "2016-04-06T20:03:48.123456Z"},
+    {"2016-04-06T20:03:48.9999999Z", ST_OK, 1459973028999999, 7,
+     "2016-04-06T20:03:48.999999Z"},
+    /* Leap years: 2000 and 2024 are, 1900 and 2023 are not. */
+    {"2000-02-29T00:00:00Z", ST_OK, 951782400000000, 0,
+     "2000-02-29T00:00:00.000000Z"},
+    {"2024-02-29T12:00:00Z", ST_OK, 1709208000000000, 0,
+     "2024-02-29T12:00:00.000000Z"},
+    {"1900-02-29T00:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2023-02-29T00:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2023-02-28T23:59:59Z", ST_OK, 1677628799000000, 0,
+     "2023-02-28T23:59:59.000000Z"},
+    /* A leap second is accepted (and lands on the next second). */
+    {"2016-12-31T23:59:60Z", ST_OK, 1483228800000000, 0,
+     "2017-01-01T00:00:00.000000Z"},
+    {"2016-12-31T23:59:61Z", ST_EINVAL, 0, 0, NULL},
+    {"9999-12-31T23:59:59.999999Z", ST_OK, 253402300799999999, 6,
+     "9999-12-31T23:59:59.999999Z"},
+    {"0001-01-01T00:00:00Z", ST_OK, -62135596800000000, 0,
+     "0001-01-01T00:00:00.000000Z"},
+    /* Calendar and syntax errors. */
+    {"2016-13-01T00:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-00-01T00:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-31T00:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-00T00:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T24:00:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T23:60:00Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48.000", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48+00:00", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48.Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06 20:03:48Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-4-06T20:03:48Z", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48ZZ", ST_EINVAL, 0, 0, NULL},
+    {"2016-04-06T20:03:48.1a2Z", ST_EINVAL, 0, 0, NULL},
+    {"", ST_EINVAL, 0, 0, NULL},
+};
+
+static void test_ts_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+		st_time t = -1;
+		int frac = -1;
+		int rc =
+		    ts_parse(stamps[i].in, strlen(stamps[i].in), &t, &frac);
+		if (rc != stamps[i].rc)
+			fail_msg("%s: rc %d, want %d", stamps[i].in, rc,
+				 stamps[i].rc);
+		if (rc != ST_OK)
+			continue;
+		if (t != stamps[i].us)
+			fail_msg("%s: %lld, want %lld", stamps[i].in,
+				 (long long)t, (long long)stamps[i].us);
+		assert_int_equal(frac, stamps[i].frac);
+		char out[TS_BUFSZ];
+		ts_format(t, out);
+		assert_string_equal(out, stamps[i].out);
+		/* And back again. */
+		st_time t2;
+		assert_int_equal(ts_parse(out, strlen(out), &t2, NULL), ST_OK);
+		assert_true(t2 == t);
+	}
+}
+
+/* Only len bytes are read: a longer buffer is not a longer timestamp. */
+static void test_ts_parse_len(void **state)
+{
+	(void)state;
+	const char *s = "2016-04-06T20:03:48Zjunk";
+	st_time t;
+	assert_int_equal(ts_parse(s, 20, &t, NULL), ST_OK);
+	assert_int_equal(ts_parse(s, 24, &t, NULL), ST_EINVAL);
+	assert_int_equal(ts_parse(s, 19, &t, NULL), ST_EINVAL);
+}
+
+static void test_ts_format_ms(void **state)
+{
+	(void)state;
+	static const struct {
+		st_time t;
+		const char *want;
+	} rows[] = {
+	    {0, "1970-01-01T00:00:00.000Z"},
+	    {1459973028123456, "2016-04-06T20:03:48.123Z"},
+	    {1459973028999999, "2016-04-06T20:03:48.999Z"},
+	    {-1, "1969-12-31T23:59:59.999Z"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char out[TS_BUFSZ];
+		ts_format_ms(rows[i].t, out);
+		assert_string_equal(out, rows[i].want);
+	}
+	char out[TS_BUFSZ];
+	ts_format(-1, out);
+	assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
+}
+
+static void test_clocks(void **state)
+{
+	(void)state;
+	/* After 2024-01-01 and monotonic time does not go back. */
+	assert_true(time_now() > 1704067200000000);
+	double a = time_mono(), b = time_mono();
+	assert_true(b >= a);
+}
+
+/* ------------------------------------------------------------------ */
+/* UUIDs                                                                */
+/* ------------------------------------------------------------------ */
+
+static void test_uuid_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		bool strict;
+		int rc;
+	} rows[] = {
+	    {"00abedb4-aa42-466c-9c01-fed23315a9b7", true, ST_OK},
+	    {"00ABEDB4-AA42-466C-9C01-FED23315A9B7", false, ST_OK},
+	    {"00ABEDB4-AA42-466C-9C01-FED23315A9B7", true, ST_EINVAL},
+	    {"00abedb4-aa42-466c-9c01-fed23315a9b", true, ST_EINVAL},
+	    {"00abedb4-aa42-466c-9c01-fed23315a9b77", true, ST_EINVAL},
+	    {"00abedb4aa42-466c-9c01-fed23315a9b7-", true, ST_EINVAL},
+	    {"00abedb4-aa42-466c-9c01-fed23315a9bg", true, ST_EINVAL},
+	    {"{0abedb4-aa42-466c-9c01-fed23315a9b7", true, ST_EINVAL},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t u[16];
+		int rc = uuid_parse(rows[i].in, strlen(rows[i].in),
+				    rows[i].strict, u);
+		if (rc != rows[i].rc)
+			fail_msg("%s: rc %d", rows[i].in, rc);
+		if (rc == ST_OK)
+			assert_memory_equal(u, UUID_NS_STIX, 16);
+	}
+	char out[UUID_STRLEN + 1];
+	uuid_format(UUID_NS_STIX, out);
+	assert_string_equal(out, "00abedb4-aa42-466c-9c01-fed23315a9b7");
+	uint8_t nil[16] = {0};
+	assert_int_equal(uuid_version(nil), 0);
+	assert_int_equal(uuid_version(UUID_NS_STIX), 4);
+}
+
+/*
+ * STIX deterministic ids: UUIDv5 in the STIX namespace of the canonical
+ * JSON of the id-contributing properties. The expected ids are the ones
+ * cti-python-stix2 asserts in test_deterministic_ids.py, plus the id of
+ * {"value":"198.51.100.3"} (computed with Python's uuid.uuid5; note that
+ * the spec's example id ipv4-addr--ff26c055-... is not a computed one).
+ */
+static void test_uuid_v5(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *want;
+	} rows[] = {
+	    {"{\"values\":[{\"data\":\"qwerty\",\"name\":\"Foo\"},"
+	     "{\"data\":\"42\",\"name\":\"Bar\"}]}",
+	     "36594eba-bcc7-5014-9835-0e154264e588"},
+	    {"{\"extensions\":{\"windows-pebinary-ext\":{\"machine_hex\":"
+	     "\"014c\",\"pe_type\":\"exe\",\"sections\":[{\"entropy\":"
+	     "7.980693,\"hashes\":{\"SHA-256\":\"6e3b6f3978e5cd96ba7abee35c2"
+	     "4e867b7e64072e2ecb22d0ee7a6e6af6894d0\"},\"name\":\".data\","
+	     "\"size\":4096}]}},\"hashes\":{\"SHA-256\":\"841a8921140aba5067"
+	     "1ebb0770fecc4ee308c4952cfeff8de154ab14eeef4649\"},\"name\":"
+	     "\"example.exe\"}",
+	     "ced31cd4-bdcb-537d-aefa-92d291bfc11d"},
+	    {"{\"value\":\"198.51.100.3\"}",
+	     "28bb3599-77cd-5a82-a950-b5bc3caf07c4"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint8_t u[16];
+		char out[UUID_STRLEN + 1];
+		uuid_v5(UUID_NS_STIX, rows[i].name, strlen(rows[i].name), u);
+		uuid_format(u, out);
+		assert_string_equal(out, rows[i].want);
+		assert_int_equal(uuid_version(u), 5);
+		assert_int_equal(u[8] & 0xc0, 0x80); /* RFC 4122 variant */
+	}
+}
+
+static void test_uuid_v4(void **state)
+{
+	(void)state;
+	uint8_t a[16], b[16];
+	uuid_v4(a);
+	uuid_v4(b);
+	assert_int_equal(uuid_version(a), 4);
+	assert_int_equal(a[8] & 0xc0, 0x80);
+	assert_memory_not_equal(a, b, 16);
+	char s[UUID_STRLEN + 1];
+	uint8_t back[16];
+	uuid_format(a, s);
+	assert_int_equal(uuid_parse(s, strlen(s), true, back), ST_OK);
+	assert_memory_equal(a, back, 16);
+}
+
+/* The error strings are stable; diag_prefix keeps the message. */
+static void test_errors(void **state)
+{
+	(void)state;
+	assert_string_equal(st_strerror(ST_OK), "success");
+	assert_string_equal(st_strerror(ST_EJSON), "malformed JSON");
+	assert_string_equal(st_strerror(ST_ERANGE), "value out of range");
+	assert_string_equal(st_strerror(12345), "unknown error");
+	struct diag d;
+	assert_int_equal(diag_set(&d, ST_ELIMIT, "at byte %d", 7), ST_ELIMIT);
+	diag_prefix(&d, "indicator--%s", "x");
+	assert_string_equal(d.msg, "indicator--x: at byte 7");
+	assert_int_equal(diag_set(NULL, ST_EIO, "x"), ST_EIO);
+	diag_prefix(NULL, "y");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ts_parse),
+	    cmocka_unit_test(test_ts_parse_len),
+	    cmocka_unit_test(test_ts_format_ms),
+	    cmocka_unit_test(test_clocks),
+	    cmocka_unit_test(test_uuid_parse),
+	    cmocka_unit_test(test_uuid_v5),
+	    cmocka_unit_test(test_uuid_v4),
+	    cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
