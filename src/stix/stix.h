@@ -48,7 +48,10 @@ struct stix_info {
 	uint8_t uuid[16];
 	enum stix_kind kind;
 	bool custom_type;         /* not a type of the specification */
-	bool versioned;           /* false for SCOs: STIX does not version them */
+	bool versioned;           /* false for SCOs and marking definitions:
+				     STIX does not version them (a marking
+				     definition's created names its only
+				     version) */
 	st_time created;          /* 0 when absent */
 	st_time modified;         /* 0 when absent */
 	st_time version;          /* modified, else created; 0 if !versioned */
@@ -80,8 +83,8 @@ void stix_report_init(struct stix_report *r);
 void stix_report_reset(struct stix_report *r);
 void stix_report_free(struct stix_report *r);
 /*
- * Appends each issue as one line "<id>: <path>: <msg>" to out (errors first
- * when errors_only is false, all of them otherwise just errors).
+ * Appends issues to out, one line each: "<id>: <path>: <msg>". With
+ * errors_only, only the errors; otherwise every issue, in the order found.
  */
 int stix_report_format(const struct stix_report *r, const char *id,
 		       bool errors_only, struct buf *out);
@@ -98,6 +101,15 @@ int stix_report_warnings_json(const struct stix_report *r, struct buf *out);
  *
  * An SCO without "id" is accepted: info->id_generated is set and info->id
  * holds its deterministic identifier, which the caller adds to the object.
+ * An SCO whose id is not its deterministic one gets a warning and keeps it.
+ *
+ * A type that is not in the specification but is a valid type name is a
+ * custom object: its common properties are checked and custom_type is set.
+ * It is treated as an SCO when one of its extensions has extension_type
+ * "new-sco", as an SRO for "new-sro", as an SDO otherwise.
+ *
+ * rep is appended to, not reset: at most 64 issues are kept per call, then
+ * one "... and N more issues" (n_errors and n_warnings count them all).
  */
 int stix_validate(const struct json_val *obj, struct stix_info *info,
 		  struct stix_report *rep);
@@ -105,10 +117,12 @@ int stix_validate(const struct json_val *obj, struct stix_info *info,
 /*
  * The deterministic identifier of an SCO (UUIDv5 in the STIX namespace over
  * the canonical JSON of the type's ID-contributing properties; for hashes,
- * only the first present of MD5, SHA-1, SHA-256, SHA-512). Types without
+ * only the first present of MD5, SHA-1, SHA-256, SHA-512, else the first
+ * hash in document order, as cti-python-stix2 does). Types without
  * contributing properties, or objects that have none of them, get a random
- * UUIDv4 as the specification says. ST_OK, or ST_EINVAL when obj is not an
- * SCO of a known type.
+ * UUIDv4 as the specification says. ST_OK, ST_EINVAL when obj is not an
+ * SCO of a known type, ST_ERANGE when a contributing value has no canonical
+ * form (an integer beyond I-JSON), ST_ENOMEM.
  */
 int stix_sco_id(const struct json_val *obj, uint8_t uuid[16]);
 
