@@ -37,14 +37,20 @@ struct store;
 /* Page cache and other tuning; zero fields take the defaults. */
 struct store_options {
 	bool create;          /* create the database if missing */
-	uint32_t cache_mb;    /* per connection (default 16) */
+	uint32_t cache_mb;    /* page cache per read connection (default 16);
+				 the writer's is four times this */
 	uint32_t batch_max;   /* items per write transaction (default 20000) */
+	uint32_t checkpoint_pages; /* WAL pages that wake the checkpointer
+				      (default 10000 of 8 KiB) */
 };
 
 /*
  * Opens the store at url: "sqlite:PATH" or a bare PATH for the embedded
  * backend. On create, a new node incarnation id is made. Caller owns the
- * returned store (store_close it).
+ * returned store (store_close it). ST_ENOTFOUND when the store does not
+ * exist and opt->create is false; ST_EINVAL for an unknown scheme;
+ * ST_ESTORE when the file is not a strait store or its schema is newer
+ * than this program. opt may be NULL (defaults, no create).
  */
 int store_open(const char *url, const struct store_options *opt,
 	       struct store **out, struct diag *d);
@@ -56,7 +62,13 @@ void store_close(struct store *s);
  * restore, part of every cursor. */
 const char *store_incarnation(struct store *s);
 
-/* Small persistent key-value settings (node identity id, ...). */
+/*
+ * Small persistent key-value settings (node identity id, ...). get copies
+ * the value with its NUL into val: ST_ENOTFOUND when the key is absent,
+ * ST_ELIMIT when it does not fit in cap. set is durable when it returns.
+ * Keys beginning with "store." belong to the store: set rejects them
+ * (ST_EINVAL), get may read them.
+ */
 int store_meta_get(struct store *s, const char *key, char *val, size_t cap);
 int store_meta_set(struct store *s, const char *key, const char *val);
 
@@ -73,7 +85,11 @@ struct store_collection {
 	char media_types[256];/* comma-separated; "" means STIX 2.1 only */
 };
 
-/* Adds a collection; fills c->cid. ST_EEXIST when id or alias is taken. */
+/*
+ * Adds a collection, durably; fills c->cid. c->id must be a lowercase
+ * UUID; a non-empty alias must not itself look like a UUID. ST_EEXIST
+ * when id or alias is taken, ST_EINVAL for a malformed id or alias.
+ */
 int store_collection_add(struct store *s, struct store_collection *c,
 			 struct diag *d);
 /* Finds by id or alias. ST_ENOTFOUND. */
@@ -139,9 +155,21 @@ struct store_batch {
 /*
  * Queues a batch for the writer and returns at once. The items and their
  * bytes stay owned by the caller and must stay valid until store_wait.
+ * Ids must be "type--uuid" with a lowercase UUID and bodies non-empty:
+ * otherwise ST_EINVAL at once (the batch is then already done, with
+ * every item STORE_FAILED). ST_ECLOSED while the store is closing.
+ * Outputs: seq is the version's seq for STORED, DUPLICATE and CONFLICT
+ * (the existing one for the last two).
  */
 int store_submit(struct store *s, struct store_batch *b);
-/* Waits until the batch is committed durably (or failed); returns b->rc. */
+/*
+ * Waits until the batch is committed durably (or failed); returns b->rc.
+ * Items are always decided in order, as if appended one after the other.
+ * A failed batch has every undecided item STORE_FAILED and b->diag says
+ * why. A batch larger than batch_max is written in several transactions:
+ * it is reported once the last one committed, and when a later one fails,
+ * the items of the earlier ones keep their (committed) results.
+ */
 int store_wait(struct store *s, struct store_batch *b);
 /* store_submit then store_wait. */
 int store_append(struct store *s, struct store_batch *b);
@@ -188,7 +216,13 @@ typedef int (*store_row_fn)(void *ctx, const struct store_row *row);
  * by seq (without). Stops early when fn returns non-zero and returns that
  * value. One short read transaction per call: page with after_seq or
  * added_after and limit for large results. *count (optional) receives the
- * number of rows passed to fn.
+ * number of rows passed to fn (the stopping one included).
+ *
+ * vsel LAST/FIRST pick the greatest/smallest version key of each object,
+ * never the greatest seq (an old version can arrive late); with a cid,
+ * among the versions that are members of that collection. An id or type
+ * the store has never seen matches nothing. ST_EINVAL for a malformed id
+ * or for added_after without a cid; ST_ELIMIT past 64 types.
  */
 int store_query(struct store *s, const struct store_query *q, store_row_fn fn,
 		void *ctx, size_t *count, struct diag *d);
@@ -199,14 +233,28 @@ struct store_stats {
 	uint64_t collections;
 	uint64_t last_seq;
 	uint64_t db_bytes;    /* database + WAL on disk */
+	/* this process, since store_open */
+	uint64_t commits;     /* write transactions committed */
+	uint64_t batches;     /* batches reported (batches / commits is the
+				 group-commit factor) */
 };
 
+/* Counts from one consistent snapshot; cheap (no table scans). */
 int store_stats(struct store *s, struct store_stats *st);
 
 typedef int (*store_type_count_fn)(void *ctx, const char *type,
 				   uint64_t versions);
 /* Number of versions per type, types in alphabetical order. */
 int store_count_by_type(struct store *s, store_type_count_fn fn, void *ctx);
+
+/*
+ * Checks the store: the database's own integrity check, then the log's
+ * invariants (every membership names a version, the counters agree with
+ * the rows, seq and date_added below their persisted high-water marks).
+ * Reads everything: for operators and tests, not for hot paths.
+ * ST_OK, or ST_ESTORE with the first problem in d.
+ */
+int store_check(struct store *s, struct diag *d);
 
 /* ------------------------------------------------------------------ */
 /* Backends                                                             */
@@ -235,6 +283,7 @@ struct store_ops {
 	int (*stats)(struct store *s, struct store_stats *st);
 	int (*count_by_type)(struct store *s, store_type_count_fn fn,
 			     void *ctx);
+	int (*check)(struct store *s, struct diag *d);
 };
 
 /* Every backend's struct store begins with this. */

@@ -1,0 +1,419 @@
+/*
+ * strait: the SQLite backend's read side. Read-only connections live in a
+ * pool: a call takes one (opening it on first need), runs one short read
+ * transaction and gives it back, so each reading thread has a connection
+ * of its own while it reads and nothing is held between calls. The pool
+ * is LIFO, so a thread that reads again usually gets a warm page cache.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include "common/buf.h"
+#include "common/uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Readers map the database too: fewer copies on long exports. */
+#define READER_MMAP_BYTES (256ll * 1024 * 1024)
+
+static const char *const rsql[R_NSTMT] = {
+	[R_BEGIN] = "BEGIN",
+	[R_COMMIT] = "COMMIT",
+	[R_ROLLBACK] = "ROLLBACK",
+	[R_TYPE_NAME] = "SELECT name FROM types WHERE code = ?1",
+	[R_TYPE_CODE] = "SELECT code FROM types WHERE name = ?1",
+	[R_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[R_COLL_FIND] = "SELECT cid, id, alias, title, description,"
+			" media_types FROM collections"
+			" WHERE id = ?1 OR alias = ?1",
+	[R_COLL_LIST] = "SELECT cid, id, alias, title, description,"
+			" media_types FROM collections ORDER BY cid",
+	[R_STATS_TYPES] = "SELECT coalesce(sum(versions), 0),"
+			  " coalesce(sum(objects), 0) FROM types",
+	[R_STATS_COLL] = "SELECT count(*) FROM collections",
+	[R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
+	[R_COUNT_TYPES] = "SELECT name, versions FROM types"
+			  " WHERE versions > 0 ORDER BY name",
+};
+
+static void reader_free(struct sq_reader *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < R_NSTMT; i++)
+		sqlite3_finalize(r->rs[i]);
+	for (size_t i = 0; i < sizeof(r->cache) / sizeof(r->cache[0]); i++) {
+		sqlite3_finalize(r->cache[i].st);
+		free(r->cache[i].sql);
+	}
+	for (size_t i = 0; i < r->nnames; i++)
+		free(r->names[i]);
+	free(r->names);
+	sqlite3_close(r->db);
+	free(r);
+}
+
+struct sq_reader *sq_reader_get(struct sq_store *s, struct diag *d)
+{
+	struct sq_reader *r;
+	char sql[64];
+	pthread_mutex_lock(&s->r_mu);
+	r = s->r_free;
+	if (r != NULL)
+		s->r_free = r->next;
+	pthread_mutex_unlock(&s->r_mu);
+	if (r != NULL)
+		return r;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		diag_set(d, ST_ENOMEM, "store: no memory");
+		return NULL;
+	}
+	if (sq_open_conn(s, SQLITE_OPEN_READONLY, s->cache_kib, &r->db, d) !=
+	    ST_OK)
+		goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA mmap_size = %lld",
+		 READER_MMAP_BYTES);
+	if (sq_exec(r->db, sql, d) != ST_OK)
+		goto fail;
+	pthread_mutex_lock(&s->r_mu);
+	r->all_next = s->r_all;
+	s->r_all = r;
+	pthread_mutex_unlock(&s->r_mu);
+	return r;
+fail:
+	reader_free(r);
+	return NULL;
+}
+
+void sq_reader_put(struct sq_store *s, struct sq_reader *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&s->r_mu);
+	r->next = s->r_free;
+	s->r_free = r;
+	pthread_mutex_unlock(&s->r_mu);
+}
+
+void sq_readers_close(struct sq_store *s)
+{
+	struct sq_reader *r = s->r_all, *next;
+	for (; r != NULL; r = next) {
+		next = r->all_next;
+		reader_free(r);
+	}
+	s->r_all = s->r_free = NULL;
+}
+
+sqlite3_stmt *sq_reader_stmt(struct sq_reader *r, int which, struct diag *d)
+{
+	if (r->rs[which] == NULL &&
+	    sq_prepare(r->db, rsql[which], &r->rs[which], d) != ST_OK)
+		return NULL;
+	return r->rs[which];
+}
+
+static int step_plain(struct sq_reader *r, int which, struct diag *d)
+{
+	sqlite3_stmt *st = sq_reader_stmt(r, which, d);
+	int rc = ST_OK;
+	if (st == NULL)
+		return ST_ESTORE;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = sq_diag(r->db, d, rsql[which]);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int sq_read_begin(struct sq_reader *r, struct diag *d)
+{
+	return step_plain(r, R_BEGIN, d);
+}
+
+void sq_read_end(struct sq_reader *r)
+{
+	/* Reading only: COMMIT cannot lose anything; ROLLBACK if it fails. */
+	if (!sqlite3_get_autocommit(r->db) &&
+	    step_plain(r, R_COMMIT, NULL) != ST_OK)
+		step_plain(r, R_ROLLBACK, NULL);
+}
+
+/*
+ * The name of a type code. Codes are only added, never changed, so the
+ * cache never goes stale; a miss reads the types table within the
+ * caller's read transaction, which sees every code its rows use.
+ */
+const char *sq_type_name(struct sq_reader *r, int64_t code)
+{
+	if (code <= 0 || code > INT32_MAX)
+		return NULL;
+	size_t i = (size_t)code;
+	if (i < r->nnames && r->names[i] != NULL)
+		return r->names[i];
+	sqlite3_stmt *st = sq_reader_stmt(r, R_TYPE_NAME, NULL);
+	char *name = NULL;
+	if (st == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, code);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		name = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (name == NULL)
+		return NULL;
+	if (i >= r->nnames) {
+		size_t n = i + 16;
+		char **p = realloc(r->names, n * sizeof(*p));
+		if (p == NULL) {
+			free(name);
+			return NULL;
+		}
+		memset(p + r->nnames, 0, (n - r->nnames) * sizeof(*p));
+		r->names = p;
+		r->nnames = n;
+	}
+	r->names[i] = name;
+	return name;
+}
+
+/* The code of a type name: 0 when the store has never seen it. */
+static int type_code(struct sq_reader *r, const char *name, size_t len,
+		     int64_t *code, struct diag *d)
+{
+	sqlite3_stmt *st = sq_reader_stmt(r, R_TYPE_CODE, d);
+	int rc = ST_OK;
+	if (st == NULL)
+		return ST_ESTORE;
+	*code = 0;
+	sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*code = sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = sq_diag(r->db, d, "types");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* A prepared statement for sql from the reader's small cache. */
+static sqlite3_stmt *shape_stmt(struct sq_reader *r, const char *sql,
+				struct diag *d)
+{
+	size_t n = sizeof(r->cache) / sizeof(r->cache[0]);
+	for (size_t i = 0; i < n; i++) {
+		if (r->cache[i].sql != NULL && strcmp(r->cache[i].sql, sql) == 0)
+			return r->cache[i].st;
+	}
+	size_t i = r->cache_next;
+	r->cache_next = (i + 1) % n;
+	sqlite3_finalize(r->cache[i].st);
+	free(r->cache[i].sql);
+	r->cache[i].st = NULL;
+	r->cache[i].sql = strdup(sql);
+	if (r->cache[i].sql == NULL) {
+		diag_set(d, ST_ENOMEM, "store: no memory");
+		return NULL;
+	}
+	if (sq_prepare(r->db, sql, &r->cache[i].st, d) != ST_OK) {
+		free(r->cache[i].sql);
+		r->cache[i].sql = NULL;
+		return NULL;
+	}
+	return r->cache[i].st;
+}
+
+/*
+ * Query shapes. Parameters: ?1 after_seq, ?2 uuid, ?3 type, ?4 limit,
+ * ?5 at, ?6 cid, ?7 added_after, ?10.. the type codes. Join orders are
+ * fixed with CROSS JOIN and INDEXED BY so that a plan never depends on
+ * statistics: by id, from the key index; by collection, along the
+ * collection's (cid, date_added) key; otherwise along seq.
+ *
+ * "Last" and "first" are decided per row by one probe of the key index
+ * for a greater (smaller) version, among the collection's members when
+ * a collection is given: no scans, whatever the page.
+ */
+static int build_sql(struct buf *sql, const struct store_query *q,
+		     size_t ncodes)
+{
+	const char *cmp = q->vsel == STORE_V_LAST ? ">" : "<";
+	buf_adds(sql, "SELECT v.seq, v.type, v.uuid, v.version, v.tlp,"
+		      " v.flags, v.body, v.warnings, ");
+	if (q->cid == 0) {
+		buf_adds(sql, "0 FROM versions v");
+		if (q->id != NULL)
+			buf_adds(sql, " INDEXED BY versions_key");
+		else
+			buf_adds(sql, " NOT INDEXED");
+		buf_adds(sql, " WHERE v.seq > ?1");
+	} else if (q->id != NULL) {
+		buf_adds(sql, "m.date_added FROM versions v"
+			      " INDEXED BY versions_key"
+			      " CROSS JOIN membership m"
+			      " ON m.seq = v.seq AND m.cid = ?6"
+			      " WHERE v.seq > ?1 AND m.date_added > ?7");
+	} else {
+		buf_adds(sql, "m.date_added FROM membership m"
+			      " CROSS JOIN versions v ON v.seq = m.seq"
+			      " WHERE m.cid = ?6 AND m.date_added > ?7"
+			      " AND v.seq > ?1");
+	}
+	if (q->id != NULL)
+		buf_adds(sql, " AND v.uuid = ?2 AND v.type = ?3");
+	if (ncodes > 0) {
+		buf_adds(sql, " AND v.type IN (");
+		for (size_t i = 0; i < ncodes; i++)
+			buf_printf(sql, "%s?%zu", i ? ", " : "", 10 + i);
+		buf_adds(sql, ")");
+	}
+	switch (q->vsel) {
+	case STORE_V_LAST:
+	case STORE_V_FIRST:
+		if (q->cid == 0)
+			buf_printf(sql,
+				   " AND NOT EXISTS (SELECT 1 FROM versions w"
+				   " INDEXED BY versions_key"
+				   " WHERE w.uuid = v.uuid AND w.type = v.type"
+				   " AND w.version %s v.version)",
+				   cmp);
+		else
+			buf_printf(sql,
+				   " AND NOT EXISTS (SELECT 1 FROM versions w"
+				   " INDEXED BY versions_key"
+				   " CROSS JOIN membership mw"
+				   " ON mw.seq = w.seq AND mw.cid = ?6"
+				   " WHERE w.uuid = v.uuid AND w.type = v.type"
+				   " AND w.version %s v.version)",
+				   cmp);
+		break;
+	case STORE_V_AT:
+		buf_adds(sql, " AND v.version = ?5");
+		break;
+	case STORE_V_ALL:
+		break;
+	}
+	buf_adds(sql, q->cid == 0 ? " ORDER BY v.seq" : " ORDER BY m.date_added");
+	return buf_adds(sql, " LIMIT ?4");
+}
+
+#define MAX_TYPES 64
+
+int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
+	     void *ctx, size_t *count, struct diag *d)
+{
+	struct sq_store *s = SQ(st);
+	struct buf sql = BUF_INIT(8192);
+	struct sq_reader *r = NULL;
+	sqlite3_stmt *qs = NULL;
+	int64_t codes[MAX_TYPES];
+	size_t ncodes = 0, ntypes = 0, rows = 0;
+	uint8_t uuid[16];
+	size_t tl = 0;
+	int64_t idcode = 0;
+	bool empty = false;
+	int rc = ST_OK, src;
+
+	if (q->id != NULL && store_id_split(q->id, &tl, uuid) != ST_OK)
+		return diag_set(d, ST_EINVAL, "query: invalid id '%.80s'",
+				q->id);
+	for (; q->types != NULL && q->types[ntypes] != NULL; ntypes++)
+		;
+	if (ntypes > MAX_TYPES)
+		return diag_set(d, ST_ELIMIT, "query: more than %d types",
+				MAX_TYPES);
+	if (q->after_seq > INT64_MAX)
+		return diag_set(d, ST_ERANGE, "query: after_seq out of range");
+	r = sq_reader_get(s, d);
+	if (r == NULL)
+		return ST_ESTORE;
+	rc = sq_read_begin(r, d);
+	if (rc != ST_OK)
+		goto out;
+
+	/* Names to codes, in the same snapshot as the rows. */
+	if (q->id != NULL) {
+		rc = type_code(r, q->id, tl, &idcode, d);
+		empty = idcode == 0;
+	}
+	for (size_t i = 0; rc == ST_OK && i < ntypes; i++) {
+		int64_t c;
+		rc = type_code(r, q->types[i], strlen(q->types[i]), &c, d);
+		if (c != 0)
+			codes[ncodes++] = c;
+	}
+	if (ntypes > 0 && ncodes == 0)
+		empty = true;
+	if (rc != ST_OK || empty)
+		goto end;
+
+	rc = build_sql(&sql, q, ncodes);
+	if (rc != ST_OK) {
+		rc = diag_set(d, rc, "query: too long");
+		goto end;
+	}
+	qs = shape_stmt(r, sql.data, d);
+	if (qs == NULL) {
+		rc = ST_ESTORE;
+		goto end;
+	}
+	sqlite3_bind_int64(qs, 1, (int64_t)q->after_seq);
+	sqlite3_bind_int64(qs, 4, q->limit > 0 && q->limit < INT64_MAX
+					  ? (int64_t)q->limit
+					  : -1);
+	if (q->id != NULL) {
+		sqlite3_bind_blob(qs, 2, uuid, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(qs, 3, idcode);
+	}
+	if (q->vsel == STORE_V_AT)
+		sqlite3_bind_int64(qs, 5, q->at);
+	if (q->cid != 0) {
+		sqlite3_bind_int64(qs, 6, q->cid);
+		sqlite3_bind_int64(qs, 7, q->added_after);
+	}
+	for (size_t i = 0; i < ncodes; i++)
+		sqlite3_bind_int64(qs, (int)(10 + i), codes[i]);
+
+	while ((src = sqlite3_step(qs)) == SQLITE_ROW) {
+		struct store_row row;
+		const char *tname = sq_type_name(r, sqlite3_column_int64(qs, 1));
+		const void *u = sqlite3_column_blob(qs, 2);
+		if (tname == NULL || u == NULL ||
+		    sqlite3_column_bytes(qs, 2) != 16) {
+			rc = diag_set(d, ST_ESTORE,
+				      "query: malformed row at seq %lld",
+				      (long long)sqlite3_column_int64(qs, 0));
+			break;
+		}
+		size_t n = strlen(tname);
+		memcpy(r->idbuf, tname, n);
+		r->idbuf[n] = r->idbuf[n + 1] = '-';
+		uuid_format(u, r->idbuf + n + 2);
+		row.seq = (uint64_t)sqlite3_column_int64(qs, 0);
+		row.date_added = sqlite3_column_int64(qs, 8);
+		row.version = sqlite3_column_int64(qs, 3);
+		row.id = r->idbuf;
+		row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
+		row.flags = (uint8_t)sqlite3_column_int(qs, 5);
+		row.body = (const char *)sqlite3_column_text(qs, 6);
+		row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
+		row.warnings = (const char *)sqlite3_column_text(qs, 7);
+		rows++;
+		rc = fn(ctx, &row);
+		if (rc != 0)
+			break;
+	}
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sq_diag(r->db, d, "query");
+	sqlite3_reset(qs);
+	sqlite3_clear_bindings(qs);
+end:
+	sq_read_end(r);
+out:
+	sq_reader_put(s, r);
+	buf_free(&sql);
+	if (count != NULL)
+		*count = rows;
+	return rc;
+}

@@ -1,0 +1,175 @@
+/* strait: SQLite backend internals (writer, checkpointer, readers). */
+#ifndef STRAIT_STORE_SQLITE_INT_H
+#define STRAIT_STORE_SQLITE_INT_H
+
+#include "store/store_int.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Threads and connections:
+ *   writer thread   wdb: the only connection that writes (log, meta,
+ *                   collections); runs queued batches and jobs.
+ *   checkpointer    cdb: PASSIVE checkpoints when the WAL grows.
+ *   any thread      a read-only connection taken from the reader pool
+ *                   for the length of one call (one short transaction).
+ */
+
+/* Writer statements, prepared once. */
+enum {
+	W_BEGIN,
+	W_COMMIT,
+	W_ROLLBACK,
+	W_DATA_VERSION,
+	W_FIND_ALL,   /* versions of (uuid, type): seq, version */
+	W_BODY,       /* body of seq */
+	W_INSERT,     /* a new version */
+	W_IS_MEMBER,  /* (seq, cid) */
+	W_MEMBER,     /* a new membership */
+	W_HAS_COLL,   /* cid exists */
+	W_TYPE_ADD,
+	W_TYPE_COUNT, /* add to a type's counters */
+	W_META_SET,
+	W_NSTMT
+};
+
+/* One type in the writer's cache, with this transaction's counts. */
+struct sq_type {
+	char *name;       /* NULL: free slot */
+	size_t len;
+	int64_t code;
+	int64_t dversions;
+	int64_t dobjects;
+};
+
+/* A piece of work the writer runs in its own transaction. */
+struct sq_job {
+	int (*fn)(struct sq_job *j);
+	struct sq_store *s;
+	void *arg;
+	struct diag *d;
+	int rc;
+	bool done;
+	struct sq_job *next;
+};
+
+/* Reader statements, prepared on first use. */
+enum {
+	R_BEGIN,
+	R_COMMIT,
+	R_ROLLBACK,
+	R_TYPE_NAME,
+	R_TYPE_CODE,
+	R_META_GET,
+	R_COLL_FIND,
+	R_COLL_LIST,
+	R_STATS_TYPES,
+	R_STATS_COLL,
+	R_LAST_SEQ,
+	R_COUNT_TYPES,
+	R_NSTMT
+};
+
+/* A read connection with its statements and code -> type name cache. */
+struct sq_reader {
+	sqlite3 *db;
+	sqlite3_stmt *rs[R_NSTMT];
+	struct sq_reader *next;       /* in the free list */
+	struct sq_reader *all_next;   /* every reader, for close */
+	char **names;                 /* by type code */
+	size_t nnames;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[16];                  /* query shapes, round robin */
+	size_t cache_next;
+	char idbuf[STORE_ID_MAX];
+};
+
+struct sq_store {
+	struct store base;
+	char *path;
+	uint32_t cache_kib;
+	uint32_t batch_max;
+	uint32_t ckpt_pages;
+	char incarnation[37];
+
+	/* Queue: guarded by mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;       /* writer: something queued */
+	pthread_cond_t done_cv;       /* waiters: something done */
+	struct store_batch *q_head, *q_tail;
+	struct sq_job *j_head, *j_tail;
+	bool stopping;
+	uint64_t commits, batches;
+
+	/* Writer thread state (only the writer touches these). */
+	pthread_t writer;
+	bool writer_started;
+	sqlite3 *wdb;
+	sqlite3_stmt *ws[W_NSTMT];
+	size_t head_off;              /* items of q_head already written */
+	int64_t data_version;         /* when the state below was loaded */
+	uint64_t last_seq;
+	st_time last_date;
+	st_time now;                  /* clock at BEGIN */
+	struct sq_type *types;        /* open addressing by name */
+	size_t ntypes, types_cap;
+
+	/* Checkpointer. */
+	pthread_t ckpt;
+	bool ckpt_started;
+	sqlite3 *cdb;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;         /* checkpointer: work to do */
+	pthread_cond_t ck_done_cv;    /* writer: the pause is over */
+	bool ck_want, ck_stop;
+	bool ck_stall;                /* the writer waits for a checkpoint */
+	uint32_t wal_pages;           /* writer: WAL size after its commit */
+	uint32_t stall_pages;         /* writer: WAL size at the last pause */
+
+	/* Readers. */
+	pthread_mutex_t r_mu;
+	struct sq_reader *r_free;
+	struct sq_reader *r_all;
+};
+
+#define SQ(s) ((struct sq_store *)(s))
+
+/* sqlite.c */
+/* The version of the newest migration this program knows. */
+int sq_schema_latest(void);
+int sq_diag(sqlite3 *db, struct diag *d, const char *what);
+int sq_exec(sqlite3 *db, const char *sql, struct diag *d);
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
+	       struct diag *d);
+int sq_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
+		 struct diag *d);
+int sq_open_conn(struct sq_store *s, int flags, uint32_t cache_kib,
+		 sqlite3 **out, struct diag *d);
+
+/* writer.c */
+int sq_load_state(struct sq_store *s, struct diag *d);
+void sq_types_free(struct sq_store *s);
+int sq_writer_start(struct sq_store *s, struct diag *d);
+void sq_writer_stop(struct sq_store *s);
+int sq_run_job(struct sq_store *s, int (*fn)(struct sq_job *j), void *arg,
+	       struct diag *d);
+int sq_submit(struct store *st, struct store_batch *b);
+int sq_wait(struct store *st, struct store_batch *b);
+
+/* read.c */
+struct sq_reader *sq_reader_get(struct sq_store *s, struct diag *d);
+sqlite3_stmt *sq_reader_stmt(struct sq_reader *r, int which, struct diag *d);
+int sq_read_begin(struct sq_reader *r, struct diag *d);
+void sq_read_end(struct sq_reader *r);
+void sq_reader_put(struct sq_store *s, struct sq_reader *r);
+void sq_readers_close(struct sq_store *s);
+const char *sq_type_name(struct sq_reader *r, int64_t code);
+int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
+	     void *ctx, size_t *count, struct diag *d);
+
+#endif

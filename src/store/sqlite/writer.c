@@ -1,0 +1,907 @@
+/*
+ * strait: the SQLite backend's write path. One writer thread owns the only
+ * write connection. store_submit queues a batch; the writer takes what is
+ * queued (from every caller, up to batch_max items), writes it in one
+ * BEGIN IMMEDIATE ... COMMIT and only then marks those batches done, so a
+ * batch is reported after its commit is durable (synchronous=FULL). A
+ * group that fails is rolled back and its batches are retried one by one,
+ * so one bad batch does not fail its neighbours.
+ *
+ * seq and date_added are assigned here, inside the transaction, from
+ * high-water marks that are persisted in meta by the same transaction:
+ * they never repeat or go backwards, whatever the clock does.
+ *
+ * A checkpointer thread with its own connection copies the WAL back into
+ * the database when the writer's wal_hook says it grew past ckpt_pages.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include "common/log.h"
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const wsql[W_NSTMT] = {
+	[W_BEGIN] = "BEGIN IMMEDIATE",
+	[W_COMMIT] = "COMMIT",
+	[W_ROLLBACK] = "ROLLBACK",
+	[W_DATA_VERSION] = "PRAGMA data_version",
+	[W_FIND_ALL] = "SELECT seq, version FROM versions"
+		       " WHERE uuid = ?1 AND type = ?2 ORDER BY version",
+	[W_BODY] = "SELECT body FROM versions WHERE seq = ?1",
+	[W_INSERT] = "INSERT INTO versions(seq, type, uuid, version, tlp,"
+		     " flags, body, warnings)"
+		     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[W_IS_MEMBER] = "SELECT 1 FROM membership WHERE seq = ?1 AND cid = ?2",
+	[W_MEMBER] = "INSERT INTO membership(cid, date_added, seq)"
+		     " VALUES(?1, ?2, ?3)",
+	[W_HAS_COLL] = "SELECT 1 FROM collections WHERE cid = ?1",
+	[W_TYPE_ADD] = "INSERT INTO types(name) VALUES(?1)",
+	[W_TYPE_COUNT] = "UPDATE types SET versions = versions + ?2,"
+			 " objects = objects + ?3 WHERE code = ?1",
+	[W_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+		       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+};
+
+/* What each statement is, for messages. */
+static const char *const wname[W_NSTMT] = {
+	[W_BEGIN] = "begin",          [W_COMMIT] = "commit",
+	[W_ROLLBACK] = "rollback",    [W_DATA_VERSION] = "data_version",
+	[W_FIND_ALL] = "find",        [W_BODY] = "read body",
+	[W_INSERT] = "insert version", [W_IS_MEMBER] = "find membership",
+	[W_MEMBER] = "insert membership", [W_HAS_COLL] = "find collection",
+	[W_TYPE_ADD] = "add type",    [W_TYPE_COUNT] = "count type",
+	[W_META_SET] = "set meta",
+};
+
+/* ------------------------------------------------------------------ */
+/* The writer's type cache: name -> code, open addressing               */
+/* ------------------------------------------------------------------ */
+
+static size_t hash_name(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+static struct sq_type *type_slot(struct sq_type *tab, size_t cap,
+				 const char *name, size_t len)
+{
+	size_t mask = cap - 1;
+	for (size_t i = hash_name(name, len) & mask;; i = (i + 1) & mask) {
+		struct sq_type *t = &tab[i];
+		if (t->name == NULL ||
+		    (t->len == len && memcmp(t->name, name, len) == 0))
+			return t;
+	}
+}
+
+void sq_types_free(struct sq_store *s)
+{
+	for (size_t i = 0; i < s->types_cap; i++)
+		free(s->types[i].name);
+	free(s->types);
+	s->types = NULL;
+	s->types_cap = s->ntypes = 0;
+}
+
+/* Adds name (not yet present) with code; keeps the load under 1/2. */
+static int types_put(struct sq_store *s, const char *name, size_t len,
+		     int64_t code)
+{
+	if ((s->ntypes + 1) * 2 > s->types_cap) {
+		size_t ncap = s->types_cap ? s->types_cap * 2 : 64;
+		struct sq_type *nt = calloc(ncap, sizeof(*nt));
+		if (nt == NULL)
+			return ST_ENOMEM;
+		for (size_t i = 0; i < s->types_cap; i++) {
+			struct sq_type *o = &s->types[i];
+			if (o->name != NULL)
+				*type_slot(nt, ncap, o->name, o->len) = *o;
+		}
+		free(s->types);
+		s->types = nt;
+		s->types_cap = ncap;
+	}
+	struct sq_type *t = type_slot(s->types, s->types_cap, name, len);
+	t->name = malloc(len + 1);
+	if (t->name == NULL)
+		return ST_ENOMEM;
+	memcpy(t->name, name, len);
+	t->name[len] = '\0';
+	t->len = len;
+	t->code = code;
+	t->dversions = t->dobjects = 0;
+	s->ntypes++;
+	return ST_OK;
+}
+
+/*
+ * (Re)loads what the writer keeps in memory: the type cache and the
+ * high-water marks. At open, after a rollback, and when another
+ * connection (another process: the CLI beside a running node) wrote.
+ */
+int sq_load_state(struct sq_store *s, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t dv, seq_meta, seq_max, date;
+	int rc = sq_query_int(s->wdb, "PRAGMA data_version", 0, &dv, d);
+	if (rc == ST_OK)
+		rc = sq_query_int(s->wdb,
+				  "SELECT value FROM meta"
+				  " WHERE key = 'store.last_seq'",
+				  0, &seq_meta, d);
+	if (rc == ST_OK)
+		rc = sq_query_int(s->wdb, "SELECT max(seq) FROM versions", 0,
+				  &seq_max, d);
+	if (rc == ST_OK)
+		rc = sq_query_int(s->wdb,
+				  "SELECT value FROM meta"
+				  " WHERE key = 'store.last_date'",
+				  0, &date, d);
+	if (rc != ST_OK)
+		return rc;
+	sq_types_free(s);
+	rc = sq_prepare(s->wdb, "SELECT code, name FROM types", &st, d);
+	if (rc != ST_OK)
+		return rc;
+	int src;
+	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = types_put(s, (const char *)sqlite3_column_text(st, 1),
+			       (size_t)sqlite3_column_bytes(st, 1),
+			       sqlite3_column_int64(st, 0));
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sq_diag(s->wdb, d, "types");
+	sqlite3_finalize(st);
+	if (rc != ST_OK)
+		return rc;
+	s->data_version = dv;
+	s->last_seq = (uint64_t)(seq_meta > seq_max ? seq_meta : seq_max);
+	s->last_date = date;
+	return ST_OK;
+}
+
+/* The type's cache entry, adding the type to the store if it is new. */
+static int type_get(struct sq_store *s, const char *name, size_t len,
+		    struct sq_type **out, struct diag *d)
+{
+	struct sq_type *t = NULL;
+	sqlite3_stmt *st = s->ws[W_TYPE_ADD];
+	int rc;
+	if (s->types_cap > 0) {
+		t = type_slot(s->types, s->types_cap, name, len);
+		if (t->name != NULL) {
+			*out = t;
+			return ST_OK;
+		}
+	}
+	sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? ST_OK
+					     : sq_diag(s->wdb, d, "types");
+	sqlite3_reset(st);
+	if (rc == ST_OK)
+		rc = types_put(s, name, len, sqlite3_last_insert_rowid(s->wdb));
+	if (rc == ST_OK)
+		*out = type_slot(s->types, s->types_cap, name, len);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Transactions                                                         */
+/* ------------------------------------------------------------------ */
+
+static int step_done(struct sq_store *s, int which, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[which];
+	int rc = ST_OK;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = sq_diag(s->wdb, d, wname[which]);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int tx_begin(struct sq_store *s, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_DATA_VERSION];
+	int rc = step_done(s, W_BEGIN, d);
+	if (rc != ST_OK)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = sq_diag(s->wdb, d, "data_version");
+	} else if (sqlite3_column_int64(st, 0) != s->data_version) {
+		sqlite3_reset(st);
+		rc = sq_load_state(s, d);
+	}
+	sqlite3_reset(st);
+	s->now = store_clock_now();
+	return rc;
+}
+
+static int meta_put(struct sq_store *s, const char *key, int64_t v,
+		    struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_META_SET];
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	return step_done(s, W_META_SET, d);
+}
+
+/* Persists the high-water marks and counters, then commits. */
+static int tx_commit(struct sq_store *s, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_TYPE_COUNT];
+	int rc = ST_OK;
+	for (size_t i = 0; rc == ST_OK && i < s->types_cap; i++) {
+		struct sq_type *t = &s->types[i];
+		if (t->name == NULL || (t->dversions == 0 && t->dobjects == 0))
+			continue;
+		sqlite3_bind_int64(st, 1, t->code);
+		sqlite3_bind_int64(st, 2, t->dversions);
+		sqlite3_bind_int64(st, 3, t->dobjects);
+		rc = step_done(s, W_TYPE_COUNT, d);
+		t->dversions = t->dobjects = 0;
+	}
+	if (rc == ST_OK)
+		rc = meta_put(s, "store.last_seq", (int64_t)s->last_seq, d);
+	if (rc == ST_OK)
+		rc = meta_put(s, "store.last_date", s->last_date, d);
+	if (rc == ST_OK)
+		rc = step_done(s, W_COMMIT, d);
+	return rc;
+}
+
+/* Undoes the transaction and what the writer had cached from it. */
+static void tx_rollback(struct sq_store *s)
+{
+	struct diag d;
+	for (int i = 0; i < W_NSTMT; i++)
+		sqlite3_reset(s->ws[i]);
+	if (!sqlite3_get_autocommit(s->wdb) &&
+	    sqlite3_step(s->ws[W_ROLLBACK]) != SQLITE_DONE)
+		log_error("store", "%s: rollback: %s", s->path,
+			  sqlite3_errmsg(s->wdb));
+	sqlite3_reset(s->ws[W_ROLLBACK]);
+	if (sq_load_state(s, &d) != ST_OK) {
+		/* Keep going on the old marks; the next BEGIN retries. */
+		log_error("store", "%s: reload after rollback: %s", s->path,
+			  d.msg);
+		s->data_version = -1;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Appending one item                                                   */
+/* ------------------------------------------------------------------ */
+
+/* date_added = max(now, last + 1 us): unique and increasing store-wide. */
+static st_time next_date(struct sq_store *s)
+{
+	st_time d = s->now > s->last_date ? s->now : s->last_date + 1;
+	s->last_date = d;
+	return d;
+}
+
+static int body_equal(struct sq_store *s, int64_t seq,
+		      const struct store_item *it, bool *eq, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_BODY];
+	int rc = ST_OK;
+	sqlite3_bind_int64(st, 1, seq);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		*eq = n == it->body_len && (n == 0 || memcmp(b, it->body, n) == 0);
+	} else {
+		rc = sq_diag(s->wdb, d, "body");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * Looks the item's key up: *found is the seq of the version it duplicates
+ * or conflicts with (0 if none) and *exists whether the object has any
+ * version at all. Versioned objects match on version, SCOs on content.
+ * One probe of the key index answers both for a new object, the common
+ * case; an object's versions are few (and only index entries are read).
+ */
+static int find_item(struct sq_store *s, const uint8_t uuid[16],
+		     int64_t code, const struct store_item *it,
+		     int64_t *found, st_time *fversion, bool *exists,
+		     struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_FIND_ALL];
+	int rc = ST_OK, src;
+	*found = 0;
+	*exists = false;
+	sqlite3_bind_blob(st, 1, uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, code);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0);
+		st_time ver = sqlite3_column_int64(st, 1);
+		bool eq = false;
+		*exists = true;
+		if (it->versioned)
+			eq = ver == it->version;
+		else
+			rc = body_equal(s, seq, it, &eq, d);
+		if (rc != ST_OK || eq) {
+			*found = seq;
+			*fversion = ver;
+			break;
+		}
+	}
+	if (rc == ST_OK && src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = sq_diag(s->wdb, d, "find");
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int add_member(struct sq_store *s, int64_t cid, int64_t seq,
+		      st_time date, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_MEMBER];
+	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_int64(st, 2, date);
+	sqlite3_bind_int64(st, 3, seq);
+	return step_done(s, W_MEMBER, d);
+}
+
+static int is_member(struct sq_store *s, int64_t cid, int64_t seq,
+		     bool *yes, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_IS_MEMBER];
+	int rc = ST_OK;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, cid);
+	int src = sqlite3_step(st);
+	*yes = src == SQLITE_ROW;
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = sq_diag(s->wdb, d, "membership");
+	sqlite3_reset(st);
+	return rc;
+}
+
+static void item_reset(struct store_item *it)
+{
+	it->result = STORE_PENDING;
+	it->seq = 0;
+	it->stored_version = 0;
+	it->date_added = 0;
+	it->added_to_collection = false;
+}
+
+static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
+		      struct diag *d)
+{
+	uint8_t uuid[16];
+	size_t tl;
+	struct sq_type *t;
+	int64_t found, seq;
+	st_time ver = 0, date = 0;
+	bool exists, eq = true;
+	sqlite3_stmt *st;
+	int rc;
+
+	item_reset(it);
+	if (store_id_split(it->id, &tl, uuid) != ST_OK)
+		return diag_set(d, ST_EINVAL, "invalid id");
+	rc = type_get(s, it->id, tl, &t, d);
+	if (rc == ST_OK)
+		rc = find_item(s, uuid, t->code, it, &found, &ver, &exists, d);
+	if (rc != ST_OK)
+		return rc;
+	if (found != 0) {
+		it->seq = (uint64_t)found;
+		it->stored_version = ver;
+		if (it->versioned)
+			rc = body_equal(s, found, it, &eq, d);
+		if (rc != ST_OK)
+			return rc;
+		if (!eq) {
+			it->result = STORE_CONFLICT;
+			return ST_OK;
+		}
+		it->result = STORE_DUPLICATE;
+		if (cid == 0)
+			return ST_OK;
+		bool member;
+		rc = is_member(s, cid, found, &member, d);
+		if (rc != ST_OK || member)
+			return rc;
+		date = next_date(s);
+		rc = add_member(s, cid, found, date, d);
+		if (rc == ST_OK) {
+			it->date_added = date;
+			it->added_to_collection = true;
+		}
+		return rc;
+	}
+
+	/* A new version. An SCO's version key is its first date_added. */
+	if (it->versioned) {
+		ver = it->version;
+	} else {
+		date = next_date(s);
+		ver = date;
+	}
+	seq = (int64_t)s->last_seq + 1;
+	st = s->ws[W_INSERT];
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, t->code);
+	sqlite3_bind_blob(st, 3, uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, ver);
+	sqlite3_bind_int(st, 5, it->tlp);
+	sqlite3_bind_int(st, 6, it->flags);
+	sqlite3_bind_text(st, 7, it->body, (int)it->body_len, SQLITE_STATIC);
+	if (it->warnings != NULL)
+		sqlite3_bind_text(st, 8, it->warnings, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 8);
+	rc = step_done(s, W_INSERT, d);
+	if (rc != ST_OK)
+		return rc;
+	s->last_seq = (uint64_t)seq;
+	t->dversions++;
+	if (!exists)
+		t->dobjects++;
+	it->result = STORE_STORED;
+	it->seq = (uint64_t)seq;
+	it->stored_version = ver;
+	if (cid == 0)
+		return ST_OK;
+	if (date == 0)
+		date = next_date(s);
+	rc = add_member(s, cid, seq, date, d);
+	if (rc == ST_OK) {
+		it->date_added = date;
+		it->added_to_collection = true;
+	}
+	return rc;
+}
+
+/* Names the calling thread, for top -H and perf. */
+static void thread_name(const char *name)
+{
+#ifdef __linux__
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+#else
+	(void)name;
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints                                                          */
+/* ------------------------------------------------------------------ */
+
+/* After each commit of the writer (in the writer thread). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_store *s = arg;
+	(void)db;
+	(void)name;
+	s->wal_pages = (uint32_t)pages;
+	if ((uint32_t)pages >= s->ckpt_pages) {
+		pthread_mutex_lock(&s->ck_mu);
+		s->ck_want = true;
+		pthread_cond_signal(&s->ck_cv);
+		pthread_mutex_unlock(&s->ck_mu);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * PASSIVE checkpoints never block the writer, but under a writer that
+ * never pauses they never finish: the WAL only restarts from its start
+ * once every frame is copied back, so it would grow without end, and
+ * every page-cache miss searches the WAL index of all of it. So when the
+ * WAL has grown to twice the threshold, the writer pauses between two
+ * transactions until the checkpointer has copied the rest (most of it is
+ * already copied by then), and its next transaction restarts the WAL.
+ */
+static void writer_pause_for_checkpoint(struct sq_store *s)
+{
+	if (s->wal_pages < s->ckpt_pages) {
+		s->stall_pages = 0;
+		return;
+	}
+	if (s->wal_pages < 2 * s->ckpt_pages ||
+	    s->wal_pages < s->stall_pages + s->ckpt_pages)
+		return;
+	/* (Readers holding old snapshots can keep the WAL from restarting:
+	 * then pause again only once it has grown by another threshold.) */
+	s->stall_pages = s->wal_pages;
+	pthread_mutex_lock(&s->ck_mu);
+	s->ck_stall = true;
+	s->ck_want = true;
+	pthread_cond_signal(&s->ck_cv);
+	while (s->ck_stall)
+		pthread_cond_wait(&s->ck_done_cv, &s->ck_mu);
+	pthread_mutex_unlock(&s->ck_mu);
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct sq_store *s = arg;
+	thread_name("strait-ckpt");
+	pthread_mutex_lock(&s->ck_mu);
+	for (;;) {
+		while (!s->ck_want && !s->ck_stop)
+			pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+		if (s->ck_stop && !s->ck_stall)
+			break;
+		bool stall = s->ck_stall;
+		s->ck_want = false;
+		pthread_mutex_unlock(&s->ck_mu);
+
+		int log = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL,
+						   SQLITE_CHECKPOINT_PASSIVE,
+						   &log, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store", "%s: checkpoint: %s", s->path,
+				 sqlite3_errmsg(s->cdb));
+
+		pthread_mutex_lock(&s->ck_mu);
+		if (stall) {
+			s->ck_stall = false;
+			pthread_cond_broadcast(&s->ck_done_cv);
+		}
+	}
+	pthread_mutex_unlock(&s->ck_mu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Groups of batches                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Items [from, to) of a batch; last when they end the batch. */
+struct seg {
+	struct store_batch *b;
+	size_t from, to;
+	bool last;
+};
+
+static void fail_items(struct store_batch *b, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		item_reset(&b->items[i]);
+		b->items[i].result = STORE_FAILED;
+	}
+}
+
+static void fail_seg(const struct seg *g, int rc, const struct diag *d)
+{
+	struct store_batch *b = g->b;
+	if (b->rc == ST_OK) {
+		b->rc = rc;
+		memcpy(&b->diag, d, sizeof(b->diag));
+	}
+	fail_items(b, g->from, g->to);
+}
+
+static int has_collection(struct sq_store *s, int64_t cid, bool *yes,
+			  struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_HAS_COLL];
+	int rc = ST_OK;
+	sqlite3_bind_int64(st, 1, cid);
+	int src = sqlite3_step(st);
+	*yes = src == SQLITE_ROW;
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = sq_diag(s->wdb, d, "collection");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * Writes segments in one transaction. A batch for a missing collection
+ * fails alone, writing nothing; any other failure rolls the whole
+ * transaction back and is returned (the caller retries one by one).
+ */
+static int write_segs(struct sq_store *s, struct seg *g, size_t n,
+		      struct diag *d)
+{
+	int rc = tx_begin(s, d);
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		struct store_batch *b = g[i].b;
+		if (b->rc != ST_OK) {
+			/* An earlier part of this batch failed. */
+			fail_items(b, g[i].from, g[i].to);
+			continue;
+		}
+		if (b->cid != 0) {
+			bool yes;
+			struct diag nd;
+			rc = has_collection(s, b->cid, &yes, d);
+			if (rc == ST_OK && !yes) {
+				diag_set(&nd, ST_ENOTFOUND,
+					 "no collection %lld",
+					 (long long)b->cid);
+				fail_seg(&g[i], ST_ENOTFOUND, &nd);
+				continue;
+			}
+		}
+		for (size_t k = g[i].from; rc == ST_OK && k < g[i].to; k++) {
+			rc = write_item(s, b->cid, &b->items[k], d);
+			if (rc != ST_OK)
+				diag_prefix(d, "%s", b->items[k].id);
+		}
+	}
+	if (rc == ST_OK)
+		rc = tx_commit(s, d);
+	if (rc != ST_OK)
+		tx_rollback(s);
+	return rc;
+}
+
+/* Writes a group; returns how many transactions committed. */
+static uint64_t write_group(struct sq_store *s, struct seg *g, size_t n)
+{
+	struct diag d = {""};
+	uint64_t commits = 0;
+	int rc = write_segs(s, g, n, &d);
+	if (rc == ST_OK)
+		return 1;
+	if (n == 1) {
+		fail_seg(&g[0], rc, &d);
+		return 0;
+	}
+	log_warn("store", "%s: group of %zu failed (%s), retrying each",
+		 s->path, n, d.msg);
+	for (size_t i = 0; i < n; i++) {
+		rc = write_segs(s, &g[i], 1, &d);
+		if (rc == ST_OK)
+			commits++;
+		else
+			fail_seg(&g[i], rc, &d);
+	}
+	return commits;
+}
+
+static int run_job_tx(struct sq_store *s, struct sq_job *j)
+{
+	int rc = tx_begin(s, j->d);
+	if (rc == ST_OK)
+		rc = j->fn(j);
+	if (rc == ST_OK)
+		rc = tx_commit(s, j->d);
+	if (rc != ST_OK)
+		tx_rollback(s);
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct sq_store *s = arg;
+	struct seg *g = NULL;
+	size_t ng, gcap = 0;
+
+	thread_name("strait-writer");
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->q_head == NULL && s->j_head == NULL && !s->stopping)
+			pthread_cond_wait(&s->work_cv, &s->mu);
+		if (s->j_head != NULL) {
+			struct sq_job *j = s->j_head, *next;
+			s->j_head = s->j_tail = NULL;
+			pthread_mutex_unlock(&s->mu);
+			uint64_t commits = 0;
+			for (struct sq_job *k = j; k != NULL; k = k->next) {
+				k->rc = run_job_tx(s, k);
+				commits += k->rc == ST_OK;
+			}
+			writer_pause_for_checkpoint(s);
+			pthread_mutex_lock(&s->mu);
+			for (; j != NULL; j = next) {
+				next = j->next;
+				j->done = true;
+			}
+			s->commits += commits;
+			pthread_cond_broadcast(&s->done_cv);
+			continue;
+		}
+		if (s->q_head == NULL)
+			break; /* stopping, and nothing left */
+
+		/* Take what is queued, up to batch_max items. */
+		size_t budget = s->batch_max;
+		ng = 0;
+		while (s->q_head != NULL && budget > 0) {
+			struct store_batch *b = s->q_head;
+			size_t rem = b->n - s->head_off;
+			size_t take = rem < budget ? rem : budget;
+			if (ng == gcap) {
+				size_t ncap = gcap ? gcap * 2 : 64;
+				void *p = realloc(g, ncap * sizeof(*g));
+				if (p == NULL)
+					break;
+				g = p;
+				gcap = ncap;
+			}
+			g[ng++] = (struct seg){b, s->head_off,
+					       s->head_off + take, take == rem};
+			budget -= take;
+			if (take == rem) {
+				s->q_head = b->priv_next;
+				if (s->q_head == NULL)
+					s->q_tail = NULL;
+				s->head_off = 0;
+			} else {
+				s->head_off += take;
+			}
+		}
+		if (ng == 0) {
+			/* No memory for even one segment: fail the head. */
+			struct store_batch *b = s->q_head;
+			s->q_head = b->priv_next;
+			if (s->q_head == NULL)
+				s->q_tail = NULL;
+			fail_items(b, s->head_off, b->n);
+			s->head_off = 0;
+			if (b->rc == ST_OK)
+				b->rc = diag_set(&b->diag, ST_ENOMEM,
+						 "store: no memory");
+			b->priv_done = true;
+			s->batches++;
+			pthread_cond_broadcast(&s->done_cv);
+			continue;
+		}
+		pthread_mutex_unlock(&s->mu);
+
+		uint64_t commits = write_group(s, g, ng);
+		writer_pause_for_checkpoint(s);
+
+		pthread_mutex_lock(&s->mu);
+		s->commits += commits;
+		for (size_t i = 0; i < ng; i++) {
+			if (g[i].last) {
+				g[i].b->priv_done = true;
+				s->batches++;
+			}
+		}
+		pthread_cond_broadcast(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(g);
+	return NULL;
+}
+
+int sq_writer_start(struct sq_store *s, struct diag *d)
+{
+	int rc = ST_OK;
+	for (int i = 0; rc == ST_OK && i < W_NSTMT; i++)
+		rc = sq_prepare(s->wdb, wsql[i], &s->ws[i], d);
+	if (rc == ST_OK)
+		rc = sq_load_state(s, d);
+	if (rc == ST_OK)
+		rc = sq_open_conn(s, SQLITE_OPEN_READWRITE, 1024, &s->cdb,
+				  d);
+	if (rc == ST_OK)
+		rc = sq_exec(s->cdb, "PRAGMA synchronous = FULL", d);
+	if (rc != ST_OK)
+		return rc;
+	sqlite3_wal_hook(s->wdb, wal_hook, s);
+	if (pthread_create(&s->ckpt, NULL, ckpt_main, s) != 0)
+		return diag_set(d, ST_ENOMEM, "store: cannot start a thread");
+	s->ckpt_started = true;
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		return diag_set(d, ST_ENOMEM, "store: cannot start a thread");
+	s->writer_started = true;
+	return ST_OK;
+}
+
+void sq_writer_stop(struct sq_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->writer_started)
+		pthread_join(s->writer, NULL);
+	pthread_mutex_lock(&s->ck_mu);
+	s->ck_stop = true;
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->ck_mu);
+	if (s->ckpt_started)
+		pthread_join(s->ckpt, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Callers' side                                                        */
+/* ------------------------------------------------------------------ */
+
+int sq_run_job(struct sq_store *s, int (*fn)(struct sq_job *j), void *arg,
+	       struct diag *d)
+{
+	struct sq_job j = {fn, s, arg, d, ST_OK, false, NULL};
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		return diag_set(d, ST_ECLOSED, "store: closing");
+	}
+	if (s->j_tail != NULL)
+		s->j_tail->next = &j;
+	else
+		s->j_head = &j;
+	s->j_tail = &j;
+	pthread_cond_signal(&s->work_cv);
+	while (!j.done)
+		pthread_cond_wait(&s->done_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return j.rc;
+}
+
+int sq_submit(struct store *st, struct store_batch *b)
+{
+	struct sq_store *s = SQ(st);
+	int rc = ST_OK;
+	if (b == NULL || (b->n > 0 && b->items == NULL))
+		return ST_EINVAL;
+	b->rc = ST_OK;
+	b->diag.msg[0] = '\0';
+	b->priv_next = NULL;
+	b->priv_done = false;
+	if (b->cid < 0) {
+		rc = diag_set(&b->diag, ST_EINVAL, "invalid collection %lld",
+			      (long long)b->cid);
+		goto out;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct store_item *it = &b->items[i];
+		uint8_t u[16];
+		size_t tl;
+		item_reset(it);
+		if (store_id_split(it->id, &tl, u) != ST_OK) {
+			rc = diag_set(&b->diag, ST_EINVAL,
+				      "item %zu: invalid id '%.80s'", i,
+				      it->id != NULL ? it->id : "(null)");
+			goto out;
+		}
+		if (it->body == NULL || it->body_len == 0 ||
+		    it->body_len > INT32_MAX) {
+			rc = diag_set(&b->diag, ST_EINVAL,
+				      "item %zu (%s): no body", i, it->id);
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		rc = diag_set(&b->diag, ST_ECLOSED, "store: closing");
+		goto out;
+	}
+	if (s->q_tail != NULL)
+		s->q_tail->priv_next = b;
+	else
+		s->q_head = b;
+	s->q_tail = b;
+	pthread_cond_signal(&s->work_cv);
+	pthread_mutex_unlock(&s->mu);
+out:
+	if (rc != ST_OK) {
+		b->rc = rc;
+		fail_items(b, 0, b->n);
+		b->priv_done = true;
+	}
+	return rc;
+}
+
+int sq_wait(struct store *st, struct store_batch *b)
+{
+	struct sq_store *s = SQ(st);
+	pthread_mutex_lock(&s->mu);
+	while (!b->priv_done)
+		pthread_cond_wait(&s->done_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return b->rc;
+}
