@@ -1,1 +1,233 @@
-/* placeholder */
+/*
+ * strait.yaml: a table of keys (config_keys) drives defaults, reading and
+ * writing, so a new setting is one row. The file is read with libyaml; the
+ * accepted shape is mappings of scalars, nested one level ("node: name:").
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define KEY(name, field, def, help)                                          \
+	{name, offsetof(struct config, field),                               \
+	 sizeof(((struct config *)0)->field), def, help}
+
+const struct config_key config_keys[] = {
+	KEY("node.name", node_name, "", "the node's name, e.g. NCSC"),
+	KEY("node.org", node_org, "", "the organisation running the node"),
+	KEY("node.country", node_country, "",
+	    "ISO 3166-1 alpha-2 country code"),
+	KEY("node.identity", node_identity, "",
+	    "the node's STIX identity id (set by init)"),
+	KEY("store", store, "sqlite:strait.db",
+	    "store URL; relative paths are in the home"),
+	KEY("default_tlp", default_tlp, "amber",
+	    "marking that unmarked objects take (clear, green, amber, "
+	    "amber+strict, red)"),
+	KEY("listen", listen, "127.0.0.1:7400", "HTTP listen address"),
+	{NULL, 0, 0, NULL, NULL},
+};
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (const struct config_key *k = config_keys; k->key; k++)
+		snprintf((char *)cfg + k->offset, k->size, "%s", k->def);
+}
+
+static const struct config_key *find_key(const char *key)
+{
+	for (const struct config_key *k = config_keys; k->key; k++)
+		if (strcmp(k->key, key) == 0)
+			return k;
+	return NULL;
+}
+
+int config_load(const char *path, struct config *cfg, struct diag *d)
+{
+	config_defaults(cfg);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return diag_set(d, ST_ENOTFOUND, "no such file");
+		return diag_set(d, ST_EIO, "cannot read: %s", strerror(errno));
+	}
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int rc = ST_OK;
+	char section[64] = "";
+	char key[128] = "";
+	bool have_key = false;
+	int depth = 0; /* mapping depth */
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	for (;;) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = diag_set(d, ST_ECONFIG, "line %zu: %s",
+				      p.problem_mark.line + 1,
+				      p.problem ? p.problem : "YAML error");
+			break;
+		}
+		size_t line = ev.start_mark.line + 1;
+		bool end = ev.type == YAML_STREAM_END_EVENT;
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+			if (depth == 1 && have_key) {
+				snprintf(section, sizeof(section), "%s", key);
+				have_key = false;
+			} else if (depth >= 1) {
+				rc = diag_set(d, ST_ECONFIG,
+					      "line %zu: unexpected mapping",
+					      line);
+			}
+			depth++;
+			break;
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			if (depth == 1)
+				section[0] = '\0';
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			rc = diag_set(d, ST_ECONFIG,
+				      "line %zu: lists are not expected here",
+				      line);
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *v = (const char *)ev.data.scalar.value;
+			if (!have_key) {
+				if (section[0])
+					snprintf(key, sizeof(key), "%s.%s",
+						 section, v);
+				else
+					snprintf(key, sizeof(key), "%s", v);
+				have_key = true;
+				break;
+			}
+			have_key = false;
+			const struct config_key *k = find_key(key);
+			if (k == NULL) {
+				rc = diag_set(d, ST_ECONFIG,
+					      "line %zu: unknown key '%s'", line,
+					      key);
+				break;
+			}
+			if (ev.data.scalar.length >= k->size) {
+				rc = diag_set(d, ST_ECONFIG,
+					      "line %zu: value of '%s' is "
+					      "longer than %zu bytes",
+					      line, key, k->size - 1);
+				break;
+			}
+			memcpy((char *)cfg + k->offset, v,
+			       ev.data.scalar.length + 1);
+			break;
+		}
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (end || rc != ST_OK)
+			break;
+	}
+	yaml_parser_delete(&p);
+	fclose(f);
+	return rc;
+}
+
+static int emit_scalar(yaml_emitter_t *e, const char *s)
+{
+	yaml_event_t ev;
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
+				     (int)strlen(s), 1, 1,
+				     YAML_ANY_SCALAR_STYLE);
+	return yaml_emitter_emit(e, &ev);
+}
+
+static int emit_mapping(yaml_emitter_t *e, bool start)
+{
+	yaml_event_t ev;
+	if (start)
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+						    YAML_BLOCK_MAPPING_STYLE);
+	else
+		yaml_mapping_end_event_initialize(&ev);
+	return yaml_emitter_emit(e, &ev);
+}
+
+static int write_yaml(FILE *f, const struct config *cfg)
+{
+	yaml_emitter_t e;
+	yaml_event_t ev;
+	int ok = yaml_emitter_initialize(&e);
+	yaml_emitter_set_output_file(&e, f);
+	yaml_emitter_set_unicode(&e, 1);
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	ok = ok && yaml_emitter_emit(&e, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	ok = ok && yaml_emitter_emit(&e, &ev);
+	ok = ok && emit_mapping(&e, true);
+	char section[64] = "";
+	for (const struct config_key *k = config_keys; ok && k->key; k++) {
+		const char *dot = strchr(k->key, '.');
+		const char *val = (const char *)cfg + k->offset;
+		char sec[64] = "";
+		if (dot != NULL)
+			snprintf(sec, sizeof(sec), "%.*s",
+				 (int)(dot - k->key), k->key);
+		if (strcmp(sec, section) != 0) {
+			if (section[0])
+				ok = ok && emit_mapping(&e, false);
+			if (sec[0]) {
+				ok = ok && emit_scalar(&e, sec) &&
+				     emit_mapping(&e, true);
+			}
+			snprintf(section, sizeof(section), "%s", sec);
+		}
+		ok = ok && emit_scalar(&e, dot ? dot + 1 : k->key) &&
+		     emit_scalar(&e, val);
+	}
+	if (section[0])
+		ok = ok && emit_mapping(&e, false);
+	ok = ok && emit_mapping(&e, false);
+	yaml_document_end_event_initialize(&ev, 1);
+	ok = ok && yaml_emitter_emit(&e, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	ok = ok && yaml_emitter_emit(&e, &ev);
+	ok = ok && yaml_emitter_flush(&e);
+	yaml_emitter_delete(&e);
+	return ok ? ST_OK : ST_EIO;
+}
+
+int config_save(const char *path, const struct config *cfg, struct diag *d)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return diag_set(d, ST_EIO, "%s: %s", tmp, strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return diag_set(d, ST_EIO, "%s: %s", tmp, strerror(errno));
+	}
+	fputs("# strait node configuration (see docs/OPERATING.md)\n", f);
+	int rc = write_yaml(f, cfg);
+	if (rc == ST_OK && (fflush(f) != 0 || fsync(fd) != 0))
+		rc = ST_EIO;
+	if (fclose(f) != 0)
+		rc = ST_EIO;
+	if (rc == ST_OK && rename(tmp, path) != 0)
+		rc = ST_EIO;
+	if (rc != ST_OK) {
+		unlink(tmp);
+		return diag_set(d, rc, "cannot write %s: %s", path,
+				strerror(errno));
+	}
+	return ST_OK;
+}

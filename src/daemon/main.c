@@ -1,1 +1,7 @@
-int main(void){return 0;}
+/* strait: the binary. All logic lives in the module libraries. */
+#include "cli/cli.h"
+
+int main(int argc, char **argv)
+{
+	return cli_main(argc, argv);
+}

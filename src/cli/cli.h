@@ -1,0 +1,98 @@
+/* strait: the command-line interface (private to src/cli). */
+#ifndef STRAIT_CLI_CLI_H
+#define STRAIT_CLI_CLI_H
+
+#include "stix/stix.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit statuses shared by every command. */
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_PARTIAL = 1, /* some input rejected, or the object was not found */
+	CLI_USAGE = 2,   /* usage, configuration or I/O error */
+};
+
+/* The node's configuration, strait.yaml in the home. */
+struct config {
+	char node_name[128];
+	char node_org[128];
+	char node_country[8];
+	char node_identity[STIX_ID_MAX];
+	char store[512];      /* store URL; relative paths are in the home */
+	char default_tlp[16]; /* marking of unmarked objects */
+	char listen[128];
+};
+
+/* One entry of the config table: YAML key, field, size, meaning. */
+struct config_key {
+	const char *key;
+	size_t offset;
+	size_t size;
+	const char *def;
+	const char *help;
+};
+
+extern const struct config_key config_keys[];
+
+/* Fills cfg with the defaults. */
+void config_defaults(struct config *cfg);
+/* Reads path; unknown keys and over-long values are errors naming the key
+ * and line. */
+int config_load(const char *path, struct config *cfg, struct diag *d);
+/* Writes cfg to path atomically (temporary file, fsync, rename). */
+int config_save(const char *path, const struct config *cfg, struct diag *d);
+
+/* What every command gets. */
+struct cli {
+	const char *home;   /* --home, $STRAIT_HOME or ./strait-home */
+	const char *prog;   /* argv[0] for messages */
+	struct config cfg;
+	struct store *store;
+	char path_buf[4096];
+};
+
+struct cli_cmd {
+	const char *name;
+	const char *summary;
+	/* argv[0] is the command name; getopt-style parsing from argv[1]. */
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+
+/* Prints "strait: <message>" to stderr; returns status. */
+int cli_fail(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Joins the home and a file name into c->path_buf. */
+const char *cli_path(struct cli *c, const char *name);
+/* Loads strait.yaml and opens the store; errors say what to run. */
+int cli_open(struct cli *c);
+void cli_close(struct cli *c);
+/* Resolves --collection (id or alias); the default collection when NULL. */
+int cli_collection(struct cli *c, const char *arg,
+		   struct store_collection *out);
+
+/* Progress on a terminal (a bar with rate), plain lines otherwise. */
+struct progress;
+struct progress *progress_new(FILE *f, const char *what, uint64_t total);
+/* Reports done units (and bytes); rate-limited, cheap to call often. */
+void progress_update(struct progress *p, uint64_t done, uint64_t bytes);
+/* Prints the final line and frees; NULL is a no-op. */
+void progress_done(struct progress *p, uint64_t done, uint64_t bytes);
+
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_collection(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_get(struct cli *c, int argc, char **argv);
+int cmd_node(struct cli *c, int argc, char **argv);
+
+/* The command table and the entry point of the binary. */
+extern const struct cli_cmd cli_commands[];
+int cli_main(int argc, char **argv);
+
+/* The id and alias of the collection "strait init" creates. */
+#define CLI_DEFAULT_ALIAS "default"
+
+#endif

@@ -1,0 +1,86 @@
+/* strait: the ingest pipeline, from JSON bytes to durably stored versions. */
+#ifndef STRAIT_INGEST_INGEST_H
+#define STRAIT_INGEST_INGEST_H
+
+#include "common/err.h"
+#include "stix/stix.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Every way in (the import command, TAXII Add Objects, federation) hands
+ * objects to an ingest: each is parsed (simdjson), validated (STIX 2.1),
+ * put in RFC 8785 canonical form and queued in a batch; full batches go to
+ * the store's writer thread while the caller goes on parsing the next ones.
+ * Results are known, and reported, only once a batch is durably committed.
+ */
+
+struct ingest;
+
+struct ingest_options {
+	int64_t cid;            /* collection the objects join; 0 = none */
+	enum tlp default_tlp;   /* marking that unmarked objects take */
+	bool default_declared;  /* default_tlp was declared for this import
+				   (otherwise it is the node's default) */
+	uint32_t batch_size;    /* objects per batch (default 4096) */
+	uint32_t in_flight;     /* batches queued at once (default 3) */
+	size_t max_object;      /* bytes in one object (default 16 MiB) */
+};
+
+struct ingest_stats {
+	uint64_t seen;        /* objects handed in */
+	uint64_t stored;      /* new versions appended (durable) */
+	uint64_t duplicate;   /* versions already stored */
+	uint64_t conflict;    /* same (id, version), different content */
+	uint64_t rejected;    /* broke a MUST rule, or not JSON */
+	uint64_t failed;      /* valid, but the store failed to write them */
+	uint64_t warned;      /* stored with warnings */
+	uint64_t defaulted;   /* took the default marking */
+	uint64_t bytes;       /* input bytes of objects handed in */
+};
+
+enum ingest_event_kind {
+	INGEST_REJECTED, /* msg: every error, one per line */
+	INGEST_WARNING,  /* msg: every warning, one per line */
+	INGEST_CONFLICT,
+	INGEST_FAILED,
+	INGEST_COMMITTED, /* a batch became durable; stats are up to date */
+};
+
+struct ingest_event {
+	enum ingest_event_kind kind;
+	uint64_t index;      /* ordinal of the object in this ingest (0-based) */
+	uint64_t offset;     /* byte offset given by the caller */
+	const char *id;      /* object id, or "" when unknown */
+	const char *msg;     /* human text, may hold several lines */
+	const struct ingest_stats *stats;
+};
+
+typedef void (*ingest_event_fn)(void *ctx, const struct ingest_event *ev);
+
+/* NULL when out of memory. on_event may be NULL. */
+struct ingest *ingest_new(struct store *s, const struct ingest_options *opt,
+			  ingest_event_fn on_event, void *ctx);
+/* Flushes nothing: call ingest_finish first. ingest_free(NULL) is a no-op. */
+void ingest_free(struct ingest *in);
+
+/*
+ * Takes one JSON object (len bytes; with JSON_PARSE_PADDED in flags,
+ * JSON_PADDING readable bytes follow it). A rejected object is reported
+ * through the event callback and counted; that is not an error of this call.
+ * Returns ST_OK, or an error of the store (the ingest cannot go on).
+ */
+int ingest_object(struct ingest *in, const char *json, size_t len,
+		  unsigned flags, uint64_t offset);
+
+/* Reports an object that could not even be read (e.g. from the splitter). */
+void ingest_reject(struct ingest *in, uint64_t offset, const char *msg);
+
+/* Submits what is queued and waits until everything is durable. */
+int ingest_finish(struct ingest *in);
+
+const struct ingest_stats *ingest_stats(const struct ingest *in);
+
+#endif
