@@ -1,0 +1,55 @@
+# The two commands a newcomer needs (see README.md):
+#   make run    build, create a node with sample data if none exists, show it
+#   make test   build and run every test, then again under ASan+UBSan
+# Both install missing Debian packages first (scripts/setup.sh).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+GENERATOR  := -G Ninja
+CMAKE_OPTS ?=
+ifdef CI
+CMAKE_OPTS += -DSTRAIT_WERROR=ON
+endif
+JOBS       ?= 2
+
+.PHONY: all setup build build-asan run test test-fast test-asan bench clean \
+        fuzz format
+
+all: build
+
+setup:
+	@sh scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		$(CMAKE_OPTS) >/dev/null
+	@ninja -C $(BUILD)
+
+build-asan: setup
+	@cmake -S . -B $(ASAN_BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Debug \
+		-DSANITIZE=address,undefined $(CMAKE_OPTS) >/dev/null
+	@ninja -C $(ASAN_BUILD)
+
+run: build
+	@sh scripts/run.sh $(BUILD)/src/daemon/strait
+
+# Every test (unit, store contract, fuzz corpus replay, integration), in the
+# normal build and then in the ASan+UBSan build.
+test: test-fast test-asan
+
+test-fast: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+bench: build
+	@sh bench/run.sh $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
