@@ -5,6 +5,8 @@
  *   ceilings parse FILE          split + simdjson parse of every object
  *   ceilings validate FILE       + STIX validation + canonical form
  *   ceilings insert FILE DIR     the same rows, prepared in memory first,
+ *                                batched as the ingest does (CEIL_BATCH,
+ *                                CEIL_FLIGHT, CEIL_BATCH_MAX override),
  *                                then only the durable store appends
  *                                (timed), into a fresh store in DIR
  */
@@ -24,6 +26,12 @@
 static ssize_t read_fd(void *ctx, char *buf, size_t cap)
 {
 	return read(*(int *)ctx, buf, cap);
+}
+
+static size_t env_size(const char *name, size_t def)
+{
+	const char *v = getenv(name);
+	return v != NULL && atol(v) > 0 ? (size_t)atol(v) : def;
 }
 
 struct prepared {
@@ -140,6 +148,13 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "sqlite:%s/ceiling.db", argv[3]);
 	struct store *s;
 	struct store_options opt = {.create = true};
+	/* Overrides for experiments: rows per batch, batches in flight, rows
+	 * per write transaction. */
+	size_t BATCH = env_size("CEIL_BATCH", 16384);
+	size_t FLIGHT = env_size("CEIL_FLIGHT", 6);
+	opt.batch_max = (uint32_t)env_size("CEIL_BATCH_MAX", 0);
+	if (FLIGHT > 16)
+		FLIGHT = 16;
 	if (store_open(url, &opt, &s, &d) != ST_OK) {
 		fprintf(stderr, "ceilings: %s\n", d.msg);
 		return 1;
@@ -149,10 +164,9 @@ int main(int argc, char **argv)
 		 "2b0d9d5e-0a4b-4c7e-8f1a-3b2c1d0e9f8a");
 	snprintf(coll.title, sizeof(coll.title), "bench");
 	store_collection_add(s, &coll, &d);
-	enum { BATCH = 4096, FLIGHT = 3 };
-	struct store_batch batches[FLIGHT];
+	struct store_batch batches[16];
 	memset(batches, 0, sizeof(batches));
-	bool busy[FLIGHT] = {false};
+	bool busy[16] = {false};
 	double t2 = time_mono();
 	size_t k = 0;
 	for (size_t i = 0; i < p.n; i += BATCH, k = (k + 1) % FLIGHT) {

@@ -94,10 +94,13 @@ struct ingest *ingest_new(struct store *s, const struct ingest_options *opt,
 		return NULL;
 	in->store = s;
 	in->opt = *opt;
+	/* Enough queued work for the writer to commit large groups while
+	 * this thread parses (see DEFAULT_BATCH_MAX in the SQLite backend):
+	 * about 50 MB of canonical bodies in flight, whatever the input size. */
 	if (in->opt.batch_size == 0)
-		in->opt.batch_size = 4096;
+		in->opt.batch_size = 16384;
 	if (in->opt.in_flight == 0)
-		in->opt.in_flight = 3;
+		in->opt.in_flight = 6;
 	if (in->opt.max_object == 0)
 		in->opt.max_object = JSON_LIMITS_DEFAULT.max_bytes;
 	in->on_event = on_event;

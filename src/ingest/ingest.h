@@ -24,8 +24,8 @@ struct ingest_options {
 	enum tlp default_tlp;   /* marking that unmarked objects take */
 	bool default_declared;  /* default_tlp was declared for this import
 				   (otherwise it is the node's default) */
-	uint32_t batch_size;    /* objects per batch (default 4096) */
-	uint32_t in_flight;     /* batches queued at once (default 3) */
+	uint32_t batch_size;    /* objects per batch (default 16384) */
+	uint32_t in_flight;     /* batches queued at once (default 6) */
 	size_t max_object;      /* bytes in one object (default 16 MiB) */
 };
 

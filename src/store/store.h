@@ -39,7 +39,7 @@ struct store_options {
 	bool create;          /* create the database if missing */
 	uint32_t cache_mb;    /* page cache per read connection (default 16);
 				 the writer's is four times this */
-	uint32_t batch_max;   /* items per write transaction (default 20000) */
+	uint32_t batch_max;   /* items per write transaction (default 131072) */
 	uint32_t checkpoint_pages; /* WAL pages that wake the checkpointer
 				      (default 10000 of 8 KiB) */
 };
