@@ -55,8 +55,17 @@ void diag_prefix(struct diag *d, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, d->msg, sizeof(old));
-	/* Two steps: the message is cut at DIAG_MAX on purpose. */
-	int n = snprintf(d->msg, sizeof(d->msg), "%s: ", pre);
-	if (n > 0 && (size_t)n < sizeof(d->msg))
-		snprintf(d->msg + n, sizeof(d->msg) - (size_t)n, "%s", old);
+	/* Prefix, ": ", then as much of the old message as fits. */
+	size_t cap = sizeof(d->msg) - 1;
+	size_t n = strlen(pre);
+	if (n > cap)
+		n = cap;
+	memcpy(d->msg, pre, n);
+	for (const char *sep = ": "; *sep != '\0' && n < cap; sep++)
+		d->msg[n++] = *sep;
+	size_t rest = strlen(old);
+	if (rest > cap - n)
+		rest = cap - n;
+	memcpy(d->msg + n, old, rest);
+	d->msg[n + rest] = '\0';
 }

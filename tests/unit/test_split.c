@@ -30,7 +30,8 @@
 #endif
 #endif
 #ifdef HAVE_ASAN
-#include <sanitizer/allocator_interface.h>
+/* From the ASan runtime (gcc's and clang's); gcc ships no header for it. */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 /* Heap bytes in use now (glibc, or ASan's allocator under ASan). */
