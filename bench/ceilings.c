@@ -48,7 +48,7 @@ static int add_item(struct prepared *p, const struct stix_info *info,
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 65536;
 		struct store_item *items =
-			realloc(p->items, cap * sizeof(*items));
+		    realloc(p->items, cap * sizeof(*items));
 		size_t *offs = realloc(p->off, cap * sizeof(*offs));
 		char(*ids)[STIX_ID_MAX] = realloc(p->ids, cap * sizeof(*ids));
 		if (items == NULL || offs == NULL || ids == NULL)

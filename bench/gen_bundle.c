@@ -44,17 +44,18 @@ static void rand_uuid(char out[UUID_STRLEN + 1])
 }
 
 static const char *const tlp_ids[] = {
-	"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-	"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-	"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-	"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
 };
 
 static const char *const words[] = {
-	"lazarus", "kimsuky", "andariel", "applejeus", "babyshark", "exchange",
-	"wallet", "update", "secure", "login", "portal", "trade", "crypto",
-	"bridge", "defi", "recruit", "invest", "gov", "mail", "cdn", "static",
-	"helper", "service", "account", "verify", "notice", "policy"};
+    "lazarus", "kimsuky", "andariel", "applejeus", "babyshark", "exchange",
+    "wallet",  "update",  "secure",   "login",	   "portal",	"trade",
+    "crypto",  "bridge",  "defi",     "recruit",   "invest",	"gov",
+    "mail",    "cdn",	  "static",   "helper",	   "service",	"account",
+    "verify",  "notice",  "policy"};
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
 /* Ids of recent objects, to reference from relationships and reports. */
@@ -126,7 +127,8 @@ static void value(char *out, size_t cap, unsigned kind)
 	case 2:
 		snprintf(out, cap, "https://%s.%s%u.org/%s/%s.php?id=%u",
 			 words[pick(NWORDS)], words[pick(NWORDS)], pick(1000),
-			 words[pick(NWORDS)], words[pick(NWORDS)], pick(100000));
+			 words[pick(NWORDS)], words[pick(NWORDS)],
+			 pick(100000));
 		break;
 	default: {
 		static const char hex[] = "0123456789abcdef";
@@ -147,9 +149,9 @@ static void indicator(struct jw *w, const char *creator)
 	common(w, "indicator", id, creator, false);
 	unsigned kind = pick(4);
 	value(v, sizeof(v), kind);
-	static const char *const paths[] = {
-		"ipv4-addr:value", "domain-name:value", "url:value",
-		"file:hashes.'SHA-256'"};
+	static const char *const paths[] = {"ipv4-addr:value",
+					    "domain-name:value", "url:value",
+					    "file:hashes.'SHA-256'"};
 	snprintf(pat, sizeof(pat), "[%s = '%s']", paths[kind], v);
 	jw_key(w, "name");
 	jw_str(w, v);
@@ -196,8 +198,8 @@ static void sco(struct jw *w)
 					    "file"};
 	value(v, sizeof(v), kind);
 	if (kind == 3)
-		snprintf(name, sizeof(name), "{\"hashes\":{\"SHA-256\":\"%s\"}}",
-			 v);
+		snprintf(name, sizeof(name),
+			 "{\"hashes\":{\"SHA-256\":\"%s\"}}", v);
 	else
 		snprintf(name, sizeof(name), "{\"value\":\"%s\"}", v);
 	uuid_v5(UUID_NS_STIX, name, strlen(name), u);
@@ -295,9 +297,8 @@ static void report(struct jw *w, const char *creator)
 
 static void named_sdo(struct jw *w, const char *creator)
 {
-	static const char *const types[] = {"malware", "intrusion-set",
-					    "attack-pattern", "identity",
-					    "note"};
+	static const char *const types[] = {
+	    "malware", "intrusion-set", "attack-pattern", "identity", "note"};
 	unsigned k = pick(5);
 	char id[80], uuid[UUID_STRLEN + 1], name[128];
 	rand_uuid(uuid);
@@ -350,8 +351,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_bundle N\n");
 		return 2;
 	}
-	const char *creator =
-		"identity--5e0f8a61-0c6a-4b5c-9b1e-2c3d4e5f6a7b";
+	const char *creator = "identity--5e0f8a61-0c6a-4b5c-9b1e-2c3d4e5f6a7b";
 	struct buf b = BUF_INIT((size_t)1 << 24);
 	struct jw w;
 	fputs("{\"type\":\"bundle\",\"id\":\"bundle--0d5b7e4e-3c1a-4f7e-8a2b-"

@@ -39,7 +39,7 @@ static uint64_t rnd(struct gen *g)
 struct bbatch {
 	struct store_batch b;
 	char (*ids)[80];
-	char *bodies;     /* n * stride bytes */
+	char *bodies; /* n * stride bytes */
 	size_t stride;
 };
 
@@ -48,30 +48,30 @@ static size_t make_body(struct gen *g, char *out, size_t cap, const char *id,
 			size_t body_len)
 {
 	static const char pad[] =
-		"Observed in phishing infrastructure targeting government "
-		"portals; associated with credential harvesting kits and "
-		"fast-flux hosting. Shared under the trilateral agreement. ";
+	    "Observed in phishing infrastructure targeting government "
+	    "portals; associated with credential harvesting kits and "
+	    "fast-flux hosting. Shared under the trilateral agreement. ";
 	char desc[1024];
 	uint64_t r = rnd(g);
 	int base = snprintf(
-		out, cap,
-		"{\"created\":\"2025-03-01T08:%02u:%02u.000Z\","
-		"\"description\":\"\","
-		"\"id\":\"%s\",\"indicator_types\":[\"malicious-activity\"],"
-		"\"modified\":\"2025-03-01T08:%02u:%02u.000Z\","
-		"\"name\":\"C2 server %u.%u.%u.%u\","
-		"\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-"
-		"4cf5-a766-dfca5abac2bb\"],"
-		"\"pattern\":\"[ipv4-addr:value = '%u.%u.%u.%u']\","
-		"\"pattern_type\":\"stix\",\"spec_version\":\"2.1\","
-		"\"type\":\"indicator\","
-		"\"valid_from\":\"2025-03-01T08:00:00Z\"}",
-		(unsigned)(r % 60), (unsigned)(r / 60 % 60), id,
-		(unsigned)(r / 3600 % 60), (unsigned)(r / 216000 % 60),
-		(unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
-		(unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255),
-		(unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
-		(unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255));
+	    out, cap,
+	    "{\"created\":\"2025-03-01T08:%02u:%02u.000Z\","
+	    "\"description\":\"\","
+	    "\"id\":\"%s\",\"indicator_types\":[\"malicious-activity\"],"
+	    "\"modified\":\"2025-03-01T08:%02u:%02u.000Z\","
+	    "\"name\":\"C2 server %u.%u.%u.%u\","
+	    "\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-"
+	    "4cf5-a766-dfca5abac2bb\"],"
+	    "\"pattern\":\"[ipv4-addr:value = '%u.%u.%u.%u']\","
+	    "\"pattern_type\":\"stix\",\"spec_version\":\"2.1\","
+	    "\"type\":\"indicator\","
+	    "\"valid_from\":\"2025-03-01T08:00:00Z\"}",
+	    (unsigned)(r % 60), (unsigned)(r / 60 % 60), id,
+	    (unsigned)(r / 3600 % 60), (unsigned)(r / 216000 % 60),
+	    (unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
+	    (unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255),
+	    (unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
+	    (unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255));
 	size_t want = body_len > (size_t)base ? body_len - (size_t)base : 0;
 	if (want >= sizeof(desc))
 		want = sizeof(desc) - 1;
@@ -79,24 +79,24 @@ static size_t make_body(struct gen *g, char *out, size_t cap, const char *id,
 		desc[i] = pad[(i + r % 7) % (sizeof(pad) - 1)];
 	desc[want] = '\0';
 	return (size_t)snprintf(
-		out, cap,
-		"{\"created\":\"2025-03-01T08:%02u:%02u.000Z\","
-		"\"description\":\"%s\","
-		"\"id\":\"%s\",\"indicator_types\":[\"malicious-activity\"],"
-		"\"modified\":\"2025-03-01T08:%02u:%02u.000Z\","
-		"\"name\":\"C2 server %u.%u.%u.%u\","
-		"\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-"
-		"4cf5-a766-dfca5abac2bb\"],"
-		"\"pattern\":\"[ipv4-addr:value = '%u.%u.%u.%u']\","
-		"\"pattern_type\":\"stix\",\"spec_version\":\"2.1\","
-		"\"type\":\"indicator\","
-		"\"valid_from\":\"2025-03-01T08:00:00Z\"}",
-		(unsigned)(r % 60), (unsigned)(r / 60 % 60), desc, id,
-		(unsigned)(r / 3600 % 60), (unsigned)(r / 216000 % 60),
-		(unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
-		(unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255),
-		(unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
-		(unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255));
+	    out, cap,
+	    "{\"created\":\"2025-03-01T08:%02u:%02u.000Z\","
+	    "\"description\":\"%s\","
+	    "\"id\":\"%s\",\"indicator_types\":[\"malicious-activity\"],"
+	    "\"modified\":\"2025-03-01T08:%02u:%02u.000Z\","
+	    "\"name\":\"C2 server %u.%u.%u.%u\","
+	    "\"object_marking_refs\":[\"marking-definition--bab4a63c-aed9-"
+	    "4cf5-a766-dfca5abac2bb\"],"
+	    "\"pattern\":\"[ipv4-addr:value = '%u.%u.%u.%u']\","
+	    "\"pattern_type\":\"stix\",\"spec_version\":\"2.1\","
+	    "\"type\":\"indicator\","
+	    "\"valid_from\":\"2025-03-01T08:00:00Z\"}",
+	    (unsigned)(r % 60), (unsigned)(r / 60 % 60), desc, id,
+	    (unsigned)(r / 3600 % 60), (unsigned)(r / 216000 % 60),
+	    (unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
+	    (unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255),
+	    (unsigned)(r >> 8 & 255), (unsigned)(r >> 16 & 255),
+	    (unsigned)(r >> 24 & 255), (unsigned)(r >> 32 & 255));
 }
 
 static void fill(struct gen *g, struct bbatch *bb, size_t n, size_t body_len,
@@ -115,8 +115,8 @@ static void fill(struct gen *g, struct bbatch *bb, size_t n, size_t body_len,
 		char *body = bb->bodies + i * bb->stride;
 		it->id = bb->ids[i];
 		it->body = body;
-		it->body_len = make_body(g, body, bb->stride, bb->ids[i],
-					 body_len);
+		it->body_len =
+		    make_body(g, body, bb->stride, bb->ids[i], body_len);
 		it->versioned = true;
 		it->version = 1740816000000000 + (st_time)(g->serial++);
 		it->modified = it->version;
@@ -228,8 +228,9 @@ int main(int argc, char **argv)
 			n = strtoul(argv[i], NULL, 10);
 	}
 	if (n == 0 || batch == 0 || body_len > 4000) {
-		fprintf(stderr, "usage: %s [N] [--batch B] [--body BYTES] "
-				"[--dir DIR] [--keep]\n",
+		fprintf(stderr,
+			"usage: %s [N] [--batch B] [--body BYTES] "
+			"[--dir DIR] [--keep]\n",
 			argv[0]);
 		return 2;
 	}
@@ -257,8 +258,8 @@ int main(int argc, char **argv)
 	uint64_t bytes = 0;
 	double t0 = time_mono();
 	for (size_t done = 0; done < n; done += batch)
-		fill(&g, &bb[0], n - done < batch ? n - done : batch,
-		     body_len, &bytes);
+		fill(&g, &bb[0], n - done < batch ? n - done : batch, body_len,
+		     &bytes);
 	double gen_rate = (double)n / (time_mono() - t0);
 
 	/* Ceiling 2: the disk. */
@@ -295,8 +296,8 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			for (size_t i = 0; i < bb[cur].b.n; i++)
-				stored += bb[cur].b.items[i].result ==
-					  STORE_STORED;
+				stored +=
+				    bb[cur].b.items[i].result == STORE_STORED;
 			inflight[cur] = false;
 		}
 		if (done < n) {
@@ -325,8 +326,8 @@ int main(int argc, char **argv)
 	tc = time_mono() - tc;
 	uint64_t db = fsize(path) + fsize(wal);
 
-	printf("items           %zu (stored %llu), batch %zu, body ~%zu B\n",
-	       n, (unsigned long long)stored, batch, body_len);
+	printf("items           %zu (stored %llu), batch %zu, body ~%zu B\n", n,
+	       (unsigned long long)stored, batch, body_len);
 	printf("insert          %.0f rows/s, %.1f MB/s of bodies, %.2f s\n",
 	       (double)n / t, (double)bytes / t / 1e6, t);
 	printf("ceiling: make   %.0f rows/s (producing items only)\n",
@@ -341,8 +342,7 @@ int main(int argc, char **argv)
 	       "1000, latest versions)\n",
 	       r2, n2);
 	printf("commits         %llu for %llu batches\n",
-	       (unsigned long long)st.commits,
-	       (unsigned long long)st.batches);
+	       (unsigned long long)st.commits, (unsigned long long)st.batches);
 	printf("db before close %.1f MB (db + WAL)\n", before_close / 1e6);
 	printf("close           %.2f s (final checkpoint)\n", tc);
 	printf("db size         %.1f MB for %.1f MB of bodies: %.3fx\n",

@@ -3,9 +3,10 @@
 # need, and only those that are missing. Safe to run again and again.
 set -eu
 
-PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
+PKGS="build-essential cmake ninja-build pkg-config clang clang-format git \
+libclang-rt-14-dev \
 libsimdjson-dev libsqlite3-dev libsodium-dev nettle-dev libyaml-dev \
-libcmocka-dev python3 python3-pytest python3-requests"
+libcmocka-dev python3 python3-pytest python3-requests time"
 
 missing=""
 for p in $PKGS; do

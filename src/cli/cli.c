@@ -9,23 +9,22 @@
 #include <string.h>
 
 const struct cli_cmd cli_commands[] = {
-	{"init", "create a node home: configuration, store, identity",
-	 cmd_init},
-	{"node", "show the node's identity and what it holds", cmd_node},
-	{"collection", "add and list collections", cmd_collection},
-	{"import", "import STIX 2.1 bundles, envelopes or objects", cmd_import},
-	{"export", "export objects as a STIX 2.1 bundle", cmd_export},
-	{"get", "print one object (a version, or all of them)", cmd_get},
-	{NULL, NULL, NULL},
+    {"init", "create a node home: configuration, store, identity", cmd_init},
+    {"node", "show the node's identity and what it holds", cmd_node},
+    {"collection", "add and list collections", cmd_collection},
+    {"import", "import STIX 2.1 bundles, envelopes or objects", cmd_import},
+    {"export", "export objects as a STIX 2.1 bundle", cmd_export},
+    {"get", "print one object (a version, or all of them)", cmd_get},
+    {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: strait [--home DIR] COMMAND [ARGS...]\n"
-		"\n"
-		"strait is a federated STIX 2.1 / TAXII 2.1 threat-intelligence "
-		"node.\n\ncommands:\n");
+	fprintf(
+	    f, "usage: strait [--home DIR] COMMAND [ARGS...]\n"
+	       "\n"
+	       "strait is a federated STIX 2.1 / TAXII 2.1 threat-intelligence "
+	       "node.\n\ncommands:\n");
 	for (const struct cli_cmd *cmd = cli_commands; cmd->name; cmd++)
 		fprintf(f, "  %-12s %s\n", cmd->name, cmd->summary);
 	fprintf(f,
@@ -91,8 +90,7 @@ void cli_close(struct cli *c)
 	c->store = NULL;
 }
 
-int cli_collection(struct cli *c, const char *arg,
-		   struct store_collection *out)
+int cli_collection(struct cli *c, const char *arg, struct store_collection *out)
 {
 	const char *key = arg != NULL ? arg : CLI_DEFAULT_ALIAS;
 	int rc = store_collection_find(c->store, key, out);

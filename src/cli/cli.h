@@ -12,7 +12,7 @@
 enum cli_exit {
 	CLI_OK = 0,
 	CLI_PARTIAL = 1, /* some input rejected, or the object was not found */
-	CLI_USAGE = 2,   /* usage, configuration or I/O error */
+	CLI_USAGE = 2,	 /* usage, configuration or I/O error */
 };
 
 /* The node's configuration, strait.yaml in the home. */
@@ -47,8 +47,8 @@ int config_save(const char *path, const struct config *cfg, struct diag *d);
 
 /* What every command gets. */
 struct cli {
-	const char *home;   /* --home, $STRAIT_HOME or ./strait-home */
-	const char *prog;   /* argv[0] for messages */
+	const char *home; /* --home, $STRAIT_HOME or ./strait-home */
+	const char *prog; /* argv[0] for messages */
 	struct config cfg;
 	struct store *store;
 	char path_buf[4096];
@@ -63,7 +63,7 @@ struct cli_cmd {
 
 /* Prints "strait: <message>" to stderr; returns status. */
 int cli_fail(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Joins the home and a file name into c->path_buf. */
 const char *cli_path(struct cli *c, const char *name);
 /* Loads strait.yaml and opens the store; errors say what to run. */

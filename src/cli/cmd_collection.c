@@ -8,23 +8,24 @@
 #include <string.h>
 
 static const char coll_usage[] =
-	"usage: strait collection add TITLE [--id UUID] [--alias ALIAS]\n"
-	"                                   [--description TEXT]\n"
-	"       strait collection list [--json]\n"
-	"\n"
-	"Collections group object versions for TAXII clients and partners.\n"
-	"An object version joins a collection when it is imported into it.\n"
-	"\n"
-	"  --id UUID            the TAXII collection id (default: random)\n"
-	"  --alias ALIAS        a short unique name usable instead of the id\n"
-	"  --description TEXT   shown to TAXII clients\n"
-	"  --json               machine-readable output\n";
+    "usage: strait collection add TITLE [--id UUID] [--alias ALIAS]\n"
+    "                                   [--description TEXT]\n"
+    "       strait collection list [--json]\n"
+    "\n"
+    "Collections group object versions for TAXII clients and partners.\n"
+    "An object version joins a collection when it is imported into it.\n"
+    "\n"
+    "  --id UUID            the TAXII collection id (default: random)\n"
+    "  --alias ALIAS        a short unique name usable instead of the id\n"
+    "  --description TEXT   shown to TAXII clients\n"
+    "  --json               machine-readable output\n";
 
 static int copy_arg(char *dst, size_t cap, const char *src, const char *what)
 {
 	if (strlen(src) >= cap)
-		return cli_fail(CLI_USAGE, "collection: %s longer than %zu bytes",
-				what, cap - 1);
+		return cli_fail(CLI_USAGE,
+				"collection: %s longer than %zu bytes", what,
+				cap - 1);
 	memcpy(dst, src, strlen(src) + 1);
 	return CLI_OK;
 }
@@ -43,11 +44,11 @@ static bool valid_alias(const char *a)
 static int coll_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"id", required_argument, NULL, 'i'},
-		{"alias", required_argument, NULL, 'a'},
-		{"description", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"id", required_argument, NULL, 'i'},
+	    {"alias", required_argument, NULL, 'a'},
+	    {"description", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct store_collection coll;
 	memset(&coll, 0, sizeof(coll));
@@ -85,7 +86,8 @@ static int coll_add(struct cli *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc) {
 		fputs(coll_usage, stderr);
-		return cli_fail(CLI_USAGE, "collection add: one TITLE expected");
+		return cli_fail(CLI_USAGE,
+				"collection add: one TITLE expected");
 	}
 	if ((rc = copy_arg(coll.title, sizeof(coll.title), argv[optind],
 			   "TITLE")) != CLI_OK)

@@ -11,18 +11,18 @@
 #include <unistd.h>
 
 static const char export_usage[] =
-	"usage: strait export [--collection ID] [--type T,...] [--added-after TS]\n"
-	"                     [--all-versions] [-o FILE]\n"
-	"\n"
-	"Writes the objects of a collection as one STIX 2.1 bundle, in the\n"
-	"order they were added, each object exactly as stored (RFC 8785\n"
-	"canonical form). By default only the latest version of each object.\n"
-	"\n"
-	"  --collection ID    collection id or alias (default: 'default')\n"
-	"  --type T,...       only these STIX types\n"
-	"  --added-after TS   only versions added after this timestamp\n"
-	"  --all-versions     every version, not only the latest\n"
-	"  -o, --output FILE  write to FILE (atomically) instead of stdout\n";
+    "usage: strait export [--collection ID] [--type T,...] [--added-after TS]\n"
+    "                     [--all-versions] [-o FILE]\n"
+    "\n"
+    "Writes the objects of a collection as one STIX 2.1 bundle, in the\n"
+    "order they were added, each object exactly as stored (RFC 8785\n"
+    "canonical form). By default only the latest version of each object.\n"
+    "\n"
+    "  --collection ID    collection id or alias (default: 'default')\n"
+    "  --type T,...       only these STIX types\n"
+    "  --added-after TS   only versions added after this timestamp\n"
+    "  --all-versions     every version, not only the latest\n"
+    "  -o, --output FILE  write to FILE (atomically) instead of stdout\n";
 
 #define PAGE 1000
 #define MAX_TYPES 64
@@ -49,13 +49,13 @@ static int write_row(void *ctx, const struct store_row *row)
 int cmd_export(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"collection", required_argument, NULL, 'c'},
-		{"type", required_argument, NULL, 't'},
-		{"added-after", required_argument, NULL, 'a'},
-		{"all-versions", no_argument, NULL, 'A'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"collection", required_argument, NULL, 'c'},
+	    {"type", required_argument, NULL, 't'},
+	    {"added-after", required_argument, NULL, 'a'},
+	    {"all-versions", no_argument, NULL, 'A'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *coll_arg = NULL, *out_path = NULL;
 	char *types_arg = NULL;
@@ -165,16 +165,16 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			status = cli_fail(CLI_USAGE, "export: %s: %s", tmp,
 					  strerror(errno));
 		if (status == CLI_OK && rename(tmp, out_path) != 0)
-			status = cli_fail(CLI_USAGE, "export: %s: %s",
-					  out_path, strerror(errno));
+			status = cli_fail(CLI_USAGE, "export: %s: %s", out_path,
+					  strerror(errno));
 		if (status != CLI_OK)
 			unlink(tmp);
 		else
 			fprintf(stderr, "exported %llu objects to %s\n",
 				(unsigned long long)x.n, out_path);
 	} else if (fflush(stdout) != 0) {
-		status = cli_fail(CLI_USAGE, "export: write: %s",
-				  strerror(errno));
+		status =
+		    cli_fail(CLI_USAGE, "export: write: %s", strerror(errno));
 	}
 	return status;
 }

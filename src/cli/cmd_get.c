@@ -7,16 +7,16 @@
 #include <string.h>
 
 static const char get_usage[] =
-	"usage: strait get ID [--version first|last|all|TIMESTAMP] [--json]\n"
-	"\n"
-	"Prints an object as stored. The latest version is the one with the\n"
-	"greatest 'modified' (not the one that arrived last).\n"
-	"\n"
-	"  --version V   first, last (default), all, or a version timestamp\n"
-	"  --json        JSON: {\"id\", \"versions\": [{\"version\", \"seq\",\n"
-	"                \"tlp\", \"tlp_source\", \"warnings\", \"object\"}]}\n"
-	"\n"
-	"exit status: 0 found, 1 no such object or version, 2 usage error.\n";
+    "usage: strait get ID [--version first|last|all|TIMESTAMP] [--json]\n"
+    "\n"
+    "Prints an object as stored. The latest version is the one with the\n"
+    "greatest 'modified' (not the one that arrived last).\n"
+    "\n"
+    "  --version V   first, last (default), all, or a version timestamp\n"
+    "  --json        JSON: {\"id\", \"versions\": [{\"version\", \"seq\",\n"
+    "                \"tlp\", \"tlp_source\", \"warnings\", \"object\"}]}\n"
+    "\n"
+    "exit status: 0 found, 1 no such object or version, 2 usage error.\n";
 
 struct get_ctx {
 	bool json;
@@ -75,10 +75,10 @@ static int print_row(void *ctx, const struct store_row *row)
 int cmd_get(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"version", required_argument, NULL, 'v'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"version", required_argument, NULL, 'v'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct store_query q;
 	memset(&q, 0, sizeof(q));
@@ -99,11 +99,12 @@ int cmd_get(struct cli *c, int argc, char **argv)
 					  NULL) == ST_OK)
 				q.vsel = STORE_V_AT;
 			else
-				return cli_fail(CLI_USAGE,
-						"get: --version: expected first, "
-						"last, all or a timestamp, got "
-						"'%s'",
-						optarg);
+				return cli_fail(
+				    CLI_USAGE,
+				    "get: --version: expected first, "
+				    "last, all or a timestamp, got "
+				    "'%s'",
+				    optarg);
 			break;
 		case 'j':
 			json = true;
@@ -150,7 +151,8 @@ int cmd_get(struct cli *c, int argc, char **argv)
 	if (g.n == 0) {
 		buf_free(&out);
 		return cli_fail(CLI_PARTIAL, "get: no such %s: %s",
-				q.vsel == STORE_V_AT ? "version" : "object", id);
+				q.vsel == STORE_V_AT ? "version" : "object",
+				id);
 	}
 	if (json) {
 		jw_arr_close(&w);

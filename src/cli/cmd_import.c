@@ -14,24 +14,24 @@
 #include <unistd.h>
 
 static const char import_usage[] =
-	"usage: strait import [--collection ID] [--default-tlp LEVEL] [--json]\n"
-	"                     [--quiet] FILE...\n"
-	"\n"
-	"Imports STIX 2.1 bundles, TAXII envelopes, JSON arrays of objects or\n"
-	"single objects ('-' reads standard input). Each object is validated;\n"
-	"valid ones are stored durably, invalid ones are rejected with the\n"
-	"reason. Bundles of any size import in constant memory.\n"
-	"\n"
-	"  --collection ID      collection id or alias (default: 'default')\n"
-	"  --default-tlp LEVEL  marking that unmarked objects of this import\n"
-	"                       take (default: the node's, see strait.yaml);\n"
-	"                       recorded beside the version, the object's\n"
-	"                       bytes are never changed\n"
-	"  --json               print the summary as JSON\n"
-	"  --quiet              no progress and no warnings, only rejections\n"
-	"\n"
-	"exit status: 0 all stored or duplicate, 1 some objects rejected or\n"
-	"conflicting, 2 usage or I/O error.\n";
+    "usage: strait import [--collection ID] [--default-tlp LEVEL] [--json]\n"
+    "                     [--quiet] FILE...\n"
+    "\n"
+    "Imports STIX 2.1 bundles, TAXII envelopes, JSON arrays of objects or\n"
+    "single objects ('-' reads standard input). Each object is validated;\n"
+    "valid ones are stored durably, invalid ones are rejected with the\n"
+    "reason. Bundles of any size import in constant memory.\n"
+    "\n"
+    "  --collection ID      collection id or alias (default: 'default')\n"
+    "  --default-tlp LEVEL  marking that unmarked objects of this import\n"
+    "                       take (default: the node's, see strait.yaml);\n"
+    "                       recorded beside the version, the object's\n"
+    "                       bytes are never changed\n"
+    "  --json               print the summary as JSON\n"
+    "  --quiet              no progress and no warnings, only rejections\n"
+    "\n"
+    "exit status: 0 all stored or duplicate, 1 some objects rejected or\n"
+    "conflicting, 2 usage or I/O error.\n";
 
 #define MAX_WARNING_LINES 100
 
@@ -57,7 +57,8 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 	struct import_ctx *ic = ctx;
 	switch (ev->kind) {
 	case INGEST_REJECTED:
-		fprintf(stderr, "rejected: %s: object %llu at byte %llu: %.*s\n",
+		fprintf(stderr,
+			"rejected: %s: object %llu at byte %llu: %.*s\n",
 			ic->file, (unsigned long long)ev->index + 1,
 			(unsigned long long)ev->offset, trimmed_len(ev->msg),
 			ev->msg);
@@ -120,7 +121,8 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	if (!ic->quiet)
 		ic->progress = progress_new(stderr, "objects stored", total);
 
-	struct split *sp = split_new(read_fd, &fd, JSON_LIMITS_DEFAULT.max_bytes);
+	struct split *sp =
+	    split_new(read_fd, &fd, JSON_LIMITS_DEFAULT.max_bytes);
 	int rc = sp ? ST_OK : ST_ENOMEM;
 	while (rc == ST_OK) {
 		const char *elem;
@@ -131,7 +133,8 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 		if (r == 0)
 			break;
 		if (r == 1) {
-			rc = ingest_object(in, elem, len, JSON_PARSE_PADDED, off);
+			rc = ingest_object(in, elem, len, JSON_PARSE_PADDED,
+					   off);
 			continue;
 		}
 		if (r == ST_ELIMIT) {
@@ -216,8 +219,7 @@ static void print_summary(const struct ingest_stats *s, enum tlp def,
 	printf("\n");
 	printf("default TLP  %llu took TLP:%s (%s)\n",
 	       (unsigned long long)s->defaulted, tlp_name(def),
-	       declared ? "declared by --default-tlp"
-			: "the node's default");
+	       declared ? "declared by --default-tlp" : "the node's default");
 	printf("time         %.2f s, %.0f objects/s, %.1f MB/s\n", secs,
 	       (double)s->seen / secs, (double)s->bytes / secs / 1e6);
 }
@@ -225,12 +227,12 @@ static void print_summary(const struct ingest_stats *s, enum tlp def,
 int cmd_import(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"collection", required_argument, NULL, 'c'},
-		{"default-tlp", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"collection", required_argument, NULL, 'c'},
+	    {"default-tlp", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *coll_arg = NULL, *tlp_arg = NULL;
 	bool json = false, quiet = false;

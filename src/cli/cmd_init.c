@@ -13,18 +13,18 @@
 #include <unistd.h>
 
 static const char init_usage[] =
-	"usage: strait init --name NAME [--org ORG] [--country CC]\n"
-	"                   [--default-tlp LEVEL]\n"
-	"\n"
-	"Creates the node home (--home, default $STRAIT_HOME or ./strait-home):\n"
-	"strait.yaml, the embedded SQLite store, a default collection (alias\n"
-	"'default') and the node's STIX identity object. Refuses to touch an\n"
-	"existing home.\n"
-	"\n"
-	"  --name NAME          the node's name, e.g. NCSC\n"
-	"  --org ORG            organisation running the node (default NAME)\n"
-	"  --country CC         ISO 3166-1 alpha-2 code, e.g. KR\n"
-	"  --default-tlp LEVEL  marking of unmarked objects (default amber)\n";
+    "usage: strait init --name NAME [--org ORG] [--country CC]\n"
+    "                   [--default-tlp LEVEL]\n"
+    "\n"
+    "Creates the node home (--home, default $STRAIT_HOME or ./strait-home):\n"
+    "strait.yaml, the embedded SQLite store, a default collection (alias\n"
+    "'default') and the node's STIX identity object. Refuses to touch an\n"
+    "existing home.\n"
+    "\n"
+    "  --name NAME          the node's name, e.g. NCSC\n"
+    "  --org ORG            organisation running the node (default NAME)\n"
+    "  --country CC         ISO 3166-1 alpha-2 code, e.g. KR\n"
+    "  --default-tlp LEVEL  marking of unmarked objects (default amber)\n";
 
 static int make_identity(struct cli *c, struct buf *out)
 {
@@ -94,12 +94,12 @@ static bool valid_country(const char *cc)
 int cmd_init(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"org", required_argument, NULL, 'o'},
-		{"country", required_argument, NULL, 'c'},
-		{"default-tlp", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"org", required_argument, NULL, 'o'},
+	    {"country", required_argument, NULL, 'c'},
+	    {"default-tlp", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *org = NULL, *country = "", *tlp = "amber";
 	int ch;
@@ -140,10 +140,11 @@ int cmd_init(struct cli *c, int argc, char **argv)
 				country);
 	enum tlp level;
 	if (tlp_parse(tlp, &level) != ST_OK || level == TLP_NONE)
-		return cli_fail(CLI_USAGE,
-				"init: --default-tlp: unknown level '%s' (clear, "
-				"green, amber, amber+strict, red)",
-				tlp);
+		return cli_fail(
+		    CLI_USAGE,
+		    "init: --default-tlp: unknown level '%s' (clear, "
+		    "green, amber, amber+strict, red)",
+		    tlp);
 	if (strlen(name) >= sizeof(c->cfg.node_name) ||
 	    (org && strlen(org) >= sizeof(c->cfg.node_org)))
 		return cli_fail(CLI_USAGE, "init: name or org too long");

@@ -6,10 +6,10 @@
 #include <string.h>
 
 static const char node_usage[] =
-	"usage: strait node show [--json]\n"
-	"\n"
-	"Shows the node's identity and a summary of what it holds: object\n"
-	"versions by type, collections and the size of the store.\n";
+    "usage: strait node show [--json]\n"
+    "\n"
+    "Shows the node's identity and a summary of what it holds: object\n"
+    "versions by type, collections and the size of the store.\n";
 
 struct type_ctx {
 	struct jw *w; /* NULL for text */

@@ -14,24 +14,25 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#define KEY(name, field, def, help)                                          \
-	{name, offsetof(struct config, field),                               \
-	 sizeof(((struct config *)0)->field), def, help}
+#define KEY(name, field, def, help)                                \
+	{                                                          \
+		name, offsetof(struct config, field),              \
+		    sizeof(((struct config *)0)->field), def, help \
+	}
 
 const struct config_key config_keys[] = {
-	KEY("node.name", node_name, "", "the node's name, e.g. NCSC"),
-	KEY("node.org", node_org, "", "the organisation running the node"),
-	KEY("node.country", node_country, "",
-	    "ISO 3166-1 alpha-2 country code"),
-	KEY("node.identity", node_identity, "",
-	    "the node's STIX identity id (set by init)"),
-	KEY("store", store, "sqlite:strait.db",
-	    "store URL; relative paths are in the home"),
-	KEY("default_tlp", default_tlp, "amber",
-	    "marking that unmarked objects take (clear, green, amber, "
-	    "amber+strict, red)"),
-	KEY("listen", listen, "127.0.0.1:7400", "HTTP listen address"),
-	{NULL, 0, 0, NULL, NULL},
+    KEY("node.name", node_name, "", "the node's name, e.g. NCSC"),
+    KEY("node.org", node_org, "", "the organisation running the node"),
+    KEY("node.country", node_country, "", "ISO 3166-1 alpha-2 country code"),
+    KEY("node.identity", node_identity, "",
+	"the node's STIX identity id (set by init)"),
+    KEY("store", store, "sqlite:strait.db",
+	"store URL; relative paths are in the home"),
+    KEY("default_tlp", default_tlp, "amber",
+	"marking that unmarked objects take (clear, green, amber, "
+	"amber+strict, red)"),
+    KEY("listen", listen, "127.0.0.1:7400", "HTTP listen address"),
+    {NULL, 0, 0, NULL, NULL},
 };
 
 void config_defaults(struct config *cfg)
@@ -113,8 +114,8 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
 			const struct config_key *k = find_key(key);
 			if (k == NULL) {
 				rc = diag_set(d, ST_ECONFIG,
-					      "line %zu: unknown key '%s'", line,
-					      key);
+					      "line %zu: unknown key '%s'",
+					      line, key);
 				break;
 			}
 			if (ev.data.scalar.length >= k->size) {
@@ -178,8 +179,8 @@ static int write_yaml(FILE *f, const struct config *cfg)
 		const char *val = (const char *)cfg + k->offset;
 		char sec[64] = "";
 		if (dot != NULL)
-			snprintf(sec, sizeof(sec), "%.*s",
-				 (int)(dot - k->key), k->key);
+			snprintf(sec, sizeof(sec), "%.*s", (int)(dot - k->key),
+				 k->key);
 		if (strcmp(sec, section) != 0) {
 			if (section[0])
 				ok = ok && emit_mapping(&e, false);

@@ -34,8 +34,8 @@ struct progress *progress_new(FILE *f, const char *what, uint64_t total)
 	return p;
 }
 
-static void draw(struct progress *p, uint64_t done, uint64_t bytes,
-		 double now, bool final)
+static void draw(struct progress *p, uint64_t done, uint64_t bytes, double now,
+		 bool final)
 {
 	double secs = now - p->start;
 	if (secs <= 0)
@@ -51,7 +51,8 @@ static void draw(struct progress *p, uint64_t done, uint64_t bytes,
 				pct = 100;
 			int fill = pct * 30 / 100;
 			for (int i = 0; i < 30; i++)
-				bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+				bar[i] =
+				    i < fill ? '=' : (i == fill ? '>' : ' ');
 			bar[30] = '\0';
 			fprintf(p->f, "\r[%s] %3d%% ", bar, pct);
 		} else {

@@ -17,7 +17,10 @@ struct buf {
 	size_t max;
 };
 
-#define BUF_INIT(maxsize) { NULL, 0, 0, (maxsize) }
+#define BUF_INIT(maxsize)             \
+	{                             \
+		NULL, 0, 0, (maxsize) \
+	}
 
 void buf_init(struct buf *b, size_t max);
 /* Frees the storage; the buffer can be used again afterwards. */
@@ -30,9 +33,9 @@ int buf_add(struct buf *b, const void *p, size_t n);
 int buf_addc(struct buf *b, char c);
 int buf_adds(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Hands the storage to the caller (free() it); the buffer is left empty. */
 char *buf_take(struct buf *b, size_t *len);
 

@@ -8,20 +8,20 @@ static const struct {
 	int code;
 	const char *text;
 } err_table[] = {
-	{ST_OK, "success"},
-	{ST_ENOMEM, "out of memory"},
-	{ST_EINVAL, "invalid argument"},
-	{ST_EJSON, "malformed JSON"},
-	{ST_ELIMIT, "limit exceeded"},
-	{ST_EIO, "input/output error"},
-	{ST_ENOTFOUND, "not found"},
-	{ST_EEXIST, "already exists"},
-	{ST_ECONFLICT, "conflicting content"},
-	{ST_ESTORE, "store error"},
-	{ST_ESTIX, "invalid STIX object"},
-	{ST_ECONFIG, "configuration error"},
-	{ST_ERANGE, "value out of range"},
-	{ST_ECLOSED, "closed"},
+    {ST_OK, "success"},
+    {ST_ENOMEM, "out of memory"},
+    {ST_EINVAL, "invalid argument"},
+    {ST_EJSON, "malformed JSON"},
+    {ST_ELIMIT, "limit exceeded"},
+    {ST_EIO, "input/output error"},
+    {ST_ENOTFOUND, "not found"},
+    {ST_EEXIST, "already exists"},
+    {ST_ECONFLICT, "conflicting content"},
+    {ST_ESTORE, "store error"},
+    {ST_ESTIX, "invalid STIX object"},
+    {ST_ECONFIG, "configuration error"},
+    {ST_ERANGE, "value out of range"},
+    {ST_ECLOSED, "closed"},
 };
 
 const char *st_strerror(int err)

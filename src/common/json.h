@@ -39,9 +39,9 @@ struct json_val {
 		struct json_val *items;
 		struct json_member *members; /* in document order */
 		struct {
-			double d;     /* the value as a double */
-			int64_t i;    /* valid when is_int */
-			bool is_int;  /* written without fraction or exponent
+			double d;    /* the value as a double */
+			int64_t i;   /* valid when is_int */
+			bool is_int; /* written without fraction or exponent
 					 and within int64 */
 		} num;
 	} u;
@@ -62,8 +62,8 @@ struct json_member {
  * is parsed under limits; exceeding one is ST_ELIMIT with a message.
  */
 struct json_limits {
-	size_t max_bytes;   /* document size */
-	uint32_t max_depth; /* nesting of arrays and objects */
+	size_t max_bytes;     /* document size */
+	uint32_t max_depth;   /* nesting of arrays and objects */
 	uint32_t max_string;  /* bytes in one string or key */
 	uint32_t max_members; /* members of one object, items of one array */
 };

@@ -32,20 +32,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPLIT_CHUNK ((size_t)1 << 20) /* most bytes asked of the callback */
+#define SPLIT_CHUNK ((size_t)1 << 20)  /* most bytes asked of the callback */
 #define SPLIT_FIRST ((size_t)64 << 10) /* the first window */
-#define SPLIT_MAX_DEPTH 64 /* nesting within one element */
-#define NONE SIZE_MAX /* no mark / no position */
-#define CAPTURE_MAX 64 /* raw bytes of a key kept to compare */
-#define MORE_ABORT (-1000) /* window full during the look-ahead */
+#define SPLIT_MAX_DEPTH 64	       /* nesting within one element */
+#define NONE SIZE_MAX		       /* no mark / no position */
+#define CAPTURE_MAX 64		       /* raw bytes of a key kept to compare */
+#define MORE_ABORT (-1000)	       /* window full during the look-ahead */
 
 enum state {
-	S_START, /* nothing read yet */
+	S_START,     /* nothing read yet */
 	S_ARR_FIRST, /* after '[' of the element array: a value or ']' */
 	S_ARR_VALUE, /* after ',': a value */
-	S_ARR_NEXT, /* after an element: ',' or ']' */
-	S_MEMBERS, /* after a container's objects array: ',' or '}' */
-	S_END, /* after the top-level value: whitespace only */
+	S_ARR_NEXT,  /* after an element: ',' or ']' */
+	S_MEMBERS,   /* after a container's objects array: ',' or '}' */
+	S_END,	     /* after the top-level value: whitespace only */
 	S_DONE,
 };
 
@@ -53,20 +53,20 @@ struct split {
 	split_read_fn rd;
 	void *ctx;
 	size_t max_elem;
-	bool mem; /* over a caller's buffer: no reads */
+	bool mem;	  /* over a caller's buffer: no reads */
 	const char *data; /* the window: buf, or the caller's buffer */
 	char *buf;
 	size_t cap;
-	size_t len; /* bytes in the window */
-	size_t pos; /* scan position in the window */
-	size_t mark; /* start of the kept bytes, or NONE */
-	size_t arr_pos; /* look-ahead: the '[' of "objects", or NONE */
-	uint64_t base; /* input offset of data[0] */
+	size_t len;	   /* bytes in the window */
+	size_t pos;	   /* scan position in the window */
+	size_t mark;	   /* start of the kept bytes, or NONE */
+	size_t arr_pos;	   /* look-ahead: the '[' of "objects", or NONE */
+	uint64_t base;	   /* input offset of data[0] */
 	uint64_t elem_off; /* input offset of the element being scanned */
 	bool eof;
 	bool abort_on_overflow; /* look-ahead: stop rather than drop mark */
-	bool overflowed; /* mark was dropped: larger than max_elem */
-	char *scratch; /* mem mode: an element copied to be padded */
+	bool overflowed;	/* mark was dropped: larger than max_elem */
+	char *scratch;		/* mem mode: an element copied to be padded */
 	size_t scratch_cap;
 	enum split_kind kind;
 	enum state state;

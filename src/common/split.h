@@ -34,11 +34,11 @@
  */
 
 enum split_kind {
-	SPLIT_UNKNOWN,  /* nothing read yet */
-	SPLIT_BUNDLE,   /* object with "type": "bundle" and "objects" */
+	SPLIT_UNKNOWN,	/* nothing read yet */
+	SPLIT_BUNDLE,	/* object with "type": "bundle" and "objects" */
 	SPLIT_ENVELOPE, /* object with "objects" and no "type" */
-	SPLIT_ARRAY,    /* top-level array of elements */
-	SPLIT_SINGLE,   /* one top-level object */
+	SPLIT_ARRAY,	/* top-level array of elements */
+	SPLIT_SINGLE,	/* one top-level object */
 };
 
 /*

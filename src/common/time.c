@@ -60,11 +60,10 @@ int ts_parse(const char *s, size_t len, st_time *out, int *frac_digits)
 	if (len < 20 || !digits(s, 4, &y) || s[4] != '-' ||
 	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
 	    s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    !digits(s + 17, 2, &sec))
+	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
 		return ST_EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return ST_EINVAL;
 	size_t i = 19;
 	int64_t frac = 0;
@@ -92,8 +91,8 @@ int ts_parse(const char *s, size_t len, st_time *out, int *frac_digits)
 	return ST_OK;
 }
 
-static void split_time(st_time t, int64_t *y, int *mo, int *d, int *h,
-		       int *mi, int *s, int64_t *us)
+static void split_time(st_time t, int64_t *y, int *mo, int *d, int *h, int *mi,
+		       int *s, int64_t *us)
 {
 	int64_t secs = t / 1000000;
 	*us = t % 1000000;

@@ -44,14 +44,13 @@ struct ingest {
 
 #define BODY_BUF_MAX ((size_t)1 << 34)
 
-static void emit(struct ingest *in, enum ingest_event_kind kind,
-		 uint64_t index, uint64_t offset, const char *id,
-		 const char *msg)
+static void emit(struct ingest *in, enum ingest_event_kind kind, uint64_t index,
+		 uint64_t offset, const char *id, const char *msg)
 {
 	if (in->on_event == NULL)
 		return;
-	struct ingest_event ev = {kind, index, offset, id ? id : "",
-				  msg ? msg : "", &in->stats};
+	struct ingest_event ev = {kind,		index,		offset,
+				  id ? id : "", msg ? msg : "", &in->stats};
 	in->on_event(in->ctx, &ev);
 }
 
@@ -154,8 +153,8 @@ static int slot_submit(struct ingest *in, struct slot *s)
 		it->body = s->bodies.data + s->body_off[i];
 		it->id = s->ids.data + s->id_off[i];
 		it->warnings = s->warn_off[i] == SIZE_MAX
-				       ? NULL
-				       : s->warnings.data + s->warn_off[i];
+				   ? NULL
+				   : s->warnings.data + s->warn_off[i];
 	}
 	memset(&s->batch, 0, sizeof(s->batch));
 	s->batch.items = s->items;
@@ -341,7 +340,8 @@ int ingest_object(struct ingest *in, const char *json, size_t len,
 		goto reject;
 	}
 	if (root->type != JSON_OBJECT) {
-		snprintf(msg, sizeof(msg), "expected a STIX object, got a JSON %s",
+		snprintf(msg, sizeof(msg),
+			 "expected a STIX object, got a JSON %s",
 			 json_type_name(root->type));
 		goto reject;
 	}
@@ -350,8 +350,7 @@ int ingest_object(struct ingest *in, const char *json, size_t len,
 	rc = stix_validate(root, &info, &in->rep);
 	if (rc == ST_OK && info.kind == STIX_BUNDLE) {
 		snprintf(msg, sizeof(msg),
-			 "%s: a bundle cannot be stored as an object",
-			 info.id);
+			 "%s: a bundle cannot be stored as an object", info.id);
 		goto reject;
 	}
 	if (rc == ST_ESTIX) {

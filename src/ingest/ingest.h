@@ -20,30 +20,30 @@
 struct ingest;
 
 struct ingest_options {
-	int64_t cid;            /* collection the objects join; 0 = none */
-	enum tlp default_tlp;   /* marking that unmarked objects take */
-	bool default_declared;  /* default_tlp was declared for this import
+	int64_t cid;	       /* collection the objects join; 0 = none */
+	enum tlp default_tlp;  /* marking that unmarked objects take */
+	bool default_declared; /* default_tlp was declared for this import
 				   (otherwise it is the node's default) */
-	uint32_t batch_size;    /* objects per batch (default 16384) */
-	uint32_t in_flight;     /* batches queued at once (default 6) */
-	size_t max_object;      /* bytes in one object (default 16 MiB) */
+	uint32_t batch_size;   /* objects per batch (default 16384) */
+	uint32_t in_flight;    /* batches queued at once (default 6) */
+	size_t max_object;     /* bytes in one object (default 16 MiB) */
 };
 
 struct ingest_stats {
-	uint64_t seen;        /* objects handed in */
-	uint64_t stored;      /* new versions appended (durable) */
-	uint64_t duplicate;   /* versions already stored */
-	uint64_t conflict;    /* same (id, version), different content */
-	uint64_t rejected;    /* broke a MUST rule, or not JSON */
-	uint64_t failed;      /* valid, but the store failed to write them */
-	uint64_t warned;      /* stored with warnings */
-	uint64_t defaulted;   /* took the default marking */
-	uint64_t bytes;       /* input bytes of objects handed in */
+	uint64_t seen;	    /* objects handed in */
+	uint64_t stored;    /* new versions appended (durable) */
+	uint64_t duplicate; /* versions already stored */
+	uint64_t conflict;  /* same (id, version), different content */
+	uint64_t rejected;  /* broke a MUST rule, or not JSON */
+	uint64_t failed;    /* valid, but the store failed to write them */
+	uint64_t warned;    /* stored with warnings */
+	uint64_t defaulted; /* took the default marking */
+	uint64_t bytes;	    /* input bytes of objects handed in */
 };
 
 enum ingest_event_kind {
 	INGEST_REJECTED, /* msg: every error, one per line */
-	INGEST_WARNING,  /* msg: every warning, one per line */
+	INGEST_WARNING,	 /* msg: every warning, one per line */
 	INGEST_CONFLICT,
 	INGEST_FAILED,
 	INGEST_COMMITTED, /* a batch became durable; stats are up to date */
@@ -51,10 +51,10 @@ enum ingest_event_kind {
 
 struct ingest_event {
 	enum ingest_event_kind kind;
-	uint64_t index;      /* ordinal of the object in this ingest (0-based) */
-	uint64_t offset;     /* byte offset given by the caller */
-	const char *id;      /* object id, or "" when unknown */
-	const char *msg;     /* human text, may hold several lines */
+	uint64_t index;	 /* ordinal of the object in this ingest (0-based) */
+	uint64_t offset; /* byte offset given by the caller */
+	const char *id;	 /* object id, or "" when unknown */
+	const char *msg; /* human text, may hold several lines */
 	const struct ingest_stats *stats;
 };
 

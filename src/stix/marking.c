@@ -18,7 +18,7 @@ struct pinned {
 	const char *uuid;
 	enum tlp level;
 	bool v2;
-	const char *name; /* "TLP:GREEN" */
+	const char *name;  /* "TLP:GREEN" */
 	const char *value; /* definition.tlp or tlp_2_0 */
 	const char *created;
 };

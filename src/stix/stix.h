@@ -43,31 +43,32 @@ int tlp_of_marking_id(const char *id, size_t len);
 
 /* What validation learns about an object, for the store and the policy. */
 struct stix_info {
-	char id[STIX_ID_MAX];     /* the object's id (or the generated one) */
+	char id[STIX_ID_MAX]; /* the object's id (or the generated one) */
 	char type[STIX_TYPE_MAX];
 	uint8_t uuid[16];
 	enum stix_kind kind;
-	bool custom_type;         /* not a type of the specification */
-	bool versioned;           /* false for SCOs and marking definitions:
+	bool custom_type; /* not a type of the specification */
+	bool versioned;	  /* false for SCOs and marking definitions:
 				     STIX does not version them (a marking
 				     definition's created names its only
 				     version) */
-	st_time created;          /* 0 when absent */
-	st_time modified;         /* 0 when absent */
-	st_time version;          /* modified, else created; 0 if !versioned */
+	st_time created;  /* 0 when absent */
+	st_time modified; /* 0 when absent */
+	st_time version;  /* modified, else created; 0 if !versioned */
 	bool revoked;
-	enum tlp tlp;             /* most restrictive TLP marking, object level
+	enum tlp tlp;	      /* most restrictive TLP marking, object level
 				     and granular; TLP_NONE when unmarked */
-	bool unknown_marking;     /* references a marking that is not TLP */
-	bool id_generated;        /* SCO arrived without an id: id holds the
+	bool unknown_marking; /* references a marking that is not TLP */
+	bool id_generated;    /* SCO arrived without an id: id holds the
 				     deterministic one */
 };
 
 /* One problem found in an object. */
 struct stix_issue {
-	bool error;     /* a MUST rule: the object is rejected */
-	char path[128]; /* property path, e.g. "kill_chain_phases[0].phase_name" */
-	char msg[256];  /* the rule broken, with the offending value */
+	bool error; /* a MUST rule: the object is rejected */
+	char path
+	    [128]; /* property path, e.g. "kill_chain_phases[0].phase_name" */
+	char msg[256]; /* the rule broken, with the offending value */
 };
 
 /* Every error and warning found in one object, in the order found. */

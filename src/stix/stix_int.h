@@ -81,11 +81,11 @@ enum pkind {
 	PK_STR_LIST,
 	PK_TS, /* aux: TS_* precision rule */
 	PK_BOOL,
-	PK_INT, /* aux: index into stix_ranges[] */
+	PK_INT,	  /* aux: index into stix_ranges[] */
 	PK_FLOAT, /* aux: index into stix_ranges[] */
-	PK_REF, /* aux: index into stix_refsets[] */
-	PK_REFS, /* aux: index into stix_refsets[] */
-	PK_OV, /* open vocabulary; aux: enum vocab */
+	PK_REF,	  /* aux: index into stix_refsets[] */
+	PK_REFS,  /* aux: index into stix_refsets[] */
+	PK_OV,	  /* open vocabulary; aux: enum vocab */
 	PK_OV_LIST,
 	PK_ENUM, /* closed enumeration; aux: enum vocab */
 	PK_ENUM_LIST,
@@ -95,9 +95,9 @@ enum pkind {
 	PK_DICT, /* aux: DV_* rule for the values */
 	PK_LANG, /* RFC 5646 language tag */
 	PK_LANG_LIST,
-	PK_OBJ, /* aux: enum nested struct */
+	PK_OBJ,	     /* aux: enum nested struct */
 	PK_OBJ_LIST, /* aux: enum nested struct */
-	PK_ANYOBJ, /* any JSON object (checked by the type's function) */
+	PK_ANYOBJ,   /* any JSON object (checked by the type's function) */
 	PK_EXTENSIONS,
 	PK_CONTAINER, /* observed-data "objects" (deprecated) */
 	PK_LC_CONTENTS,
@@ -115,7 +115,7 @@ enum { DV_ANY, DV_STR, DV_INT, DV_INT_OR_STR, DV_STR_LIST };
 
 struct pspec {
 	const char *name;
-	uint8_t len; /* strlen(name), filled by the table macro */
+	uint8_t len;  /* strlen(name), filled by the table macro */
 	uint8_t kind; /* enum pkind */
 	uint8_t flags;
 	uint8_t aux;
@@ -175,7 +175,7 @@ struct extspec {
 
 struct tspec {
 	const char *name;
-	uint8_t kind; /* enum stix_kind */
+	uint8_t kind;  /* enum stix_kind */
 	uint8_t flags; /* TF_* */
 	uint8_t ncommon;
 	uint8_t n;
@@ -334,12 +334,12 @@ struct frame {
 	const struct json_val *o;
 	const struct pspec *const *props; /* sorted by name */
 	unsigned n;
-	uint64_t seen; /* bit i: props[i] is present */
+	uint64_t seen;	/* bit i: props[i] is present */
 	uint64_t ts_ok; /* bit i: props[i] parsed as a timestamp */
 	const struct json_val *val[64];
 	st_time ts[64];
 	const struct pindex *ix; /* hashed lookups for typed objects */
-	int tid; /* type of the object, -1 for nested structures */
+	int tid;  /* type of the object, -1 for nested structures */
 	bool top; /* the object handed to stix_validate */
 };
 
@@ -351,8 +351,8 @@ struct vctx {
 	unsigned depth;
 	const struct json_val *container; /* observed-data "objects" */
 	uint32_t kept_errors; /* errors stored in rep for this object */
-	uint32_t dropped; /* issues not stored (over the cap) */
-	uint32_t first_item; /* rep->n when this object started */
+	uint32_t dropped;     /* issues not stored (over the cap) */
+	uint32_t first_item;  /* rep->n when this object started */
 	bool oom;
 	bool toplevel_ext; /* a toplevel-property-extension is used */
 	bool custom_type;

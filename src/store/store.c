@@ -8,7 +8,7 @@
 
 /* Backends by URL scheme; a bare path goes to the first. */
 static const struct store_ops *const backends[] = {
-	&store_sqlite_ops,
+    &store_sqlite_ops,
 };
 
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -17,8 +17,8 @@ static _Atomic(store_clock_fn) clock_fn;
 
 st_time store_clock_now(void)
 {
-	store_clock_fn fn = atomic_load_explicit(&clock_fn,
-						 memory_order_acquire);
+	store_clock_fn fn =
+	    atomic_load_explicit(&clock_fn, memory_order_acquire);
 	return fn != NULL ? fn() : time_now();
 }
 
@@ -71,8 +71,7 @@ int store_open(const char *url, const struct store_options *opt,
 	*out = NULL;
 	for (size_t i = 0; i < NBACKENDS; i++) {
 		size_t n = strlen(backends[i]->scheme);
-		if (strncmp(url, backends[i]->scheme, n) == 0 &&
-		    url[n] == ':')
+		if (strncmp(url, backends[i]->scheme, n) == 0 && url[n] == ':')
 			return backends[i]->open(url + n + 1, opt, out, d);
 	}
 	if (has_scheme(url))
@@ -113,11 +112,11 @@ int store_collection_add(struct store *s, struct store_collection *c,
 	uint8_t u[16];
 	if (c == NULL)
 		return diag_set(d, ST_EINVAL, "collection: none given");
-	if (uuid_parse(c->id, strnlen(c->id, sizeof(c->id)), true, u) !=
-	    ST_OK)
+	if (uuid_parse(c->id, strnlen(c->id, sizeof(c->id)), true, u) != ST_OK)
 		return diag_set(d, ST_EINVAL,
 				"collection: id '%.36s' is not a lowercase "
-				"UUID", c->id);
+				"UUID",
+				c->id);
 	if (memchr(c->alias, '\0', sizeof(c->alias)) == NULL ||
 	    memchr(c->title, '\0', sizeof(c->title)) == NULL ||
 	    memchr(c->description, '\0', sizeof(c->description)) == NULL ||
@@ -128,7 +127,8 @@ int store_collection_add(struct store *s, struct store_collection *c,
 	if (uuid_parse(c->alias, strlen(c->alias), false, u) == ST_OK)
 		return diag_set(d, ST_EINVAL,
 				"collection %s: alias '%s' looks like a "
-				"collection id", c->id, c->alias);
+				"collection id",
+				c->id, c->alias);
 	return s->ops->collection_add(s, c, d);
 }
 

@@ -36,10 +36,10 @@ struct store;
 
 /* Page cache and other tuning; zero fields take the defaults. */
 struct store_options {
-	bool create;          /* create the database if missing */
-	uint32_t cache_mb;    /* page cache per read connection (default 16);
+	bool create;	    /* create the database if missing */
+	uint32_t cache_mb;  /* page cache per read connection (default 16);
 				 the writer's is four times this */
-	uint32_t batch_max;   /* items per write transaction (default 131072) */
+	uint32_t batch_max; /* items per write transaction (default 131072) */
 	uint32_t checkpoint_pages; /* WAL pages that wake the checkpointer
 				      (default 10000 of 8 KiB) */
 };
@@ -77,12 +77,12 @@ int store_meta_set(struct store *s, const char *key, const char *val);
 /* ------------------------------------------------------------------ */
 
 struct store_collection {
-	int64_t cid;          /* internal id, > 0 */
-	char id[37];          /* TAXII collection id (UUID) */
+	int64_t cid; /* internal id, > 0 */
+	char id[37]; /* TAXII collection id (UUID) */
 	char title[256];
 	char description[1024];
-	char alias[128];      /* "" when none */
-	char media_types[256];/* comma-separated; "" means STIX 2.1 only */
+	char alias[128];       /* "" when none */
+	char media_types[256]; /* comma-separated; "" means STIX 2.1 only */
 };
 
 /*
@@ -95,8 +95,7 @@ int store_collection_add(struct store *s, struct store_collection *c,
 /* Finds by id or alias. ST_ENOTFOUND. */
 int store_collection_find(struct store *s, const char *id_or_alias,
 			  struct store_collection *out);
-typedef int (*store_collection_fn)(void *ctx,
-				   const struct store_collection *c);
+typedef int (*store_collection_fn)(void *ctx, const struct store_collection *c);
 /* Calls fn for each collection in creation order; stops early (returning
  * fn's value) when fn returns non-zero. */
 int store_collection_list(struct store *s, store_collection_fn fn, void *ctx);
@@ -107,35 +106,36 @@ int store_collection_list(struct store *s, store_collection_fn fn, void *ctx);
 
 enum store_result {
 	STORE_PENDING = 0,
-	STORE_STORED,    /* a new version was appended */
+	STORE_STORED,	 /* a new version was appended */
 	STORE_DUPLICATE, /* this exact version was already stored */
-	STORE_CONFLICT,  /* same (id, version), different content: the first
+	STORE_CONFLICT,	 /* same (id, version), different content: the first
 			    stored one is kept */
-	STORE_FAILED,    /* the write failed: see the batch's diag */
+	STORE_FAILED,	 /* the write failed: see the batch's diag */
 };
 
 /* Flags kept beside a version. */
-#define STORE_F_DEFAULT_TLP 0x1u     /* tlp came from the import's declared
+#define STORE_F_DEFAULT_TLP \
+	0x1u			     /* tlp came from the import's declared
 					default, not from the object */
 #define STORE_F_UNKNOWN_MARKING 0x2u /* carries a marking that is not TLP */
 #define STORE_F_REVOKED 0x4u
 
 struct store_item {
 	/* in */
-	const char *id;     /* "type--uuid" */
-	const char *body;   /* canonical JSON (RFC 8785) of the object */
+	const char *id;	  /* "type--uuid" */
+	const char *body; /* canonical JSON (RFC 8785) of the object */
 	size_t body_len;
-	bool versioned;     /* false for SCOs */
-	st_time version;    /* when versioned */
-	st_time modified;   /* 0 when absent */
-	uint8_t tlp;        /* enum tlp */
-	uint8_t flags;      /* STORE_F_* */
+	bool versioned;	      /* false for SCOs */
+	st_time version;      /* when versioned */
+	st_time modified;     /* 0 when absent */
+	uint8_t tlp;	      /* enum tlp */
+	uint8_t flags;	      /* STORE_F_* */
 	const char *warnings; /* JSON array of strings, or NULL */
 	/* out */
 	enum store_result result;
-	uint64_t seq;       /* of the new version (STORED) */
-	st_time stored_version; /* the version key (assigned for SCOs) */
-	st_time date_added; /* of the membership, when one was added */
+	uint64_t seq;		  /* of the new version (STORED) */
+	st_time stored_version;	  /* the version key (assigned for SCOs) */
+	st_time date_added;	  /* of the membership, when one was added */
 	bool added_to_collection; /* a membership was added (also for
 				     duplicates newly added to cid) */
 };
@@ -143,9 +143,9 @@ struct store_item {
 struct store_batch {
 	struct store_item *items;
 	size_t n;
-	int64_t cid;        /* collection to add each version to; 0 = none */
+	int64_t cid; /* collection to add each version to; 0 = none */
 	/* out */
-	int rc;             /* ST_OK, or why the batch failed as a whole */
+	int rc; /* ST_OK, or why the batch failed as a whole */
 	struct diag diag;
 	/* private to the store */
 	void *priv_next;
@@ -182,24 +182,24 @@ enum store_vsel {
 	STORE_V_LAST = 0, /* latest version by version key, not by seq */
 	STORE_V_FIRST,
 	STORE_V_ALL,
-	STORE_V_AT,       /* the version equal to query.at */
+	STORE_V_AT, /* the version equal to query.at */
 };
 
 struct store_query {
-	const char *id;        /* one object, or NULL */
+	const char *id;		  /* one object, or NULL */
 	const char *const *types; /* NULL-terminated list, or NULL for all */
-	int64_t cid;           /* collection, or 0 for the whole log */
-	uint64_t after_seq;    /* only versions with seq > after_seq */
-	st_time added_after;   /* with cid: date_added > added_after */
+	int64_t cid;		  /* collection, or 0 for the whole log */
+	uint64_t after_seq;	  /* only versions with seq > after_seq */
+	st_time added_after;	  /* with cid: date_added > added_after */
 	enum store_vsel vsel;
-	st_time at;            /* with STORE_V_AT */
-	size_t limit;          /* 0 = no limit */
+	st_time at;   /* with STORE_V_AT */
+	size_t limit; /* 0 = no limit */
 };
 
 /* One version, valid only during the callback. */
 struct store_row {
 	uint64_t seq;
-	st_time date_added;   /* in the queried collection; 0 without cid */
+	st_time date_added; /* in the queried collection; 0 without cid */
 	st_time version;
 	const char *id;
 	const char *body;
@@ -228,14 +228,14 @@ int store_query(struct store *s, const struct store_query *q, store_row_fn fn,
 		void *ctx, size_t *count, struct diag *d);
 
 struct store_stats {
-	uint64_t versions;    /* rows in the log */
-	uint64_t objects;     /* distinct ids */
+	uint64_t versions; /* rows in the log */
+	uint64_t objects;  /* distinct ids */
 	uint64_t collections;
 	uint64_t last_seq;
-	uint64_t db_bytes;    /* database + WAL on disk */
+	uint64_t db_bytes; /* database + WAL on disk */
 	/* this process, since store_open */
-	uint64_t commits;     /* write transactions committed */
-	uint64_t batches;     /* batches reported (batches / commits is the
+	uint64_t commits; /* write transactions committed */
+	uint64_t batches; /* batches reported (batches / commits is the
 				 group-commit factor) */
 };
 
@@ -278,8 +278,7 @@ struct store_ops {
 	int (*submit)(struct store *s, struct store_batch *b);
 	int (*wait)(struct store *s, struct store_batch *b);
 	int (*query)(struct store *s, const struct store_query *q,
-		     store_row_fn fn, void *ctx, size_t *count,
-		     struct diag *d);
+		     store_row_fn fn, void *ctx, size_t *count, struct diag *d);
 	int (*stats)(struct store *s, struct store_stats *st);
 	int (*count_by_type)(struct store *s, store_type_count_fn fn,
 			     void *ctx);

@@ -23,8 +23,8 @@
 static const struct {
 	const char *in;
 	int rc;
-	st_time us; /* when rc is ST_OK */
-	int frac; /* fractional digits written */
+	st_time us;	 /* when rc is ST_OK */
+	int frac;	 /* fractional digits written */
 	const char *out; /* ts_format of the value */
 } stamps[] = {
     {"1970-01-01T00:00:00Z", ST_OK, 0, 0, "1970-01-01T00:00:00.000000Z"},

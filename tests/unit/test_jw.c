@@ -55,13 +55,13 @@ static const struct {
     /* Invalid UTF-8 is refused. */
     {S("\xff"), NULL, 0},
     {S("ok\x80"), NULL, 0},
-    {S("\xc0\xaf"), NULL, 0}, /* overlong '/' */
-    {S("\xe0\x80\xaf"), NULL, 0}, /* overlong */
-    {S("\xed\xa0\x80"), NULL, 0}, /* surrogate U+D800 */
-    {S("\xf4\x90\x80\x80"), NULL, 0}, /* beyond U+10FFFF */
-    {S("\xe2\x82"), NULL, 0}, /* truncated */
+    {S("\xc0\xaf"), NULL, 0},		    /* overlong '/' */
+    {S("\xe0\x80\xaf"), NULL, 0},	    /* overlong */
+    {S("\xed\xa0\x80"), NULL, 0},	    /* surrogate U+D800 */
+    {S("\xf4\x90\x80\x80"), NULL, 0},	    /* beyond U+10FFFF */
+    {S("\xe2\x82"), NULL, 0},		    /* truncated */
     {S("abcdefghij\xf0\x9f\x98"), NULL, 0}, /* truncated at the end */
-    {S("\xf8\x88\x80\x80\x80"), NULL, 0}, /* five bytes */
+    {S("\xf8\x88\x80\x80\x80"), NULL, 0},   /* five bytes */
 };
 
 static void test_strings(void **state)

@@ -168,7 +168,7 @@ static const struct split_case {
 	const char *in;
 	size_t max_elem;
 	enum split_kind kind;
-	const char *want; /* as run() describes it */
+	const char *want;   /* as run() describes it */
 	const char *errmsg; /* substring of the final error, if any */
 } cases[] = {
     {"bundle",
@@ -473,7 +473,7 @@ static void test_null_args(void **state)
 /* ------------------------------------------------------------------ */
 
 struct gen {
-	uint64_t total; /* bytes to produce (about) */
+	uint64_t total;	  /* bytes to produce (about) */
 	uint64_t emitted; /* bytes produced */
 	uint64_t objects; /* objects started */
 	char pending[8192];

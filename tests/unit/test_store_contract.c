@@ -79,7 +79,7 @@ out:
 }
 
 static const struct backend backends[] = {
-	{"sqlite", sqlite_url, sqlite_raw, sq_schema_latest},
+    {"sqlite", sqlite_url, sqlite_raw, sq_schema_latest},
 };
 
 /* ------------------------------------------------------------------ */
@@ -273,7 +273,7 @@ struct got {
 		char id[STORE_ID_MAX];
 		char body[512];
 		uint8_t tlp;
-	} *r;
+	} * r;
 	size_t stop_after; /* 0: never stop */
 };
 
@@ -299,8 +299,7 @@ static int collect(void *ctx, const struct store_row *row)
 	return 0;
 }
 
-static void query(struct store *s, const struct store_query *q,
-		  struct got *g)
+static void query(struct store *s, const struct store_query *q, struct got *g)
 {
 	struct diag d = {""};
 	size_t count = 999999;
@@ -359,9 +358,9 @@ static void test_open_reopen(void **state)
 	assert_int_equal(strlen(inc), 36);
 	assert_int_equal(uuid_parse(inc, 36, true, u), ST_OK);
 	assert_int_equal(uuid_version(u), 4);
-	assert_int_equal(store_meta_get(f->s, "store.incarnation", meta,
-					sizeof(meta)),
-			 ST_OK);
+	assert_int_equal(
+	    store_meta_get(f->s, "store.incarnation", meta, sizeof(meta)),
+	    ST_OK);
 	assert_string_equal(meta, inc);
 
 	struct store_stats st = stats(f->s);
@@ -386,8 +385,7 @@ static void test_open_reopen(void **state)
 	/* No store there, and create not asked. */
 	char missing[1200];
 	snprintf(missing, sizeof(missing), "sqlite:%s/none.db", f->dir);
-	assert_int_equal(store_open(missing, &nocreate, &s, &d),
-			 ST_ENOTFOUND);
+	assert_int_equal(store_open(missing, &nocreate, &s, &d), ST_ENOTFOUND);
 	assert_null(s);
 	assert_int_equal(store_open("nosuch:/x", NULL, &s, &d), ST_EINVAL);
 	assert_non_null(strstr(d.msg, "scheme"));
@@ -410,28 +408,27 @@ static void test_schema_version(void **state)
 		skip();
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(f->be->raw(f->dir,
-				    "SELECT max(version) FROM schema_version",
-				    &v),
-			 0);
+	assert_int_equal(
+	    f->be->raw(f->dir, "SELECT max(version) FROM schema_version", &v),
+	    0);
 	assert_int_equal(v, f->be->schema_latest());
 	/* One row per migration applied, from 1. */
-	assert_int_equal(f->be->raw(f->dir,
-				    "SELECT count(*) FROM schema_version"
-				    " WHERE version BETWEEN 1 AND"
-				    " (SELECT max(version) FROM schema_version)",
-				    &rows),
-			 0);
+	assert_int_equal(
+	    f->be->raw(f->dir,
+		       "SELECT count(*) FROM schema_version"
+		       " WHERE version BETWEEN 1 AND"
+		       " (SELECT max(version) FROM schema_version)",
+		       &rows),
+	    0);
 	assert_int_equal(rows, v);
 
 	/* Reopening applies nothing twice. */
 	f->s = open_store(f, NULL);
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(f->be->raw(f->dir,
-				    "SELECT count(*) FROM schema_version",
-				    &rows),
-			 0);
+	assert_int_equal(
+	    f->be->raw(f->dir, "SELECT count(*) FROM schema_version", &rows),
+	    0);
 	assert_int_equal(rows, v);
 
 	/* A store from a newer program is refused. */
@@ -462,9 +459,8 @@ static void test_not_a_store(void **state)
 	snprintf(path, sizeof(path), "%s/other.db", f->dir);
 	snprintf(url, sizeof(url), "sqlite:%s", path);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL,
-				      NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(url, &create, &s, &d), ST_ESTORE);
 	assert_non_null(strstr(d.msg, "not a strait store"));
@@ -482,8 +478,7 @@ static void test_meta(void **state)
 	assert_int_equal(store_meta_get(f->s, "node.id", v, sizeof(v)),
 			 ST_ENOTFOUND);
 	assert_int_equal(store_meta_set(f->s, "node.id", "kr-ncsc"), ST_OK);
-	assert_int_equal(store_meta_get(f->s, "node.id", v, sizeof(v)),
-			 ST_OK);
+	assert_int_equal(store_meta_get(f->s, "node.id", v, sizeof(v)), ST_OK);
 	assert_string_equal(v, "kr-ncsc");
 	assert_int_equal(store_meta_set(f->s, "node.id", "jp-nisc"), ST_OK);
 	assert_int_equal(store_meta_get(f->s, "node.id", tiny, sizeof(tiny)),
@@ -491,8 +486,7 @@ static void test_meta(void **state)
 	assert_int_equal(store_meta_set(f->s, "store.last_seq", "7"),
 			 ST_EINVAL);
 	reopen(f, NULL);
-	assert_int_equal(store_meta_get(f->s, "node.id", v, sizeof(v)),
-			 ST_OK);
+	assert_int_equal(store_meta_get(f->s, "node.id", v, sizeof(v)), ST_OK);
 	assert_string_equal(v, "jp-nisc");
 	assert_int_equal(store_meta_get(f->s, "store.last_seq", v, sizeof(v)),
 			 ST_OK);
@@ -549,8 +543,7 @@ static void test_collections(void **state)
 	assert_int_equal(store_collection_find(f->s, C3, &c), ST_OK);
 	assert_int_equal(c.cid, c3);
 	assert_string_equal(c.alias, "");
-	assert_int_equal(store_collection_find(f->s, "beta", &c),
-			 ST_ENOTFOUND);
+	assert_int_equal(store_collection_find(f->s, "beta", &c), ST_ENOTFOUND);
 
 	struct clist l = {.n = 0};
 	assert_int_equal(store_collection_list(f->s, list_fn, &l), ST_OK);
@@ -645,8 +638,8 @@ static void test_append_sco(void **state)
 	assert_int_equal(again.seq, a.seq);
 
 	/* Same UUID, another SCO type: another object. */
-	struct store_item other = one(f->s, c, "domain-name", 7, false, 0,
-				      "one");
+	struct store_item other =
+	    one(f->s, c, "domain-name", 7, false, 0, "one");
 	assert_int_equal(other.result, STORE_STORED);
 
 	/* Without a collection an SCO still gets a version key. */
@@ -907,8 +900,8 @@ static void test_query_versions(void **state)
 	/* v100 and v300 first; v200 arrives late (greatest seq). */
 	one(f->s, c, "indicator", 5, true, 100, "v100");
 	one(f->s, c2, "indicator", 5, true, 300, "v300");
-	struct store_item late = one(f->s, c, "indicator", 5, true, 200,
-				     "v200");
+	struct store_item late =
+	    one(f->s, c, "indicator", 5, true, 200, "v200");
 	assert_int_equal(late.seq, 3);
 	one(f->s, c, "indicator", 6, true, 100, "other object");
 
@@ -1245,15 +1238,14 @@ static void test_reader_sees_prefix(void **state)
 	assert_int_equal(pthread_create(&th, NULL, feed, &fe), 0);
 	for (bool last = false; !last;) {
 		last = atomic_load(&fe.done);
-		uint64_t back = seen ? (uint64_t)rand() % (seen < 25 ? seen : 25)
-				     : 0;
+		uint64_t back =
+		    seen ? (uint64_t)rand() % (seen < 25 ? seen : 25) : 0;
 		struct store_query q = {.vsel = STORE_V_ALL,
 					.after_seq = seen - back};
 		struct prefix p = {.expect = q.after_seq + 1};
 		size_t n = 0;
-		assert_int_equal(store_query(f->s, &q, check_prefix, &p, &n,
-					     NULL),
-				 ST_OK);
+		assert_int_equal(
+		    store_query(f->s, &q, check_prefix, &p, &n, NULL), ST_OK);
 		assert_false(p.gap);
 		uint64_t m = p.expect - 1;
 		assert_true(m >= seen);
@@ -1286,7 +1278,7 @@ static void *submit_many(void *arg)
 		for (size_t k = 0; k < 20; k++)
 			tb_set(&sb->t[i], k, "campaign",
 			       (uint64_t)sb->who * 100000 + (uint64_t)i * 100 +
-				       k,
+				   k,
 			       true, 3, "c");
 		if (store_submit(sb->s, &sb->t[i].b) != ST_OK)
 			sb->bad++;
@@ -1324,9 +1316,8 @@ static void test_group_commit(void **state)
 		sb[i].s = f->s;
 		sb[i].cid = c;
 		sb[i].who = i;
-		assert_int_equal(pthread_create(&th[i], NULL, submit_many,
-						&sb[i]),
-				 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, submit_many, &sb[i]), 0);
 	}
 	for (int i = 0; i < NT; i++)
 		pthread_join(th[i], NULL);
@@ -1466,9 +1457,8 @@ static void test_sigkill(void **state)
 				 ST_OK);
 		struct store_query q = {.cid = c.cid, .vsel = STORE_V_ALL};
 		size_t n = 0;
-		assert_int_equal(store_query(f->s, &q, count_only, &n, NULL,
-					     NULL),
-				 ST_OK);
+		assert_int_equal(
+		    store_query(f->s, &q, count_only, &n, NULL, NULL), ST_OK);
 		assert_int_equal(n, st.versions);
 		store_close(f->s);
 		f->s = NULL;
@@ -1490,10 +1480,8 @@ static void test_check_detects(void **state)
 	check_ok(f->s);
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(f->be->raw(f->dir,
-				    "DELETE FROM versions WHERE seq = 2",
-				    NULL),
-			 0);
+	assert_int_equal(
+	    f->be->raw(f->dir, "DELETE FROM versions WHERE seq = 2", NULL), 0);
 	f->s = open_store(f, NULL);
 	assert_int_equal(store_check(f->s, &d), ST_ESTORE);
 	assert_non_null(strstr(d.msg, "membership without a version"));
@@ -1506,35 +1494,34 @@ static void test_check_detects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_open_reopen),
-		T(test_schema_version),
-		T(test_not_a_store),
-		T(test_meta),
-		T(test_collections),
-		T(test_append_versioned),
-		T(test_append_sco),
-		T(test_same_key_in_batch),
-		T(test_duplicate_new_collection),
-		T(test_bad_batches),
-		T(test_failure_rolls_back),
-		T(test_monotonic_clock),
-		T(test_query_versions),
-		T(test_query_types),
-		T(test_query_collection_order),
-		T(test_paging),
-		T(test_reader_sees_prefix),
-		T(test_group_commit),
-		T(test_batch_max),
-		T(test_sigkill),
-		T(test_check_detects),
+	    T(test_open_reopen),
+	    T(test_schema_version),
+	    T(test_not_a_store),
+	    T(test_meta),
+	    T(test_collections),
+	    T(test_append_versioned),
+	    T(test_append_sco),
+	    T(test_same_key_in_batch),
+	    T(test_duplicate_new_collection),
+	    T(test_bad_batches),
+	    T(test_failure_rolls_back),
+	    T(test_monotonic_clock),
+	    T(test_query_versions),
+	    T(test_query_types),
+	    T(test_query_collection_order),
+	    T(test_paging),
+	    T(test_reader_sees_prefix),
+	    T(test_group_commit),
+	    T(test_batch_max),
+	    T(test_sigkill),
+	    T(test_check_detects),
 	};
 	int failed = 0;
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		cur_backend = &backends[i];
-		failed += _cmocka_run_group_tests(backends[i].name, tests,
-						  sizeof(tests) /
-							  sizeof(tests[0]),
-						  NULL, NULL);
+		failed += _cmocka_run_group_tests(
+		    backends[i].name, tests, sizeof(tests) / sizeof(tests[0]),
+		    NULL, NULL);
 	}
 	return failed != 0;
 }

@@ -18,23 +18,23 @@
 #define READER_MMAP_BYTES (256ll * 1024 * 1024)
 
 static const char *const rsql[R_NSTMT] = {
-	[R_BEGIN] = "BEGIN",
-	[R_COMMIT] = "COMMIT",
-	[R_ROLLBACK] = "ROLLBACK",
-	[R_TYPE_NAME] = "SELECT name FROM types WHERE code = ?1",
-	[R_TYPE_CODE] = "SELECT code FROM types WHERE name = ?1",
-	[R_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[R_COLL_FIND] = "SELECT cid, id, alias, title, description,"
-			" media_types FROM collections"
-			" WHERE id = ?1 OR alias = ?1",
-	[R_COLL_LIST] = "SELECT cid, id, alias, title, description,"
-			" media_types FROM collections ORDER BY cid",
-	[R_STATS_TYPES] = "SELECT coalesce(sum(versions), 0),"
-			  " coalesce(sum(objects), 0) FROM types",
-	[R_STATS_COLL] = "SELECT count(*) FROM collections",
-	[R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
-	[R_COUNT_TYPES] = "SELECT name, versions FROM types"
-			  " WHERE versions > 0 ORDER BY name",
+    [R_BEGIN] = "BEGIN",
+    [R_COMMIT] = "COMMIT",
+    [R_ROLLBACK] = "ROLLBACK",
+    [R_TYPE_NAME] = "SELECT name FROM types WHERE code = ?1",
+    [R_TYPE_CODE] = "SELECT code FROM types WHERE name = ?1",
+    [R_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [R_COLL_FIND] = "SELECT cid, id, alias, title, description,"
+		    " media_types FROM collections"
+		    " WHERE id = ?1 OR alias = ?1",
+    [R_COLL_LIST] = "SELECT cid, id, alias, title, description,"
+		    " media_types FROM collections ORDER BY cid",
+    [R_STATS_TYPES] = "SELECT coalesce(sum(versions), 0),"
+		      " coalesce(sum(objects), 0) FROM types",
+    [R_STATS_COLL] = "SELECT count(*) FROM collections",
+    [R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
+    [R_COUNT_TYPES] = "SELECT name, versions FROM types"
+		      " WHERE versions > 0 ORDER BY name",
 };
 
 static void reader_free(struct sq_reader *r)
@@ -203,7 +203,8 @@ static sqlite3_stmt *shape_stmt(struct sq_reader *r, const char *sql,
 {
 	size_t n = sizeof(r->cache) / sizeof(r->cache[0]);
 	for (size_t i = 0; i < n; i++) {
-		if (r->cache[i].sql != NULL && strcmp(r->cache[i].sql, sql) == 0)
+		if (r->cache[i].sql != NULL &&
+		    strcmp(r->cache[i].sql, sql) == 0)
 			return r->cache[i].st;
 	}
 	size_t i = r->cache_next;
@@ -294,7 +295,8 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 	case STORE_V_ALL:
 		break;
 	}
-	buf_adds(sql, q->cid == 0 ? " ORDER BY v.seq" : " ORDER BY m.date_added");
+	buf_adds(sql,
+		 q->cid == 0 ? " ORDER BY v.seq" : " ORDER BY m.date_added");
 	return buf_adds(sql, " LIMIT ?4");
 }
 
@@ -359,9 +361,9 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 		goto end;
 	}
 	sqlite3_bind_int64(qs, 1, (int64_t)q->after_seq);
-	sqlite3_bind_int64(qs, 4, q->limit > 0 && q->limit < INT64_MAX
-					  ? (int64_t)q->limit
-					  : -1);
+	sqlite3_bind_int64(
+	    qs, 4,
+	    q->limit > 0 && q->limit < INT64_MAX ? (int64_t)q->limit : -1);
 	if (q->id != NULL) {
 		sqlite3_bind_blob(qs, 2, uuid, 16, SQLITE_STATIC);
 		sqlite3_bind_int64(qs, 3, idcode);
@@ -377,7 +379,8 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 
 	while ((src = sqlite3_step(qs)) == SQLITE_ROW) {
 		struct store_row row;
-		const char *tname = sq_type_name(r, sqlite3_column_int64(qs, 1));
+		const char *tname =
+		    sq_type_name(r, sqlite3_column_int64(qs, 1));
 		const void *u = sqlite3_column_blob(qs, 2);
 		if (tname == NULL || u == NULL ||
 		    sqlite3_column_bytes(qs, 2) != 16) {

@@ -54,33 +54,32 @@ static const struct migration {
 	int version;
 	const char *sql;
 } migrations[] = {
-	{1,
-	 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-	 " WITHOUT ROWID;"
-	 "CREATE TABLE types(code INTEGER PRIMARY KEY,"
-	 " name TEXT NOT NULL UNIQUE,"
-	 " versions INTEGER NOT NULL DEFAULT 0,"
-	 " objects INTEGER NOT NULL DEFAULT 0);"
-	 "CREATE TABLE collections(cid INTEGER PRIMARY KEY,"
-	 " id TEXT NOT NULL UNIQUE,"
-	 " alias TEXT UNIQUE,"
-	 " title TEXT NOT NULL,"
-	 " description TEXT NOT NULL,"
-	 " media_types TEXT NOT NULL);"
-	 "CREATE TABLE versions(seq INTEGER PRIMARY KEY,"
-	 " type INTEGER NOT NULL,"
-	 " uuid BLOB NOT NULL,"
-	 " version INTEGER NOT NULL,"
-	 " tlp INTEGER NOT NULL,"
-	 " flags INTEGER NOT NULL,"
-	 " body TEXT NOT NULL,"
-	 " warnings TEXT);"
-	 "CREATE UNIQUE INDEX versions_key ON versions(uuid, type, version);"
-	 "CREATE TABLE membership(cid INTEGER NOT NULL,"
-	 " date_added INTEGER NOT NULL,"
-	 " seq INTEGER NOT NULL,"
-	 " PRIMARY KEY(cid, date_added)) WITHOUT ROWID;"
-	 "CREATE UNIQUE INDEX membership_seq ON membership(seq, cid);"},
+    {1, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE TABLE types(code INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" versions INTEGER NOT NULL DEFAULT 0,"
+	" objects INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE collections(cid INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" alias TEXT UNIQUE,"
+	" title TEXT NOT NULL,"
+	" description TEXT NOT NULL,"
+	" media_types TEXT NOT NULL);"
+	"CREATE TABLE versions(seq INTEGER PRIMARY KEY,"
+	" type INTEGER NOT NULL,"
+	" uuid BLOB NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" tlp INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL,"
+	" body TEXT NOT NULL,"
+	" warnings TEXT);"
+	"CREATE UNIQUE INDEX versions_key ON versions(uuid, type, version);"
+	"CREATE TABLE membership(cid INTEGER NOT NULL,"
+	" date_added INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" PRIMARY KEY(cid, date_added)) WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX membership_seq ON membership(seq, cid);"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -101,8 +100,8 @@ int sq_diag(sqlite3 *db, struct diag *d, const char *what)
 		rc = ST_ENOMEM;
 	else if ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_FULL)
 		rc = ST_EIO;
-	return diag_set(d, rc, "%s: sqlite: %s (%d)", what,
-			sqlite3_errmsg(db), code);
+	return diag_set(d, rc, "%s: sqlite: %s (%d)", what, sqlite3_errmsg(db),
+			code);
 }
 
 int sq_exec(sqlite3 *db, const char *sql, struct diag *d)
@@ -112,8 +111,7 @@ int sq_exec(sqlite3 *db, const char *sql, struct diag *d)
 	return ST_OK;
 }
 
-int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
-	       struct diag *d)
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct diag *d)
 {
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 			       NULL) != SQLITE_OK)
@@ -155,18 +153,18 @@ static int migrate(struct sq_store *s, bool create, struct diag *d)
 	if (rc != ST_OK)
 		return rc;
 	rc = sq_query_int(db,
-		       "SELECT count(*) FROM sqlite_master"
-		       " WHERE type = 'table' AND name = 'schema_version'",
-		       0, &have, d);
+			  "SELECT count(*) FROM sqlite_master"
+			  " WHERE type = 'table' AND name = 'schema_version'",
+			  0, &have, d);
 	if (rc == ST_OK)
 		rc = sq_query_int(db, "SELECT count(*) FROM sqlite_master", 0,
-			       &ntables, d);
+				  &ntables, d);
 	if (rc != ST_OK)
 		goto out;
 	if (!have) {
 		if (ntables > 0 || !create) {
-			rc = diag_set(d, ST_ESTORE,
-				      "%s: not a strait store", s->path);
+			rc = diag_set(d, ST_ESTORE, "%s: not a strait store",
+				      s->path);
 			goto out;
 		}
 		rc = sq_exec(db,
@@ -176,7 +174,7 @@ static int migrate(struct sq_store *s, bool create, struct diag *d)
 			     d);
 	} else {
 		rc = sq_query_int(db, "SELECT max(version) FROM schema_version",
-			       0, &cur, d);
+				  0, &cur, d);
 	}
 	if (rc != ST_OK)
 		goto out;
@@ -301,8 +299,7 @@ static int writer_setup(struct sq_store *s, struct diag *d)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW ||
 	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
-		rc = diag_set(d, ST_ESTORE, "%s: cannot use WAL mode",
-			      s->path);
+		rc = diag_set(d, ST_ESTORE, "%s: cannot use WAL mode", s->path);
 	sqlite3_finalize(st);
 	if (rc != ST_OK)
 		return rc;
@@ -356,20 +353,19 @@ static int sq_open(const char *path, const struct store_options *opt,
 	pthread_cond_init(&s->ck_cv, NULL);
 	pthread_cond_init(&s->ck_done_cv, NULL);
 	pthread_mutex_init(&s->r_mu, NULL);
-	s->cache_kib = (opt->cache_mb ? opt->cache_mb : DEFAULT_CACHE_MB) *
-		       1024u;
+	s->cache_kib =
+	    (opt->cache_mb ? opt->cache_mb : DEFAULT_CACHE_MB) * 1024u;
 	s->batch_max = opt->batch_max ? opt->batch_max : DEFAULT_BATCH_MAX;
-	s->ckpt_pages = opt->checkpoint_pages ? opt->checkpoint_pages
-					      : DEFAULT_CKPT_PAGES;
+	s->ckpt_pages =
+	    opt->checkpoint_pages ? opt->checkpoint_pages : DEFAULT_CKPT_PAGES;
 	s->path = strdup(path);
 	if (s->path == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "store: no memory");
 		goto out;
 	}
-	rc = sq_open_conn(s,
-			  SQLITE_OPEN_READWRITE |
-				  (opt->create ? SQLITE_OPEN_CREATE : 0),
-			  s->cache_kib * WRITER_CACHE_FACTOR, &s->wdb, d);
+	rc = sq_open_conn(
+	    s, SQLITE_OPEN_READWRITE | (opt->create ? SQLITE_OPEN_CREATE : 0),
+	    s->cache_kib * WRITER_CACHE_FACTOR, &s->wdb, d);
 	if (rc == ST_OK)
 		rc = writer_setup(s, d);
 	if (rc == ST_OK)
@@ -425,8 +421,7 @@ static const char *sq_incarnation(struct store *st)
 /* Meta                                                                 */
 /* ------------------------------------------------------------------ */
 
-static int sq_meta_get(struct store *st, const char *key, char *val,
-		       size_t cap)
+static int sq_meta_get(struct store *st, const char *key, char *val, size_t cap)
 {
 	struct sq_store *s = SQ(st);
 	struct sq_reader *r = sq_reader_get(s, NULL);
@@ -698,8 +693,7 @@ struct type_count {
 	uint64_t n;
 };
 
-static int sq_count_by_type(struct store *st, store_type_count_fn fn,
-			    void *ctx)
+static int sq_count_by_type(struct store *st, store_type_count_fn fn, void *ctx)
 {
 	struct sq_store *s = SQ(st);
 	struct type_count *all = NULL;
@@ -752,30 +746,30 @@ static const struct {
 	const char *what;
 	const char *sql;
 } checks[] = {
-	{"membership without a version",
-	 "SELECT m.seq FROM membership m"
-	 " WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.seq = m.seq)"
-	 " LIMIT 1"},
-	{"membership in a missing collection",
-	 "SELECT m.cid FROM membership m WHERE NOT EXISTS"
-	 " (SELECT 1 FROM collections c WHERE c.cid = m.cid) LIMIT 1"},
-	{"version of an unknown type",
-	 "SELECT v.seq FROM versions v WHERE NOT EXISTS"
-	 " (SELECT 1 FROM types t WHERE t.code = v.type) LIMIT 1"},
-	{"type counters differ from the rows",
-	 "WITH c AS (SELECT type, count(*) AS nv, count(DISTINCT uuid) AS no"
-	 " FROM versions GROUP BY type)"
-	 " SELECT t.name FROM types t LEFT JOIN c ON c.type = t.code"
-	 " WHERE t.versions != coalesce(c.nv, 0)"
-	 " OR t.objects != coalesce(c.no, 0) LIMIT 1"},
-	{"seq above its high-water mark",
-	 "SELECT 1 FROM meta WHERE key = 'store.last_seq'"
-	 " AND CAST(value AS INTEGER) <"
-	 " (SELECT coalesce(max(seq), 0) FROM versions)"},
-	{"date_added above its high-water mark",
-	 "SELECT 1 FROM meta WHERE key = 'store.last_date'"
-	 " AND CAST(value AS INTEGER) <"
-	 " (SELECT coalesce(max(date_added), 0) FROM membership)"},
+    {"membership without a version",
+     "SELECT m.seq FROM membership m"
+     " WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.seq = m.seq)"
+     " LIMIT 1"},
+    {"membership in a missing collection",
+     "SELECT m.cid FROM membership m WHERE NOT EXISTS"
+     " (SELECT 1 FROM collections c WHERE c.cid = m.cid) LIMIT 1"},
+    {"version of an unknown type",
+     "SELECT v.seq FROM versions v WHERE NOT EXISTS"
+     " (SELECT 1 FROM types t WHERE t.code = v.type) LIMIT 1"},
+    {"type counters differ from the rows",
+     "WITH c AS (SELECT type, count(*) AS nv, count(DISTINCT uuid) AS no"
+     " FROM versions GROUP BY type)"
+     " SELECT t.name FROM types t LEFT JOIN c ON c.type = t.code"
+     " WHERE t.versions != coalesce(c.nv, 0)"
+     " OR t.objects != coalesce(c.no, 0) LIMIT 1"},
+    {"seq above its high-water mark",
+     "SELECT 1 FROM meta WHERE key = 'store.last_seq'"
+     " AND CAST(value AS INTEGER) <"
+     " (SELECT coalesce(max(seq), 0) FROM versions)"},
+    {"date_added above its high-water mark",
+     "SELECT 1 FROM meta WHERE key = 'store.last_date'"
+     " AND CAST(value AS INTEGER) <"
+     " (SELECT coalesce(max(date_added), 0) FROM membership)"},
 };
 
 static int sq_check(struct store *st, struct diag *d)
@@ -828,19 +822,19 @@ out:
 }
 
 const struct store_ops store_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.incarnation = sq_incarnation,
-	.meta_get = sq_meta_get,
-	.meta_set = sq_meta_set,
-	.collection_add = sq_collection_add,
-	.collection_find = sq_collection_find,
-	.collection_list = sq_collection_list,
-	.submit = sq_submit,
-	.wait = sq_wait,
-	.query = sq_query,
-	.stats = sq_stats,
-	.count_by_type = sq_count_by_type,
-	.check = sq_check,
+    .scheme = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .incarnation = sq_incarnation,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .collection_add = sq_collection_add,
+    .collection_find = sq_collection_find,
+    .collection_list = sq_collection_list,
+    .submit = sq_submit,
+    .wait = sq_wait,
+    .query = sq_query,
+    .stats = sq_stats,
+    .count_by_type = sq_count_by_type,
+    .check = sq_check,
 };

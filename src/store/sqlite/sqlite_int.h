@@ -24,12 +24,12 @@ enum {
 	W_COMMIT,
 	W_ROLLBACK,
 	W_DATA_VERSION,
-	W_FIND_ALL,   /* versions of (uuid, type): seq, version */
-	W_BODY,       /* body of seq */
-	W_INSERT,     /* a new version */
-	W_IS_MEMBER,  /* (seq, cid) */
-	W_MEMBER,     /* a new membership */
-	W_HAS_COLL,   /* cid exists */
+	W_FIND_ALL,  /* versions of (uuid, type): seq, version */
+	W_BODY,	     /* body of seq */
+	W_INSERT,    /* a new version */
+	W_IS_MEMBER, /* (seq, cid) */
+	W_MEMBER,    /* a new membership */
+	W_HAS_COLL,  /* cid exists */
 	W_TYPE_ADD,
 	W_TYPE_COUNT, /* add to a type's counters */
 	W_META_SET,
@@ -38,7 +38,7 @@ enum {
 
 /* One type in the writer's cache, with this transaction's counts. */
 struct sq_type {
-	char *name;       /* NULL: free slot */
+	char *name; /* NULL: free slot */
 	size_t len;
 	int64_t code;
 	int64_t dversions;
@@ -77,14 +77,14 @@ enum {
 struct sq_reader {
 	sqlite3 *db;
 	sqlite3_stmt *rs[R_NSTMT];
-	struct sq_reader *next;       /* in the free list */
-	struct sq_reader *all_next;   /* every reader, for close */
-	char **names;                 /* by type code */
+	struct sq_reader *next;	    /* in the free list */
+	struct sq_reader *all_next; /* every reader, for close */
+	char **names;		    /* by type code */
 	size_t nnames;
 	struct {
 		char *sql;
 		sqlite3_stmt *st;
-	} cache[16];                  /* query shapes, round robin */
+	} cache[16]; /* query shapes, round robin */
 	size_t cache_next;
 	char idbuf[STORE_ID_MAX];
 };
@@ -99,8 +99,8 @@ struct sq_store {
 
 	/* Queue: guarded by mu. */
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;       /* writer: something queued */
-	pthread_cond_t done_cv;       /* waiters: something done */
+	pthread_cond_t work_cv; /* writer: something queued */
+	pthread_cond_t done_cv; /* waiters: something done */
 	struct store_batch *q_head, *q_tail;
 	struct sq_job *j_head, *j_tail;
 	bool stopping;
@@ -111,12 +111,12 @@ struct sq_store {
 	bool writer_started;
 	sqlite3 *wdb;
 	sqlite3_stmt *ws[W_NSTMT];
-	size_t head_off;              /* items of q_head already written */
-	int64_t data_version;         /* when the state below was loaded */
+	size_t head_off;      /* items of q_head already written */
+	int64_t data_version; /* when the state below was loaded */
 	uint64_t last_seq;
 	st_time last_date;
-	st_time now;                  /* clock at BEGIN */
-	struct sq_type *types;        /* open addressing by name */
+	st_time now;	       /* clock at BEGIN */
+	struct sq_type *types; /* open addressing by name */
 	size_t ntypes, types_cap;
 
 	/* Checkpointer. */
@@ -124,12 +124,12 @@ struct sq_store {
 	bool ckpt_started;
 	sqlite3 *cdb;
 	pthread_mutex_t ck_mu;
-	pthread_cond_t ck_cv;         /* checkpointer: work to do */
-	pthread_cond_t ck_done_cv;    /* writer: the pause is over */
+	pthread_cond_t ck_cv;	   /* checkpointer: work to do */
+	pthread_cond_t ck_done_cv; /* writer: the pause is over */
 	bool ck_want, ck_stop;
-	bool ck_stall;                /* the writer waits for a checkpoint */
-	uint32_t wal_pages;           /* writer: WAL size after its commit */
-	uint32_t stall_pages;         /* writer: WAL size at the last pause */
+	bool ck_stall;	      /* the writer waits for a checkpoint */
+	uint32_t wal_pages;   /* writer: WAL size after its commit */
+	uint32_t stall_pages; /* writer: WAL size at the last pause */
 
 	/* Readers. */
 	pthread_mutex_t r_mu;
@@ -144,8 +144,7 @@ struct sq_store {
 int sq_schema_latest(void);
 int sq_diag(sqlite3 *db, struct diag *d, const char *what);
 int sq_exec(sqlite3 *db, const char *sql, struct diag *d);
-int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
-	       struct diag *d);
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct diag *d);
 int sq_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
 		 struct diag *d);
 int sq_open_conn(struct sq_store *s, int flags, uint32_t cache_kib,

@@ -26,36 +26,42 @@
 #include <string.h>
 
 static const char *const wsql[W_NSTMT] = {
-	[W_BEGIN] = "BEGIN IMMEDIATE",
-	[W_COMMIT] = "COMMIT",
-	[W_ROLLBACK] = "ROLLBACK",
-	[W_DATA_VERSION] = "PRAGMA data_version",
-	[W_FIND_ALL] = "SELECT seq, version FROM versions"
-		       " WHERE uuid = ?1 AND type = ?2 ORDER BY version",
-	[W_BODY] = "SELECT body FROM versions WHERE seq = ?1",
-	[W_INSERT] = "INSERT INTO versions(seq, type, uuid, version, tlp,"
-		     " flags, body, warnings)"
-		     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[W_IS_MEMBER] = "SELECT 1 FROM membership WHERE seq = ?1 AND cid = ?2",
-	[W_MEMBER] = "INSERT INTO membership(cid, date_added, seq)"
-		     " VALUES(?1, ?2, ?3)",
-	[W_HAS_COLL] = "SELECT 1 FROM collections WHERE cid = ?1",
-	[W_TYPE_ADD] = "INSERT INTO types(name) VALUES(?1)",
-	[W_TYPE_COUNT] = "UPDATE types SET versions = versions + ?2,"
-			 " objects = objects + ?3 WHERE code = ?1",
-	[W_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
-		       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    [W_DATA_VERSION] = "PRAGMA data_version",
+    [W_FIND_ALL] = "SELECT seq, version FROM versions"
+		   " WHERE uuid = ?1 AND type = ?2 ORDER BY version",
+    [W_BODY] = "SELECT body FROM versions WHERE seq = ?1",
+    [W_INSERT] = "INSERT INTO versions(seq, type, uuid, version, tlp,"
+		 " flags, body, warnings)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [W_IS_MEMBER] = "SELECT 1 FROM membership WHERE seq = ?1 AND cid = ?2",
+    [W_MEMBER] = "INSERT INTO membership(cid, date_added, seq)"
+		 " VALUES(?1, ?2, ?3)",
+    [W_HAS_COLL] = "SELECT 1 FROM collections WHERE cid = ?1",
+    [W_TYPE_ADD] = "INSERT INTO types(name) VALUES(?1)",
+    [W_TYPE_COUNT] = "UPDATE types SET versions = versions + ?2,"
+		     " objects = objects + ?3 WHERE code = ?1",
+    [W_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+		   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 };
 
 /* What each statement is, for messages. */
 static const char *const wname[W_NSTMT] = {
-	[W_BEGIN] = "begin",          [W_COMMIT] = "commit",
-	[W_ROLLBACK] = "rollback",    [W_DATA_VERSION] = "data_version",
-	[W_FIND_ALL] = "find",        [W_BODY] = "read body",
-	[W_INSERT] = "insert version", [W_IS_MEMBER] = "find membership",
-	[W_MEMBER] = "insert membership", [W_HAS_COLL] = "find collection",
-	[W_TYPE_ADD] = "add type",    [W_TYPE_COUNT] = "count type",
-	[W_META_SET] = "set meta",
+    [W_BEGIN] = "begin",
+    [W_COMMIT] = "commit",
+    [W_ROLLBACK] = "rollback",
+    [W_DATA_VERSION] = "data_version",
+    [W_FIND_ALL] = "find",
+    [W_BODY] = "read body",
+    [W_INSERT] = "insert version",
+    [W_IS_MEMBER] = "find membership",
+    [W_MEMBER] = "insert membership",
+    [W_HAS_COLL] = "find collection",
+    [W_TYPE_ADD] = "add type",
+    [W_TYPE_COUNT] = "count type",
+    [W_META_SET] = "set meta",
 };
 
 /* ------------------------------------------------------------------ */
@@ -298,7 +304,8 @@ static int body_equal(struct sq_store *s, int64_t seq,
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const void *b = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		*eq = n == it->body_len && (n == 0 || memcmp(b, it->body, n) == 0);
+		*eq = n == it->body_len &&
+		      (n == 0 || memcmp(b, it->body, n) == 0);
 	} else {
 		rc = sq_diag(s->wdb, d, "body");
 	}
@@ -313,10 +320,9 @@ static int body_equal(struct sq_store *s, int64_t seq,
  * One probe of the key index answers both for a new object, the common
  * case; an object's versions are few (and only index entries are read).
  */
-static int find_item(struct sq_store *s, const uint8_t uuid[16],
-		     int64_t code, const struct store_item *it,
-		     int64_t *found, st_time *fversion, bool *exists,
-		     struct diag *d)
+static int find_item(struct sq_store *s, const uint8_t uuid[16], int64_t code,
+		     const struct store_item *it, int64_t *found,
+		     st_time *fversion, bool *exists, struct diag *d)
 {
 	sqlite3_stmt *st = s->ws[W_FIND_ALL];
 	int rc = ST_OK, src;
@@ -355,8 +361,8 @@ static int add_member(struct sq_store *s, int64_t cid, int64_t seq,
 	return step_done(s, W_MEMBER, d);
 }
 
-static int is_member(struct sq_store *s, int64_t cid, int64_t seq,
-		     bool *yes, struct diag *d)
+static int is_member(struct sq_store *s, int64_t cid, int64_t seq, bool *yes,
+		     struct diag *d)
 {
 	sqlite3_stmt *st = s->ws[W_IS_MEMBER];
 	int rc = ST_OK;
@@ -543,9 +549,8 @@ static void *ckpt_main(void *arg)
 		pthread_mutex_unlock(&s->ck_mu);
 
 		int log = 0, done = 0;
-		int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL,
-						   SQLITE_CHECKPOINT_PASSIVE,
-						   &log, &done);
+		int rc = sqlite3_wal_checkpoint_v2(
+		    s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store", "%s: checkpoint: %s", s->path,
 				 sqlite3_errmsg(s->cdb));
@@ -784,8 +789,7 @@ int sq_writer_start(struct sq_store *s, struct diag *d)
 	if (rc == ST_OK)
 		rc = sq_load_state(s, d);
 	if (rc == ST_OK)
-		rc = sq_open_conn(s, SQLITE_OPEN_READWRITE, 1024, &s->cdb,
-				  d);
+		rc = sq_open_conn(s, SQLITE_OPEN_READWRITE, 1024, &s->cdb, d);
 	if (rc == ST_OK)
 		rc = sq_exec(s->cdb, "PRAGMA synchronous = FULL", d);
 	if (rc != ST_OK)
