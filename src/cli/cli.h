@@ -76,10 +76,13 @@ int cli_collection(struct cli *c, const char *arg,
 /* Progress on a terminal (a bar with rate), plain lines otherwise. */
 struct progress;
 struct progress *progress_new(FILE *f, const char *what, uint64_t total);
-/* Reports done units (and bytes); rate-limited, cheap to call often. */
-void progress_update(struct progress *p, uint64_t done, uint64_t bytes);
+/* Reports units read (seen), units done (e.g. durably stored) and bytes
+ * read; rate-limited, cheap to call often. */
+void progress_update(struct progress *p, uint64_t seen, uint64_t done,
+		     uint64_t bytes);
 /* Prints the final line and frees; NULL is a no-op. */
-void progress_done(struct progress *p, uint64_t done, uint64_t bytes);
+void progress_done(struct progress *p, uint64_t seen, uint64_t done,
+		   uint64_t bytes);
 
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_collection(struct cli *c, int argc, char **argv);

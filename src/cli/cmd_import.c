@@ -83,8 +83,8 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 		}
 		break;
 	case INGEST_COMMITTED:
-		progress_update(ic->progress, ev->stats->stored,
-				ev->stats->bytes);
+		progress_update(ic->progress, ev->stats->seen,
+				ev->stats->stored, ev->stats->bytes);
 		break;
 	}
 }
@@ -155,7 +155,7 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	else
 		ingest_finish(in);
 	const struct ingest_stats *s = ingest_stats(in);
-	progress_done(ic->progress, s->stored, s->bytes);
+	progress_done(ic->progress, s->seen, s->stored, s->bytes);
 	ic->progress = NULL;
 	split_free(sp);
 	if (fd > 0)

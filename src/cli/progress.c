@@ -34,13 +34,13 @@ struct progress *progress_new(FILE *f, const char *what, uint64_t total)
 	return p;
 }
 
-static void draw(struct progress *p, uint64_t done, uint64_t bytes, double now,
-		 bool final)
+static void draw(struct progress *p, uint64_t seen, uint64_t done,
+		 uint64_t bytes, double now, bool final)
 {
 	double secs = now - p->start;
 	if (secs <= 0)
 		secs = 1e-9;
-	double rate = (double)done / secs;
+	double rate = (double)seen / secs;
 	double mbs = (double)bytes / secs / 1e6;
 	if (p->tty) {
 		char bar[33] = "";
@@ -58,18 +58,22 @@ static void draw(struct progress *p, uint64_t done, uint64_t bytes, double now,
 		} else {
 			fputc('\r', p->f);
 		}
-		fprintf(p->f, "%llu %s  %.0f/s  %.1f MB/s   ",
-			(unsigned long long)done, p->what, rate, mbs);
+		fprintf(p->f, "%llu read, %llu %s  %.0f/s  %.1f MB/s   ",
+			(unsigned long long)seen, (unsigned long long)done,
+			p->what, rate, mbs);
 		if (final)
 			fputc('\n', p->f);
 	} else {
-		fprintf(p->f, "progress: %llu %s, %.0f/s, %.1f MB/s\n",
-			(unsigned long long)done, p->what, rate, mbs);
+		fprintf(p->f,
+			"progress: %llu %s, %llu read, %.0f/s, %.1f MB/s\n",
+			(unsigned long long)done, p->what,
+			(unsigned long long)seen, rate, mbs);
 	}
 	fflush(p->f);
 }
 
-void progress_update(struct progress *p, uint64_t done, uint64_t bytes)
+void progress_update(struct progress *p, uint64_t seen, uint64_t done,
+		     uint64_t bytes)
 {
 	if (p == NULL)
 		return;
@@ -78,14 +82,15 @@ void progress_update(struct progress *p, uint64_t done, uint64_t bytes)
 	if (now - p->last < every)
 		return;
 	p->last = now;
-	draw(p, done, bytes, now, false);
+	draw(p, seen, done, bytes, now, false);
 }
 
-void progress_done(struct progress *p, uint64_t done, uint64_t bytes)
+void progress_done(struct progress *p, uint64_t seen, uint64_t done,
+		   uint64_t bytes)
 {
 	if (p == NULL)
 		return;
 	if (p->tty)
-		draw(p, done, bytes, time_mono(), true);
+		draw(p, seen, done, bytes, time_mono(), true);
 	free(p);
 }
