@@ -1,0 +1,3 @@
+# Unit tests of src/policy.
+strait_unit_test(test_policy ${CMAKE_CURRENT_LIST_DIR}/test_policy.c
+  strait_policy)
