@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential cmake ninja-build pkg-config clang clang-format git \
 libclang-rt-14-dev \
 libsimdjson-dev libsqlite3-dev libsodium-dev nettle-dev libyaml-dev \
-libcmocka-dev python3 python3-pytest python3-requests time"
+libcmocka-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev \
+python3 python3-pytest python3-requests time wrk openssl"
 
 missing=""
 for p in $PKGS; do
