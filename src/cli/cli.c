@@ -11,7 +11,8 @@
 const struct cli_cmd cli_commands[] = {
     {"init", "create a node home: configuration, store, identity", cmd_init},
     {"node", "show the node's identity and what it holds", cmd_node},
-    {"collection", "add and list collections", cmd_collection},
+    {"user", "add, list, disable and remove accounts; tokens", cmd_user},
+    {"collection", "add and list collections; grant access", cmd_collection},
     {"import", "import STIX 2.1 bundles, envelopes or objects", cmd_import},
     {"export", "export objects as a STIX 2.1 bundle", cmd_export},
     {"get", "print one object (a version, or all of them)", cmd_get},

@@ -90,6 +90,17 @@ int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_node(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_user(struct cli *c, int argc, char **argv);
+
+/*
+ * Loads strait.yaml and opens <home>/auth.db into *out (create: make it if
+ * missing). CLI_OK; CLI_PARTIAL, silently, when there is no auth.db and
+ * create is false ("no accounts yet"); CLI_USAGE after printing why.
+ * The caller closes *out with auth_close().
+ */
+struct auth;
+int cli_auth_open(struct cli *c, bool create, struct auth **out);
 
 /* The command table and the entry point of the binary. */
 extern const struct cli_cmd cli_commands[];

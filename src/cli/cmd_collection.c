@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include "auth/auth.h"
 #include "common/json.h"
 #include "common/uuid.h"
 
@@ -11,9 +12,17 @@ static const char coll_usage[] =
     "usage: strait collection add TITLE [--id UUID] [--alias ALIAS]\n"
     "                                   [--description TEXT]\n"
     "       strait collection list [--json]\n"
+    "       strait collection grant COLLECTION USER read|write|none\n"
     "\n"
     "Collections group object versions for TAXII clients and partners.\n"
     "An object version joins a collection when it is imported into it.\n"
+    "\n"
+    "grant gives an account (strait user) access to a collection (id or\n"
+    "alias): 'read', 'write' (read and write) or 'none'. Admins read and\n"
+    "write every collection without grants; auditors are never granted\n"
+    "write. What a reader sees inside a collection is still decided by\n"
+    "the release decision (TLP and role). A running node applies grants\n"
+    "within a second.\n"
     "\n"
     "  --id UUID            the TAXII collection id (default: random)\n"
     "  --alias ALIAS        a short unique name usable instead of the id\n"
@@ -190,6 +199,65 @@ static int coll_list(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+static int coll_grant(struct cli *c, int argc, char **argv)
+{
+	const char *pos[3];
+	int npos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(coll_usage, stdout);
+			return CLI_OK;
+		}
+		if (npos == 3)
+			return cli_fail(CLI_USAGE,
+					"collection grant: unexpected '%s'",
+					argv[i]);
+		pos[npos++] = argv[i];
+	}
+	if (npos != 3)
+		return cli_fail(CLI_USAGE, "collection grant: COLLECTION USER "
+					   "read|write|none expected");
+	enum auth_access access;
+	if (auth_access_parse(pos[2], &access) != ST_OK)
+		return cli_fail(CLI_USAGE,
+				"collection grant: '%s' is not read, write or "
+				"none",
+				pos[2]);
+	int rc = cli_open(c);
+	if (rc != CLI_OK)
+		return rc;
+	struct store_collection coll;
+	int err = store_collection_find(c->store, pos[0], &coll);
+	if (err == ST_ENOTFOUND)
+		return cli_fail(CLI_PARTIAL,
+				"collection grant: no collection '%s' (see "
+				"'strait collection list')",
+				pos[0]);
+	if (err != ST_OK)
+		return cli_fail(CLI_USAGE, "collection grant: '%s': %s", pos[0],
+				st_strerror(err));
+	struct auth *a = NULL;
+	rc = cli_auth_open(c, false, &a);
+	if (rc == CLI_PARTIAL)
+		return cli_fail(CLI_PARTIAL,
+				"collection grant: no such user '%s' (no "
+				"accounts yet)",
+				pos[1]);
+	if (rc != CLI_OK)
+		return rc;
+	struct diag d;
+	err = auth_grant_set(a, pos[1], coll.id, access, &d);
+	auth_close(a);
+	if (err != ST_OK)
+		return cli_fail(err == ST_ENOTFOUND ? CLI_PARTIAL : CLI_USAGE,
+				"collection grant: %s", d.msg);
+	printf("%s: %s on %s%s%s%s\n", pos[1], auth_access_name(access),
+	       coll.id, coll.alias[0] ? " (" : "", coll.alias,
+	       coll.alias[0] ? ")" : "");
+	return CLI_OK;
+}
+
 int cmd_collection(struct cli *c, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
@@ -201,6 +269,8 @@ int cmd_collection(struct cli *c, int argc, char **argv)
 		return coll_add(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return coll_list(c, argc - 1, argv + 1);
+	if (strcmp(argv[1], "grant") == 0)
+		return coll_grant(c, argc - 1, argv + 1);
 	fputs(coll_usage, stderr);
 	return cli_fail(CLI_USAGE, "collection: unknown subcommand '%s'",
 			argv[1]);

@@ -82,6 +82,8 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 			ic->warnings_hidden++;
 		}
 		break;
+	case INGEST_ACCEPTED: /* not asked for: the summary counts them */
+		break;
 	case INGEST_COMMITTED:
 		progress_update(ic->progress, ev->stats->seen,
 				ev->stats->stored, ev->stats->bytes);

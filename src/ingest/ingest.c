@@ -49,8 +49,12 @@ static void emit(struct ingest *in, enum ingest_event_kind kind, uint64_t index,
 {
 	if (in->on_event == NULL)
 		return;
-	struct ingest_event ev = {kind,		index,		offset,
-				  id ? id : "", msg ? msg : "", &in->stats};
+	struct ingest_event ev = {.kind = kind,
+				  .index = index,
+				  .offset = offset,
+				  .id = id ? id : "",
+				  .msg = msg ? msg : "",
+				  .stats = &in->stats};
 	in->on_event(in->ctx, &ev);
 }
 
@@ -185,6 +189,19 @@ static int slot_collect(struct ingest *in, struct slot *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct store_item *it = &s->items[i];
 		enum store_result r = rc == ST_OK ? it->result : STORE_FAILED;
+		if (in->opt.report_accepted &&
+		    (r == STORE_STORED || r == STORE_DUPLICATE) &&
+		    in->on_event != NULL) {
+			struct ingest_event ev = {
+			    .kind = INGEST_ACCEPTED,
+			    .index = s->index[i],
+			    .offset = s->offset[i],
+			    .id = it->id,
+			    .msg = r == STORE_STORED ? "stored" : "duplicate",
+			    .version = it->stored_version,
+			    .stats = &in->stats};
+			in->on_event(in->ctx, &ev);
+		}
 		switch (r) {
 		case STORE_STORED:
 			in->stats.stored++;

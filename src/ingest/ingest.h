@@ -26,6 +26,7 @@ struct ingest_options {
 				   (otherwise it is the node's default) */
 	uint32_t batch_size;   /* objects per batch (default 16384) */
 	uint32_t in_flight;    /* batches queued at once (default 6) */
+	bool report_accepted;  /* emit INGEST_ACCEPTED for every object */
 	size_t max_object;     /* bytes in one object (default 16 MiB) */
 };
 
@@ -47,6 +48,8 @@ enum ingest_event_kind {
 	INGEST_CONFLICT,
 	INGEST_FAILED,
 	INGEST_COMMITTED, /* a batch became durable; stats are up to date */
+	INGEST_ACCEPTED,  /* one object is durably stored, or was already:
+			     id, version; msg "stored" or "duplicate" */
 };
 
 struct ingest_event {
@@ -55,6 +58,7 @@ struct ingest_event {
 	uint64_t offset; /* byte offset given by the caller */
 	const char *id;	 /* object id, or "" when unknown */
 	const char *msg; /* human text, may hold several lines */
+	st_time version; /* INGEST_ACCEPTED: the version key */
 	const struct ingest_stats *stats;
 };
 
