@@ -4,6 +4,7 @@
 #include "common/uuid.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Backends by URL scheme; a bare path goes to the first. */
@@ -192,4 +193,216 @@ int store_count_by_type(struct store *s, store_type_count_fn fn, void *ctx)
 int store_check(struct store *s, struct diag *d)
 {
 	return s->ops->check(s, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* TAXII 2.1 reads, removals, status, following the log                 */
+/* ------------------------------------------------------------------ */
+
+/* Does a match[spec_version] list admit what strait stores? */
+static bool spec_admits(const char *const *spec, size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (spec[i] != NULL && strcmp(spec[i], STORE_SPEC_VERSION) == 0)
+			return true;
+	return false;
+}
+
+static int check_list(const void *list, size_t n, const char *what,
+		      struct diag *d)
+{
+	if (n > STORE_MATCH_MAX)
+		return diag_set(d, ST_ELIMIT, "match[%s]: more than %d values",
+				what, STORE_MATCH_MAX);
+	if (n > 0 && list == NULL)
+		return diag_set(d, ST_EINVAL, "match[%s]: no list", what);
+	return ST_OK;
+}
+
+static int check_vmatch(const struct store_vmatch *v, struct diag *d)
+{
+	if ((v->sel & ~(STORE_VM_LAST | STORE_VM_FIRST | STORE_VM_ALL)) != 0)
+		return diag_set(d, ST_EINVAL,
+				"match[version]: unknown "
+				"selector");
+	return check_list(v->at, v->nat, "version", d);
+}
+
+int store_page(struct store *s, const struct store_page_query *q,
+	       store_row_fn fn, void *ctx, struct store_page_result *res,
+	       struct diag *d)
+{
+	struct store_page_result local;
+	uint8_t u[16];
+	size_t tl;
+	int rc;
+	if (res == NULL)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	if (q == NULL || fn == NULL)
+		return diag_set(d, ST_EINVAL, "page: nothing to do");
+	if (q->cid <= 0)
+		return diag_set(d, ST_EINVAL, "page: no collection");
+	if (q->limit == 0)
+		return diag_set(d, ST_EINVAL, "page: limit must be > 0");
+	if (q->added_after < 0 || q->after < 0)
+		return diag_set(d, ST_EINVAL, "page: negative position");
+	if ((rc = check_list(q->ids, q->nids, "id", d)) != ST_OK ||
+	    (rc = check_list(q->types, q->ntypes, "type", d)) != ST_OK ||
+	    (rc = check_list(q->spec_versions, q->nspec, "spec_version", d)) !=
+		ST_OK ||
+	    (rc = check_vmatch(&q->version, d)) != ST_OK)
+		return rc;
+	for (size_t i = 0; i < q->nids; i++)
+		if (store_id_split(q->ids[i], &tl, u) != ST_OK)
+			return diag_set(
+			    d, ST_EINVAL, "match[id]: invalid id '%.80s'",
+			    q->ids[i] != NULL ? q->ids[i] : "(null)");
+	for (size_t i = 0; i < q->ntypes; i++)
+		if (q->types[i] == NULL)
+			return diag_set(d, ST_EINVAL, "match[type]: null");
+	res->next = q->after > q->added_after ? q->after : q->added_after;
+	if (!spec_admits(q->spec_versions, q->nspec))
+		return ST_OK;
+	return s->ops->page(s, q, fn, ctx, res, d);
+}
+
+int store_versions(struct store *s, const struct store_versions_query *q,
+		   store_row_fn fn, void *ctx, struct store_page_result *res,
+		   struct diag *d)
+{
+	if (q == NULL)
+		return diag_set(d, ST_EINVAL, "versions: nothing to do");
+	if (q->id == NULL)
+		return diag_set(d, ST_EINVAL, "versions: no id");
+	const char *ids[1] = {q->id};
+	struct store_page_query p = {
+	    .cid = q->cid,
+	    .ids = ids,
+	    .nids = 1,
+	    .version = {.sel = STORE_VM_ALL},
+	    .spec_versions = q->spec_versions,
+	    .nspec = q->nspec,
+	    .added_after = q->added_after,
+	    .after = q->after,
+	    .limit = q->limit,
+	    .flags = STORE_PAGE_NO_BODY,
+	    .visible = q->visible,
+	    .visible_ctx = q->visible_ctx,
+	    .budget = q->budget,
+	    .scan_max = q->scan_max,
+	};
+	return store_page(s, &p, fn, ctx, res, d);
+}
+
+int store_remove(struct store *s, int64_t cid, const char *id,
+		 const struct store_vmatch *v, const char *const *spec_versions,
+		 size_t nspec, size_t *removed, struct diag *d)
+{
+	static const struct store_vmatch last = {STORE_VM_LAST, NULL, 0};
+	size_t local, tl;
+	uint8_t u[16];
+	int rc;
+	if (removed == NULL)
+		removed = &local;
+	*removed = 0;
+	if (cid <= 0)
+		return diag_set(d, ST_EINVAL, "remove: no collection");
+	if (store_id_split(id, &tl, u) != ST_OK)
+		return diag_set(d, ST_EINVAL, "remove: invalid id '%.80s'",
+				id != NULL ? id : "(null)");
+	if (v == NULL || (v->sel == 0 && v->nat == 0))
+		v = &last;
+	if ((rc = check_vmatch(v, d)) != ST_OK ||
+	    (rc = check_list(spec_versions, nspec, "spec_version", d)) != ST_OK)
+		return rc;
+	if (!spec_admits(spec_versions, nspec))
+		return ST_OK;
+	return s->ops->remove(s, cid, id, v, spec_versions, nspec, removed, d);
+}
+
+static bool is_status_id(const char *id)
+{
+	uint8_t u[16];
+	return id != NULL &&
+	       uuid_parse(id, strnlen(id, UUID_STRLEN + 1), true, u) == ST_OK;
+}
+
+int store_status_put(struct store *s, const struct store_status *st,
+		     struct diag *d)
+{
+	if (st == NULL || !is_status_id(st->id))
+		return diag_set(d, ST_EINVAL, "status: id is not a UUID");
+	if (st->lists_len > 0 && st->lists == NULL)
+		return diag_set(d, ST_EINVAL, "status: no lists");
+	if (st->total > INT64_MAX || st->success > INT64_MAX ||
+	    st->failure > INT64_MAX || st->npending > INT64_MAX ||
+	    st->lists_len > INT32_MAX)
+		return diag_set(d, ST_ERANGE, "status: out of range");
+	return s->ops->status_put(s, st, d);
+}
+
+int store_status_get(struct store *s, const char *id, struct store_status *out,
+		     struct diag *d)
+{
+	if (out == NULL)
+		return diag_set(d, ST_EINVAL, "status: no output");
+	memset(out, 0, sizeof(*out));
+	if (!is_status_id(id))
+		return diag_set(d, ST_ENOTFOUND, "status: no such status");
+	return s->ops->status_get(s, id, out, d);
+}
+
+void store_status_release(struct store_status *st)
+{
+	if (st == NULL)
+		return;
+	free(st->lists);
+	st->lists = NULL;
+	st->lists_len = 0;
+}
+
+int store_status_purge(struct store *s, st_time before, size_t *purged,
+		       struct diag *d)
+{
+	size_t local;
+	if (purged == NULL)
+		purged = &local;
+	*purged = 0;
+	return s->ops->status_purge(s, before, purged, d);
+}
+
+uint64_t store_last_seq(struct store *s)
+{
+	return s->ops->wait_seq(s, UINT64_MAX, 0);
+}
+
+uint64_t store_wait_seq(struct store *s, uint64_t after_seq, int timeout_ms)
+{
+	return s->ops->wait_seq(s, after_seq, timeout_ms);
+}
+
+st_time store_last_added(struct store *s)
+{
+	return s->ops->wait_added(s, INT64_MAX, 0);
+}
+
+st_time store_wait_added(struct store *s, st_time after, int timeout_ms)
+{
+	return s->ops->wait_added(s, after, timeout_ms);
+}
+
+int store_log_read(struct store *s, uint64_t after_seq, size_t limit,
+		   int64_t cid, store_row_fn fn, void *ctx, uint64_t *last_seq,
+		   struct diag *d)
+{
+	if (last_seq != NULL)
+		*last_seq = after_seq;
+	if (fn == NULL || limit == 0 || cid < 0)
+		return diag_set(d, ST_EINVAL, "log: nothing to do");
+	if (after_seq > INT64_MAX)
+		return diag_set(d, ST_ERANGE, "log: after_seq out of range");
+	return s->ops->log_read(s, after_seq, limit, cid, fn, ctx, last_seq, d);
 }

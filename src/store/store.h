@@ -40,8 +40,11 @@ struct store_options {
 	uint32_t cache_mb;  /* page cache per read connection (default 16);
 				 the writer's is four times this */
 	uint32_t batch_max; /* items per write transaction (default 131072) */
-	uint32_t checkpoint_pages; /* WAL pages that wake the checkpointer
+	uint32_t checkpoint_pages;  /* WAL pages that wake the checkpointer
 				      (default 10000 of 8 KiB) */
+	uint32_t status_keep_hours; /* status resources older than this are
+				       purged by the writer, about once a
+				       minute (default and minimum 24) */
 };
 
 /*
@@ -206,7 +209,10 @@ struct store_row {
 	size_t body_len;
 	uint8_t tlp;
 	uint8_t flags;
-	const char *warnings; /* NULL when none */
+	const char *warnings;	  /* NULL when none */
+	const char *spec_version; /* always STORE_SPEC_VERSION: strait stores
+				     only STIX 2.1 (SCOs without spec_version
+				     count as 2.1) */
 };
 
 typedef int (*store_row_fn)(void *ctx, const struct store_row *row);
@@ -226,6 +232,258 @@ typedef int (*store_row_fn)(void *ctx, const struct store_row *row);
  */
 int store_query(struct store *s, const struct store_query *q, store_row_fn fn,
 		void *ctx, size_t *count, struct diag *d);
+
+/* ------------------------------------------------------------------ */
+/* TAXII 2.1 reads: pages of one collection, versions of one object     */
+/* ------------------------------------------------------------------ */
+
+/* The only spec_version strait stores, and the media type of every
+ * manifest record. */
+#define STORE_SPEC_VERSION "2.1"
+#define STORE_MEDIA_TYPE "application/stix+json;version=2.1"
+
+/* Most values in one match[] list (ids, types, version timestamps,
+ * spec_versions): beyond it, ST_ELIMIT (the handler answers 400). */
+#define STORE_MATCH_MAX 100
+
+/*
+ * match[version] keywords, OR-ed with each other and with timestamps:
+ * LAST is the greatest version key among the object's versions that are
+ * members of the collection, FIRST the smallest.
+ */
+#define STORE_VM_LAST 0x1u
+#define STORE_VM_FIRST 0x2u
+#define STORE_VM_ALL 0x4u
+
+/*
+ * A version selector (match[version]): the union of the keyword bits and
+ * the versions whose key equals one of at[]. sel == 0 and nat == 0 means
+ * STORE_VM_LAST (TAXII's default for GET; a DELETE handler passes what
+ * it wants explicitly). "last"/"first" are by version key (modified),
+ * never by arrival: an older version that arrives late is not "last".
+ * Selection comes before visibility: when the caller may not see an
+ * object's last version, the object is absent from a version=last page
+ * (an older version does not take its place).
+ */
+struct store_vmatch {
+	unsigned sel;	   /* STORE_VM_* */
+	const st_time *at; /* version keys, microseconds; NULL when nat 0 */
+	size_t nat;
+};
+
+/*
+ * The visibility decision, applied by the store to each candidate row
+ * inside the scan (so pages fill up with rows the caller may see). It
+ * runs while a read transaction is open: it must be quick and must not
+ * block (no I/O, no locks another thread holds while it writes to the
+ * store). row is valid only during the call; with STORE_PAGE_NO_BODY its
+ * body is NULL.
+ */
+typedef bool (*store_visible_fn)(void *ctx, const struct store_row *row);
+
+/* store_page_query.flags. NO_BODY for manifest and versions: rows carry
+ * no body (body NULL, body_len 0) and bodies are not read at all. */
+#define STORE_PAGE_NO_BODY 0x1u
+
+struct store_page_query {
+	int64_t cid; /* the collection (required, > 0) */
+	/* match[id], match[type]: NULL/0 = any. Ids are "type--uuid" with a
+	 * lowercase UUID (ST_EINVAL otherwise); ids and types the store has
+	 * never seen match nothing. */
+	const char *const *ids;
+	size_t nids;
+	const char *const *types;
+	size_t ntypes;
+	struct store_vmatch version;
+	/* match[spec_version]: NULL/0 = any. Rows match when "2.1" is in
+	 * the list, so ["2.0"] alone matches nothing. */
+	const char *const *spec_versions;
+	size_t nspec;
+	st_time added_after; /* membership date_added > added_after; 0 none */
+	st_time after;	     /* resume position: date_added > after; 0 from
+				the start (ANDed with added_after) */
+	size_t limit;	     /* rows wanted, > 0 (ST_EINVAL for 0) */
+	unsigned flags;	     /* STORE_PAGE_* */
+	store_visible_fn visible; /* NULL: every row is visible */
+	void *visible_ctx;
+	/* Rows examined (memberships of the collection read, visible or
+	 * not) after which a page that already has a row stops, reporting
+	 * more=true. 0: max(10 * limit, 10000). With ids, the scan is
+	 * bounded by those objects' versions instead and reads them all. */
+	size_t budget;
+	/* Examined rows after which even an empty page stops (then with
+	 * more=false and capped=true, see below). 0: no cap: an empty page
+	 * goes on until it finds a visible row or reaches the end. */
+	size_t scan_max;
+};
+
+struct store_page_result {
+	size_t rows; /* rows passed to fn */
+	/* A further visible row exists (found by probing one row past the
+	 * page within the budget), or the budget ran out: ask again from
+	 * next. Never true when rows is 0. */
+	bool more;
+	/* Ask again with after = next to continue. Every row with date_added
+	 * <= next that matches and is visible has been returned by this or
+	 * an earlier page; it may be past the last row returned (rows
+	 * examined and not visible are not read again). date_added is
+	 * strictly increasing per collection, so there is no gap and no
+	 * duplicate. Never below max(after, added_after), its value when
+	 * nothing was examined. */
+	st_time next;
+	/* date_added of the first and the last row returned (for
+	 * X-TAXII-Date-Added-First/Last); both 0 when rows is 0, and the
+	 * handler then omits both headers. */
+	st_time first, last;
+	size_t examined; /* memberships read */
+	bool capped;	 /* scan_max was reached with no row: more is false
+			    although rows past next may exist */
+};
+
+/*
+ * A page of one collection for TAXII Get Objects / Get Object / Get
+ * Manifest: the versions that are members of q->cid and match every
+ * filter, ordered by date_added ascending, at most q->limit of them, each
+ * one passed to q->visible (if set) and, when visible, to fn. fn runs
+ * inside a read transaction too: like visible, it must not block (copy
+ * or serialise the row into memory; do the I/O after the call). When fn
+ * returns non-zero the page stops and that value is returned (res is
+ * filled for the rows so far). The scan runs in several short read
+ * transactions when it is long, so rows committed meanwhile may appear
+ * in later transactions (never behind next).
+ *
+ * Get Object is this call with ids = {that id}; Get Object Versions is
+ * store_versions(). ST_EINVAL (bad id, cid or limit), ST_ELIMIT (a list
+ * longer than STORE_MATCH_MAX), ST_ENOTFOUND never (an empty page is not
+ * an error; the handler decides on 404).
+ */
+int store_page(struct store *s, const struct store_page_query *q,
+	       store_row_fn fn, void *ctx, struct store_page_result *res,
+	       struct diag *d);
+
+/*
+ * Versions of one object in a collection (TAXII Get Object Versions):
+ * store_page with ids = {id}, every version, no bodies. Rows are ordered
+ * by date_added (TAXII's order for this endpoint); the handler prints
+ * row->version for each. Same result and errors as store_page.
+ */
+struct store_versions_query {
+	int64_t cid;
+	const char *id;
+	const char *const *spec_versions;
+	size_t nspec;
+	st_time added_after;
+	st_time after;
+	size_t limit;
+	store_visible_fn visible;
+	void *visible_ctx;
+	size_t budget, scan_max;
+};
+int store_versions(struct store *s, const struct store_versions_query *q,
+		   store_row_fn fn, void *ctx, struct store_page_result *res,
+		   struct diag *d);
+
+/*
+ * TAXII Delete An Object: removes from collection cid the memberships of
+ * the versions of id selected by v (LAST/FIRST among the object's member
+ * versions) and spec_versions (as in store_page_query), durably, through
+ * the writer. The versions themselves stay in the log (readable through
+ * other collections and store_query); a removal is recorded in the
+ * removals table so streams and federation can see it. *removed gets
+ * the number of memberships removed (0: nothing matched, the handler
+ * answers 404). ST_EINVAL for a malformed id or cid, ST_ENOTFOUND for a
+ * missing collection.
+ */
+int store_remove(struct store *s, int64_t cid, const char *id,
+		 const struct store_vmatch *v, const char *const *spec_versions,
+		 size_t nspec, size_t *removed, struct diag *d);
+
+/* ------------------------------------------------------------------ */
+/* Status resources (TAXII Add Objects)                                 */
+/* ------------------------------------------------------------------ */
+
+struct store_status {
+	char id[37];	 /* UUID, lowercase */
+	int64_t owner;	 /* account id of the creator */
+	st_time created; /* set by the store on put when 0 */
+	bool pending;	 /* "pending", else "complete" */
+	uint64_t total, success, failure, npending;
+	/* {"successes":[...],"failures":[...],"pendings":[...]} or any JSON
+	 * the handler chooses: stored and returned as bytes. */
+	char *lists;
+	size_t lists_len;
+};
+
+/*
+ * Stores (or replaces: a pending status made complete) a status,
+ * durably, through the writer; status puts from concurrent requests share
+ * commits. The store copies what it needs. Replacing keeps id, owner and
+ * created. ST_EINVAL for an id that is not a lowercase UUID, ST_EEXIST
+ * when the id exists with another owner (nothing is changed).
+ */
+int store_status_put(struct store *s, const struct store_status *st,
+		     struct diag *d);
+/*
+ * Reads a status into out; out->lists is allocated and the caller owns
+ * it: release with store_status_release(). ST_ENOTFOUND when absent or
+ * purged. The caller checks out->owner against the requesting account.
+ */
+int store_status_get(struct store *s, const char *id, struct store_status *out,
+		     struct diag *d);
+/* Frees out->lists; a no-op on NULL or an already released status. */
+void store_status_release(struct store_status *st);
+/*
+ * Deletes statuses created before `before`, durably; *purged (optional)
+ * gets how many. The writer also does this by itself about once a
+ * minute for those older than status_keep_hours.
+ */
+int store_status_purge(struct store *s, st_time before, size_t *purged,
+		       struct diag *d);
+
+/* ------------------------------------------------------------------ */
+/* Following the log (streams)                                          */
+/* ------------------------------------------------------------------ */
+
+/* The seq of the last version committed by this process's writer (or
+ * present at open). Cheap: no database access. */
+uint64_t store_last_seq(struct store *s);
+/*
+ * Waits until a version with seq > after_seq is committed or timeout_ms
+ * passes (< 0: no timeout), and returns the last committed seq (so the
+ * caller compares it with after_seq; equal means a timeout). Returns at
+ * once, with the current value, when the store is closing (every waiter
+ * must have returned before store_close frees the store). Only commits
+ * of this process wake it.
+ */
+uint64_t store_wait_seq(struct store *s, uint64_t after_seq, int timeout_ms);
+/*
+ * The same for the date_added high-water mark, which also moves when an
+ * existing version joins a collection (no new seq) or memberships are
+ * removed: for collection streams that page by date_added.
+ */
+st_time store_last_added(struct store *s);
+st_time store_wait_added(struct store *s, st_time after, int timeout_ms);
+
+/*
+ * Versions with seq > after_seq in seq order: at most limit (> 0)
+ * versions of the log are examined. With cid, only those that are members
+ * of that collection are passed to fn, each with its membership's
+ * date_added; without, every version, with date_added 0. fn runs inside
+ * a read transaction and must not block (see store_page); it stops the
+ * read by returning non-zero (that value is returned; that row counts as
+ * read). *last_seq (optional) gets the greatest seq read, members or
+ * not, so that a stream on a collection advances past versions of other
+ * collections: resume with after_seq = *last_seq.
+ *
+ * A version already in the log that joins the collection later (a
+ * duplicate added again) gets a new date_added but no new seq, so it is
+ * not seen here: a stream that must see such re-additions pages the
+ * collection with store_page by date_added and waits with
+ * store_wait_added.
+ */
+int store_log_read(struct store *s, uint64_t after_seq, size_t limit,
+		   int64_t cid, store_row_fn fn, void *ctx, uint64_t *last_seq,
+		   struct diag *d);
 
 struct store_stats {
 	uint64_t versions; /* rows in the log */
@@ -283,6 +541,25 @@ struct store_ops {
 	int (*count_by_type)(struct store *s, store_type_count_fn fn,
 			     void *ctx);
 	int (*check)(struct store *s, struct diag *d);
+	int (*page)(struct store *s, const struct store_page_query *q,
+		    store_row_fn fn, void *ctx, struct store_page_result *res,
+		    struct diag *d);
+	int (*remove)(struct store *s, int64_t cid, const char *id,
+		      const struct store_vmatch *v,
+		      const char *const *spec_versions, size_t nspec,
+		      size_t *removed, struct diag *d);
+	int (*status_put)(struct store *s, const struct store_status *st,
+			  struct diag *d);
+	int (*status_get)(struct store *s, const char *id,
+			  struct store_status *out, struct diag *d);
+	int (*status_purge)(struct store *s, st_time before, size_t *purged,
+			    struct diag *d);
+	uint64_t (*wait_seq)(struct store *s, uint64_t after_seq,
+			     int timeout_ms);
+	st_time (*wait_added)(struct store *s, st_time after, int timeout_ms);
+	int (*log_read)(struct store *s, uint64_t after_seq, size_t limit,
+			int64_t cid, store_row_fn fn, void *ctx,
+			uint64_t *last_seq, struct diag *d);
 };
 
 /* Every backend's struct store begins with this. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,9 @@
 
 struct backend {
 	const char *name;
+	/* Makes a new store in dir at an older schema version (no later
+	 * migrations); NULL when not available. */
+	int (*create_at_schema)(const char *dir, int version);
 	/* The URL of a store kept in dir. */
 	void (*url)(const char *dir, char *out, size_t cap);
 	/* Runs sql on the backing database; *out (optional) receives the
@@ -78,8 +82,20 @@ out:
 	return rc;
 }
 
+static int sqlite_create_at_schema(const char *dir, int version)
+{
+	char path[4096];
+	struct diag d = {""};
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	int rc = sq_create_at_schema_for_test(path, version, &d);
+	if (rc != ST_OK)
+		fprintf(stderr, "create at schema %d: %s\n", version, d.msg);
+	return rc;
+}
+
 static const struct backend backends[] = {
-    {"sqlite", sqlite_url, sqlite_raw, sq_schema_latest},
+    {"sqlite", sqlite_create_at_schema, sqlite_url, sqlite_raw,
+     sq_schema_latest},
 };
 
 /* ------------------------------------------------------------------ */
@@ -272,6 +288,8 @@ struct got {
 		st_time date_added, version;
 		char id[STORE_ID_MAX];
 		char body[512];
+		bool has_body;
+		char spec[8];
 		uint8_t tlp;
 	} * r;
 	size_t stop_after; /* 0: never stop */
@@ -292,8 +310,11 @@ static int collect(void *ctx, const struct store_row *row)
 	r->version = row->version;
 	r->tlp = row->tlp;
 	snprintf(r->id, sizeof(r->id), "%s", row->id);
+	r->has_body = row->body != NULL;
 	snprintf(r->body, sizeof(r->body), "%.*s", (int)row->body_len,
-		 row->body);
+		 row->body != NULL ? row->body : "");
+	snprintf(r->spec, sizeof(r->spec), "%s",
+		 row->spec_version != NULL ? row->spec_version : "");
 	if (g->stop_after != 0 && g->n == g->stop_after)
 		return 42;
 	return 0;
@@ -1488,6 +1509,1256 @@ static void test_check_detects(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* TAXII pages                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Who may see a row: seq % mod == 0 (mod 0: everyone), or exactly the
+ * listed seqs when seqs is set. */
+struct vis {
+	uint64_t mod;
+	const uint64_t *seqs;
+	size_t nseqs;
+	size_t calls;
+};
+
+static bool vis_fn(void *ctx, const struct store_row *row)
+{
+	struct vis *v = ctx;
+	v->calls++;
+	if (v->seqs != NULL) {
+		for (size_t i = 0; i < v->nseqs; i++)
+			if (v->seqs[i] == row->seq)
+				return true;
+		return false;
+	}
+	return v->mod == 0 || row->seq % v->mod == 0;
+}
+
+/* Runs a page and checks what every page must satisfy. */
+static struct store_page_result
+page(struct store *s, const struct store_page_query *q, struct got *g)
+{
+	struct store_page_result res;
+	struct diag d = {""};
+	memset(g, 0, sizeof(*g));
+	int rc = store_page(s, q, collect, g, &res, &d);
+	if (rc != ST_OK)
+		fprintf(stderr, "page: %s\n", d.msg);
+	assert_int_equal(rc, ST_OK);
+	assert_int_equal(res.rows, g->n);
+	assert_true(g->n <= q->limit);
+	/* Never an empty page that says there is more. */
+	assert_false(res.more && res.rows == 0);
+	if (g->n > 0) {
+		assert_int_equal(res.first, g->r[0].date_added);
+		assert_int_equal(res.last, g->r[g->n - 1].date_added);
+		assert_true(res.next >= res.last);
+	} else {
+		/* Defined for empty pages: both 0 (headers omitted). */
+		assert_int_equal(res.first, 0);
+		assert_int_equal(res.last, 0);
+	}
+	assert_true(res.next >= q->after && res.next >= q->added_after);
+	for (size_t i = 0; i < g->n; i++) {
+		assert_string_equal(g->r[i].spec, "2.1");
+		assert_true(g->r[i].date_added > q->after);
+		assert_true(g->r[i].date_added > q->added_after);
+		if (i > 0)
+			assert_true(g->r[i].date_added >
+				    g->r[i - 1].date_added);
+	}
+	return res;
+}
+
+/* The page's rows are exactly these seqs, in this order. */
+static void expect_seqs(const struct got *g, size_t n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	if (g->n != n) {
+		fprintf(stderr, "got %zu rows:", g->n);
+		for (size_t i = 0; i < g->n; i++)
+			fprintf(stderr, " %llu",
+				(unsigned long long)g->r[i].seq);
+		fprintf(stderr, ", want %zu\n", n);
+	}
+	assert_int_equal(g->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(g->r[i].seq, va_arg(ap, int));
+	va_end(ap);
+}
+
+#define PAGE_EXPECT(s, q, ...)                 \
+	do {                                   \
+		struct got g_;                 \
+		page((s), (q), &g_);           \
+		expect_seqs(&g_, __VA_ARGS__); \
+		got_free(&g_);                 \
+	} while (0)
+
+/*
+ * The filter fixture. seq: 1 A@100 (c), 2 A@300 (c), 3 A@400 (c2 only),
+ * 4 B@100 (c), 5 X (SCO, c), 6 A@200 (c, late: an older version arriving
+ * last). In c by date_added: 1, 2, 4, 5, 6. A's last in c is 300 (400 is
+ * not a member of c), its first 100.
+ */
+struct ffx {
+	int64_t c, c2;
+	char a[STORE_ID_MAX], b[STORE_ID_MAX], x[STORE_ID_MAX];
+	st_time da[7]; /* date_added by seq (in c; 3 in c2) */
+};
+
+static void ffx_make(struct store *s, struct ffx *x)
+{
+	struct store_item it;
+	memset(x, 0, sizeof(*x));
+	x->c = add_coll(s, C1, "filters");
+	x->c2 = add_coll(s, C2, "");
+	make_id(x->a, "indicator", 1);
+	make_id(x->b, "malware", 2);
+	make_id(x->x, "ipv4-addr", 3);
+	it = one(s, x->c, "indicator", 1, true, 100, "A100");
+	x->da[1] = it.date_added;
+	it = one(s, x->c, "indicator", 1, true, 300, "A300");
+	x->da[2] = it.date_added;
+	it = one(s, x->c2, "indicator", 1, true, 400, "A400");
+	x->da[3] = it.date_added;
+	it = one(s, x->c, "malware", 2, true, 100, "B");
+	x->da[4] = it.date_added;
+	it = one(s, x->c, "ipv4-addr", 3, false, 0, "X");
+	x->da[5] = it.date_added;
+	it = one(s, x->c, "indicator", 1, true, 200, "A200");
+	assert_int_equal(it.seq, 6);
+	x->da[6] = it.date_added;
+}
+
+static void test_page_filters(void **state)
+{
+	struct fx *f = *state;
+	struct ffx x;
+	ffx_make(f->s, &x);
+	struct store_page_query q = {.cid = x.c, .limit = 100};
+
+	/* match[version] */
+	PAGE_EXPECT(f->s, &q, 3, 2, 4, 5); /* default: last */
+	q.version.sel = STORE_VM_LAST;
+	PAGE_EXPECT(f->s, &q, 3, 2, 4, 5);
+	q.version.sel = STORE_VM_FIRST;
+	PAGE_EXPECT(f->s, &q, 3, 1, 4, 5);
+	q.version.sel = STORE_VM_ALL;
+	PAGE_EXPECT(f->s, &q, 5, 1, 2, 4, 5, 6);
+	q.version.sel = STORE_VM_FIRST | STORE_VM_LAST;
+	PAGE_EXPECT(f->s, &q, 4, 1, 2, 4, 5);
+	st_time at200[] = {200}, at100_300[] = {300, 100}, at999[] = {999};
+	q.version = (struct store_vmatch){0, at200, 1};
+	PAGE_EXPECT(f->s, &q, 1, 6);
+	q.version = (struct store_vmatch){0, at100_300, 2};
+	PAGE_EXPECT(f->s, &q, 3, 1, 2, 4); /* B's version is 100 too */
+	q.version = (struct store_vmatch){STORE_VM_LAST, at200, 1};
+	PAGE_EXPECT(f->s, &q, 4, 2, 4, 5, 6);
+	q.version = (struct store_vmatch){0, at999, 1};
+	PAGE_EXPECT(f->s, &q, 0);
+	q.version = (struct store_vmatch){STORE_VM_ALL, at999, 1};
+	PAGE_EXPECT(f->s, &q, 5, 1, 2, 4, 5, 6);
+	q.version = (struct store_vmatch){0};
+
+	/* The SCO's version key is its first date_added. */
+	struct got g;
+	page(f->s, &q, &g);
+	assert_int_equal(g.r[2].version, x.da[5]);
+	assert_true(g.r[0].has_body);
+	assert_non_null(strstr(g.r[0].body, "A300"));
+	assert_int_equal(g.r[0].tlp, 1);
+	assert_string_equal(g.r[0].id, x.a);
+	assert_string_equal(g.r[2].id, x.x);
+	got_free(&g);
+
+	/* match[type] */
+	const char *t_ind[] = {"indicator"};
+	const char *t_two[] = {"malware", "ipv4-addr"};
+	const char *t_none[] = {"x-never-seen"};
+	const char *t_mix[] = {"x-never-seen", "indicator"};
+	q.types = t_ind;
+	q.ntypes = 1;
+	PAGE_EXPECT(f->s, &q, 1, 2);
+	q.types = t_two;
+	q.ntypes = 2;
+	PAGE_EXPECT(f->s, &q, 2, 4, 5);
+	q.types = t_none;
+	q.ntypes = 1;
+	PAGE_EXPECT(f->s, &q, 0);
+	q.types = t_mix;
+	q.ntypes = 2;
+	PAGE_EXPECT(f->s, &q, 1, 2);
+	q.version.sel = STORE_VM_ALL;
+	PAGE_EXPECT(f->s, &q, 3, 1, 2, 6);
+	q.types = NULL;
+	q.ntypes = 0;
+	q.version.sel = 0;
+
+	/* match[id] */
+	char unseen[STORE_ID_MAX], alien[STORE_ID_MAX];
+	make_id(unseen, "indicator", 99);
+	make_id(alien, "x-never-seen", 1);
+	const char *i_a[] = {x.a}, *i_ab[] = {x.b, x.a};
+	const char *i_unseen[] = {unseen, alien};
+	q.ids = i_a;
+	q.nids = 1;
+	PAGE_EXPECT(f->s, &q, 1, 2);
+	q.ids = i_ab;
+	q.nids = 2;
+	PAGE_EXPECT(f->s, &q, 2, 2, 4);
+	q.version.sel = STORE_VM_ALL;
+	PAGE_EXPECT(f->s, &q, 4, 1, 2, 4, 6);
+	q.ids = i_unseen;
+	PAGE_EXPECT(f->s, &q, 0);
+	/* ids AND types */
+	q.ids = i_a;
+	q.nids = 1;
+	q.types = t_two;
+	q.ntypes = 2;
+	PAGE_EXPECT(f->s, &q, 0);
+	q.types = t_ind;
+	q.ntypes = 1;
+	PAGE_EXPECT(f->s, &q, 3, 1, 2, 6);
+	q.types = NULL;
+	q.ntypes = 0;
+	q.ids = NULL;
+	q.nids = 0;
+	q.version.sel = 0;
+
+	/* match[spec_version]: strait holds 2.1 only (SCOs included). */
+	const char *s21[] = {"2.1"}, *s20[] = {"2.0"},
+		   *sboth[] = {"2.0", "2.1"};
+	q.spec_versions = s21;
+	q.nspec = 1;
+	PAGE_EXPECT(f->s, &q, 3, 2, 4, 5);
+	q.spec_versions = s20;
+	PAGE_EXPECT(f->s, &q, 0);
+	q.spec_versions = sboth;
+	q.nspec = 2;
+	PAGE_EXPECT(f->s, &q, 3, 2, 4, 5);
+	q.spec_versions = NULL;
+	q.nspec = 0;
+
+	/* added_after is strict: equal is excluded. */
+	q.added_after = x.da[4];
+	PAGE_EXPECT(f->s, &q, 1, 5);
+	q.added_after = x.da[4] - 1;
+	PAGE_EXPECT(f->s, &q, 2, 4, 5);
+	q.version.sel = STORE_VM_ALL;
+	q.added_after = x.da[4];
+	PAGE_EXPECT(f->s, &q, 2, 5, 6);
+	/* ... and so is the resume position; both AND together. */
+	q.added_after = 0;
+	q.after = x.da[2];
+	PAGE_EXPECT(f->s, &q, 3, 4, 5, 6);
+	q.added_after = x.da[5];
+	PAGE_EXPECT(f->s, &q, 1, 6);
+	q.added_after = x.da[6];
+	PAGE_EXPECT(f->s, &q, 0);
+	q.after = q.added_after = 0;
+
+	/* Everything combined. */
+	q.ids = i_ab;
+	q.nids = 2;
+	q.types = t_ind;
+	q.ntypes = 1;
+	q.version = (struct store_vmatch){STORE_VM_FIRST, at200, 1};
+	q.spec_versions = sboth;
+	q.nspec = 2;
+	q.added_after = x.da[1];
+	PAGE_EXPECT(f->s, &q, 1, 6);
+	q.added_after = 0;
+	PAGE_EXPECT(f->s, &q, 2, 1, 6);
+
+	/* The other collection: A@400 is last and first there. */
+	struct store_page_query q2 = {.cid = x.c2, .limit = 10};
+	PAGE_EXPECT(f->s, &q2, 1, 3);
+	q2.version.sel = STORE_VM_FIRST;
+	PAGE_EXPECT(f->s, &q2, 1, 3);
+
+	/* Manifest: no bodies, same rows. */
+	struct store_page_query m = {
+	    .cid = x.c, .limit = 100, .flags = STORE_PAGE_NO_BODY};
+	page(f->s, &m, &g);
+	expect_seqs(&g, 3, 2, 4, 5);
+	for (size_t i = 0; i < g.n; i++) {
+		assert_false(g.r[i].has_body);
+		assert_int_equal(g.r[i].body[0], '\0');
+	}
+	assert_int_equal(g.r[0].version, 300);
+	got_free(&g);
+	check_ok(f->s);
+}
+
+static void test_page_errors(void **state)
+{
+	struct fx *f = *state;
+	struct ffx x;
+	struct got g = {0};
+	struct diag d;
+	struct store_page_result res;
+	ffx_make(f->s, &x);
+	struct store_page_query q = {.cid = x.c, .limit = 0};
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d),
+			 ST_EINVAL);
+	q.limit = 10;
+	q.cid = 0;
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d),
+			 ST_EINVAL);
+	q.cid = x.c;
+	const char *bad[] = {"indicator--NOT-A-UUID"};
+	q.ids = bad;
+	q.nids = 1;
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d),
+			 ST_EINVAL);
+	const char *many[STORE_MATCH_MAX + 1];
+	for (size_t i = 0; i <= STORE_MATCH_MAX; i++)
+		many[i] = x.a;
+	q.ids = many;
+	q.nids = STORE_MATCH_MAX + 1;
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d),
+			 ST_ELIMIT);
+	/* The most allowed is fine. */
+	q.nids = STORE_MATCH_MAX;
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d), ST_OK);
+	assert_int_equal(res.rows, 1);
+	q.ids = NULL;
+	q.nids = 0;
+	q.version.sel = 0x80;
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d),
+			 ST_EINVAL);
+	q.version.sel = 0;
+	/* A stop from the row callback is returned, the page so far kept. */
+	got_free(&g);
+	g.stop_after = 2;
+	assert_int_equal(store_page(f->s, &q, collect, &g, &res, &d), 42);
+	assert_int_equal(res.rows, 2);
+	assert_int_equal(res.last, x.da[4]);
+	assert_int_equal(res.next, x.da[4]);
+	got_free(&g);
+	/* A collection that does not exist is just empty. */
+	q.cid = 12345;
+	PAGE_EXPECT(f->s, &q, 0);
+}
+
+/* Get An Object is a page with match[id]: every selector. */
+static void test_get_object(void **state)
+{
+	struct fx *f = *state;
+	struct ffx x;
+	ffx_make(f->s, &x);
+	const char *ids[] = {x.a};
+	st_time at200[] = {200}, at2[] = {100, 200}, at_no[] = {400};
+	struct store_page_query q = {
+	    .cid = x.c, .ids = ids, .nids = 1, .limit = 10};
+	PAGE_EXPECT(f->s, &q, 1, 2);
+	q.version.sel = STORE_VM_LAST;
+	PAGE_EXPECT(f->s, &q, 1, 2);
+	q.version.sel = STORE_VM_FIRST;
+	PAGE_EXPECT(f->s, &q, 1, 1);
+	q.version.sel = STORE_VM_ALL;
+	PAGE_EXPECT(f->s, &q, 3, 1, 2, 6);
+	q.version.sel = STORE_VM_FIRST | STORE_VM_LAST;
+	PAGE_EXPECT(f->s, &q, 2, 1, 2);
+	q.version = (struct store_vmatch){0, at200, 1};
+	PAGE_EXPECT(f->s, &q, 1, 6);
+	q.version = (struct store_vmatch){0, at2, 2};
+	PAGE_EXPECT(f->s, &q, 2, 1, 6);
+	q.version = (struct store_vmatch){STORE_VM_LAST, at2, 2};
+	PAGE_EXPECT(f->s, &q, 3, 1, 2, 6);
+	q.version = (struct store_vmatch){STORE_VM_FIRST, at200, 1};
+	PAGE_EXPECT(f->s, &q, 2, 1, 6);
+	/* 400 exists, but not in this collection. */
+	q.version = (struct store_vmatch){0, at_no, 1};
+	PAGE_EXPECT(f->s, &q, 0);
+	q.cid = x.c2;
+	PAGE_EXPECT(f->s, &q, 1, 3);
+	q.cid = x.c;
+	/* Paging one object's versions. */
+	q.version = (struct store_vmatch){STORE_VM_ALL, NULL, 0};
+	q.limit = 2;
+	struct got g;
+	struct store_page_result r = page(f->s, &q, &g);
+	expect_seqs(&g, 2, 1, 2);
+	assert_true(r.more);
+	got_free(&g);
+	q.after = r.next;
+	r = page(f->s, &q, &g);
+	expect_seqs(&g, 1, 6);
+	assert_false(r.more);
+	got_free(&g);
+	/* Version selection comes before visibility: hiding A's last
+	 * version does not make an older one "last". */
+	uint64_t only1[] = {1};
+	struct vis v = {.seqs = only1, .nseqs = 1};
+	q.after = 0;
+	q.limit = 10;
+	q.version = (struct store_vmatch){0};
+	q.visible = vis_fn;
+	q.visible_ctx = &v;
+	PAGE_EXPECT(f->s, &q, 0);
+	assert_int_equal(v.calls, 1);
+}
+
+/* A seen[] bitmap over seqs 1..n, for coverage checks. */
+static void mark_seen(unsigned char *seen, size_t n, const struct got *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		assert_true(g->r[i].seq >= 1 && g->r[i].seq <= n);
+		assert_int_equal(seen[g->r[i].seq], 0);
+		seen[g->r[i].seq] = 1;
+	}
+}
+
+/* Pages through c with limit, by next or by added_after = last; returns
+ * the number of pages; every row lands in seen exactly once. */
+static size_t page_all(struct store *s, struct store_page_query *q,
+		       bool by_added_after, unsigned char *seen, size_t n,
+		       size_t *rows)
+{
+	size_t pages = 0;
+	*rows = 0;
+	q->after = q->added_after = 0;
+	for (;;) {
+		struct got g;
+		struct store_page_result r = page(s, q, &g);
+		mark_seen(seen, n, &g);
+		*rows += g.n;
+		pages++;
+		got_free(&g);
+		assert_true(pages <= n + 1);
+		if (!r.more)
+			break;
+		if (by_added_after)
+			q->added_after = r.last;
+		else
+			q->after = r.next;
+	}
+	return pages;
+}
+
+/* 10,000 objects added in one batch (so in one transaction, with
+ * date_added one microsecond apart) page correctly both ways. */
+static void test_page_10000_one_batch(void **state)
+{
+	struct fx *f = *state;
+	int64_t c = add_coll(f->s, C1, "");
+	enum { N = 10000 };
+	struct tb t;
+	unsigned char *seen = calloc(N + 1, 1);
+	size_t rows, pages;
+	assert_non_null(seen);
+	store_set_clock_for_test(fake_clock);
+	atomic_store(&fake_now, (st_time)1700000000000000);
+	tb_init(&t, N, c);
+	for (size_t i = 0; i < N; i++)
+		tb_set(&t, i, i % 3 ? "indicator" : "ipv4-addr", i, i % 3, 7,
+		       "x");
+	append_ok(f->s, &t);
+	tb_free(&t);
+
+	struct store_page_query q = {.cid = c, .limit = 97};
+	pages = page_all(f->s, &q, false, seen, N, &rows);
+	assert_int_equal(rows, N);
+	assert_int_equal(pages, (N + 96) / 97);
+	memset(seen, 0, N + 1);
+	pages = page_all(f->s, &q, true, seen, N, &rows);
+	assert_int_equal(rows, N);
+	assert_int_equal(pages, (N + 96) / 97);
+
+	/* A limit that divides N: the last page is full and says no more
+	 * (the probe found nothing), so no empty page follows. */
+	q.limit = 1000;
+	q.flags = STORE_PAGE_NO_BODY;
+	memset(seen, 0, N + 1);
+	pages = page_all(f->s, &q, false, seen, N, &rows);
+	assert_int_equal(rows, N);
+	assert_int_equal(pages, 10);
+	/* limit 1. */
+	q.limit = 1;
+	q.flags = 0;
+	memset(seen, 0, N + 1);
+	pages = page_all(f->s, &q, true, seen, N, &rows);
+	assert_int_equal(rows, N);
+	assert_int_equal(pages, N);
+	free(seen);
+}
+
+/* Hidden rows do not leave pages short: each is filled to limit. */
+static void test_page_visibility_fills(void **state)
+{
+	struct fx *f = *state;
+	int64_t c = add_coll(f->s, C1, "");
+	enum { N = 1000, L = 10 };
+	struct tb t;
+	unsigned char seen[N + 1] = {0};
+	tb_init(&t, N, c);
+	for (size_t i = 0; i < N; i++)
+		tb_set(&t, i, "indicator", i, true, 5, "v");
+	append_ok(f->s, &t);
+	tb_free(&t);
+
+	struct vis v = {.mod = 2};
+	struct store_page_query q = {
+	    .cid = c, .limit = L, .visible = vis_fn, .visible_ctx = &v};
+	size_t pages = 0, rows = 0;
+	for (;;) {
+		struct got g;
+		struct store_page_result r = page(f->s, &q, &g);
+		mark_seen(seen, N, &g);
+		for (size_t i = 0; i < g.n; i++)
+			assert_int_equal(g.r[i].seq % 2, 0);
+		/* Every page is full: 500 visible rows, 50 pages. */
+		assert_int_equal(g.n, L);
+		rows += g.n;
+		pages++;
+		got_free(&g);
+		if (!r.more)
+			break;
+		q.after = r.next;
+	}
+	assert_int_equal(pages, N / 2 / L);
+	assert_int_equal(rows, N / 2);
+	for (size_t i = 2; i <= N; i += 2)
+		assert_int_equal(seen[i], 1);
+	/* First/last are those of the visible rows. */
+	v.mod = 3;
+	q.after = 0;
+	struct got g;
+	struct store_page_result r = page(f->s, &q, &g);
+	assert_int_equal(g.r[0].seq, 3);
+	assert_int_equal(r.first, g.r[0].date_added);
+	assert_int_equal(r.last, g.r[L - 1].date_added);
+	assert_int_equal(g.r[L - 1].seq, 30);
+	got_free(&g);
+}
+
+/* A bounded scan: pages stop on their budget, but an empty page never
+ * says "more". */
+static void test_page_budget(void **state)
+{
+	struct fx *f = *state;
+	int64_t c = add_coll(f->s, C1, "");
+	enum { N = 30000 };
+	struct tb t;
+	unsigned char *seen = calloc(N + 1, 1);
+	assert_non_null(seen);
+	tb_init(&t, N, c);
+	for (size_t i = 0; i < N; i++)
+		tb_set(&t, i, "indicator", i, true, 5, "v");
+	append_ok(f->s, &t);
+	tb_free(&t);
+
+	uint64_t few[] = {5, 25000, 30000};
+	struct vis v = {.seqs = few, .nseqs = 3};
+	struct store_page_query q = {.cid = c,
+				     .limit = 10,
+				     .visible = vis_fn,
+				     .visible_ctx = &v,
+				     .budget = 1000};
+	struct got g;
+	struct store_page_result r = page(f->s, &q, &g);
+	/* Found seq 5, then ran out of budget: one row, more. */
+	expect_seqs(&g, 1, 5);
+	assert_true(r.more);
+	assert_true(r.examined >= 1000 && r.examined < 1000 + 8192);
+	assert_true(r.next > g.r[0].date_added); /* hidden rows skipped */
+	got_free(&g);
+	size_t rows;
+	size_t pages = page_all(f->s, &q, false, seen, N, &rows);
+	assert_int_equal(rows, 3);
+	assert_true(pages >= 2);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(seen[few[i]], 1);
+
+	/* The default budget (10000 here) behaves the same. */
+	q.budget = 0;
+	memset(seen, 0, N + 1);
+	page_all(f->s, &q, false, seen, N, &rows);
+	assert_int_equal(rows, 3);
+	memset(seen, 0, N + 1);
+	page_all(f->s, &q, true, seen, N, &rows);
+	assert_int_equal(rows, 3);
+
+	/* Nothing visible: the page scans to the end, then says no more. */
+	v.nseqs = 0;
+	q.budget = 1000;
+	q.after = q.added_after = 0;
+	r = page(f->s, &q, &g);
+	assert_int_equal(g.n, 0);
+	assert_false(r.more);
+	assert_false(r.capped);
+	assert_int_equal(r.examined, N);
+	got_free(&g);
+	/* ... unless capped: still no "more" on an empty page. */
+	q.scan_max = 5000;
+	r = page(f->s, &q, &g);
+	assert_int_equal(g.n, 0);
+	assert_false(r.more);
+	assert_true(r.capped);
+	assert_true(r.examined >= 5000 && r.examined < N);
+	got_free(&g);
+	free(seen);
+}
+
+/* ------------------------------------------------------------------ */
+/* Versions, DELETE                                                     */
+/* ------------------------------------------------------------------ */
+
+static struct store_page_result
+versions(struct store *s, const struct store_versions_query *q, struct got *g)
+{
+	struct store_page_result res;
+	struct diag d = {""};
+	memset(g, 0, sizeof(*g));
+	int rc = store_versions(s, q, collect, g, &res, &d);
+	if (rc != ST_OK)
+		fprintf(stderr, "versions: %s\n", d.msg);
+	assert_int_equal(rc, ST_OK);
+	assert_int_equal(res.rows, g->n);
+	assert_false(res.more && res.rows == 0);
+	for (size_t i = 0; i < g->n; i++)
+		assert_false(g->r[i].has_body);
+	return res;
+}
+
+static void expect_versions(const struct got *g, size_t n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	assert_int_equal(g->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(g->r[i].version, va_arg(ap, int));
+	va_end(ap);
+}
+
+static void test_versions(void **state)
+{
+	struct fx *f = *state;
+	int64_t c = add_coll(f->s, C1, "");
+	int64_t c2 = add_coll(f->s, C2, "");
+	char id[STORE_ID_MAX], other[STORE_ID_MAX];
+	struct got g;
+	make_id(id, "indicator", 1);
+	make_id(other, "indicator", 2);
+	/* Arrival (date_added) order 300, 100, 200; 400 only in c2. */
+	struct store_item v300 = one(f->s, c, "indicator", 1, true, 300, "a");
+	struct store_item v100 = one(f->s, c, "indicator", 1, true, 100, "b");
+	one(f->s, c2, "indicator", 1, true, 400, "c");
+	one(f->s, c, "indicator", 1, true, 200, "d");
+	one(f->s, c, "indicator", 2, true, 100, "e");
+
+	struct store_versions_query q = {.cid = c, .id = id, .limit = 10};
+	struct store_page_result r = versions(f->s, &q, &g);
+	expect_versions(&g, 3, 300, 100, 200); /* by date_added */
+	assert_false(r.more);
+	assert_int_equal(r.first, v300.date_added);
+	got_free(&g);
+
+	q.limit = 2;
+	r = versions(f->s, &q, &g);
+	expect_versions(&g, 2, 300, 100);
+	assert_true(r.more);
+	got_free(&g);
+	q.after = r.next;
+	r = versions(f->s, &q, &g);
+	expect_versions(&g, 1, 200);
+	assert_false(r.more);
+	got_free(&g);
+	q.after = 0;
+	q.limit = 10;
+
+	q.added_after = v300.date_added;
+	versions(f->s, &q, &g);
+	expect_versions(&g, 2, 100, 200);
+	got_free(&g);
+	q.added_after = 0;
+
+	const char *s20[] = {"2.0"}, *s21[] = {"2.1"};
+	q.spec_versions = s20;
+	q.nspec = 1;
+	versions(f->s, &q, &g);
+	expect_versions(&g, 0);
+	got_free(&g);
+	q.spec_versions = s21;
+	versions(f->s, &q, &g);
+	expect_versions(&g, 3, 300, 100, 200);
+	got_free(&g);
+	q.spec_versions = NULL;
+	q.nspec = 0;
+
+	uint64_t hide[] = {v300.seq, 4};
+	struct vis v = {.seqs = hide, .nseqs = 2}; /* shows 300 and 200 */
+	q.visible = vis_fn;
+	q.visible_ctx = &v;
+	r = versions(f->s, &q, &g);
+	expect_versions(&g, 2, 300, 200);
+	assert_int_equal(r.last, g.r[1].date_added);
+	got_free(&g);
+	hide[0] = v100.seq;
+	hide[1] = 999;
+	q.limit = 1; /* one visible version, and no further one */
+	r = versions(f->s, &q, &g);
+	expect_versions(&g, 1, 100);
+	assert_false(r.more);
+	got_free(&g);
+	q.visible = NULL;
+	q.limit = 10;
+
+	q.cid = c2;
+	versions(f->s, &q, &g);
+	expect_versions(&g, 1, 400);
+	got_free(&g);
+	q.id = other;
+	versions(f->s, &q, &g);
+	expect_versions(&g, 0);
+	got_free(&g);
+	check_ok(f->s);
+}
+
+static size_t remove_ok(struct store *s, int64_t cid, const char *id,
+			const struct store_vmatch *v, const char *const *spec,
+			size_t nspec)
+{
+	struct diag d = {""};
+	size_t n = 999;
+	int rc = store_remove(s, cid, id, v, spec, nspec, &n, &d);
+	if (rc != ST_OK)
+		fprintf(stderr, "remove: %s\n", d.msg);
+	assert_int_equal(rc, ST_OK);
+	return n;
+}
+
+static void test_remove(void **state)
+{
+	struct fx *f = *state;
+	int64_t c = add_coll(f->s, C1, "");
+	int64_t c2 = add_coll(f->s, C2, "");
+	char id[STORE_ID_MAX], other[STORE_ID_MAX];
+	struct got g;
+	struct diag d;
+	size_t n;
+	make_id(id, "indicator", 1);
+	make_id(other, "indicator", 2);
+	for (int k = 1; k <= 3; k++) {
+		char body[8];
+		snprintf(body, sizeof(body), "v%d", k);
+		one(f->s, c, "indicator", 1, true, k * 100, body);
+		one(f->s, c2, "indicator", 1, true, k * 100, body);
+	}
+	one(f->s, c, "indicator", 2, true, 100, "o");
+	const char *ids[] = {id};
+	struct store_page_query q = {
+	    .cid = c, .ids = ids, .nids = 1, .limit = 10};
+	st_time before = store_last_added(f->s);
+
+	/* Default: the last version. */
+	assert_int_equal(remove_ok(f->s, c, id, NULL, NULL, 0), 1);
+	assert_true(store_last_added(f->s) > before);
+	page(f->s, &q, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].version, 200); /* now the last in c */
+	got_free(&g);
+	/* spec_version 2.0 matches nothing; a specific version. */
+	const char *s20[] = {"2.0"};
+	struct store_vmatch all = {STORE_VM_ALL, NULL, 0};
+	assert_int_equal(remove_ok(f->s, c, id, &all, s20, 1), 0);
+	st_time at100[] = {100};
+	struct store_vmatch v100 = {0, at100, 1};
+	assert_int_equal(remove_ok(f->s, c, id, &v100, NULL, 0), 1);
+	q.version.sel = STORE_VM_ALL;
+	page(f->s, &q, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].version, 200);
+	got_free(&g);
+	assert_int_equal(remove_ok(f->s, c, id, &all, NULL, 0), 1);
+	assert_int_equal(remove_ok(f->s, c, id, &all, NULL, 0), 0);
+	PAGE_EXPECT(f->s, &q, 0);
+	/* The other object and the other collection are untouched. */
+	q.ids = NULL;
+	q.nids = 0;
+	page(f->s, &q, &g);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.r[0].id, other);
+	got_free(&g);
+	q.cid = c2;
+	page(f->s, &q, &g);
+	assert_int_equal(g.n, 3);
+	got_free(&g);
+	/* The versions stay in the log. */
+	struct store_query lq = {.id = id, .vsel = STORE_V_ALL};
+	query(f->s, &lq, &g);
+	assert_int_equal(g.n, 3);
+	got_free(&g);
+	assert_int_equal(stats(f->s).versions, 4);
+
+	/* Errors; unknown ids remove nothing. */
+	char unseen[STORE_ID_MAX];
+	make_id(unseen, "x-never-seen", 1);
+	assert_int_equal(remove_ok(f->s, c, unseen, &all, NULL, 0), 0);
+	assert_int_equal(
+	    store_remove(f->s, c, "indicator--bad", &all, NULL, 0, &n, &d),
+	    ST_EINVAL);
+	assert_int_equal(store_remove(f->s, 777, id, &all, NULL, 0, &n, &d),
+			 ST_ENOTFOUND);
+	assert_int_equal(n, 0);
+
+	/* Added again: a new membership with a new date_added. */
+	struct store_item again = one(f->s, c, "indicator", 1, true, 300, "v3");
+	assert_int_equal(again.result, STORE_DUPLICATE);
+	assert_true(again.added_to_collection);
+	q.cid = c;
+	q.ids = ids;
+	q.nids = 1;
+	page(f->s, &q, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].date_added, again.date_added);
+	got_free(&g);
+	check_ok(f->s);
+
+	/* The removals are recorded, one row per membership removed. */
+	if (f->be->raw == NULL)
+		return;
+	int64_t k = 0;
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(
+	    f->be->raw(f->dir, "SELECT count(*) FROM removals", &k), 0);
+	assert_int_equal(k, 3);
+	assert_int_equal(
+	    f->be->raw(f->dir, "SELECT count(DISTINCT date) FROM removals", &k),
+	    0);
+	assert_int_equal(k, 3);
+	f->s = open_store(f, NULL);
+	check_ok(f->s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Status resources                                                     */
+/* ------------------------------------------------------------------ */
+
+#define S1 "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define S2 "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+#define S3 "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+
+static void status_put_ok(struct store *s, const char *id, int64_t owner,
+			  st_time created, bool pending, const char *lists)
+{
+	struct store_status st;
+	struct diag d = {""};
+	memset(&st, 0, sizeof(st));
+	snprintf(st.id, sizeof(st.id), "%s", id);
+	st.owner = owner;
+	st.created = created;
+	st.pending = pending;
+	st.total = 3;
+	st.success = pending ? 1 : 2;
+	st.failure = 1;
+	st.npending = pending ? 1 : 0;
+	st.lists = (char *)lists;
+	st.lists_len = strlen(lists);
+	int rc = store_status_put(s, &st, &d);
+	if (rc != ST_OK)
+		fprintf(stderr, "status: %s\n", d.msg);
+	assert_int_equal(rc, ST_OK);
+}
+
+static void test_status(void **state)
+{
+	struct fx *f = *state;
+	struct store_status st, bad;
+	struct diag d;
+	size_t n;
+	st_time now = time_now();
+
+	status_put_ok(f->s, S1, 7, 0, true, "{\"pendings\":[1]}");
+	assert_int_equal(store_status_get(f->s, S1, &st, &d), ST_OK);
+	assert_string_equal(st.id, S1);
+	assert_int_equal(st.owner, 7);
+	assert_true(st.created >= now && st.created <= time_now());
+	assert_true(st.pending);
+	assert_int_equal(st.total, 3);
+	assert_int_equal(st.success, 1);
+	assert_int_equal(st.failure, 1);
+	assert_int_equal(st.npending, 1);
+	assert_string_equal(st.lists, "{\"pendings\":[1]}");
+	assert_int_equal(st.lists_len, strlen(st.lists));
+	st_time created = st.created;
+	store_status_release(&st);
+	assert_null(st.lists);
+	store_status_release(&st);
+	store_status_release(NULL);
+
+	/* Completed by its owner: replaced, created kept. */
+	status_put_ok(f->s, S1, 7, 0, false, "{\"successes\":[1,2]}");
+	assert_int_equal(store_status_get(f->s, S1, &st, &d), ST_OK);
+	assert_false(st.pending);
+	assert_int_equal(st.success, 2);
+	assert_int_equal(st.created, created);
+	assert_string_equal(st.lists, "{\"successes\":[1,2]}");
+	store_status_release(&st);
+
+	/* Another account cannot overwrite it. */
+	memset(&bad, 0, sizeof(bad));
+	snprintf(bad.id, sizeof(bad.id), "%s", S1);
+	bad.owner = 8;
+	bad.lists = (char *)"{}";
+	bad.lists_len = 2;
+	assert_int_equal(store_status_put(f->s, &bad, &d), ST_EEXIST);
+	assert_int_equal(store_status_get(f->s, S1, &st, &d), ST_OK);
+	assert_int_equal(st.owner, 7);
+	store_status_release(&st);
+	snprintf(bad.id, sizeof(bad.id), "not-a-uuid");
+	assert_int_equal(store_status_put(f->s, &bad, &d), ST_EINVAL);
+
+	assert_int_equal(store_status_get(f->s, S2, &st, &d), ST_ENOTFOUND);
+	assert_null(st.lists);
+	assert_int_equal(store_status_get(f->s, "../x", &st, &d), ST_ENOTFOUND);
+
+	/* Purge by age. */
+	status_put_ok(f->s, S2, 7, created - 1000, false, "{}");
+	assert_int_equal(store_status_purge(f->s, created, &n, &d), ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_status_get(f->s, S2, &st, &d), ST_ENOTFOUND);
+	assert_int_equal(store_status_get(f->s, S1, &st, &d), ST_OK);
+	store_status_release(&st);
+	assert_int_equal(store_status_purge(f->s, created, &n, &d), ST_OK);
+	assert_int_equal(n, 0);
+
+	/* The writer purges by itself what is past 24 hours (on its first
+	 * write after open), and keeps what is younger. */
+	const st_time hour = 3600ll * 1000000;
+	status_put_ok(f->s, S2, 7, now - 25 * hour, false, "{}");
+	status_put_ok(f->s, S3, 7, now - 23 * hour, false, "{}");
+	reopen(f, NULL);
+	assert_int_equal(store_meta_set(f->s, "poke", "1"), ST_OK);
+	assert_int_equal(store_status_get(f->s, S2, &st, &d), ST_ENOTFOUND);
+	assert_int_equal(store_status_get(f->s, S3, &st, &d), ST_OK);
+	store_status_release(&st);
+	/* Statuses survive a restart. */
+	assert_int_equal(store_status_get(f->s, S1, &st, &d), ST_OK);
+	assert_int_equal(st.owner, 7);
+	store_status_release(&st);
+	check_ok(f->s);
+}
+
+struct status_poster {
+	struct store *s;
+	int who;
+	int bad;
+};
+
+static void *post_statuses(void *arg)
+{
+	struct status_poster *p = arg;
+	for (int i = 0; i < 50; i++) {
+		struct store_status st;
+		memset(&st, 0, sizeof(st));
+		snprintf(st.id, sizeof(st.id), "%08x-0000-4000-8000-%012x",
+			 (unsigned)p->who, (unsigned)i);
+		st.owner = p->who;
+		st.total = st.success = (uint64_t)i;
+		st.lists = (char *)"{}";
+		st.lists_len = 2;
+		if (store_status_put(p->s, &st, NULL) != ST_OK)
+			p->bad++;
+	}
+	return NULL;
+}
+
+/* Status puts from concurrent requests share commits. */
+static void test_status_group_commit(void **state)
+{
+	struct fx *f = *state;
+	enum { NT = 4 };
+	struct status_poster p[NT];
+	pthread_t th[NT];
+	struct store_stats before = stats(f->s);
+	for (int i = 0; i < NT; i++) {
+		p[i] = (struct status_poster){f->s, i + 1, 0};
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, post_statuses, &p[i]), 0);
+	}
+	for (int i = 0; i < NT; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(p[i].bad, 0);
+	}
+	struct store_stats after = stats(f->s);
+	assert_true(after.commits - before.commits < NT * 50);
+	for (int w = 1; w <= NT; w++) {
+		for (int i = 0; i < 50; i++) {
+			struct store_status st;
+			char id[37];
+			snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012x",
+				 (unsigned)w, (unsigned)i);
+			assert_int_equal(store_status_get(f->s, id, &st, NULL),
+					 ST_OK);
+			assert_int_equal(st.owner, w);
+			assert_int_equal(st.total, (uint64_t)i);
+			store_status_release(&st);
+		}
+	}
+	/* A failing job in a group fails alone. */
+	struct store_status mine;
+	memset(&mine, 0, sizeof(mine));
+	snprintf(mine.id, sizeof(mine.id), "%08x-0000-4000-8000-%012x", 1u, 0u);
+	mine.owner = 99;
+	assert_int_equal(store_status_put(f->s, &mine, NULL), ST_EEXIST);
+}
+
+/* ------------------------------------------------------------------ */
+/* Following the log                                                    */
+/* ------------------------------------------------------------------ */
+
+struct waiter {
+	struct store *s;
+	bool by_date;
+	uint64_t after_seq;
+	st_time after_date;
+	uint64_t got_seq;
+	st_time got_date;
+	double waited;
+};
+
+static void *wait_main(void *arg)
+{
+	struct waiter *w = arg;
+	double t0 = time_mono();
+	if (w->by_date)
+		w->got_date = store_wait_added(w->s, w->after_date, 10000);
+	else
+		w->got_seq = store_wait_seq(w->s, w->after_seq, 10000);
+	w->waited = time_mono() - t0;
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void test_wait_seq(void **state)
+{
+	struct fx *f = *state;
+	int64_t c = add_coll(f->s, C1, "");
+	int64_t c2 = add_coll(f->s, C2, "");
+	pthread_t th;
+
+	assert_int_equal(store_last_seq(f->s), 0);
+	double t0 = time_mono();
+	assert_int_equal(store_wait_seq(f->s, 0, 100), 0);
+	assert_true(time_mono() - t0 >= 0.095);
+
+	/* A commit wakes a waiter at once. */
+	struct waiter w = {.s = f->s, .after_seq = 0};
+	assert_int_equal(pthread_create(&th, NULL, wait_main, &w), 0);
+	sleep_ms(50);
+	struct store_item a = one(f->s, c, "indicator", 1, true, 1, "a");
+	pthread_join(th, NULL);
+	assert_int_equal(w.got_seq, a.seq);
+	assert_true(w.waited < 5.0);
+	assert_int_equal(store_last_seq(f->s), a.seq);
+	/* Already past: returns at once. */
+	t0 = time_mono();
+	assert_int_equal(store_wait_seq(f->s, 0, 5000), a.seq);
+	assert_true(time_mono() - t0 < 1.0);
+	assert_int_equal(store_last_seq(f->s), stats(f->s).last_seq);
+
+	/* A version joining another collection moves date_added only. */
+	st_time d0 = store_last_added(f->s);
+	assert_int_equal(d0, a.date_added);
+	struct waiter wd = {.s = f->s, .by_date = true, .after_date = d0};
+	assert_int_equal(pthread_create(&th, NULL, wait_main, &wd), 0);
+	sleep_ms(50);
+	struct store_item dup = one(f->s, c2, "indicator", 1, true, 1, "a");
+	pthread_join(th, NULL);
+	assert_int_equal(dup.result, STORE_DUPLICATE);
+	assert_int_equal(wd.got_date, dup.date_added);
+	assert_true(wd.waited < 5.0);
+	assert_int_equal(store_last_seq(f->s), a.seq);
+	assert_int_equal(store_wait_added(f->s, dup.date_added, 50),
+			 dup.date_added);
+
+	/* The marks survive a restart. */
+	reopen(f, NULL);
+	assert_int_equal(store_last_seq(f->s), a.seq);
+	assert_int_equal(store_last_added(f->s), dup.date_added);
+}
+
+struct logged {
+	uint64_t seq[16];
+	st_time date[16];
+	size_t n;
+	size_t stop_at;
+};
+
+static int log_fn(void *ctx, const struct store_row *row)
+{
+	struct logged *l = ctx;
+	assert_true(l->n < 16);
+	assert_non_null(row->body);
+	assert_string_equal(row->spec_version, "2.1");
+	l->seq[l->n] = row->seq;
+	l->date[l->n++] = row->date_added;
+	return l->stop_at != 0 && l->n == l->stop_at ? 42 : 0;
+}
+
+static void test_log_read(void **state)
+{
+	struct fx *f = *state;
+	int64_t c1 = add_coll(f->s, C1, "");
+	int64_t c2 = add_coll(f->s, C2, "");
+	struct logged l;
+	uint64_t last;
+	struct diag d;
+	struct store_item s1 = one(f->s, c1, "indicator", 1, true, 1, "1");
+	one(f->s, c2, "indicator", 2, true, 1, "2");
+	one(f->s, c1, "indicator", 3, true, 1, "3");
+	one(f->s, 0, "indicator", 4, true, 1, "4");
+	one(f->s, c2, "indicator", 5, true, 1, "5");
+	/* seq 2 joins c1 later (no new seq). */
+	struct store_item j = one(f->s, c1, "indicator", 2, true, 1, "2");
+	assert_int_equal(j.seq, 2);
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_log_read(f->s, 0, 100, 0, log_fn, &l, &last, &d),
+			 ST_OK);
+	assert_int_equal(l.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(l.seq[i], i + 1);
+		assert_int_equal(l.date[i], 0);
+	}
+	assert_int_equal(last, 5);
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(
+	    store_log_read(f->s, 0, 100, c1, log_fn, &l, &last, &d), ST_OK);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.seq[0], 1);
+	assert_int_equal(l.date[0], s1.date_added);
+	assert_int_equal(l.seq[1], 2);
+	assert_int_equal(l.date[1], j.date_added); /* its date in c1 */
+	assert_int_equal(l.seq[2], 3);
+	assert_int_equal(last, 5);
+
+	/* limit bounds the versions examined; last_seq moves past the
+	 * versions of other collections. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_log_read(f->s, 2, 2, c1, log_fn, &l, &last, &d),
+			 ST_OK);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.seq[0], 3);
+	assert_int_equal(last, 4);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(
+	    store_log_read(f->s, last, 2, c1, log_fn, &l, &last, &d), ST_OK);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(last, 5);
+	assert_int_equal(
+	    store_log_read(f->s, last, 2, c1, log_fn, &l, &last, &d), ST_OK);
+	assert_int_equal(last, 5);
+
+	/* A stop from fn: that row counts as read. */
+	memset(&l, 0, sizeof(l));
+	l.stop_at = 2;
+	assert_int_equal(store_log_read(f->s, 0, 100, 0, log_fn, &l, &last, &d),
+			 42);
+	assert_int_equal(last, 2);
+	assert_int_equal(store_log_read(f->s, 0, 0, 0, log_fn, &l, &last, &d),
+			 ST_EINVAL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Upgrades                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A store made by the first schema (before TAXII) opens, upgrades, and
+ * keeps its data. */
+static void test_migrate_from_1(void **state)
+{
+	struct fx *f = *state;
+	int64_t v = -1;
+	if (f->be->create_at_schema == NULL || f->be->raw == NULL)
+		skip();
+	store_close(f->s);
+	f->s = NULL;
+	rm_dir(f->dir);
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	assert_int_equal(f->be->create_at_schema(f->dir, 1), ST_OK);
+	assert_int_equal(
+	    f->be->raw(f->dir, "SELECT max(version) FROM schema_version", &v),
+	    0);
+	assert_int_equal(v, 1);
+	assert_int_equal(f->be->raw(f->dir,
+				    "SELECT count(*) FROM sqlite_master"
+				    " WHERE name IN ('status', 'removals')",
+				    &v),
+			 0);
+	assert_int_equal(v, 0);
+	/* What schema 1 held: one collection, an indicator in it with two
+	 * versions, the older one (400) stored after the newer (500). */
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO types(code, name, versions, objects)"
+		 " VALUES (1, 'indicator', 2, 1);"
+		 "INSERT INTO collections(cid, id, alias, title, description,"
+		 " media_types) VALUES (1, '%s', 'old', 't', '', '');"
+		 "INSERT INTO versions VALUES (1, 1,"
+		 " X'00000000000040008000000000000001', 500, 1, 0,"
+		 " '{\"old\":1}', NULL);"
+		 "INSERT INTO versions VALUES (2, 1,"
+		 " X'00000000000040008000000000000001', 400, 1, 0,"
+		 " '{\"old\":2}', NULL);"
+		 "INSERT INTO membership VALUES (1, 1000, 1);"
+		 "INSERT INTO membership VALUES (1, 1001, 2);"
+		 "UPDATE meta SET value = '2' WHERE key = 'store.last_seq';"
+		 "UPDATE meta SET value = '1001'"
+		 " WHERE key = 'store.last_date';",
+		 C1);
+	assert_int_equal(f->be->raw(f->dir, sql, NULL), 0);
+
+	f->s = open_store(f, NULL);
+	check_ok(f->s);
+	struct store_collection c;
+	assert_int_equal(store_collection_find(f->s, C1, &c), ST_OK);
+	struct store_page_query q = {.cid = c.cid, .limit = 10};
+	struct got g;
+	page(f->s, &q, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].date_added, 1000);
+	assert_int_equal(g.r[0].version, 500);
+	assert_string_equal(g.r[0].body, "{\"old\":1}");
+	got_free(&g);
+	q.version.sel = STORE_VM_FIRST;
+	PAGE_EXPECT(f->s, &q, 1, 2);
+	q.version.sel = STORE_VM_ALL;
+	PAGE_EXPECT(f->s, &q, 2, 1, 2);
+	assert_int_equal(store_last_seq(f->s), 2);
+	/* The new tables work. */
+	status_put_ok(f->s, S1, 1, 0, false, "{}");
+	char id[STORE_ID_MAX];
+	make_id(id, "indicator", 1);
+	assert_int_equal(remove_ok(f->s, c.cid, id, NULL, NULL, 0), 1);
+	q.version.sel = STORE_VM_LAST;
+	PAGE_EXPECT(f->s, &q, 1, 2); /* 400 is the last one left */
+	struct store_item it = one(f->s, c.cid, "indicator", 9, true, 1, "n");
+	assert_int_equal(it.seq, 3);
+	assert_true(it.date_added > 1001);
+	check_ok(f->s);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(
+	    f->be->raw(f->dir, "SELECT max(version) FROM schema_version", &v),
+	    0);
+	assert_int_equal(v, f->be->schema_latest());
+	assert_true(v >= 2);
+	f->s = open_store(f, NULL);
+}
+
+/* ------------------------------------------------------------------ */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -1515,6 +2786,19 @@ int main(void)
 	    T(test_batch_max),
 	    T(test_sigkill),
 	    T(test_check_detects),
+	    T(test_page_filters),
+	    T(test_page_errors),
+	    T(test_get_object),
+	    T(test_page_10000_one_batch),
+	    T(test_page_visibility_fills),
+	    T(test_page_budget),
+	    T(test_versions),
+	    T(test_remove),
+	    T(test_status),
+	    T(test_status_group_commit),
+	    T(test_wait_seq),
+	    T(test_log_read),
+	    T(test_migrate_from_1),
 	};
 	int failed = 0;
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {

@@ -35,6 +35,19 @@ static const char *const rsql[R_NSTMT] = {
     [R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
     [R_COUNT_TYPES] = "SELECT name, versions FROM types"
 		      " WHERE versions > 0 ORDER BY name",
+    [R_STATUS_GET] = "SELECT owner, created, pending, total, success,"
+		     " failure, npending, lists FROM status WHERE id = ?1",
+    [R_PAGE_RANGE] = "SELECT date_added FROM membership"
+		     " WHERE cid = ?1 AND date_added > ?2"
+		     " ORDER BY date_added LIMIT ?3",
+    [R_LOG] = "SELECT seq, type, uuid, version, tlp, flags, body,"
+	      " warnings, 0 FROM versions WHERE seq > ?1"
+	      " ORDER BY seq LIMIT ?2",
+    [R_LOG_COLL] = "SELECT v.seq, v.type, v.uuid, v.version, v.tlp,"
+		   " v.flags, v.body, v.warnings, m.date_added"
+		   " FROM versions v LEFT JOIN membership m"
+		   " ON m.seq = v.seq AND m.cid = ?3"
+		   " WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2",
 };
 
 static void reader_free(struct sq_reader *r)
@@ -178,9 +191,8 @@ const char *sq_type_name(struct sq_reader *r, int64_t code)
 	return name;
 }
 
-/* The code of a type name: 0 when the store has never seen it. */
-static int type_code(struct sq_reader *r, const char *name, size_t len,
-		     int64_t *code, struct diag *d)
+int sq_type_code(struct sq_reader *r, const char *name, size_t len,
+		 int64_t *code, struct diag *d)
 {
 	sqlite3_stmt *st = sq_reader_stmt(r, R_TYPE_CODE, d);
 	int rc = ST_OK;
@@ -197,9 +209,21 @@ static int type_code(struct sq_reader *r, const char *name, size_t len,
 	return rc;
 }
 
-/* A prepared statement for sql from the reader's small cache. */
-static sqlite3_stmt *shape_stmt(struct sq_reader *r, const char *sql,
-				struct diag *d)
+const char *sq_row_id(struct sq_reader *r, int64_t type, const void *uuid,
+		      int uuid_len)
+{
+	const char *tname = sq_type_name(r, type);
+	if (tname == NULL || uuid == NULL || uuid_len != 16)
+		return NULL;
+	size_t n = strlen(tname);
+	memcpy(r->idbuf, tname, n);
+	r->idbuf[n] = r->idbuf[n + 1] = '-';
+	uuid_format(uuid, r->idbuf + n + 2);
+	return r->idbuf;
+}
+
+sqlite3_stmt *sq_shape_stmt(struct sq_reader *r, const char *sql,
+			    struct diag *d)
 {
 	size_t n = sizeof(r->cache) / sizeof(r->cache[0]);
 	for (size_t i = 0; i < n; i++) {
@@ -232,9 +256,10 @@ static sqlite3_stmt *shape_stmt(struct sq_reader *r, const char *sql,
  * statistics: by id, from the key index; by collection, along the
  * collection's (cid, date_added) key; otherwise along seq.
  *
- * "Last" and "first" are decided per row by one probe of the key index
- * for a greater (smaller) version, among the collection's members when
- * a collection is given: no scans, whatever the page.
+ * "Last" and "first" are decided per row: in a collection by the
+ * membership's mflags (kept by the writer), over the whole log by one
+ * probe of the key index for a greater (smaller) version. No scans,
+ * whatever the page.
  */
 static int build_sql(struct buf *sql, const struct store_query *q,
 		     size_t ncodes)
@@ -280,14 +305,9 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 				   " AND w.version %s v.version)",
 				   cmp);
 		else
-			buf_printf(sql,
-				   " AND NOT EXISTS (SELECT 1 FROM versions w"
-				   " INDEXED BY versions_key"
-				   " CROSS JOIN membership mw"
-				   " ON mw.seq = w.seq AND mw.cid = ?6"
-				   " WHERE w.uuid = v.uuid AND w.type = v.type"
-				   " AND w.version %s v.version)",
-				   cmp);
+			buf_printf(sql, " AND (m.mflags & %d) = 0",
+				   q->vsel == STORE_V_LAST ? MF_NOT_LAST
+							   : MF_NOT_FIRST);
 		break;
 	case STORE_V_AT:
 		buf_adds(sql, " AND v.version = ?5");
@@ -336,12 +356,12 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 
 	/* Names to codes, in the same snapshot as the rows. */
 	if (q->id != NULL) {
-		rc = type_code(r, q->id, tl, &idcode, d);
+		rc = sq_type_code(r, q->id, tl, &idcode, d);
 		empty = idcode == 0;
 	}
 	for (size_t i = 0; rc == ST_OK && i < ntypes; i++) {
 		int64_t c;
-		rc = type_code(r, q->types[i], strlen(q->types[i]), &c, d);
+		rc = sq_type_code(r, q->types[i], strlen(q->types[i]), &c, d);
 		if (c != 0)
 			codes[ncodes++] = c;
 	}
@@ -355,7 +375,7 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 		rc = diag_set(d, rc, "query: too long");
 		goto end;
 	}
-	qs = shape_stmt(r, sql.data, d);
+	qs = sq_shape_stmt(r, sql.data, d);
 	if (qs == NULL) {
 		rc = ST_ESTORE;
 		goto end;
@@ -379,29 +399,24 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 
 	while ((src = sqlite3_step(qs)) == SQLITE_ROW) {
 		struct store_row row;
-		const char *tname =
-		    sq_type_name(r, sqlite3_column_int64(qs, 1));
-		const void *u = sqlite3_column_blob(qs, 2);
-		if (tname == NULL || u == NULL ||
-		    sqlite3_column_bytes(qs, 2) != 16) {
+		row.id = sq_row_id(r, sqlite3_column_int64(qs, 1),
+				   sqlite3_column_blob(qs, 2),
+				   sqlite3_column_bytes(qs, 2));
+		if (row.id == NULL) {
 			rc = diag_set(d, ST_ESTORE,
 				      "query: malformed row at seq %lld",
 				      (long long)sqlite3_column_int64(qs, 0));
 			break;
 		}
-		size_t n = strlen(tname);
-		memcpy(r->idbuf, tname, n);
-		r->idbuf[n] = r->idbuf[n + 1] = '-';
-		uuid_format(u, r->idbuf + n + 2);
 		row.seq = (uint64_t)sqlite3_column_int64(qs, 0);
 		row.date_added = sqlite3_column_int64(qs, 8);
 		row.version = sqlite3_column_int64(qs, 3);
-		row.id = r->idbuf;
 		row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
 		row.flags = (uint8_t)sqlite3_column_int(qs, 5);
 		row.body = (const char *)sqlite3_column_text(qs, 6);
 		row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
 		row.warnings = (const char *)sqlite3_column_text(qs, 7);
+		row.spec_version = STORE_SPEC_VERSION;
 		rows++;
 		rc = fn(ctx, &row);
 		if (rc != 0)

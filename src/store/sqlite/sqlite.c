@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_CACHE_MB 16
@@ -30,6 +31,8 @@
  * the smallest (1.25x the bodies, against 1.33x and 1.53x) and fastest. */
 #define PAGE_SIZE 8192
 #define BUSY_TIMEOUT_MS 10000
+/* TAXII: status resources are kept at least 24 hours. */
+#define STATUS_KEEP_HOURS 24
 
 /*
  * Schema migrations, applied in order in one transaction at open; each
@@ -49,6 +52,21 @@
  *   statistics need no scans.
  * meta: "store.*" keys are the store's own (incarnation, high-water marks
  *   of seq and date_added, updated in every write transaction).
+ *
+ * Migration 2 (TAXII 2.1):
+ * removals: one row per membership removed by store_remove (TAXII
+ *   DELETE), so streams and federation can see removals: the log itself
+ *   stays append-only. date comes from the date_added clock (unique
+ *   per removal, shared by its rows); log_seq is the last seq of the log
+ *   when it happened.
+ * status: TAXII status resources of Add Objects, kept at least 24 h;
+ *   lists is the JSON the handler made (successes, failures, pendings).
+ * membership.mflags: MF_NOT_LAST / MF_NOT_FIRST (sqlite_int.h): another
+ *   version of the same object with a greater / smaller version key is a
+ *   member of the same collection. The writer keeps them whenever an
+ *   object's memberships in a collection change, so that TAXII's
+ *   version=last/first is a filter on the row being read, not a probe of
+ *   the key index per row (a random read each: 4x slower at 1M rows).
  */
 static const struct migration {
 	int version;
@@ -80,6 +98,35 @@ static const struct migration {
 	" seq INTEGER NOT NULL,"
 	" PRIMARY KEY(cid, date_added)) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX membership_seq ON membership(seq, cid);"},
+    {2, "CREATE TABLE removals(rid INTEGER PRIMARY KEY,"
+	" date INTEGER NOT NULL,"
+	" log_seq INTEGER NOT NULL,"
+	" cid INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" date_added INTEGER NOT NULL);"
+	"CREATE INDEX removals_cid ON removals(cid, date);"
+	"CREATE TABLE status(id TEXT PRIMARY KEY,"
+	" owner INTEGER NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" pending INTEGER NOT NULL,"
+	" total INTEGER NOT NULL,"
+	" success INTEGER NOT NULL,"
+	" failure INTEGER NOT NULL,"
+	" npending INTEGER NOT NULL,"
+	" lists TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX status_created ON status(created);"
+	"ALTER TABLE membership ADD COLUMN mflags INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE membership SET mflags ="
+	" EXISTS (SELECT 1 FROM versions v CROSS JOIN versions w"
+	" INDEXED BY versions_key ON w.uuid = v.uuid AND w.type = v.type"
+	" AND w.version > v.version CROSS JOIN membership mw"
+	" ON mw.seq = w.seq AND mw.cid = membership.cid"
+	" WHERE v.seq = membership.seq)"
+	" | (EXISTS (SELECT 1 FROM versions v CROSS JOIN versions w"
+	" INDEXED BY versions_key ON w.uuid = v.uuid AND w.type = v.type"
+	" AND w.version < v.version CROSS JOIN membership mw"
+	" ON mw.seq = w.seq AND mw.cid = membership.cid"
+	" WHERE v.seq = membership.seq) << 1);"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -143,8 +190,9 @@ out:
 	return rc;
 }
 
-/* Brings the schema to the latest migration; makes a new store's meta. */
-static int migrate(struct sq_store *s, bool create, struct diag *d)
+/* Brings the schema to migration `upto` (normally the latest); makes a
+ * new store's meta. */
+static int migrate(struct sq_store *s, bool create, int upto, struct diag *d)
 {
 	sqlite3 *db = s->wdb;
 	sqlite3_stmt *st = NULL;
@@ -191,7 +239,8 @@ static int migrate(struct sq_store *s, bool create, struct diag *d)
 			" VALUES(?1, ?2)",
 			&st, d);
 	for (size_t i = 0; rc == ST_OK && i < NMIGRATIONS; i++) {
-		if (migrations[i].version <= cur)
+		if (migrations[i].version <= cur ||
+		    migrations[i].version > upto)
 			continue;
 		rc = sq_exec(db, migrations[i].sql, d);
 		if (rc != ST_OK) {
@@ -349,6 +398,11 @@ static int sq_open(const char *path, const struct store_options *opt,
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work_cv, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->seq_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->ck_mu, NULL);
 	pthread_cond_init(&s->ck_cv, NULL);
 	pthread_cond_init(&s->ck_done_cv, NULL);
@@ -358,6 +412,9 @@ static int sq_open(const char *path, const struct store_options *opt,
 	s->batch_max = opt->batch_max ? opt->batch_max : DEFAULT_BATCH_MAX;
 	s->ckpt_pages =
 	    opt->checkpoint_pages ? opt->checkpoint_pages : DEFAULT_CKPT_PAGES;
+	s->status_keep_hours = opt->status_keep_hours > STATUS_KEEP_HOURS
+				   ? opt->status_keep_hours
+				   : STATUS_KEEP_HOURS;
 	s->path = strdup(path);
 	if (s->path == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "store: no memory");
@@ -369,7 +426,7 @@ static int sq_open(const char *path, const struct store_options *opt,
 	if (rc == ST_OK)
 		rc = writer_setup(s, d);
 	if (rc == ST_OK)
-		rc = migrate(s, opt->create, d);
+		rc = migrate(s, opt->create, sq_schema_latest(), d);
 	if (rc == ST_OK)
 		rc = load_incarnation(s, d);
 	if (rc == ST_OK)
@@ -401,15 +458,36 @@ static void sq_close(struct store *st)
 	sqlite3_close(s->cdb);
 	sqlite3_close(s->wdb);
 	sq_types_free(s);
+	free(s->mbuf);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
+	pthread_cond_destroy(&s->seq_cv);
 	pthread_mutex_destroy(&s->ck_mu);
 	pthread_cond_destroy(&s->ck_cv);
 	pthread_cond_destroy(&s->ck_done_cv);
 	pthread_mutex_destroy(&s->r_mu);
 	free(s->path);
 	free(s);
+}
+
+int sq_create_at_schema_for_test(const char *path, int version, struct diag *d)
+{
+	struct sq_store s;
+	int rc;
+	memset(&s, 0, sizeof(s));
+	s.path = strdup(path);
+	if (s.path == NULL)
+		return diag_set(d, ST_ENOMEM, "store: no memory");
+	rc = sq_open_conn(&s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1024,
+			  &s.wdb, d);
+	if (rc == ST_OK)
+		rc = writer_setup(&s, d);
+	if (rc == ST_OK)
+		rc = migrate(&s, true, version, d);
+	sqlite3_close(s.wdb);
+	free(s.path);
+	return rc;
 }
 
 static const char *sq_incarnation(struct store *st)
@@ -770,6 +848,27 @@ static const struct {
      "SELECT 1 FROM meta WHERE key = 'store.last_date'"
      " AND CAST(value AS INTEGER) <"
      " (SELECT coalesce(max(date_added), 0) FROM membership)"},
+    {"removal date above the date_added high-water mark",
+     "SELECT 1 FROM meta WHERE key = 'store.last_date'"
+     " AND CAST(value AS INTEGER) <"
+     " (SELECT coalesce(max(date), 0) FROM removals)"},
+    {"removal of a version that is not in the log",
+     "SELECT r.seq FROM removals r"
+     " WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.seq = r.seq)"
+     " LIMIT 1"},
+    {"membership flags differ from the versions",
+     "SELECT m.seq FROM membership m CROSS JOIN versions v ON v.seq = m.seq"
+     " WHERE m.mflags != (EXISTS (SELECT 1 FROM versions w"
+     " INDEXED BY versions_key CROSS JOIN membership mw"
+     " ON mw.seq = w.seq AND mw.cid = m.cid WHERE w.uuid = v.uuid"
+     " AND w.type = v.type AND w.version > v.version)"
+     " | (EXISTS (SELECT 1 FROM versions w INDEXED BY versions_key"
+     " CROSS JOIN membership mw ON mw.seq = w.seq AND mw.cid = m.cid"
+     " WHERE w.uuid = v.uuid AND w.type = v.type"
+     " AND w.version < v.version) << 1)) LIMIT 1"},
+    {"a removed membership is still there",
+     "SELECT r.seq FROM removals r JOIN membership m"
+     " ON m.cid = r.cid AND m.date_added = r.date_added LIMIT 1"},
 };
 
 static int sq_check(struct store *st, struct diag *d)
@@ -837,4 +936,12 @@ const struct store_ops store_sqlite_ops = {
     .stats = sq_stats,
     .count_by_type = sq_count_by_type,
     .check = sq_check,
+    .page = sq_page,
+    .remove = sq_remove,
+    .status_put = sq_status_put,
+    .status_get = sq_status_get,
+    .status_purge = sq_status_purge,
+    .wait_seq = sq_wait_seq,
+    .wait_added = sq_wait_added,
+    .log_read = sq_log_read,
 };

@@ -18,6 +18,11 @@
  *                   for the length of one call (one short transaction).
  */
 
+/* membership.mflags: another version of the object, with a greater
+ * (smaller) version key, is a member of the same collection. */
+#define MF_NOT_LAST 0x1
+#define MF_NOT_FIRST 0x2
+
 /* Writer statements, prepared once. */
 enum {
 	W_BEGIN,
@@ -33,6 +38,12 @@ enum {
 	W_TYPE_ADD,
 	W_TYPE_COUNT, /* add to a type's counters */
 	W_META_SET,
+	W_MEMBERS_OF,	/* member versions of (uuid, type) in cid */
+	W_SET_MFLAGS,	/* a membership's mflags */
+	W_UNMEMBER,	/* remove a membership */
+	W_REMOVAL,	/* record a removed membership */
+	W_STATUS_PUT,	/* insert or replace a status */
+	W_STATUS_PURGE, /* statuses created before ?1 */
 	W_NSTMT
 };
 
@@ -43,6 +54,13 @@ struct sq_type {
 	int64_t code;
 	int64_t dversions;
 	int64_t dobjects;
+};
+
+/* A member version of one object in one collection (writer). */
+struct sq_member {
+	int64_t seq;
+	st_time version, date_added;
+	int mflags;
 };
 
 /* A piece of work the writer runs in its own transaction. */
@@ -70,6 +88,10 @@ enum {
 	R_STATS_COLL,
 	R_LAST_SEQ,
 	R_COUNT_TYPES,
+	R_STATUS_GET,
+	R_PAGE_RANGE, /* the next chunk of a collection's keys */
+	R_LOG,	      /* versions after a seq */
+	R_LOG_COLL,   /* the same, with their membership in a collection */
 	R_NSTMT
 };
 
@@ -105,6 +127,11 @@ struct sq_store {
 	struct sq_job *j_head, *j_tail;
 	bool stopping;
 	uint64_t commits, batches;
+	/* What readers can see: the marks as of the last commit. */
+	uint64_t c_seq;
+	st_time c_date;
+	pthread_cond_t seq_cv; /* followers: c_seq or c_date moved
+				  (CLOCK_MONOTONIC) */
 
 	/* Writer thread state (only the writer touches these). */
 	pthread_t writer;
@@ -118,6 +145,10 @@ struct sq_store {
 	st_time now;	       /* clock at BEGIN */
 	struct sq_type *types; /* open addressing by name */
 	size_t ntypes, types_cap;
+	struct sq_member *mbuf; /* an object's members, by version */
+	size_t mbuf_cap;
+	uint32_t status_keep_hours;
+	double last_purge; /* time_mono() of the last status purge */
 
 	/* Checkpointer. */
 	pthread_t ckpt;
@@ -150,6 +181,10 @@ int sq_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
 int sq_open_conn(struct sq_store *s, int flags, uint32_t cache_kib,
 		 sqlite3 **out, struct diag *d);
 
+/* For tests only: makes a new store at path with the migrations up to
+ * version applied (none of the later ones), and no writer. */
+int sq_create_at_schema_for_test(const char *path, int version, struct diag *d);
+
 /* writer.c */
 int sq_load_state(struct sq_store *s, struct diag *d);
 void sq_types_free(struct sq_store *s);
@@ -159,6 +194,22 @@ int sq_run_job(struct sq_store *s, int (*fn)(struct sq_job *j), void *arg,
 	       struct diag *d);
 int sq_submit(struct store *st, struct store_batch *b);
 int sq_wait(struct store *st, struct store_batch *b);
+int sq_remove(struct store *st, int64_t cid, const char *id,
+	      const struct store_vmatch *v, const char *const *spec_versions,
+	      size_t nspec, size_t *removed, struct diag *d);
+uint64_t sq_wait_seq(struct store *st, uint64_t after_seq, int timeout_ms);
+st_time sq_wait_added(struct store *st, st_time after, int timeout_ms);
+
+/* status.c */
+int sq_status_put(struct store *st, const struct store_status *in,
+		  struct diag *d);
+int sq_status_get(struct store *st, const char *id, struct store_status *out,
+		  struct diag *d);
+int sq_status_purge(struct store *st, st_time before, size_t *purged,
+		    struct diag *d);
+/* In the writer's transaction: deletes statuses created before `before`. */
+int sq_status_purge_tx(struct sq_store *s, st_time before, size_t *purged,
+		       struct diag *d);
 
 /* read.c */
 struct sq_reader *sq_reader_get(struct sq_store *s, struct diag *d);
@@ -170,5 +221,21 @@ void sq_readers_close(struct sq_store *s);
 const char *sq_type_name(struct sq_reader *r, int64_t code);
 int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 	     void *ctx, size_t *count, struct diag *d);
+/* The code of a type name in r's snapshot: 0 when never seen. */
+int sq_type_code(struct sq_reader *r, const char *name, size_t len,
+		 int64_t *code, struct diag *d);
+/* A prepared statement for sql from the reader's small cache of query
+ * shapes (valid until the reader prepares another shape). */
+sqlite3_stmt *sq_shape_stmt(struct sq_reader *r, const char *sql,
+			    struct diag *d);
+/* Formats "type--uuid" into r->idbuf; NULL for a malformed row. */
+const char *sq_row_id(struct sq_reader *r, int64_t type, const void *uuid,
+		      int uuid_len);
+
+/* page.c */
+int sq_page(struct store *st, const struct store_page_query *q, store_row_fn fn,
+	    void *ctx, struct store_page_result *res, struct diag *d);
+int sq_log_read(struct store *st, uint64_t after_seq, size_t limit, int64_t cid,
+		store_row_fn fn, void *ctx, uint64_t *last_seq, struct diag *d);
 
 #endif

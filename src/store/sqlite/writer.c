@@ -22,8 +22,10 @@
 #include <sys/prctl.h>
 #endif
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const wsql[W_NSTMT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -45,6 +47,25 @@ static const char *const wsql[W_NSTMT] = {
 		     " objects = objects + ?3 WHERE code = ?1",
     [W_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
 		   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [W_MEMBERS_OF] = "SELECT v.seq, v.version, m.date_added, m.mflags"
+		     " FROM versions v INDEXED BY versions_key"
+		     " CROSS JOIN membership m"
+		     " ON m.seq = v.seq AND m.cid = ?3"
+		     " WHERE v.uuid = ?1 AND v.type = ?2 ORDER BY v.version",
+    [W_SET_MFLAGS] = "UPDATE membership SET mflags = ?3"
+		     " WHERE cid = ?1 AND date_added = ?2",
+    [W_UNMEMBER] = "DELETE FROM membership WHERE cid = ?1"
+		   " AND date_added = ?2",
+    [W_REMOVAL] = "INSERT INTO removals(date, log_seq, cid, seq,"
+		  " date_added) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [W_STATUS_PUT] =
+	"INSERT INTO status(id, owner, created, pending, total, success,"
+	" failure, npending, lists) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	" ON CONFLICT(id) DO UPDATE SET pending = excluded.pending,"
+	" total = excluded.total, success = excluded.success,"
+	" failure = excluded.failure, npending = excluded.npending,"
+	" lists = excluded.lists WHERE owner = excluded.owner",
+    [W_STATUS_PURGE] = "DELETE FROM status WHERE created < ?1",
 };
 
 /* What each statement is, for messages. */
@@ -62,6 +83,12 @@ static const char *const wname[W_NSTMT] = {
     [W_TYPE_ADD] = "add type",
     [W_TYPE_COUNT] = "count type",
     [W_META_SET] = "set meta",
+    [W_MEMBERS_OF] = "find members",
+    [W_SET_MFLAGS] = "set membership flags",
+    [W_UNMEMBER] = "remove membership",
+    [W_REMOVAL] = "record removal",
+    [W_STATUS_PUT] = "put status",
+    [W_STATUS_PURGE] = "purge status",
 };
 
 /* ------------------------------------------------------------------ */
@@ -283,6 +310,25 @@ static void tx_rollback(struct sq_store *s)
 	}
 }
 
+/* Status resources expire: once a minute at most, the transaction that
+ * is about to commit also deletes those past status_keep_hours (so the
+ * purge costs no commit of its own). A failure is logged, never fails
+ * the transaction's real work. */
+#define PURGE_EVERY_S 60.0
+
+static void purge_if_due(struct sq_store *s)
+{
+	struct diag d = {""};
+	double now = time_mono();
+	if (s->last_purge != 0 && now - s->last_purge < PURGE_EVERY_S)
+		return;
+	s->last_purge = now;
+	st_time before =
+	    time_now() - (st_time)s->status_keep_hours * 3600 * 1000000;
+	if (sq_status_purge_tx(s, before, NULL, &d) != ST_OK)
+		log_warn("store", "%s: status purge: %s", s->path, d.msg);
+}
+
 /* ------------------------------------------------------------------ */
 /* Appending one item                                                   */
 /* ------------------------------------------------------------------ */
@@ -385,6 +431,77 @@ static void item_reset(struct store_item *it)
 	it->added_to_collection = false;
 }
 
+/*
+ * Loads the object's member versions in cid, by version key, into
+ * s->mbuf; *n gets how many.
+ */
+static int members_load(struct sq_store *s, const uint8_t uuid[16],
+			int64_t code, int64_t cid, size_t *n, struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_MEMBERS_OF];
+	int rc = ST_OK, src;
+	*n = 0;
+	sqlite3_bind_blob(st, 1, uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, code);
+	sqlite3_bind_int64(st, 3, cid);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == s->mbuf_cap) {
+			size_t ncap = s->mbuf_cap ? s->mbuf_cap * 2 : 16;
+			void *p = realloc(s->mbuf, ncap * sizeof(*s->mbuf));
+			if (p == NULL) {
+				rc = diag_set(d, ST_ENOMEM, "store: no memory");
+				break;
+			}
+			s->mbuf = p;
+			s->mbuf_cap = ncap;
+		}
+		struct sq_member *m = &s->mbuf[(*n)++];
+		m->seq = sqlite3_column_int64(st, 0);
+		m->version = sqlite3_column_int64(st, 1);
+		m->date_added = sqlite3_column_int64(st, 2);
+		m->mflags = sqlite3_column_int(st, 3);
+	}
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sq_diag(s->wdb, d, wname[W_MEMBERS_OF]);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Sets each loaded member's mflags from its place among the n. */
+static int members_fix(struct sq_store *s, int64_t cid, size_t n,
+		       struct diag *d)
+{
+	sqlite3_stmt *st = s->ws[W_SET_MFLAGS];
+	int rc = ST_OK;
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		int want =
+		    (i + 1 < n ? MF_NOT_LAST : 0) | (i > 0 ? MF_NOT_FIRST : 0);
+		if (s->mbuf[i].mflags == want)
+			continue;
+		sqlite3_bind_int64(st, 1, cid);
+		sqlite3_bind_int64(st, 2, s->mbuf[i].date_added);
+		sqlite3_bind_int(st, 3, want);
+		rc = step_done(s, W_SET_MFLAGS, d);
+		s->mbuf[i].mflags = want;
+	}
+	return rc;
+}
+
+/*
+ * After the object's memberships in cid changed: which is last and which
+ * is first may have moved. Only objects with more than one version pay:
+ * a new object's only membership is both (mflags 0).
+ */
+static int members_refresh(struct sq_store *s, const uint8_t uuid[16],
+			   int64_t code, int64_t cid, struct diag *d)
+{
+	size_t n;
+	int rc = members_load(s, uuid, code, cid, &n, d);
+	if (rc == ST_OK)
+		rc = members_fix(s, cid, n, d);
+	return rc;
+}
+
 static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 		      struct diag *d)
 {
@@ -425,6 +542,8 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 			return rc;
 		date = next_date(s);
 		rc = add_member(s, cid, found, date, d);
+		if (rc == ST_OK)
+			rc = members_refresh(s, uuid, t->code, cid, d);
 		if (rc == ST_OK) {
 			it->date_added = date;
 			it->added_to_collection = true;
@@ -467,6 +586,8 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 	if (date == 0)
 		date = next_date(s);
 	rc = add_member(s, cid, seq, date, d);
+	if (rc == ST_OK && exists)
+		rc = members_refresh(s, uuid, t->code, cid, d);
 	if (rc == ST_OK) {
 		it->date_added = date;
 		it->added_to_collection = true;
@@ -642,8 +763,10 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 				diag_prefix(d, "%s", b->items[k].id);
 		}
 	}
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
+		purge_if_due(s);
 		rc = tx_commit(s, d);
+	}
 	if (rc != ST_OK)
 		tx_rollback(s);
 	return rc;
@@ -678,11 +801,63 @@ static int run_job_tx(struct sq_store *s, struct sq_job *j)
 	int rc = tx_begin(s, j->d);
 	if (rc == ST_OK)
 		rc = j->fn(j);
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
+		purge_if_due(s);
 		rc = tx_commit(s, j->d);
+	}
 	if (rc != ST_OK)
 		tx_rollback(s);
 	return rc;
+}
+
+/*
+ * Runs the queued jobs in one transaction (status resources from many
+ * concurrent Add Objects share one commit); when that fails, rolls back
+ * and runs each in a transaction of its own, so a job that fails (an
+ * existing collection, say) fails alone. Jobs only write to the database
+ * and their own outputs, so running one again is harmless. Returns how
+ * many transactions committed.
+ */
+static uint64_t run_jobs(struct sq_store *s, struct sq_job *j)
+{
+	struct diag d = {""};
+	struct sq_job *k;
+	uint64_t commits = 0;
+	int rc;
+	if (j->next != NULL) {
+		rc = tx_begin(s, &d);
+		for (k = j; rc == ST_OK && k != NULL; k = k->next)
+			rc = k->fn(k);
+		if (rc == ST_OK) {
+			purge_if_due(s);
+			rc = tx_commit(s, &d);
+		}
+		if (rc == ST_OK) {
+			for (k = j; k != NULL; k = k->next)
+				k->rc = ST_OK;
+			return 1;
+		}
+		tx_rollback(s);
+	}
+	for (k = j; k != NULL; k = k->next) {
+		k->rc = run_job_tx(s, k);
+		commits += k->rc == ST_OK;
+	}
+	return commits;
+}
+
+/*
+ * Called by the writer with mu held, between transactions: its marks are
+ * then those of the last commit (a rollback reloads them), so followers
+ * never see a seq or date that is not committed.
+ */
+static void publish_marks(struct sq_store *s)
+{
+	if (s->c_seq == s->last_seq && s->c_date == s->last_date)
+		return;
+	s->c_seq = s->last_seq;
+	s->c_date = s->last_date;
+	pthread_cond_broadcast(&s->seq_cv);
 }
 
 static void *writer_main(void *arg)
@@ -700,11 +875,7 @@ static void *writer_main(void *arg)
 			struct sq_job *j = s->j_head, *next;
 			s->j_head = s->j_tail = NULL;
 			pthread_mutex_unlock(&s->mu);
-			uint64_t commits = 0;
-			for (struct sq_job *k = j; k != NULL; k = k->next) {
-				k->rc = run_job_tx(s, k);
-				commits += k->rc == ST_OK;
-			}
+			uint64_t commits = run_jobs(s, j);
 			writer_pause_for_checkpoint(s);
 			pthread_mutex_lock(&s->mu);
 			for (; j != NULL; j = next) {
@@ -712,6 +883,7 @@ static void *writer_main(void *arg)
 				j->done = true;
 			}
 			s->commits += commits;
+			publish_marks(s);
 			pthread_cond_broadcast(&s->done_cv);
 			continue;
 		}
@@ -768,6 +940,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&s->mu);
 		s->commits += commits;
+		publish_marks(s);
 		for (size_t i = 0; i < ng; i++) {
 			if (g[i].last) {
 				g[i].b->priv_done = true;
@@ -788,8 +961,11 @@ int sq_writer_start(struct sq_store *s, struct diag *d)
 		rc = sq_prepare(s->wdb, wsql[i], &s->ws[i], d);
 	if (rc == ST_OK)
 		rc = sq_load_state(s, d);
-	if (rc == ST_OK)
-		rc = sq_open_conn(s, SQLITE_OPEN_READWRITE, 1024, &s->cdb, d);
+	if (rc != ST_OK)
+		return rc;
+	s->c_seq = s->last_seq;
+	s->c_date = s->last_date;
+	rc = sq_open_conn(s, SQLITE_OPEN_READWRITE, 1024, &s->cdb, d);
 	if (rc == ST_OK)
 		rc = sq_exec(s->cdb, "PRAGMA synchronous = FULL", d);
 	if (rc != ST_OK)
@@ -809,6 +985,7 @@ void sq_writer_stop(struct sq_store *s)
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->work_cv);
+	pthread_cond_broadcast(&s->seq_cv);
 	pthread_mutex_unlock(&s->mu);
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
@@ -908,4 +1085,158 @@ int sq_wait(struct store *st, struct store_batch *b)
 		pthread_cond_wait(&s->done_cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	return b->rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Removing memberships (TAXII DELETE)                                  */
+/* ------------------------------------------------------------------ */
+
+struct remove_arg {
+	int64_t cid;
+	const char *id;
+	const struct store_vmatch *v;
+	size_t removed;
+};
+
+/* Is member i of n (by version key) selected by v? */
+static bool selected(const struct store_vmatch *v, const struct sq_member *m,
+		     size_t i, size_t n)
+{
+	if (v->sel & STORE_VM_ALL)
+		return true;
+	if ((v->sel & STORE_VM_FIRST) && i == 0)
+		return true;
+	if ((v->sel & STORE_VM_LAST) && i == n - 1)
+		return true;
+	for (size_t k = 0; k < v->nat; k++)
+		if (v->at[k] == m->version)
+			return true;
+	return false;
+}
+
+static int remove_job(struct sq_job *j)
+{
+	struct sq_store *s = j->s;
+	struct remove_arg *a = j->arg;
+	size_t n = 0, tl, kept = 0;
+	uint8_t uuid[16];
+	sqlite3_stmt *st;
+	bool yes;
+	int rc;
+
+	a->removed = 0;
+	if (store_id_split(a->id, &tl, uuid) != ST_OK)
+		return diag_set(j->d, ST_EINVAL, "remove: invalid id");
+	rc = has_collection(s, a->cid, &yes, j->d);
+	if (rc != ST_OK)
+		return rc;
+	if (!yes)
+		return diag_set(j->d, ST_ENOTFOUND, "no collection %lld",
+				(long long)a->cid);
+	if (s->types_cap == 0)
+		return ST_OK;
+	struct sq_type *t = type_slot(s->types, s->types_cap, a->id, tl);
+	if (t->name == NULL)
+		return ST_OK; /* a type never stored: nothing to remove */
+	rc = members_load(s, uuid, t->code, a->cid, &n, j->d);
+
+	st_time date = 0;
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		struct sq_member m = s->mbuf[i];
+		if (!selected(a->v, &m, i, n)) {
+			s->mbuf[kept++] = m; /* stays: compacted in place */
+			continue;
+		}
+		if (date == 0)
+			date = next_date(s); /* one per removal */
+		st = s->ws[W_UNMEMBER];
+		sqlite3_bind_int64(st, 1, a->cid);
+		sqlite3_bind_int64(st, 2, m.date_added);
+		rc = step_done(s, W_UNMEMBER, j->d);
+		if (rc != ST_OK)
+			break;
+		st = s->ws[W_REMOVAL];
+		sqlite3_bind_int64(st, 1, date);
+		sqlite3_bind_int64(st, 2, (int64_t)s->last_seq);
+		sqlite3_bind_int64(st, 3, a->cid);
+		sqlite3_bind_int64(st, 4, m.seq);
+		sqlite3_bind_int64(st, 5, m.date_added);
+		rc = step_done(s, W_REMOVAL, j->d);
+		a->removed++;
+	}
+	/* The remaining members have a new last or first. */
+	if (rc == ST_OK && a->removed > 0)
+		rc = members_fix(s, a->cid, kept, j->d);
+	return rc;
+}
+
+int sq_remove(struct store *st, int64_t cid, const char *id,
+	      const struct store_vmatch *v, const char *const *spec_versions,
+	      size_t nspec, size_t *removed, struct diag *d)
+{
+	/* strait stores only 2.1: store_remove has applied spec_versions. */
+	(void)spec_versions;
+	(void)nspec;
+	struct remove_arg a = {cid, id, v, 0};
+	int rc = sq_run_job(SQ(st), remove_job, &a, d);
+	*removed = rc == ST_OK ? a.removed : 0;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Following the log                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Waits on seq_cv until done(s) or timeout_ms (< 0: none); mu held. */
+static void wait_marks(struct sq_store *s,
+		       bool (*done)(struct sq_store *s, const void *arg),
+		       const void *arg, int timeout_ms)
+{
+	struct timespec dl;
+	if (timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+	}
+	while (!done(s, arg) && !s->stopping && timeout_ms != 0) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&s->seq_cv, &s->mu);
+		else if (pthread_cond_timedwait(&s->seq_cv, &s->mu, &dl) ==
+			 ETIMEDOUT)
+			break;
+	}
+}
+
+static bool seq_past(struct sq_store *s, const void *arg)
+{
+	return s->c_seq > *(const uint64_t *)arg;
+}
+
+static bool date_past(struct sq_store *s, const void *arg)
+{
+	return s->c_date > *(const st_time *)arg;
+}
+
+uint64_t sq_wait_seq(struct store *st, uint64_t after_seq, int timeout_ms)
+{
+	struct sq_store *s = SQ(st);
+	pthread_mutex_lock(&s->mu);
+	wait_marks(s, seq_past, &after_seq, timeout_ms);
+	uint64_t v = s->c_seq;
+	pthread_mutex_unlock(&s->mu);
+	return v;
+}
+
+st_time sq_wait_added(struct store *st, st_time after, int timeout_ms)
+{
+	struct sq_store *s = SQ(st);
+	pthread_mutex_lock(&s->mu);
+	wait_marks(s, date_past, &after, timeout_ms);
+	st_time v = s->c_date;
+	pthread_mutex_unlock(&s->mu);
+	return v;
 }
