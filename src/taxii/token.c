@@ -1,0 +1,454 @@
+/*
+ * strait: opaque paging tokens, libsodium secretbox over a fixed binary
+ * payload; the layout is in token.h.
+ */
+#include "taxii/token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAYLOAD_VERSION 1
+#define PAYLOAD_LEN 98
+#define NONCE_LEN crypto_secretbox_NONCEBYTES /* 24 */
+#define MAC_LEN crypto_secretbox_MACBYTES     /* 16 */
+#define RAW_LEN (1 + NONCE_LEN + MAC_LEN + PAYLOAD_LEN)
+
+/* paging.key: magic | format | cur id | prev id | has prev | reserved (2) |
+   cur created (8, LE) | cur key | prev key. */
+#define KEYFILE_MAGIC "STPK"
+#define KEYFILE_FORMAT 1
+#define KEYFILE_LEN (4 + 1 + 1 + 1 + 1 + 8 + 2 * TOKEN_KEY_BYTES)
+
+_Static_assert(RAW_LEN == 139, "token layout");
+_Static_assert(TOKEN_ENCODED_LEN == 186, "base64url of 139 bytes");
+_Static_assert(sodium_base64_ENCODED_LEN(
+		   RAW_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING) ==
+		   TOKEN_BUFSZ,
+	       "token buffer size");
+_Static_assert(crypto_secretbox_KEYBYTES == TOKEN_KEY_BYTES, "key size");
+
+/* The secrets, in sodium_malloc'd memory (guarded, locked, wiped). */
+struct secrets {
+	uint8_t cur[TOKEN_KEY_BYTES];
+	uint8_t prev[TOKEN_KEY_BYTES];
+};
+
+struct token_keys {
+	pthread_rwlock_t lock;
+	struct secrets *sec;
+	uint8_t cur_id;
+	uint8_t prev_id;
+	bool has_prev;
+	int64_t cur_created; /* unix seconds */
+	char *path;	     /* paging.key, NULL when not persisted */
+	char *dir;
+};
+
+const char *token_strerror(int rc)
+{
+	switch (rc) {
+	case TOKEN_OK:
+		return "ok";
+	case TOKEN_EMALFORMED:
+		return "malformed";
+	case TOKEN_ETAMPERED:
+		return "tampered";
+	case TOKEN_EEXPIRED:
+		return "expired";
+	case TOKEN_EFOREIGN:
+		return "foreign";
+	case TOKEN_ESTALE:
+		return "stale";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- Little-endian packing ----------------------------------------------- */
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void pack(const struct token_claims *c, uint8_t p[PAYLOAD_LEN])
+{
+	p[0] = PAYLOAD_VERSION;
+	put_u64(p + 1, (uint64_t)c->account_id);
+	put_u32(p + 9, c->root_index);
+	put_u64(p + 13, (uint64_t)c->collection_id);
+	memcpy(p + 21, c->filter_hash, 32);
+	put_u64(p + 53, (uint64_t)c->date_added);
+	put_u64(p + 61, c->seq);
+	put_u32(p + 69, c->policy_epoch);
+	memcpy(p + 73, c->incarnation, 16);
+	put_u64(p + 89, (uint64_t)c->expires);
+	/* 97 bytes used; the last is reserved (zero). */
+	p[97] = 0;
+}
+
+static bool unpack(const uint8_t p[PAYLOAD_LEN], struct token_claims *c)
+{
+	if (p[0] != PAYLOAD_VERSION || p[97] != 0)
+		return false;
+	c->account_id = (int64_t)get_u64(p + 1);
+	c->root_index = get_u32(p + 9);
+	c->collection_id = (int64_t)get_u64(p + 13);
+	memcpy(c->filter_hash, p + 21, 32);
+	c->date_added = (int64_t)get_u64(p + 53);
+	c->seq = get_u64(p + 61);
+	c->policy_epoch = get_u32(p + 69);
+	memcpy(c->incarnation, p + 73, 16);
+	c->expires = (int64_t)get_u64(p + 89);
+	return true;
+}
+
+/* ---- Keys ---------------------------------------------------------------- */
+
+static struct token_keys *keys_alloc(void)
+{
+	struct token_keys *k;
+
+	if (sodium_init() < 0)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	k->sec = sodium_malloc(sizeof(*k->sec));
+	if (k->sec == NULL) {
+		free(k);
+		return NULL;
+	}
+	sodium_memzero(k->sec, sizeof(*k->sec));
+	pthread_rwlock_init(&k->lock, NULL);
+	return k;
+}
+
+void token_keys_free(struct token_keys *k)
+{
+	if (k == NULL)
+		return;
+	if (k->sec != NULL)
+		sodium_free(k->sec); /* wipes */
+	pthread_rwlock_destroy(&k->lock);
+	free(k->path);
+	free(k->dir);
+	free(k);
+}
+
+struct token_keys *token_keys_from_bytes(const uint8_t cur[TOKEN_KEY_BYTES],
+					 uint8_t cur_id, const uint8_t *prev,
+					 uint8_t prev_id)
+{
+	struct token_keys *k = keys_alloc();
+
+	if (k == NULL)
+		return NULL;
+	memcpy(k->sec->cur, cur, TOKEN_KEY_BYTES);
+	k->cur_id = cur_id;
+	if (prev != NULL) {
+		memcpy(k->sec->prev, prev, TOKEN_KEY_BYTES);
+		k->prev_id = prev_id;
+		k->has_prev = true;
+	}
+	return k;
+}
+
+/* Writes the key file atomically: temporary file (0600), fsync, rename,
+   fsync of the directory. */
+static int keys_save(struct token_keys *k, struct diag *d)
+{
+	uint8_t img[KEYFILE_LEN];
+	char tmp[PATH_MAX];
+	int fd = -1, rc = ST_OK;
+
+	memcpy(img, KEYFILE_MAGIC, 4);
+	img[4] = KEYFILE_FORMAT;
+	img[5] = k->cur_id;
+	img[6] = k->prev_id;
+	img[7] = k->has_prev;
+	put_u64(img + 8, (uint64_t)k->cur_created);
+	memcpy(img + 16, k->sec->cur, TOKEN_KEY_BYTES);
+	memcpy(img + 16 + TOKEN_KEY_BYTES, k->sec->prev, TOKEN_KEY_BYTES);
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", k->path) >=
+	    sizeof(tmp)) {
+		rc = diag_set(d, ST_EIO, "%s: path too long", k->path);
+		goto out;
+	}
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 || write(fd, img, sizeof(img)) != (ssize_t)sizeof(img) ||
+	    fsync(fd) != 0) {
+		rc = diag_set(d, ST_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, k->path) != 0) {
+		rc = diag_set(d, ST_EIO, "%s: %s", k->path, strerror(errno));
+		goto out;
+	}
+	int dfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	sodium_memzero(img, sizeof(img));
+	return rc;
+}
+
+/* Replaces the current key; the old one becomes the previous one. */
+static void rotate_locked(struct token_keys *k, int64_t now)
+{
+	memcpy(k->sec->prev, k->sec->cur, TOKEN_KEY_BYTES);
+	k->prev_id = k->cur_id;
+	k->has_prev = true;
+	randombytes_buf(k->sec->cur, TOKEN_KEY_BYTES);
+	k->cur_id = (uint8_t)(k->cur_id + 1);
+	k->cur_created = now;
+}
+
+int token_keys_rotate(struct token_keys *k, int64_t now, int force,
+		      struct diag *d)
+{
+	int rc = ST_OK;
+
+	pthread_rwlock_wrlock(&k->lock);
+	if (force || now - k->cur_created >= TOKEN_KEY_ROTATE_S) {
+		rotate_locked(k, now);
+		if (k->path != NULL)
+			rc = keys_save(k, d);
+	}
+	pthread_rwlock_unlock(&k->lock);
+	return rc;
+}
+
+static int keys_read(struct token_keys *k, int fd, struct diag *d)
+{
+	uint8_t img[KEYFILE_LEN + 1];
+	struct stat st;
+	int rc = ST_OK;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return diag_set(d, ST_ECONFIG, "%s: not a regular file",
+				k->path);
+	if (st.st_mode & 077)
+		return diag_set(d, ST_ECONFIG,
+				"%s: readable by group or others (mode %03o); "
+				"it must be 0600",
+				k->path, (unsigned)(st.st_mode & 0777));
+	ssize_t n = read(fd, img, sizeof(img));
+	if (n != KEYFILE_LEN || memcmp(img, KEYFILE_MAGIC, 4) != 0 ||
+	    img[4] != KEYFILE_FORMAT) {
+		rc = diag_set(d, ST_ECONFIG, "%s: not a paging key file",
+			      k->path);
+		goto out;
+	}
+	k->cur_id = img[5];
+	k->prev_id = img[6];
+	k->has_prev = img[7] != 0;
+	k->cur_created = (int64_t)get_u64(img + 8);
+	memcpy(k->sec->cur, img + 16, TOKEN_KEY_BYTES);
+	memcpy(k->sec->prev, img + 16 + TOKEN_KEY_BYTES, TOKEN_KEY_BYTES);
+out:
+	sodium_memzero(img, sizeof(img));
+	return rc;
+}
+
+struct token_keys *token_keys_load_at(const char *home, int64_t now,
+				      struct diag *d)
+{
+	struct token_keys *k = keys_alloc();
+	char buf[PATH_MAX];
+	struct stat st;
+	int fd = -1, rc = ST_OK;
+
+	if (k == NULL) {
+		diag_set(d, ST_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if ((size_t)snprintf(buf, sizeof(buf), "%s/keys", home) >=
+	    sizeof(buf) - 16) {
+		rc = diag_set(d, ST_ECONFIG, "%s: path too long", home);
+		goto out;
+	}
+	k->dir = strdup(buf);
+	strcat(buf, "/paging.key");
+	k->path = strdup(buf);
+	if (k->dir == NULL || k->path == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(k->dir, 0700) != 0 && errno != EEXIST) {
+		rc = diag_set(d, ST_EIO, "%s: %s", k->dir, strerror(errno));
+		goto out;
+	}
+	if (lstat(k->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = diag_set(d, ST_ECONFIG, "%s: not a directory", k->dir);
+		goto out;
+	}
+	if ((st.st_mode & 077) && chmod(k->dir, 0700) != 0) {
+		rc = diag_set(d, ST_EIO, "%s: %s", k->dir, strerror(errno));
+		goto out;
+	}
+
+	fd = open(k->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		rc = diag_set(d, ST_EIO, "%s: %s", k->path, strerror(errno));
+		goto out;
+	}
+	if (fd < 0) {
+		/* First start: a fresh current key, no previous one. */
+		randombytes_buf(k->sec->cur, TOKEN_KEY_BYTES);
+		k->cur_id = 1;
+		k->cur_created = now;
+		rc = keys_save(k, d);
+		goto out;
+	}
+	if ((rc = keys_read(k, fd, d)) != ST_OK)
+		goto out;
+	if (now - k->cur_created >= TOKEN_KEY_ROTATE_S) {
+		rotate_locked(k, now);
+		rc = keys_save(k, d);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != ST_OK) {
+		token_keys_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+struct token_keys *token_keys_load(const char *home, struct diag *d)
+{
+	return token_keys_load_at(home, (int64_t)time(NULL), d);
+}
+
+/* ---- Tokens -------------------------------------------------------------- */
+
+int token_encode(struct token_keys *k, const struct token_claims *c, char *out,
+		 size_t cap)
+{
+	uint8_t raw[RAW_LEN], payload[PAYLOAD_LEN];
+
+	if (k == NULL || c == NULL || out == NULL)
+		return ST_EINVAL;
+	if (cap < TOKEN_BUFSZ)
+		return ST_ELIMIT;
+	pack(c, payload);
+	randombytes_buf(raw + 1, NONCE_LEN);
+	pthread_rwlock_rdlock(&k->lock);
+	raw[0] = k->cur_id;
+	crypto_secretbox_easy(raw + 1 + NONCE_LEN, payload, PAYLOAD_LEN,
+			      raw + 1, k->sec->cur);
+	pthread_rwlock_unlock(&k->lock);
+	sodium_bin2base64(out, cap, raw, RAW_LEN,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(payload, sizeof(payload));
+	return ST_OK;
+}
+
+int token_decode(struct token_keys *k, const char *s, size_t len,
+		 const struct token_expect *want, struct token_claims *out)
+{
+	uint8_t raw[RAW_LEN + 1], payload[PAYLOAD_LEN];
+	size_t bin_len = 0;
+	const char *end = NULL;
+	int rc = TOKEN_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL || len > TOKEN_MAX_LEN || len != TOKEN_ENCODED_LEN)
+		return TOKEN_EMALFORMED;
+	if (sodium_base642bin(raw, sizeof(raw), s, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != s + len || bin_len != RAW_LEN)
+		return TOKEN_EMALFORMED;
+
+	pthread_rwlock_rdlock(&k->lock);
+	const uint8_t *key = NULL;
+	if (raw[0] == k->cur_id)
+		key = k->sec->cur;
+	else if (k->has_prev && raw[0] == k->prev_id)
+		key = k->sec->prev;
+	if (key == NULL)
+		rc = TOKEN_EEXPIRED; /* its key was rotated out */
+	else if (crypto_secretbox_open_easy(payload, raw + 1 + NONCE_LEN,
+					    MAC_LEN + PAYLOAD_LEN, raw + 1,
+					    key) != 0)
+		rc = TOKEN_ETAMPERED;
+	pthread_rwlock_unlock(&k->lock);
+	if (rc != TOKEN_OK)
+		goto out;
+
+	if (!unpack(payload, out)) {
+		rc = TOKEN_EMALFORMED;
+		goto out;
+	}
+	if (out->account_id != want->account_id ||
+	    out->root_index != want->root_index ||
+	    out->collection_id != want->collection_id ||
+	    sodium_memcmp(out->filter_hash, want->filter_hash, 32) != 0) {
+		rc = TOKEN_EFOREIGN;
+		goto out;
+	}
+	if (out->policy_epoch != want->policy_epoch ||
+	    memcmp(out->incarnation, want->incarnation, 16) != 0) {
+		rc = TOKEN_ESTALE;
+		goto out;
+	}
+	int64_t now = want->now ? want->now : (int64_t)time(NULL);
+	if (out->expires <= now)
+		rc = TOKEN_EEXPIRED;
+out:
+	sodium_memzero(payload, sizeof(payload));
+	if (rc != TOKEN_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+void token_filter_hash(const char *canon, size_t len, uint8_t out[32])
+{
+	crypto_generichash(out, 32, (const unsigned char *)canon, len, NULL, 0);
+}
