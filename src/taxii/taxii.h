@@ -1,0 +1,56 @@
+/* strait: the TAXII 2.1 API of a node, as routes for the HTTP core. */
+#ifndef STRAIT_TAXII_TAXII_H
+#define STRAIT_TAXII_TAXII_H
+
+#include "auth/auth.h"
+#include "store/store.h"
+#include "taxii/http.h"
+#include "taxii/token.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Discovery at /taxii2/, the node's API root at /taxii2/root/ and every
+ * endpoint of TAXII 2.1 under it, plus /api/v1/health. Every read goes
+ * through the release decision (src/policy) for the requesting account;
+ * paging tokens are positions, never grants (src/taxii/token.h). Bodies
+ * of objects are the stored canonical bytes spliced into envelopes.
+ * docs/TAXII.md describes the behaviour clients see.
+ */
+
+struct taxii_config {
+	struct store *store;		/* borrowed */
+	struct auth *auth;		/* borrowed */
+	struct token_keys *keys;	/* borrowed */
+	struct auth_throttle *throttle; /* borrowed */
+	const char *node_name;
+	const char *node_org;	   /* accounts of this org are "own org" */
+	enum tlp default_tlp;	   /* for unmarked objects added over TAXII */
+	bool discovery_public;	   /* GET /taxii2/ without credentials */
+	size_t max_content_length; /* advertised in the API root */
+	unsigned page_default;	   /* objects per page without limit (1000) */
+	unsigned page_max;	   /* larger limits are cut to this (10000) */
+	unsigned token_ttl_s;	   /* lifetime of a next token (3600) */
+	unsigned account_max_requests; /* concurrent requests (32) */
+	uint32_t policy_epoch;	       /* bumps invalidate every next token */
+};
+
+struct taxii;
+
+/* Copies cfg (the pointers are borrowed and must outlive the taxii). */
+int taxii_new(const struct taxii_config *cfg, struct taxii **out,
+	      struct diag *d);
+/* NULL is a no-op. */
+void taxii_free(struct taxii *t);
+
+/* The route table; handlers expect req->ctx to be this taxii. */
+const struct http_route *taxii_routes(const struct taxii *t, size_t *n);
+
+/* The auth hook (http_config.auth) and its release function
+ * (http_config.account_release). */
+int taxii_authenticate(struct http_request *req, struct http_response *resp);
+void taxii_account_release(void *account);
+
+#endif
