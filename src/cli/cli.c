@@ -61,7 +61,7 @@ const char *cli_path(struct cli *c, const char *name)
 	return c->path_buf;
 }
 
-int cli_open(struct cli *c)
+int cli_load_config(struct cli *c)
 {
 	struct diag d;
 	const char *cfg = cli_path(c, "strait.yaml");
@@ -73,6 +73,15 @@ int cli_open(struct cli *c)
 				c->home, c->home);
 	if (rc != ST_OK)
 		return cli_fail(CLI_USAGE, "%s: %s", cfg, d.msg);
+	return CLI_OK;
+}
+
+int cli_open(struct cli *c)
+{
+	struct diag d;
+	int rc = cli_load_config(c);
+	if (rc != CLI_OK)
+		return rc;
 	const char *url = c->cfg.store;
 	char full[4200];
 	if (strncmp(url, "sqlite:", 7) == 0 && url[7] != '/') {

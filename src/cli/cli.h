@@ -66,6 +66,8 @@ int cli_fail(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Joins the home and a file name into c->path_buf. */
 const char *cli_path(struct cli *c, const char *name);
+/* Loads strait.yaml only; errors say what to run. */
+int cli_load_config(struct cli *c);
 /* Loads strait.yaml and opens the store; errors say what to run. */
 int cli_open(struct cli *c);
 void cli_close(struct cli *c);

@@ -48,28 +48,12 @@ static const char user_usage[] =
     "exit status: 0 done, 1 no such user (or the name is taken), 2 usage or "
     "I/O.\n";
 
-/* Loads strait.yaml only: accounts do not need the store. */
-static int load_config(struct cli *c)
-{
-	struct diag d;
-	const char *cfg = cli_path(c, "strait.yaml");
-	int rc = config_load(cfg, &c->cfg, &d);
-	if (rc == ST_ENOTFOUND)
-		return cli_fail(CLI_USAGE,
-				"no node at %s (create one with 'strait --home "
-				"%s init --name NAME')",
-				c->home, c->home);
-	if (rc != ST_OK)
-		return cli_fail(CLI_USAGE, "%s: %s", cfg, d.msg);
-	return CLI_OK;
-}
-
 int cli_auth_open(struct cli *c, bool create, struct auth **out)
 {
 	struct diag d;
 	int rc, err = ST_OK;
 	*out = NULL;
-	if ((rc = load_config(c)) != CLI_OK)
+	if ((rc = cli_load_config(c)) != CLI_OK)
 		return rc;
 	*out = auth_open(cli_path(c, "auth.db"), create, &err, &d);
 	if (*out != NULL)

@@ -22,6 +22,7 @@
 extern "C" {
 #include "common/arena.h"
 #include "common/json.h"
+#include "common/utf8.h"
 }
 
 extern "C" const struct json_limits JSON_LIMITS_DEFAULT = {
@@ -210,43 +211,6 @@ int build(struct walk *w, simdjson::dom::element e, struct json_val *out,
 	return fail(w, ST_EJSON, "unknown element");
 }
 
-/* Offset of the first byte that is not valid UTF-8, or -1. */
-long utf8_error_offset(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return long(i);
-		}
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return long(i);
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return long(i);
-		i += n + 1;
-	}
-	return -1;
-}
-
 /*
  * The slow pass that finds where a document is broken: simdjson's on-demand
  * API, walked in full, reports the position of the value it choked on. It
@@ -341,8 +305,7 @@ simdjson::error_code locate_value(struct locator *L,
 
 long locate_error(const char *text, size_t len)
 {
-	long bad = utf8_error_offset(
-		reinterpret_cast<const unsigned char *>(text), len);
+	long bad = utf8_invalid_offset(text, len);
 	if (bad >= 0)
 		return bad;
 	simdjson::padded_string ps(text, len);

@@ -10,6 +10,7 @@
  * escape takes the byte-by-byte path.
  */
 #include "common/json.h"
+#include "common/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -128,39 +129,6 @@ static inline size_t plain_prefix(const unsigned char *s, size_t n,
 	while (i < n && (byte_class[s[i]] & stop) == 0)
 		i++;
 	return i;
-}
-
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f; /* beyond U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < len; k++)
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-	return len;
 }
 
 static int put_str_slow(struct buf *b, const unsigned char *s, size_t n,
@@ -283,7 +251,7 @@ static int put_str_slow(struct buf *b, const unsigned char *s, size_t n,
 	while (i < n) {
 		unsigned char c = s[i];
 		if (c >= 0x80) {
-			size_t k = check_utf8 ? utf8_seq(s + i, n - i) : 1;
+			size_t k = check_utf8 ? utf8_seq_len(s + i, n - i) : 1;
 			if (k == 0)
 				return ST_EINVAL;
 			i += k;

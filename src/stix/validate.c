@@ -9,6 +9,7 @@
 #include "stix/stix_int.h"
 
 #include "common/uuid.h"
+#include "common/utf8.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -135,24 +136,14 @@ static void render_path(const struct vctx *c, char *out, size_t n)
 static void utf8_clean(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
-	while (*p != '\0') {
-		unsigned n = *p < 0x80			? 0
-			     : *p >= 0xf0 && *p <= 0xf4 ? 3
-			     : *p >= 0xe0		? 2
-			     : *p >= 0xc2		? 1
-							: 9;
-		unsigned k = 0;
-		if (n == 9) {
-			*p++ = '?';
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq_len(p + i, n - i);
+		if (k == 0) {
+			p[i++] = '?';
 			continue;
 		}
-		while (k < n && (p[k + 1] & 0xc0) == 0x80)
-			k++;
-		if (k != n) {
-			*p++ = '?';
-			continue;
-		}
-		p += n + 1;
+		i += k;
 	}
 }
 

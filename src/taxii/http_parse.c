@@ -7,6 +7,7 @@
 #include "taxii/http_int.h"
 
 #include "common/json.h"
+#include "common/utf8.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -60,41 +61,13 @@ ssize_t http_pct_decode(const char *src, size_t len, char *dst,
 static bool text_ok(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = p[i];
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+	for (size_t i = 0; i < len;) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
 			return false;
-		}
-		if (len - i <= n)
+		size_t k = utf8_seq_len(p + i, len - i);
+		if (k == 0)
 			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
+		i += k;
 	}
 	return true;
 }
