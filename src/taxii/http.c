@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -65,6 +66,8 @@ struct http_server {
 	void *ctx;
 	http_log_fn log;
 	void *log_arg;
+	http_observe_fn observe;
+	void *observe_arg;
 	bool tls;
 	bool require_client_cert;
 	char *cert_pem, *key_pem, *ca_pem;
@@ -317,13 +320,17 @@ static void access_log(struct http_conn *c, const char *end)
 	struct http_server *s = c->l->srv;
 	struct buf b = BUF_INIT(1024);
 	unsigned m = c->req.method;
+	double ms = (time_mono() - c->t0) * 1e3;
 
+	if (s->observe != NULL)
+		s->observe(s->observe_arg, c->req.route, c->status, ms,
+			   c->bytes);
 	buf_adds(&b, "method=");
 	buf_adds(&b, m ? http_method_name(m) : "OTHER");
 	buf_adds(&b, " path=");
 	log_escape(&b, c->uri, c->path_len, LOG_PATH_MAX);
 	buf_printf(&b, " status=%d bytes=%llu ms=%.3f account=", c->status,
-		   (unsigned long long)c->bytes, (time_mono() - c->t0) * 1e3);
+		   (unsigned long long)c->bytes, ms);
 	log_escape(&b, c->account_name, strlen(c->account_name), 64);
 	buf_adds(&b, " addr=");
 	log_escape(&b, c->addr, strlen(c->addr), 64);
@@ -512,7 +519,16 @@ static void tls_peer(struct http_conn *c)
 	certs = gnutls_certificate_get_peers(ses, &n);
 	if (certs == NULL || n == 0)
 		return;
-	if (gnutls_certificate_verify_peers2(ses, &status) != 0 || status != 0)
+	/* The chain must verify against the client CA and the certificate
+	 * must be meant for clients: a CA-signed server certificate (one with
+	 * an extended key usage of serverAuth only) is not a client's. */
+	gnutls_typed_vdata_st purpose = {
+	    .type = GNUTLS_DT_KEY_PURPOSE_OID,
+	    .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
+	    .size = 0,
+	};
+	if (gnutls_certificate_verify_peers(ses, &purpose, 1, &status) != 0 ||
+	    status != 0)
 		return;
 	crypto_hash_sha256(c->fp, certs[0].data, certs[0].size);
 	c->has_cert = true;
@@ -966,8 +982,8 @@ static int listener_start(struct http_server *s, struct listener *l,
 	if (!s->tls && !loopback && !allow_plain_non_loopback)
 		return diag_set(d, ST_ECONFIG,
 				"refusing plain HTTP on non-loopback address "
-				"%s: configure TLS (a certificate and a key) "
-				"or force plain HTTP explicitly",
+				"%s: configure TLS (--tls-cert and --tls-key) "
+				"or force plain HTTP with --allow-plain",
 				lc->listen);
 
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
@@ -1040,6 +1056,8 @@ int http_server_start(const struct http_config *cfg, struct http_server **out,
 	s->ctx = cfg->ctx;
 	s->log = cfg->access_log;
 	s->log_arg = cfg->access_log_arg;
+	s->observe = cfg->observe;
+	s->observe_arg = cfg->observe_arg;
 
 	if (cfg->tls.cert_file != NULL || cfg->tls.key_file != NULL) {
 		if (cfg->tls.cert_file == NULL || cfg->tls.key_file == NULL) {

@@ -84,6 +84,11 @@ enum {
 	/* The route answers with a long stream (SSE). Informational (logs,
 	   metrics): every stream ends on http_server_stop() anyway. */
 	HTTP_ROUTE_STREAM = 1u << 3,
+	/* The pattern's final '/' is optional in requests: "/metrics" and
+	   "/metrics/" both match the pattern "/metrics/". For endpoints whose
+	   clients do not add the slash (Prometheus scrapes /metrics); never
+	   for TAXII routes, whose URLs end in '/'. */
+	HTTP_ROUTE_SLASH_OPTIONAL = 1u << 4,
 };
 
 struct http_request;
@@ -213,7 +218,9 @@ struct http_match {
  * Matches a raw request path (no query string, not decoded) against the
  * table. Literal segments compare byte for byte with the raw path; {param}
  * segments are percent-decoded into m. Paths not ending in '/' match
- * nothing (TAXII requires the slash), nor do empty segments ("//").
+ * nothing (TAXII requires the slash) except the rows flagged
+ * HTTP_ROUTE_SLASH_OPTIONAL, which match as if the slash were there; empty
+ * segments ("//") match nothing.
  */
 enum http_match_result http_route_match(const struct http_route *routes,
 					size_t n_routes, unsigned method,
@@ -415,6 +422,16 @@ typedef int (*http_auth_fn)(struct http_request *req,
 /* Receives each finished access-log line (no trailing newline). */
 typedef void (*http_log_fn)(void *arg, const char *line, size_t len);
 
+/*
+ * Observes each finished request, where its access-log line is made, for
+ * metrics: the route (NULL when none matched), the status sent (0 when
+ * none was), the milliseconds from the request line to the end (a
+ * stream's whole life) and the body bytes sent. Called from connection
+ * threads, concurrently: keep it cheap and thread-safe (atomics).
+ */
+typedef void (*http_observe_fn)(void *arg, const struct http_route *route,
+				int status, double ms, uint64_t bytes);
+
 struct http_listener_config {
 	const char *listen; /* "HOST:PORT"; see http_parse_listen */
 	struct http_limits limits;
@@ -440,6 +457,9 @@ struct http_config {
 	/* Access log sink; NULL writes each line to stderr. */
 	http_log_fn access_log;
 	void *access_log_arg;
+	/* Per-request observation (metrics); NULL for none. */
+	http_observe_fn observe;
+	void *observe_arg;
 };
 
 struct http_server;

@@ -338,10 +338,22 @@ enum http_match_result http_route_match(const struct http_route *routes,
 		     hexval((unsigned char)path[i + 2]) < 0 ||
 		     (path[i + 1] == '0' && path[i + 2] == '0')))
 			return HTTP_MATCH_BAD_REQUEST;
+	/* Without its final '/', a path can match only the routes whose
+	   slash is optional: as if it were there. */
+	char slashed[HTTP_MAX_PATH + 2];
+	bool no_slash = len > 0 && path[len - 1] != '/';
+	if (no_slash) {
+		memcpy(slashed, path, len);
+		slashed[len] = '/';
+		path = slashed;
+		len++;
+	}
 	if (!split_path(path, len, ps, &np))
 		return HTTP_MATCH_NOT_FOUND;
 	for (size_t i = 0; i < n_routes; i++) {
 		const struct http_route *r = &routes[i];
+		if (no_slash && !(r->flags & HTTP_ROUTE_SLASH_OPTIONAL))
+			continue;
 		if (!match_route(r, ps, np, m))
 			continue;
 		if (route_methods(r) & method) {

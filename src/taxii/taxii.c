@@ -5,6 +5,7 @@
  * goes through http_error(), the one mapping to HTTP.
  */
 #include "taxii/taxii.h"
+#include "taxii/taxii_int.h"
 
 #include "common/json.h"
 #include "common/split.h"
@@ -21,17 +22,6 @@
 #include <time.h>
 
 #define API_ROOT "/taxii2/root/"
-#define MAX_ROUTES 16
-
-struct taxii {
-	struct taxii_config cfg;
-	char node_name[128];
-	char node_org[128];
-	uint8_t incarnation[16];
-	char incarnation_str[37];
-	struct http_route routes[MAX_ROUTES];
-	size_t n_routes;
-};
 
 static struct taxii *ctx_of(const struct http_request *req)
 {
@@ -252,6 +242,20 @@ static int collection_for(struct http_request *req, struct http_response *resp,
 	return ST_OK;
 }
 
+int taxii_collection_for(struct http_request *req, struct http_response *resp,
+			 unsigned need, struct store_collection *c,
+			 enum auth_access *access)
+{
+	return collection_for(req, resp, need, c, access);
+}
+
+bool taxii_visible(void *ctx, const struct store_row *row)
+{
+	const struct audience *aud = ctx;
+	struct release_facts f = {row->tlp, row->flags, NULL, 0};
+	return policy_may_release(aud, &f);
+}
+
 /* The release decision for the requesting account. */
 struct viewer {
 	struct audience aud;
@@ -260,8 +264,7 @@ struct viewer {
 static bool visible(void *ctx, const struct store_row *row)
 {
 	const struct viewer *v = ctx;
-	struct release_facts f = {row->tlp, row->flags, NULL, 0};
-	return policy_may_release(&v->aud, &f);
+	return taxii_visible((void *)&v->aud, row);
 }
 
 static void viewer_init(struct http_request *req, struct viewer *v)
@@ -1219,8 +1222,16 @@ static const struct http_route route_table[] = {
      "object_delete"},
     {HTTP_GET, COLL "objects/{object_id}/versions/", h_versions, TAXII_AUTH,
      "versions"},
-    {HTTP_GET, "/api/v1/health/", h_health, HTTP_ROUTE_AUTH, "health"},
+    {HTTP_GET, "/api/v1/health/", h_health,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "health"},
+    {HTTP_GET, "/api/v1/collections/{id}/stream/", taxii_h_stream,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_STREAM | HTTP_ROUTE_SLASH_OPTIONAL, "stream"},
+    {HTTP_GET, "/metrics/", taxii_h_metrics,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "metrics"},
 };
+
+_Static_assert(sizeof(route_table) / sizeof(route_table[0]) <= TAXII_MAX_ROUTES,
+	       "TAXII_MAX_ROUTES is too small for route_table");
 
 const struct http_route *taxii_routes(const struct taxii *t, size_t *n)
 {
@@ -1251,6 +1262,21 @@ int taxii_new(const struct taxii_config *cfg, struct taxii **out,
 		t->cfg.token_ttl_s = 3600;
 	if (t->cfg.account_max_requests == 0)
 		t->cfg.account_max_requests = 32;
+	if (t->cfg.stream_max == 0)
+		t->cfg.stream_max = 1000;
+	if (t->cfg.stream_account_max == 0)
+		t->cfg.stream_account_max = 8;
+	if (t->cfg.stream_heartbeat_ms == 0)
+		t->cfg.stream_heartbeat_ms = 15000;
+	if (t->cfg.stream_window_s == 0 ||
+	    t->cfg.stream_window_s > TOKEN_KEY_ROTATE_S)
+		t->cfg.stream_window_s = TOKEN_KEY_ROTATE_S;
+	if (t->cfg.stream_buffer < 64 * 1024)
+		t->cfg.stream_buffer = 1u << 20;
+	atomic_init(&t->streams, 0);
+	atomic_init(&t->stream_events, 0);
+	atomic_init(&t->stream_revoked, 0);
+	t->started = metrics_process_start();
 	snprintf(t->incarnation_str, sizeof(t->incarnation_str), "%s",
 		 store_incarnation(cfg->store));
 	if (uuid_parse(t->incarnation_str, strlen(t->incarnation_str), false,
@@ -1263,11 +1289,24 @@ int taxii_new(const struct taxii_config *cfg, struct taxii **out,
 	if (cfg->discovery_public)
 		t->routes[0].flags = HTTP_ROUTE_PUBLIC | HTTP_ROUTE_TAXII;
 	t->n_routes = n;
+	t->metrics = metrics_new(t->routes, t->n_routes);
+	if (t->metrics == NULL) {
+		free(t);
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	}
 	*out = t;
 	return ST_OK;
 }
 
 void taxii_free(struct taxii *t)
 {
+	if (t == NULL)
+		return;
+	metrics_free(t->metrics);
 	free(t);
+}
+
+unsigned taxii_streams(const struct taxii *t)
+{
+	return atomic_load(&((struct taxii *)t)->streams);
 }

@@ -13,7 +13,9 @@
 
 /*
  * Discovery at /taxii2/, the node's API root at /taxii2/root/ and every
- * endpoint of TAXII 2.1 under it, plus /api/v1/health. Every read goes
+ * endpoint of TAXII 2.1 under it, plus /api/v1/health, the live stream
+ * /api/v1/collections/{id}/stream (Server-Sent Events, stream.c) and
+ * Prometheus metrics at /metrics (metrics.c). Every read goes
  * through the release decision (src/policy) for the requesting account;
  * paging tokens are positions, never grants (src/taxii/token.h). Bodies
  * of objects are the stored canonical bytes spliced into envelopes.
@@ -35,6 +37,14 @@ struct taxii_config {
 	unsigned token_ttl_s;	   /* lifetime of a next token (3600) */
 	unsigned account_max_requests; /* concurrent requests (32) */
 	uint32_t policy_epoch;	       /* bumps invalidate every next token */
+	/* Live stream (GET /api/v1/collections/{id}/stream/): */
+	unsigned stream_max;	      /* open streams, all accounts (1000) */
+	unsigned stream_account_max;  /* open streams per account (8) */
+	unsigned stream_heartbeat_ms; /* comment after this silence (15000) */
+	/* How long an event id (cursor) can resume: the replay window
+	   (86400 s, never more than the paging-key rotation period). */
+	unsigned stream_window_s;
+	size_t stream_buffer; /* bytes buffered per stream (1 MiB) */
 };
 
 struct taxii;
@@ -52,5 +62,13 @@ const struct http_route *taxii_routes(const struct taxii *t, size_t *n);
  * (http_config.account_release). */
 int taxii_authenticate(struct http_request *req, struct http_response *resp);
 void taxii_account_release(void *account);
+
+/* The observation hook (http_config.observe, with the taxii as its arg):
+ * feeds the counters and histograms that GET /metrics shows. */
+void taxii_observe(void *arg, const struct http_route *route, int status,
+		   double ms, uint64_t bytes);
+
+/* Stream subscribers open now (metrics, tests). */
+unsigned taxii_streams(const struct taxii *t);
 
 #endif

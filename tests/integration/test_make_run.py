@@ -223,11 +223,6 @@ def test_make_run_reports_a_server_that_cannot_start(tmp_path):
     assert not curl_lines("".join(run.out))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug (reported): the store's writer and checkpoint threads are "
-    "started (cli_open) before cmd_serve blocks SIGINT/SIGTERM, so a stop "
-    "signal that arrives while the main thread is not yet in its wait "
-    "kills the process instead of stopping it gracefully"))
 def test_only_the_waiting_thread_takes_stop_signals(node):
     """Ctrl-C must stop the server gracefully whenever it comes: every
     thread but the main one (which waits for the signals) blocks SIGINT and

@@ -383,10 +383,6 @@ def test_require_client_cert(node, pki):
         stop_clean(s)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug (reported): strait verifies a client certificate's chain "
-    "but not its purpose, so a CA-issued certificate whose extended key "
-    "usage is serverAuth only is accepted as a client certificate"))
 def test_client_certificate_must_allow_client_auth(node, pki):
     """RFC 5280: a certificate with an extended key usage may be used only
     for the purposes it lists. The node's own server certificate (same CA,

@@ -1,0 +1,547 @@
+/*
+ * strait: the live stream of a collection as Server-Sent Events,
+ * GET /api/v1/collections/{id}/stream/.
+ *
+ * Each event is one object version the account may read (the release
+ * decision, exactly as the TAXII reads), in date_added order:
+ *
+ *   id: <cursor>
+ *   event: object
+ *   data: <the stored canonical JSON, one line>
+ *
+ * The cursor is a paging token (token.h) bound to the account, the
+ * collection, the fixed filter "stream", the policy epoch and the node
+ * incarnation, holding the event's date_added as its position and expiring
+ * after the replay window. It is encrypted, so ids never show how much
+ * hidden traffic passed between two events. Last-Event-ID (or ?from=)
+ * resumes strictly after that position: date_added is strictly increasing
+ * per collection, so there is no gap and no duplicate.
+ *
+ * The model is the HTTP core's: thread-per-connection, and the body comes
+ * from a callback that libmicrohttpd calls only when it can send more, so a
+ * subscriber never makes the server queue more than its own buffer
+ * (stream_buffer, 1 MiB). A version larger than that is sent in pieces read
+ * again from the store. A consumer that stops reading leaves libmicrohttpd
+ * waiting for the socket, and its connection timeout closes it. The
+ * callback returns at least every SLICE_MS, so the server's stop flag is
+ * seen quickly, and checks the account on every auth reload.
+ */
+#include "taxii/taxii_int.h"
+
+#include "common/log.h"
+#include "common/time.h"
+#include "policy/policy.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The canonical filter string of every stream cursor: a TAXII next token
+ * (whose filter text differs) is never a stream cursor, nor the reverse. */
+#define STREAM_FILTER "stream"
+/* Rows per store_page and the scan bound of one call. */
+#define STREAM_PAGE 200
+#define STREAM_SCAN 4000
+/* Longest a callback call blocks (the core's stream_block_ms is 500). */
+#define SLICE_MS 250
+/* After this long without an event, a heartbeat also carries a fresh id,
+ * so a quiet subscriber's cursor does not age out of the window. */
+#define ID_REFRESH_FRACTION 4
+
+/* ------------------------------------------------------------------ */
+/* SSE formatting (pure)                                                */
+/* ------------------------------------------------------------------ */
+
+#define DATA_BREAK "\ndata: "
+
+size_t sse_data_len(const char *p, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue; /* CRLF is one break, counted at the LF */
+		len +=
+		    p[i] == '\r' || p[i] == '\n' ? sizeof(DATA_BREAK) - 1 : 1;
+	}
+	return len;
+}
+
+int sse_data_append(struct buf *b, const char *p, size_t n, bool *cr)
+{
+	size_t i = 0;
+	if (n > 0 && *cr && p[0] == '\n')
+		i = 1; /* the LF of a CRLF split between two pieces */
+	*cr = false;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && p[run] != '\r' && p[run] != '\n')
+			run++;
+		if (run > i && buf_add(b, p + i, run - i) != ST_OK)
+			return ST_ELIMIT;
+		if (run == n)
+			break;
+		if (buf_adds(b, DATA_BREAK) != ST_OK)
+			return ST_ELIMIT;
+		if (p[run] == '\r') {
+			if (run + 1 == n)
+				*cr = true;
+			else if (p[run + 1] == '\n')
+				run++;
+		}
+		i = run + 1;
+	}
+	return ST_OK;
+}
+
+static bool has_break(const char *s)
+{
+	return strpbrk(s, "\r\n") != NULL;
+}
+
+int sse_event_append(struct buf *b, const char *id, const char *data, size_t n)
+{
+	if (has_break(id))
+		return ST_EINVAL;
+	size_t len0 = b->len;
+	bool cr = false;
+	if (buf_adds(b, "id: ") != ST_OK || buf_adds(b, id) != ST_OK ||
+	    buf_adds(b, "\n" SSE_EVENT_HEAD) != ST_OK ||
+	    sse_data_append(b, data, n, &cr) != ST_OK ||
+	    buf_adds(b, "\n\n") != ST_OK) {
+		b->len = len0;
+		if (b->data != NULL)
+			b->data[len0] = '\0';
+		return ST_ELIMIT;
+	}
+	return ST_OK;
+}
+
+int sse_comment_append(struct buf *b, const char *text)
+{
+	if (has_break(text))
+		return ST_EINVAL;
+	return buf_printf(b, ": %s\n\n", text);
+}
+
+/* ------------------------------------------------------------------ */
+/* One subscriber                                                       */
+/* ------------------------------------------------------------------ */
+
+struct sub {
+	struct taxii *t;
+	struct http_server *srv;
+	struct auth_account acct; /* a copy: the request's goes first */
+	struct audience aud;
+	char coll_id[37];
+	int64_t cid;
+	uint8_t fhash[32];
+	uint64_t gen; /* auth_generation() when last checked */
+	/* Every version the account may see with date_added <= pos has been
+	 * put in out (or is the one being sent in pieces). */
+	st_time pos;
+	st_time mark;	/* store_last_added() before the last scan */
+	bool rescan;	/* the last scan stopped early: scan again */
+	struct buf out; /* what the next calls hand to libmicrohttpd */
+	size_t off;	/* bytes of out already handed over */
+	size_t cap;	/* soft cap of out (stream_buffer) */
+	struct {	/* a version larger than cap, sent in pieces */
+		bool on;
+		char id[STIX_ID_MAX];
+		st_time version;
+		uint64_t seq;
+		size_t len, off;
+		bool cr;
+	} big;
+	double last_write; /* time_mono() of the last bytes produced */
+	double last_id;	   /* time_mono() of the last id sent */
+	unsigned heartbeat_ms;
+	double id_refresh_s;
+};
+
+static void sub_free(void *arg)
+{
+	struct sub *s = arg;
+	if (s == NULL)
+		return;
+	atomic_fetch_sub(&s->t->streams, 1);
+	buf_free(&s->out);
+	sodium_memzero(&s->acct, sizeof(s->acct));
+	free(s);
+}
+
+/* A cursor for position pos into tok. */
+static int cursor_make(const struct sub *s, st_time pos, char tok[TOKEN_BUFSZ])
+{
+	struct token_claims c;
+	memset(&c, 0, sizeof(c));
+	c.account_id = s->acct.id;
+	c.root_index = 0;
+	c.collection_id = s->cid;
+	memcpy(c.filter_hash, s->fhash, 32);
+	c.date_added = pos;
+	c.policy_epoch = s->t->cfg.policy_epoch;
+	memcpy(c.incarnation, s->t->incarnation, 16);
+	c.expires = (int64_t)time(NULL) + s->t->cfg.stream_window_s;
+	return token_encode(s->t->cfg.keys, &c, tok, TOKEN_BUFSZ);
+}
+
+/*
+ * Whether the account may go on: when the accounts changed since the last
+ * look, the credential must still stand (not disabled, removed, revoked,
+ * re-roled) and the collection still be readable; the audience of the
+ * release decision is read again either way.
+ */
+static bool sub_allowed(struct sub *s)
+{
+	struct auth *a = s->t->cfg.auth;
+	uint64_t g = auth_generation(a);
+	if (g == s->gen)
+		return true;
+	s->gen = g;
+	struct auth_account fresh;
+	if (!auth_still_valid(a, &s->acct) ||
+	    auth_user_get_id(a, s->acct.id, &fresh) != ST_OK || fresh.disabled)
+		return false;
+	s->acct.role = fresh.role;
+	memcpy(s->acct.org, fresh.org, sizeof(s->acct.org));
+	sodium_memzero(&fresh, sizeof(fresh));
+	if (!(auth_access(a, &s->acct, s->coll_id) & AUTH_ACCESS_READ))
+		return false;
+	auth_audience(&s->acct, s->t->node_org, &s->aud);
+	return true;
+}
+
+/* What a scan's row callback reports. */
+enum {
+	TAKE_FULL = 1, /* taken, and out is full: stop */
+	TAKE_NOROOM,   /* not taken: no room left in out */
+	TAKE_ERROR,    /* a cursor could not be made */
+};
+
+struct scan {
+	struct sub *s;
+	size_t taken;
+	st_time last; /* date_added of the last row taken */
+};
+
+/* Copies one visible row into out as an event (in a read transaction:
+ * memory only, no blocking). */
+static int take_row(void *ctx, const struct store_row *row)
+{
+	struct scan *sc = ctx;
+	struct sub *s = sc->s;
+	char tok[TOKEN_BUFSZ];
+	size_t need = 4 + TOKEN_ENCODED_LEN + 1 + strlen(SSE_EVENT_HEAD) +
+		      sse_data_len(row->body, row->body_len) + 2;
+
+	if (s->out.len + need > s->cap && sc->taken > 0)
+		return TAKE_NOROOM;
+	if (cursor_make(s, row->date_added, tok) != ST_OK)
+		return TAKE_ERROR;
+	if (s->out.len + need > s->cap) {
+		/* Larger than the buffer: the head now, the data in pieces
+		 * read again from the store (sub_big). */
+		if (buf_printf(&s->out, "id: %s\n" SSE_EVENT_HEAD, tok) !=
+		    ST_OK)
+			return TAKE_ERROR;
+		s->big.on = true;
+		snprintf(s->big.id, sizeof(s->big.id), "%s", row->id);
+		s->big.version = row->version;
+		s->big.seq = row->seq;
+		s->big.len = row->body_len;
+		s->big.off = 0;
+		s->big.cr = false;
+	} else if (sse_event_append(&s->out, tok, row->body, row->body_len) !=
+		   ST_OK) {
+		return TAKE_ERROR;
+	}
+	sc->taken++;
+	sc->last = row->date_added;
+	atomic_fetch_add(&s->t->stream_events, 1);
+	return s->big.on || s->out.len >= s->cap ? TAKE_FULL : 0;
+}
+
+/* One bounded scan of the collection after pos. ST_OK or an error (the
+ * stream then ends). */
+static int sub_scan(struct sub *s)
+{
+	struct store_page_query q;
+	memset(&q, 0, sizeof(q));
+	q.cid = s->cid;
+	q.version.sel = STORE_VM_ALL;
+	q.after = s->pos;
+	q.limit = STREAM_PAGE;
+	q.visible = taxii_visible;
+	q.visible_ctx = &s->aud;
+	q.budget = STREAM_SCAN;
+	q.scan_max = STREAM_SCAN;
+	struct scan sc = {s, 0, 0};
+	struct store_page_result res;
+	struct diag d;
+	s->mark = store_last_added(s->t->cfg.store);
+	int rc = store_page(s->t->cfg.store, &q, take_row, &sc, &res, &d);
+	if (rc < 0) {
+		log_warn("stream", "collection %s: %s", s->coll_id, d.msg);
+		return rc;
+	}
+	if (rc == TAKE_ERROR)
+		return ST_ENOMEM;
+	if (rc == TAKE_FULL || rc == TAKE_NOROOM) {
+		s->pos = sc.last;
+		s->rescan = true;
+	} else {
+		s->pos = res.next > s->pos ? res.next : s->pos;
+		s->rescan = res.more || res.capped;
+	}
+	return ST_OK;
+}
+
+struct piece {
+	struct sub *s;
+	size_t n; /* bytes of the body taken */
+	bool found;
+};
+
+/* Copies as much of the rest of the big version as fits in the buffer. */
+static int take_piece(void *ctx, const struct store_row *row)
+{
+	struct piece *p = ctx;
+	struct sub *s = p->s;
+	if (row->seq != s->big.seq || row->body_len != s->big.len)
+		return 1;
+	p->found = true;
+	const char *b = row->body + s->big.off;
+	size_t left = s->big.len - s->big.off, room = s->cap, n = 0, out = 0;
+	while (n < left) {
+		size_t w =
+		    b[n] == '\r' || b[n] == '\n' ? sizeof(DATA_BREAK) - 1 : 1;
+		if (out + w > room)
+			break;
+		out += w;
+		n++;
+	}
+	if (n == 0)
+		n = 1; /* room is far above one break */
+	if (sse_data_append(&s->out, b, n, &s->big.cr) != ST_OK)
+		return 1;
+	p->n = n;
+	return 0;
+}
+
+/* The next piece of a version larger than the buffer, read again from
+ * the log (versions are never changed nor dropped from it). */
+static int sub_big(struct sub *s)
+{
+	struct piece p = {s, 0, false};
+	struct store_query q;
+	memset(&q, 0, sizeof(q));
+	q.id = s->big.id;
+	q.vsel = STORE_V_AT;
+	q.at = s->big.version;
+	q.limit = 1;
+	struct diag d;
+	int rc = store_query(s->t->cfg.store, &q, take_piece, &p, NULL, &d);
+	if (rc != ST_OK || !p.found)
+		return rc < 0 ? rc : ST_ESTORE;
+	s->big.off += p.n;
+	if (s->big.off == s->big.len) {
+		s->big.on = false;
+		if (buf_adds(&s->out, "\n\n") != ST_OK)
+			return ST_ELIMIT;
+	}
+	return ST_OK;
+}
+
+static void heartbeat(struct sub *s, double now)
+{
+	sse_comment_append(&s->out, "keepalive");
+	if (now - s->last_id < s->id_refresh_s)
+		return;
+	/* An id without data updates the client's last event id and
+	 * dispatches nothing (the SSE processing model). Heartbeats come
+	 * from silence alone, so hidden traffic does not change when. */
+	char tok[TOKEN_BUFSZ];
+	if (cursor_make(s, s->pos, tok) == ST_OK) {
+		buf_printf(&s->out, "id: %s\n\n", tok);
+		s->last_id = now;
+	}
+}
+
+/* Hands buffered bytes over; 0 when there are none. */
+static size_t drain(struct sub *s, char *out, size_t max)
+{
+	size_t n = s->out.len - s->off;
+	if (n == 0)
+		return 0;
+	if (n > max)
+		n = max;
+	memcpy(out, s->out.data + s->off, n);
+	s->off += n;
+	if (s->off == s->out.len) {
+		buf_reset(&s->out);
+		s->off = 0;
+	}
+	s->last_write = time_mono();
+	return n;
+}
+
+/* The http_stream_fn: see http.h. Blocks at most about SLICE_MS. */
+static ssize_t sub_read(void *arg, char *out, size_t max)
+{
+	struct sub *s = arg;
+	struct store *st = s->t->cfg.store;
+	double t0 = time_mono();
+	for (;;) {
+		size_t n = drain(s, out, max);
+		if (n > 0)
+			return (ssize_t)n;
+		if (http_server_stopping(s->srv))
+			return HTTP_STREAM_END;
+		if (s->big.on) {
+			if (sub_big(s) != ST_OK)
+				return HTTP_STREAM_ERROR;
+			continue;
+		}
+		if (!sub_allowed(s)) {
+			atomic_fetch_add(&s->t->stream_revoked, 1);
+			return HTTP_STREAM_END;
+		}
+		if (s->rescan || store_last_added(st) > s->mark) {
+			if (sub_scan(s) != ST_OK)
+				return HTTP_STREAM_ERROR;
+			if (s->out.len > 0 || s->big.on)
+				continue;
+		}
+		double now = time_mono();
+		double idle_ms = (now - s->last_write) * 1e3;
+		if (idle_ms >= s->heartbeat_ms) {
+			heartbeat(s, now);
+			continue;
+		}
+		double left = SLICE_MS - (now - t0) * 1e3;
+		if (left <= 0)
+			return 0;
+		if (s->rescan)
+			continue; /* more to scan; the slice bounds it */
+		double wait = s->heartbeat_ms - idle_ms;
+		if (wait > left)
+			wait = left;
+		store_wait_added(st, s->mark, wait < 1 ? 1 : (int)wait);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The handler                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Where the stream starts: Last-Event-ID, else ?from=, else now. */
+static int start_position(struct http_request *req, struct http_response *resp,
+			  const struct sub *s, st_time *pos)
+{
+	struct taxii *t = s->t;
+	const char *from = http_header(req, "Last-Event-ID");
+	if (from == NULL || *from == '\0')
+		from = http_query_get(&req->query, "from");
+	if (from == NULL || strcmp(from, "now") == 0) {
+		*pos = store_last_added(t->cfg.store);
+		return ST_OK;
+	}
+	if (strcmp(from, "start") == 0) {
+		*pos = 0;
+		return ST_OK;
+	}
+	struct token_expect want;
+	memset(&want, 0, sizeof(want));
+	want.account_id = s->acct.id;
+	want.root_index = 0;
+	want.collection_id = s->cid;
+	memcpy(want.filter_hash, s->fhash, 32);
+	want.policy_epoch = t->cfg.policy_epoch;
+	memcpy(want.incarnation, t->incarnation, 16);
+	struct token_claims c;
+	if (token_decode(t->cfg.keys, from, strlen(from), &want, &c) !=
+	    TOKEN_OK) {
+		http_error(resp, 400, "Invalid cursor",
+			   "the event id is not valid for this stream "
+			   "(expired, altered or issued for another stream); "
+			   "reconnect without it, or with from=start");
+		return ST_EINVAL;
+	}
+	*pos = c.date_added;
+	return ST_OK;
+}
+
+int taxii_h_stream(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	const struct auth_account *acct = req->account;
+	struct store_collection c;
+	if (taxii_collection_for(req, resp, AUTH_ACCESS_READ, &c, NULL) !=
+	    ST_OK)
+		return ST_OK;
+	const char *accept = http_header(req, "Accept");
+	if (!http_accepts(accept, accept ? strlen(accept) : 0,
+			  "text/event-stream", NULL))
+		return http_error(resp, 406, NULL,
+				  "the response is text/event-stream");
+
+	struct sub *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return http_error(resp, 503, NULL, NULL);
+	s->t = t;
+	s->srv = req->server;
+	s->acct = *acct;
+	s->cid = c.cid;
+	memcpy(s->coll_id, c.id, sizeof(s->coll_id));
+	token_filter_hash(STREAM_FILTER, strlen(STREAM_FILTER), s->fhash);
+	auth_audience(&s->acct, t->node_org, &s->aud);
+	s->gen = auth_generation(t->cfg.auth);
+	s->cap = t->cfg.stream_buffer;
+	/* The cap is soft for one event's head and for what a line break
+	 * adds to one piece: room for both. */
+	buf_init(&s->out, s->cap + s->cap + 4096);
+	s->heartbeat_ms = t->cfg.stream_heartbeat_ms;
+	s->id_refresh_s = (double)t->cfg.stream_window_s / ID_REFRESH_FRACTION;
+
+	int rc = start_position(req, resp, s, &s->pos);
+	if (rc != ST_OK)
+		goto fail;
+	char key[48];
+	snprintf(key, sizeof(key), "stream:%lld", (long long)acct->id);
+	if (http_account_enter(req, resp, key, t->cfg.stream_account_max) !=
+	    ST_OK)
+		goto fail; /* 429 (or 503) is in resp */
+	if (atomic_fetch_add(&t->streams, 1) >= t->cfg.stream_max) {
+		atomic_fetch_sub(&t->streams, 1);
+		resp->retry_after_s = 5;
+		http_error(resp, 503, "Too many streams",
+			   "the node serves as many streams as it can; try "
+			   "again later");
+		goto fail;
+	}
+	/* From here the stream counts: sub_free gives the slot back. */
+	s->mark = store_last_added(t->cfg.store);
+	s->rescan = true;
+	s->last_write = s->last_id = time_mono();
+	/* A first comment, so the client has the headers and knows the
+	 * subscription is in place. */
+	sse_comment_append(&s->out, "stream open");
+	http_response_header(resp, "Cache-Control", "no-store");
+	http_response_header(resp, "X-Accel-Buffering", "no");
+	if (req->method == HTTP_HEAD) {
+		sub_free(s);
+		resp->status = 200;
+		resp->content_type = "text/event-stream";
+		return ST_OK;
+	}
+	http_response_stream(resp, 200, "text/event-stream", sub_read, s,
+			     sub_free);
+	return ST_OK;
+fail:
+	buf_free(&s->out);
+	sodium_memzero(&s->acct, sizeof(s->acct));
+	free(s);
+	return ST_OK;
+}

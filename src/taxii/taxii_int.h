@@ -1,0 +1,117 @@
+/*
+ * strait: what taxii.c, stream.c and metrics.c share; not part of the
+ * contract (other modules include taxii/taxii.h only). The pure helpers at
+ * the end are declared here so the unit tests can reach them.
+ */
+#ifndef STRAIT_TAXII_TAXII_INT_H
+#define STRAIT_TAXII_TAXII_INT_H
+
+#include "common/buf.h"
+#include "taxii/taxii.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TAXII_MAX_ROUTES 24
+
+struct metrics;
+
+struct taxii {
+	struct taxii_config cfg;
+	char node_name[128];
+	char node_org[128];
+	uint8_t incarnation[16];
+	char incarnation_str[37];
+	struct http_route routes[TAXII_MAX_ROUTES];
+	size_t n_routes;
+	struct metrics *metrics;
+	atomic_uint streams;		     /* open stream subscribers */
+	atomic_uint_fast64_t stream_events;  /* events sent, all streams */
+	atomic_uint_fast64_t stream_revoked; /* streams ended by auth */
+	double started;			     /* process start, unix seconds */
+};
+
+/* ---- Glue from taxii.c -------------------------------------------------- */
+
+/*
+ * The collection of the request ({id}) and the account's access to it: no
+ * access at all is a 404 (the collection's existence is not revealed), some
+ * access but not `need` a 403. ST_OK, or an error with resp filled.
+ */
+int taxii_collection_for(struct http_request *req, struct http_response *resp,
+			 unsigned need, struct store_collection *c,
+			 enum auth_access *access);
+/* The release decision as a store_visible_fn; ctx is a struct audience. */
+bool taxii_visible(void *ctx, const struct store_row *row);
+
+/* ---- Handlers in their own files ---------------------------------------- */
+
+/* GET /api/v1/collections/{id}/stream/ (stream.c). */
+int taxii_h_stream(struct http_request *req, struct http_response *resp);
+/* GET /metrics (metrics.c). */
+int taxii_h_metrics(struct http_request *req, struct http_response *resp);
+
+/* ---- Server-Sent Events (pure; stream.c) -------------------------------- */
+
+/* Bytes of the fixed part of an object event around its data and id. */
+#define SSE_EVENT_HEAD "event: object\ndata: "
+
+/*
+ * Appends data to an SSE "data:" field: bytes are copied as they are,
+ * except that each line break (CR, LF or CRLF) becomes "\ndata: ", so the
+ * data can never end the event or start another field. *cr carries "the
+ * last byte was a CR" across pieces of one value (start with false).
+ * ST_OK or ST_ELIMIT (b's cap).
+ */
+int sse_data_append(struct buf *b, const char *p, size_t n, bool *cr);
+/* What sse_data_append adds for p (same rules), without the state of an
+ * earlier piece. */
+size_t sse_data_len(const char *p, size_t n);
+/*
+ * Appends a whole object event: "id: <id>\nevent: object\ndata: <data>\n\n".
+ * id must be free of CR and LF (cursors are base64url). ST_OK, ST_EINVAL
+ * for an id with a line break, ST_ELIMIT (nothing is appended then).
+ */
+int sse_event_append(struct buf *b, const char *id, const char *data, size_t n);
+/* ": <text>\n\n" (a comment: clients ignore it; heartbeats). text must be
+ * free of CR and LF (ST_EINVAL). */
+int sse_comment_append(struct buf *b, const char *text);
+
+/* ---- Metrics (metrics.c) ------------------------------------------------ */
+
+/*
+ * Counters of requests by route and status, and latency histograms by
+ * route, all atomics: metrics_observe never takes a lock. Routes are known
+ * up front (the route table): one slot per row, plus one for requests that
+ * matched none.
+ */
+struct metrics *metrics_new(const struct http_route *routes, size_t n);
+void metrics_free(struct metrics *m);
+/* Records one finished request (an http_observe_fn minus its arg). Stream
+ * routes are counted but kept out of the latency histogram (their time is
+ * the subscription's life, not a latency). */
+void metrics_observe(struct metrics *m, const struct http_route *route,
+		     int status, double ms);
+
+/* Values read at scrape time, outside the atomics. */
+struct metrics_gauges {
+	uint64_t store_versions, store_objects, store_bytes;
+	uint64_t streams, stream_events, stream_revoked;
+	uint64_t rss_bytes; /* 0: unknown, not printed */
+	double start_time;  /* unix seconds */
+};
+
+/* The Prometheus text exposition (format 0.0.4) of m and g into out. */
+int metrics_render(struct metrics *m, const struct metrics_gauges *g,
+		   struct buf *out);
+/* Appends s as the inside of a label value: backslash, double quote and
+ * line feed escaped as the format requires. */
+int metrics_label_append(struct buf *out, const char *s);
+/* Resident set size of this process from /proc/self/statm; 0 if unknown. */
+uint64_t metrics_rss_bytes(void);
+/* When this process started (unix seconds), from /proc; now if unknown. */
+double metrics_process_start(void);
+
+#endif
