@@ -1,5 +1,6 @@
 # The two commands a newcomer needs (see README.md):
-#   make run    build, create a node with sample data if none exists, show it
+#   make run    build, create a node with sample data if none exists, show
+#               it, then serve it over TAXII 2.1 (Ctrl-C stops it)
 #   make test   build and run every test, then again under ASan+UBSan
 # Both install missing Debian packages first (scripts/setup.sh).
 
