@@ -330,8 +330,7 @@ static bool is_status_id(const char *id)
 	       uuid_parse(id, strnlen(id, UUID_STRLEN + 1), true, u) == ST_OK;
 }
 
-int store_status_put(struct store *s, const struct store_status *st,
-		     struct diag *d)
+static int status_check(const struct store_status *st, struct diag *d)
 {
 	if (st == NULL || !is_status_id(st->id))
 		return diag_set(d, ST_EINVAL, "status: id is not a UUID");
@@ -341,7 +340,26 @@ int store_status_put(struct store *s, const struct store_status *st,
 	    st->failure > INT64_MAX || st->npending > INT64_MAX ||
 	    st->lists_len > INT32_MAX)
 		return diag_set(d, ST_ERANGE, "status: out of range");
-	return s->ops->status_put(s, st, d);
+	return ST_OK;
+}
+
+int store_status_put(struct store *s, const struct store_status *st,
+		     struct diag *d)
+{
+	int rc = status_check(st, d);
+	return rc != ST_OK ? rc : s->ops->status_put(s, st, d);
+}
+
+int store_status_put_async(struct store *s, const struct store_status *st,
+			   struct diag *d)
+{
+	int rc = status_check(st, d);
+	if (rc != ST_OK)
+		return rc;
+	/* A backend without it waits: the put is durable on return. */
+	if (s->ops->status_put_async == NULL)
+		return s->ops->status_put(s, st, d);
+	return s->ops->status_put_async(s, st, d);
 }
 
 int store_status_get(struct store *s, const char *id, struct store_status *out,

@@ -45,6 +45,12 @@ struct store_options {
 	uint32_t status_keep_hours; /* status resources older than this are
 				       purged by the writer, about once a
 				       minute (default and minimum 24) */
+	/* Idle memory (default 10000 ms, UINT32_MAX: never): pooled read
+	 * connections unused for this long are closed (with their page
+	 * cache and database mapping), and the writer releases its page
+	 * cache once it wrote nothing for this long. Done by the store's own
+	 * threads, never on a caller's path. */
+	uint32_t idle_ms;
 };
 
 /*
@@ -416,17 +422,45 @@ struct store_status {
 
 /*
  * Stores (or replaces: a pending status made complete) a status,
- * durably, through the writer; status puts from concurrent requests share
- * commits. The store copies what it needs. Replacing keeps id, owner and
- * created. ST_EINVAL for an id that is not a lowercase UUID, ST_EEXIST
+ * durably, through the writer: it is written in the writer's next
+ * transaction, with the batches of that group and the other statuses
+ * queued (concurrent requests share commits), and this returns after
+ * that commit. The store copies what it needs. Replacing keeps id, owner
+ * and created. ST_EINVAL for an id that is not a lowercase UUID, ST_EEXIST
  * when the id exists with another owner (nothing is changed).
  */
 int store_status_put(struct store *s, const struct store_status *st,
 		     struct diag *d);
 /*
+ * The same without waiting: the status (copied) is queued for the
+ * writer's next transaction and this returns at once (ST_OK; ST_EINVAL or
+ * ST_ERANGE as above, ST_ECLOSED when closing). From its return,
+ * store_status_get in any thread finds it, whether queued, being written
+ * or committed (read-your-writes); store_close commits it first. It is
+ * committed with the next group commit of the writer (the batches of
+ * other requests, or a transaction of its own when there are none).
+ *
+ * Crash window: the status is durable only after that commit, typically
+ * a few milliseconds (one commit) after this returns. A crash (power
+ * loss, SIGKILL) in between loses the status resource, not the objects
+ * the caller committed before: TAXII Add Objects commits the objects
+ * (durable), puts the status asynchronously and answers 202 with the
+ * complete status in its body; after such a crash a GET of that status
+ * is a 404 while the objects are stored.
+ *
+ * For ids the caller made (random UUIDs): an id that exists with another
+ * owner is not reported (the put is dropped when written, with a
+ * warning in the log); a put of an id already queued replaces it. An
+ * error of the write itself (disk full) is only logged.
+ */
+int store_status_put_async(struct store *s, const struct store_status *st,
+			   struct diag *d);
+/*
  * Reads a status into out; out->lists is allocated and the caller owns
  * it: release with store_status_release(). ST_ENOTFOUND when absent or
- * purged. The caller checks out->owner against the requesting account.
+ * purged. Sees statuses put by store_status_put_async that are not yet
+ * committed (a replacement not yet committed shows its own created).
+ * The caller checks out->owner against the requesting account.
  */
 int store_status_get(struct store *s, const char *id, struct store_status *out,
 		     struct diag *d);
@@ -495,6 +529,10 @@ struct store_stats {
 	uint64_t commits; /* write transactions committed */
 	uint64_t batches; /* batches reported (batches / commits is the
 				 group-commit factor) */
+	uint64_t status_uncommitted;  /* statuses queued or being written */
+	uint64_t readers;	      /* read connections open (before this
+					call took one) */
+	uint64_t readers_closed_idle; /* closed after idle_ms unused */
 };
 
 /* Counts from one consistent snapshot; cheap (no table scans). */
@@ -550,6 +588,8 @@ struct store_ops {
 		      size_t *removed, struct diag *d);
 	int (*status_put)(struct store *s, const struct store_status *st,
 			  struct diag *d);
+	int (*status_put_async)(struct store *s, const struct store_status *st,
+				struct diag *d);
 	int (*status_get)(struct store *s, const char *id,
 			  struct store_status *out, struct diag *d);
 	int (*status_purge)(struct store *s, st_time before, size_t *purged,

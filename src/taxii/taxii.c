@@ -1114,10 +1114,13 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 	jw_obj_close(&w);
 	if ((rc = jw_finish(&w)) != ST_OK)
 		goto fail;
-	/* The status is kept (24 h at least) as the exact body sent now. */
+	/* The status is kept (24 h at least) as the exact body sent now.
+	 * The objects are durable already; the status is committed with the
+	 * writer's next transaction, readable at once (see
+	 * store_status_put_async for the crash window). */
 	st.lists = resp->body.data;
 	st.lists_len = resp->body.len;
-	if ((rc = store_status_put(t->cfg.store, &st, &d)) != ST_OK)
+	if ((rc = store_status_put_async(t->cfg.store, &st, &d)) != ST_OK)
 		goto fail;
 	resp->status = 202;
 	goto out;

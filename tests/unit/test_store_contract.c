@@ -162,9 +162,12 @@ static int setup(void **state)
 	return 0;
 }
 
+static void gate_set(bool closed);
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	gate_set(false); /* a failed test may have left the writer held */
 	store_set_clock_for_test(NULL);
 	store_close(f->s);
 	rm_dir(f->dir);
@@ -2508,6 +2511,211 @@ static void test_status_group_commit(void **state)
 	assert_int_equal(store_status_put(f->s, &mine, NULL), ST_EEXIST);
 }
 
+/* A clock that holds the writer inside its transaction (it reads the
+ * clock once per transaction, after BEGIN) while the gate is closed. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_closed, gate_entered;
+
+static st_time gate_clock(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_entered = true;
+	pthread_cond_broadcast(&gate_cv);
+	while (gate_closed)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	return time_now();
+}
+
+static void gate_set(bool closed)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_closed = closed;
+	gate_entered = false;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+/* Waits until the writer is held at the gate. */
+static void gate_wait_entered(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+static void status_async_ok(struct store *s, const char *id, int64_t owner,
+			    st_time created, const char *lists)
+{
+	struct store_status st;
+	struct diag d = {""};
+	memset(&st, 0, sizeof(st));
+	snprintf(st.id, sizeof(st.id), "%s", id);
+	st.owner = owner;
+	st.created = created;
+	st.total = st.success = 5;
+	st.lists = (char *)lists;
+	st.lists_len = strlen(lists);
+	int rc = store_status_put_async(s, &st, &d);
+	if (rc != ST_OK)
+		fprintf(stderr, "status: %s\n", d.msg);
+	assert_int_equal(rc, ST_OK);
+}
+
+struct status_getter {
+	struct store *s;
+	const char *ids[4];
+	int found; /* how many of ids were found with owner 7 and lists */
+};
+
+static void *get_statuses(void *arg)
+{
+	struct status_getter *g = arg;
+	for (int i = 0; i < 4 && g->ids[i] != NULL; i++) {
+		struct store_status st;
+		if (store_status_get(g->s, g->ids[i], &st, NULL) != ST_OK)
+			continue;
+		if (st.owner == 7 && st.total == 5 && st.lists_len == 9 &&
+		    strcmp(st.lists, "{\"a\":[1]}") == 0)
+			g->found++;
+		store_status_release(&st);
+	}
+	return NULL;
+}
+
+/* Found by another thread, with the expected contents. */
+static int found_elsewhere(struct store *s, const char *a, const char *b)
+{
+	struct status_getter g = {s, {a, b, NULL, NULL}, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, get_statuses, &g), 0);
+	pthread_join(th, NULL);
+	return g.found;
+}
+
+/*
+ * An async status is readable from its put on, by any thread, while
+ * queued and while being written; it is committed with the writer's next
+ * transaction, and store_close commits what is still queued.
+ */
+static void test_status_async(void **state)
+{
+	struct fx *f = *state;
+	struct store_status st;
+	struct diag d = {""};
+	size_t n;
+	const char *lists = "{\"a\":[1]}";
+
+	/* Held in the writer's transaction: S1 being written, S2 queued. */
+	gate_set(true);
+	store_set_clock_for_test(gate_clock);
+	status_async_ok(f->s, S1, 7, 0, lists);
+	gate_wait_entered();
+	status_async_ok(f->s, S2, 7, 0, lists);
+	assert_int_equal(stats(f->s).status_uncommitted, 2);
+	assert_int_equal(found_elsewhere(f->s, S1, S2), 2);
+	/* Not in the database yet: only the store's memory has them. */
+	int64_t rows = -1;
+	assert_int_equal(
+	    sqlite_raw(f->dir, "SELECT count(*) FROM status", &rows), 0);
+	assert_int_equal(rows, 0);
+	gate_set(false);
+	store_set_clock_for_test(NULL);
+
+	/* A durable put after them waits for a commit that has them. */
+	status_put_ok(f->s, S3, 7, 0, false, "{}");
+	assert_int_equal(stats(f->s).status_uncommitted, 0);
+	assert_int_equal(
+	    sqlite_raw(f->dir, "SELECT count(*) FROM status", &rows), 0);
+	assert_int_equal(rows, 3);
+	assert_int_equal(found_elsewhere(f->s, S1, S2), 2);
+
+	/* Queued at close: committed by store_close, there after a restart
+	 * (the writer may or may not have taken it: either way). */
+	static const char *const later[] = {
+	    "dddddddd-dddd-4ddd-8ddd-dddddddddddd",
+	    "eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee"};
+	status_async_ok(f->s, later[0], 7, 0, lists);
+	status_async_ok(f->s, later[1], 7, 0, lists);
+	reopen(f, NULL);
+	assert_int_equal(found_elsewhere(f->s, later[0], later[1]), 2);
+	assert_int_equal(found_elsewhere(f->s, S1, S2), 2);
+
+	/* Purge sees an async status put before it: an old one goes. */
+	const st_time hour = 3600ll * 1000000;
+	const char *old = "ffffffff-ffff-4fff-8fff-ffffffffffff";
+	st_time now = time_now();
+	status_async_ok(f->s, old, 7, now - 2 * hour, lists);
+	assert_int_equal(store_status_purge(f->s, now - hour, &n, &d), ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_status_get(f->s, old, &st, &d), ST_ENOTFOUND);
+	/* ... and the others stay. */
+	assert_int_equal(found_elsewhere(f->s, S1, S2), 2);
+
+	/* Checked like the durable put. */
+	memset(&st, 0, sizeof(st));
+	snprintf(st.id, sizeof(st.id), "%s", "not-a-uuid");
+	assert_int_equal(store_status_put_async(f->s, &st, &d), ST_EINVAL);
+	/* An id of another owner: dropped, the stored one is kept. */
+	memset(&st, 0, sizeof(st));
+	snprintf(st.id, sizeof(st.id), "%s", S1);
+	st.owner = 99;
+	assert_int_equal(store_status_put_async(f->s, &st, &d), ST_OK);
+	status_put_ok(f->s, S3, 7, 0, false, "{}"); /* after it */
+	assert_int_equal(store_status_get(f->s, S1, &st, &d), ST_OK);
+	assert_int_equal(st.owner, 7);
+	store_status_release(&st);
+	check_ok(f->s);
+}
+
+/* Readers unused for idle_ms are closed by the store; reads go on. */
+static void test_idle_readers(void **state)
+{
+	struct fx *f = *state;
+	struct store_options o = {.create = true, .idle_ms = 100};
+	reopen(f, &o);
+	struct tb t;
+	tb_init(&t, 10, 0);
+	for (size_t i = 0; i < 10; i++)
+		tb_set(&t, i, "indicator", i + 1, true, 1000, "x");
+	append_ok(f->s, &t);
+	tb_free(&t);
+	/* Two threads reading at once: two connections. */
+	struct status_getter g[2] = {{f->s, {S1}, 0}, {f->s, {S2}, 0}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, get_statuses, &g[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	struct store_stats st = stats(f->s);
+	assert_true(st.readers >= 1);
+	/* Closed within a few ticks of idle_ms (stats takes a reader: poll
+	 * more slowly than idle_ms). */
+	double t0 = time_mono();
+	do {
+		struct timespec ts = {0, 400 * 1000000L};
+		nanosleep(&ts, NULL);
+		st = stats(f->s);
+	} while (st.readers > 0 && time_mono() - t0 < 10);
+	assert_int_equal(st.readers, 0);
+	assert_true(st.readers_closed_idle >= 1);
+	assert_int_equal(st.versions, 10);
+	/* Reads still work: a new connection opens. */
+	assert_int_equal(stats(f->s).versions, 10);
+	check_ok(f->s);
+
+	/* UINT32_MAX: never closed. */
+	o.idle_ms = UINT32_MAX;
+	reopen(f, &o);
+	(void)stats(f->s);
+	struct timespec ts = {0, 300 * 1000000L};
+	nanosleep(&ts, NULL);
+	assert_int_equal(stats(f->s).readers, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Following the log                                                    */
 /* ------------------------------------------------------------------ */
@@ -2796,6 +3004,8 @@ int main(void)
 	    T(test_remove),
 	    T(test_status),
 	    T(test_status_group_commit),
+	    T(test_status_async),
+	    T(test_idle_readers),
 	    T(test_wait_seq),
 	    T(test_log_read),
 	    T(test_migrate_from_1),

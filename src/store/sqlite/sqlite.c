@@ -33,6 +33,8 @@
 #define BUSY_TIMEOUT_MS 10000
 /* TAXII: status resources are kept at least 24 hours. */
 #define STATUS_KEEP_HOURS 24
+/* Idle readers are closed, and the writer's cache released, after this. */
+#define DEFAULT_IDLE_MS 10000
 
 /*
  * Schema migrations, applied in order in one transaction at open; each
@@ -396,15 +398,15 @@ static int sq_open(const char *path, const struct store_options *opt,
 		return diag_set(d, ST_ENOMEM, "store: no memory");
 	s->base.ops = &store_sqlite_ops;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->work_cv, NULL);
-	pthread_cond_init(&s->done_cv, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->work_cv, &ca);
+	pthread_cond_init(&s->done_cv, NULL);
 	pthread_cond_init(&s->seq_cv, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->ck_mu, NULL);
-	pthread_cond_init(&s->ck_cv, NULL);
+	pthread_cond_init(&s->ck_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&s->ck_done_cv, NULL);
 	pthread_mutex_init(&s->r_mu, NULL);
 	s->cache_kib =
@@ -415,6 +417,9 @@ static int sq_open(const char *path, const struct store_options *opt,
 	s->status_keep_hours = opt->status_keep_hours > STATUS_KEEP_HOURS
 				   ? opt->status_keep_hours
 				   : STATUS_KEEP_HOURS;
+	s->idle_ms = opt->idle_ms == 0		  ? DEFAULT_IDLE_MS
+		     : opt->idle_ms == UINT32_MAX ? 0
+						  : opt->idle_ms;
 	s->path = strdup(path);
 	if (s->path == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "store: no memory");
@@ -739,6 +744,10 @@ static int step_ints(sqlite3_stmt *q, uint64_t *a, uint64_t *b)
 static int sq_stats(struct store *st, struct store_stats *out)
 {
 	struct sq_store *s = SQ(st);
+	pthread_mutex_lock(&s->r_mu);
+	out->readers = s->r_open; /* before this call takes one */
+	out->readers_closed_idle = s->r_closed_idle;
+	pthread_mutex_unlock(&s->r_mu);
 	struct sq_reader *r = sq_reader_get(s, NULL);
 	sqlite3_stmt *q = NULL;
 	int rc;
@@ -760,6 +769,7 @@ static int sq_stats(struct store *st, struct store_stats *out)
 	pthread_mutex_lock(&s->mu);
 	out->commits = s->commits;
 	out->batches = s->batches;
+	out->status_uncommitted = s->as_queued;
 	pthread_mutex_unlock(&s->mu);
 out:
 	sq_reader_put(s, r);
@@ -939,6 +949,7 @@ const struct store_ops store_sqlite_ops = {
     .page = sq_page,
     .remove = sq_remove,
     .status_put = sq_status_put,
+    .status_put_async = sq_status_put_async,
     .status_get = sq_status_get,
     .status_purge = sq_status_purge,
     .wait_seq = sq_wait_seq,

@@ -74,6 +74,21 @@ struct sq_job {
 	struct sq_job *next;
 };
 
+/*
+ * A status resource on its way to the database: queued by
+ * sq_status_put (the caller waits: sync) or sq_status_put_async (the
+ * writer frees it), written in the writer's next transaction, with the
+ * batches of that group. Until that commit, sq_status_get finds it here.
+ */
+struct sq_astatus {
+	struct store_status st; /* lists: owned unless sync */
+	bool sync;		/* a caller waits for done */
+	bool done;
+	int rc;		/* sync: the result */
+	struct diag *d; /* sync: the caller's (may be NULL) */
+	struct sq_astatus *next;
+};
+
 /* Reader statements, prepared on first use. */
 enum {
 	R_BEGIN,
@@ -108,6 +123,7 @@ struct sq_reader {
 		sqlite3_stmt *st;
 	} cache[16]; /* query shapes, round robin */
 	size_t cache_next;
+	double idle_since; /* time_mono() when put back in the pool */
 	char idbuf[STORE_ID_MAX];
 };
 
@@ -125,6 +141,10 @@ struct sq_store {
 	pthread_cond_t done_cv; /* waiters: something done */
 	struct store_batch *q_head, *q_tail;
 	struct sq_job *j_head, *j_tail;
+	/* Status resources: queued, and taken by the writer for the
+	 * transaction it is writing (both readable by sq_status_get). */
+	struct sq_astatus *as_head, *as_tail, *as_busy;
+	uint64_t as_queued; /* in as_head and as_busy */
 	bool stopping;
 	uint64_t commits, batches;
 	/* What readers can see: the marks as of the last commit. */
@@ -149,6 +169,12 @@ struct sq_store {
 	size_t mbuf_cap;
 	uint32_t status_keep_hours;
 	double last_purge; /* time_mono() of the last status purge */
+	bool w_released;   /* writer: cache released since its last commit */
+
+	/* Idle: readers unused for idle_ms are closed (by the
+	 * checkpointer), and the writer releases its page cache once no
+	 * transaction ran for idle_ms. */
+	uint32_t idle_ms;
 
 	/* Checkpointer. */
 	pthread_t ckpt;
@@ -164,8 +190,10 @@ struct sq_store {
 
 	/* Readers. */
 	pthread_mutex_t r_mu;
-	struct sq_reader *r_free;
+	struct sq_reader *r_free; /* LIFO: the least recently used last */
 	struct sq_reader *r_all;
+	uint32_t r_open; /* connections in r_all */
+	uint64_t r_closed_idle;
 };
 
 #define SQ(s) ((struct sq_store *)(s))
@@ -203,8 +231,18 @@ st_time sq_wait_added(struct store *st, st_time after, int timeout_ms);
 /* status.c */
 int sq_status_put(struct store *st, const struct store_status *in,
 		  struct diag *d);
+int sq_status_put_async(struct store *st, const struct store_status *in,
+			struct diag *d);
 int sq_status_get(struct store *st, const char *id, struct store_status *out,
 		  struct diag *d);
+/* In the writer's transaction: writes each status of the list (only the
+ * first with one); an id
+ * owned by another account is not an error of the transaction (a sync
+ * one gets ST_EEXIST, an async one is dropped with a warning). */
+int sq_status_write_tx(struct sq_store *s, struct sq_astatus *as, bool one,
+		       struct diag *d);
+/* Frees an async status (not a sync one: its caller owns it). */
+void sq_astatus_free(struct sq_astatus *a);
 int sq_status_purge(struct store *st, st_time before, size_t *purged,
 		    struct diag *d);
 /* In the writer's transaction: deletes statuses created before `before`. */
@@ -218,6 +256,11 @@ int sq_read_begin(struct sq_reader *r, struct diag *d);
 void sq_read_end(struct sq_reader *r);
 void sq_reader_put(struct sq_store *s, struct sq_reader *r);
 void sq_readers_close(struct sq_store *s);
+/* Closes the pooled readers unused for at least idle_ms (all of them
+ * with 0); returns how many remain open. Any thread. */
+uint32_t sq_readers_trim(struct sq_store *s, uint32_t idle_ms);
+/* Returns freed heap to the system (glibc), after caches were released. */
+void sq_heap_trim(void);
 const char *sq_type_name(struct sq_reader *r, int64_t code);
 int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 	     void *ctx, size_t *count, struct diag *d);

@@ -595,6 +595,20 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 	return rc;
 }
 
+/* A deadline ms from now on CLOCK_MONOTONIC (work_cv's and ck_cv's clock). */
+static struct timespec deadline_in(uint32_t ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	return dl;
+}
+
 /* Names the calling thread, for top -H and perf. */
 static void thread_name(const char *name)
 {
@@ -655,14 +669,49 @@ static void writer_pause_for_checkpoint(struct sq_store *s)
 	pthread_mutex_unlock(&s->ck_mu);
 }
 
+/*
+ * How many readers are open (ck_mu held: lock order ck_mu, r_mu).
+ */
+static uint32_t readers_open(struct sq_store *s)
+{
+	pthread_mutex_lock(&s->r_mu);
+	uint32_t n = s->r_open;
+	pthread_mutex_unlock(&s->r_mu);
+	return n;
+}
+
+/*
+ * The checkpointer also closes idle readers: while some are open, it
+ * wakes every idle_ms / 2 (at most 1 s apart) to close those unused for
+ * idle_ms; with none open it sleeps until a reader is opened. Nothing of
+ * this runs on a caller's path.
+ */
+static void ckpt_wait(struct sq_store *s)
+{
+	while (!s->ck_want && !s->ck_stop) {
+		if (s->idle_ms == 0 || readers_open(s) == 0) {
+			pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+			continue;
+		}
+		uint32_t tick = s->idle_ms / 2;
+		tick = tick < 5 ? 5 : tick > 1000 ? 1000 : tick;
+		struct timespec dl = deadline_in(tick);
+		if (pthread_cond_timedwait(&s->ck_cv, &s->ck_mu, &dl) !=
+		    ETIMEDOUT)
+			continue;
+		pthread_mutex_unlock(&s->ck_mu);
+		sq_readers_trim(s, s->idle_ms);
+		pthread_mutex_lock(&s->ck_mu);
+	}
+}
+
 static void *ckpt_main(void *arg)
 {
 	struct sq_store *s = arg;
 	thread_name("strait-ckpt");
 	pthread_mutex_lock(&s->ck_mu);
 	for (;;) {
-		while (!s->ck_want && !s->ck_stop)
-			pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+		ckpt_wait(s);
 		if (s->ck_stop && !s->ck_stall)
 			break;
 		bool stall = s->ck_stall;
@@ -675,6 +724,7 @@ static void *ckpt_main(void *arg)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store", "%s: checkpoint: %s", s->path,
 				 sqlite3_errmsg(s->cdb));
+		sqlite3_db_release_memory(s->cdb);
 
 		pthread_mutex_lock(&s->ck_mu);
 		if (stall) {
@@ -735,7 +785,7 @@ static int has_collection(struct sq_store *s, int64_t cid, bool *yes,
  * transaction back and is returned (the caller retries one by one).
  */
 static int write_segs(struct sq_store *s, struct seg *g, size_t n,
-		      struct diag *d)
+		      struct sq_astatus *as, bool one_status, struct diag *d)
 {
 	int rc = tx_begin(s, d);
 	for (size_t i = 0; rc == ST_OK && i < n; i++) {
@@ -763,6 +813,8 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 				diag_prefix(d, "%s", b->items[k].id);
 		}
 	}
+	if (rc == ST_OK && as != NULL)
+		rc = sq_status_write_tx(s, as, one_status, d);
 	if (rc == ST_OK) {
 		purge_if_due(s);
 		rc = tx_commit(s, d);
@@ -772,28 +824,109 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 	return rc;
 }
 
-/* Writes a group; returns how many transactions committed. */
-static uint64_t write_group(struct sq_store *s, struct seg *g, size_t n)
+/*
+ * Writes statuses that failed with a group: together, else each alone;
+ * one that still fails gets its error (a sync caller sees it; an async
+ * one is lost, and logged). Returns how many transactions committed.
+ */
+static uint64_t write_statuses_apart(struct sq_store *s, struct sq_astatus *as,
+				     bool together)
 {
 	struct diag d = {""};
 	uint64_t commits = 0;
-	int rc = write_segs(s, g, n, &d);
+	if (together && as->next != NULL &&
+	    write_segs(s, NULL, 0, as, false, &d) == ST_OK)
+		return 1;
+	/* (The list is not changed: sq_status_get reads it.) */
+	for (struct sq_astatus *a = as; a != NULL; a = a->next) {
+		int rc = write_segs(s, NULL, 0, a, true, &d);
+		if (rc == ST_OK) {
+			commits++;
+			continue;
+		}
+		a->rc = rc;
+		if (a->sync && a->d != NULL)
+			memcpy(a->d, &d, sizeof(d));
+		else if (!a->sync)
+			log_warn("store", "%s: status %s not stored: %s",
+				 s->path, a->st.id, d.msg);
+	}
+	return commits;
+}
+
+/*
+ * Writes a group of segments and the statuses as taken (either may be
+ * empty); returns how many transactions committed.
+ */
+static uint64_t write_group(struct sq_store *s, struct seg *g, size_t n,
+			    struct sq_astatus *as)
+{
+	struct diag d = {""};
+	uint64_t commits = 0;
+	int rc = write_segs(s, g, n, as, false, &d);
 	if (rc == ST_OK)
 		return 1;
-	if (n == 1) {
+	if (n == 0)
+		return write_statuses_apart(s, as, false);
+	if (n == 1 && as == NULL) {
 		fail_seg(&g[0], rc, &d);
 		return 0;
 	}
 	log_warn("store", "%s: group of %zu failed (%s), retrying each",
 		 s->path, n, d.msg);
 	for (size_t i = 0; i < n; i++) {
-		rc = write_segs(s, &g[i], 1, &d);
+		rc = write_segs(s, &g[i], 1, NULL, false, &d);
 		if (rc == ST_OK)
 			commits++;
 		else
 			fail_seg(&g[i], rc, &d);
 	}
+	if (as != NULL)
+		commits += write_statuses_apart(s, as, true);
 	return commits;
+}
+
+/* Takes every queued status for the next transaction (mu held). */
+static struct sq_astatus *take_statuses(struct sq_store *s)
+{
+	struct sq_astatus *as = s->as_head;
+	s->as_busy = as;
+	s->as_head = s->as_tail = NULL;
+	return as;
+}
+
+/*
+ * After their commit (mu held): the statuses just written leave the list
+ * that sq_status_get searches; sync callers are told (the caller
+ * broadcasts done_cv), async ones are freed.
+ */
+static void statuses_done(struct sq_store *s)
+{
+	struct sq_astatus *a = s->as_busy, *next;
+	s->as_busy = NULL;
+	for (; a != NULL; a = next) {
+		next = a->next;
+		s->as_queued--;
+		if (a->sync)
+			a->done = true;
+		else
+			sq_astatus_free(a);
+	}
+}
+
+/*
+ * The writer has been idle for idle_ms: releases its page cache (it is
+ * out of any transaction, so every page is unpinned), asks for a
+ * checkpoint of what the WAL still holds, and gives freed heap back.
+ */
+static void writer_release(struct sq_store *s)
+{
+	sqlite3_db_release_memory(s->wdb);
+	pthread_mutex_lock(&s->ck_mu);
+	s->ck_want = true;
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->ck_mu);
+	sq_heap_trim();
 }
 
 static int run_job_tx(struct sq_store *s, struct sq_job *j)
@@ -869,13 +1002,36 @@ static void *writer_main(void *arg)
 	thread_name("strait-writer");
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->q_head == NULL && s->j_head == NULL && !s->stopping)
-			pthread_cond_wait(&s->work_cv, &s->mu);
+		bool timed_out = false;
+		struct timespec dl = deadline_in(s->idle_ms);
+		while (s->q_head == NULL && s->j_head == NULL &&
+		       s->as_head == NULL && !s->stopping) {
+			if (s->w_released || s->idle_ms == 0) {
+				pthread_cond_wait(&s->work_cv, &s->mu);
+			} else if (pthread_cond_timedwait(&s->work_cv, &s->mu,
+							  &dl) == ETIMEDOUT) {
+				timed_out = true;
+				break;
+			}
+		}
+		if (timed_out) {
+			s->w_released = true;
+			pthread_mutex_unlock(&s->mu);
+			writer_release(s);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		s->w_released = false;
 		if (s->j_head != NULL) {
 			struct sq_job *j = s->j_head, *next;
 			s->j_head = s->j_tail = NULL;
+			/* The statuses queued before these jobs are written
+			 * first (a purge sees them). */
+			struct sq_astatus *as = take_statuses(s);
 			pthread_mutex_unlock(&s->mu);
-			uint64_t commits = run_jobs(s, j);
+			uint64_t commits =
+			    as != NULL ? write_group(s, NULL, 0, as) : 0;
+			commits += run_jobs(s, j);
 			writer_pause_for_checkpoint(s);
 			pthread_mutex_lock(&s->mu);
 			for (; j != NULL; j = next) {
@@ -884,10 +1040,11 @@ static void *writer_main(void *arg)
 			}
 			s->commits += commits;
 			publish_marks(s);
+			statuses_done(s);
 			pthread_cond_broadcast(&s->done_cv);
 			continue;
 		}
-		if (s->q_head == NULL)
+		if (s->q_head == NULL && s->as_head == NULL)
 			break; /* stopping, and nothing left */
 
 		/* Take what is queued, up to batch_max items. */
@@ -917,7 +1074,7 @@ static void *writer_main(void *arg)
 				s->head_off += take;
 			}
 		}
-		if (ng == 0) {
+		if (ng == 0 && s->q_head != NULL) {
 			/* No memory for even one segment: fail the head. */
 			struct store_batch *b = s->q_head;
 			s->q_head = b->priv_next;
@@ -933,14 +1090,17 @@ static void *writer_main(void *arg)
 			pthread_cond_broadcast(&s->done_cv);
 			continue;
 		}
+		/* And every status queued: they share the commit. */
+		struct sq_astatus *as = take_statuses(s);
 		pthread_mutex_unlock(&s->mu);
 
-		uint64_t commits = write_group(s, g, ng);
+		uint64_t commits = write_group(s, g, ng, as);
 		writer_pause_for_checkpoint(s);
 
 		pthread_mutex_lock(&s->mu);
 		s->commits += commits;
 		publish_marks(s);
+		statuses_done(s);
 		for (size_t i = 0; i < ng; i++) {
 			if (g[i].last) {
 				g[i].b->priv_done = true;
