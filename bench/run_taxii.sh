@@ -23,7 +23,12 @@
 # count measured again when the server refused some of SSE_SUBSCRIBERS),
 # IDLE_SECONDS (5), SERVE_ARGS (extra `strait serve` options).
 #
-# Server limits are not changed: the readers (16) and posters (4) stay under
+# The server gets room for the streams: --max-connections
+# max(256, SSE_SUBSCRIBERS * 1.2) and --stream-max SSE_SUBSCRIBERS + 8 (the
+# server refuses a stream cap above max-connections - 16; the 8 are for
+# taxii_load's probe stream, closed just before the subscribers connect and
+# given back within half a second). Its other limits
+# are not changed: the readers (16) and posters (4) stay under
 # the per-address (32) and per-account (32) request caps; the stream
 # subscribers come from 127.0.0.2, .3, ... (SSE_PER_ADDR each; all of
 # 127.0.0.0/8 is loopback on Linux) and use reader accounts of the node's
@@ -49,6 +54,12 @@ SSE_INTERVAL_MS=${SSE_INTERVAL_MS:-200}
 SSE_FIT=${SSE_FIT:-200}
 IDLE_SECONDS=${IDLE_SECONDS:-5}
 SERVE_ARGS=${SERVE_ARGS:-}
+# Connections for the subscribers plus a fifth for readers and writers.
+SSE_CONNS=$((SSE_SUBSCRIBERS + SSE_SUBSCRIBERS / 5))
+[ "$SSE_CONNS" -ge 256 ] || SSE_CONNS=256
+SSE_SERVE_ARGS=
+[ "$SSE_SUBSCRIBERS" -eq 0 ] ||
+	SSE_SERVE_ARGS="--max-connections $SSE_CONNS --stream-max $((SSE_SUBSCRIBERS + 8))"
 
 STRAIT=$BUILD/src/daemon/strait
 LOAD=$BUILD/bench/taxii_load
@@ -125,8 +136,9 @@ import_line() { # import_line LABEL: LABEL.json (strait import --json)
 start_server() { # start_server LABEL: starts `strait serve`, times it
 	: > "$WORK/serve.out"
 	t=$(now_ns)
-	# shellcheck disable=SC2086 # SERVE_ARGS is a list of options
-	"$STRAIT" --home "$HOMEDIR" serve --listen 127.0.0.1:0 $SERVE_ARGS \
+	# shellcheck disable=SC2086 # the *SERVE_ARGS are lists of options
+	"$STRAIT" --home "$HOMEDIR" serve --listen 127.0.0.1:0 \
+		$SSE_SERVE_ARGS $SERVE_ARGS \
 		> "$WORK/serve.out" 2>> "$WORK/serve.log" &
 	SERVE_PID=$!
 	step "$1" "$LOAD" ready --url-file "$WORK/serve.out" --token "$TOKEN" \

@@ -13,7 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 static const char serve_usage[] =
     "usage: strait serve [--listen HOST:PORT] [--peer-listen HOST:PORT]\n"
@@ -21,6 +26,8 @@ static const char serve_usage[] =
     "                    [--tls-client-ca FILE [--require-client-cert]]\n"
     "                    [--public-discovery] [--max-content-length BYTES]\n"
     "                    [--allow-plain] [--idle-timeout SECONDS]\n"
+    "                    [--max-connections N] [--per-ip-connections N]\n"
+    "                    [--stream-max N]\n"
     "\n"
     "Runs the node's TAXII 2.1 server until SIGINT or SIGTERM, then stops\n"
     "gracefully. Discovery is at /taxii2/, the API root at /taxii2/root/.\n"
@@ -39,6 +46,15 @@ static const char serve_usage[] =
     "  --allow-plain             allow plain HTTP on a non-loopback address\n"
     "  --idle-timeout SECONDS    close a connection idle, or not taking\n"
     "                            what is sent to it, this long (default 30)\n"
+    "  --max-connections N       connections (each one a thread) of the main\n"
+    "                            listener, 32 to 65536 (default 256)\n"
+    "  --per-ip-connections N    connections from one address, 1 to\n"
+    "                            --max-connections (default 32)\n"
+    "  --stream-max N            open live streams, all accounts; at most\n"
+    "                            --max-connections - 16, so streams never "
+    "take\n"
+    "                            every connection (default: half of\n"
+    "                            --max-connections)\n"
     "\n"
     "The first line on standard output names the URL being served.\n";
 
@@ -48,9 +64,16 @@ struct serve_opts {
 	bool public_discovery, allow_plain;
 	size_t max_content;
 	unsigned idle_timeout;
+	unsigned max_connections, per_ip_connections, stream_max;
 	/* Hidden, for tests and benchmarks: */
-	unsigned heartbeat_ms, stream_max;
+	unsigned heartbeat_ms;
 };
+
+/* The main listener's connection limit by default (http_limits). */
+#define DEFAULT_MAX_CONNECTIONS 256
+#define DEFAULT_PER_IP_CONNECTIONS 32
+/* Connections streams can never take: room for readers and writers. */
+#define STREAM_RESERVE 16
 
 /* A number in [lo, hi] for option name; CLI_USAGE otherwise. */
 static int parse_uint(const char *name, const char *arg, unsigned lo,
@@ -84,6 +107,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"idle-timeout", required_argument, NULL, 'i'},
 	    {"stream-heartbeat-ms", required_argument, NULL, 'H'},
 	    {"stream-max", required_argument, NULL, 'S'},
+	    {"max-connections", required_argument, NULL, 'C'},
+	    {"per-ip-connections", required_argument, NULL, 'I'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -133,6 +158,18 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 			if (rc != CLI_OK)
 				return rc;
 			break;
+		case 'C':
+			rc = parse_uint("--max-connections", optarg, 32, 65536,
+					&o->max_connections);
+			if (rc != CLI_OK)
+				return rc;
+			break;
+		case 'I':
+			rc = parse_uint("--per-ip-connections", optarg, 1,
+					65536, &o->per_ip_connections);
+			if (rc != CLI_OK)
+				return rc;
+			break;
 		case 'm': {
 			char *end;
 			unsigned long long n = strtoull(optarg, &end, 10);
@@ -165,44 +202,128 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	if (o->tls.require_client_cert && o->tls.client_ca_file == NULL)
 		return cli_fail(CLI_USAGE, "serve: --require-client-cert needs "
 					   "--tls-client-ca");
+	if (o->max_connections == 0)
+		o->max_connections = DEFAULT_MAX_CONNECTIONS;
+	if (o->per_ip_connections == 0)
+		o->per_ip_connections =
+		    DEFAULT_PER_IP_CONNECTIONS < o->max_connections
+			? DEFAULT_PER_IP_CONNECTIONS
+			: o->max_connections;
+	if (o->per_ip_connections > o->max_connections)
+		return cli_fail(CLI_USAGE,
+				"serve: --per-ip-connections %u is more than "
+				"--max-connections %u",
+				o->per_ip_connections, o->max_connections);
+	/* Streams hold their connection for hours: they may never fill the
+	 * listener, or TAXII readers and writers would find no room. */
+	if (o->stream_max == 0)
+		o->stream_max = o->max_connections / 2;
+	else if (o->stream_max > o->max_connections - STREAM_RESERVE)
+		return cli_fail(
+		    CLI_USAGE,
+		    "serve: --stream-max %u leaves fewer than %u of "
+		    "--max-connections %u to other requests (at "
+		    "most %u)",
+		    o->stream_max, STREAM_RESERVE, o->max_connections,
+		    o->max_connections - STREAM_RESERVE);
 	return CLI_OK;
 }
 
 /*
- * The paging keys rotate daily (TOKEN_KEY_ROTATE_S): a thread asks every
- * hour whether the current key is old enough, so a server that runs for
- * weeks still rotates. Paging tokens and stream cursors outlive one
- * rotation, so none in use breaks.
+ * A housekeeping thread. The paging keys rotate daily (TOKEN_KEY_ROTATE_S):
+ * it asks every hour whether the current key is old enough, so a server
+ * that runs for weeks still rotates. Paging tokens and stream cursors
+ * outlive one rotation, so none in use breaks.
+ *
+ * It also gives freed heap back to the system. glibc keeps what response
+ * buffers, stream buffers and request bodies gave back, in every arena
+ * the connection threads used, so after a burst of load the server's RSS
+ * stays at its peak. Once no request has been in flight (open streams are
+ * requests) nor begun for IDLE_TRIM_S after some activity, malloc_trim(0)
+ * runs once; the next activity re-arms it.
  */
 #define KEY_CHECK_S 3600
+#define WAKE_S 1
+#define IDLE_TRIM_S 5
 
 struct rotator {
 	struct token_keys *keys;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	struct http_server *srv; /* under mu; NULL until it runs */
 	pthread_t thread;
 	bool running;
 };
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Resident memory in MiB (Linux /proc), or -1. */
+static double rss_mib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size = 0, res = 0;
+	int ok = f != NULL && fscanf(f, "%llu %llu", &size, &res) == 2;
+	if (f != NULL)
+		fclose(f);
+	long pg = sysconf(_SC_PAGESIZE);
+	return ok && pg > 0 ? (double)res * (double)pg / 1048576.0 : -1.0;
+}
+
+static void idle_trim(void)
+{
+#ifdef __GLIBC__
+	double before = rss_mib();
+	malloc_trim(0);
+	log_info("serve", "idle: freed heap given back, RSS %.1f -> %.1f MiB",
+		 before, rss_mib());
+#endif
+}
+
 static void *rotator_main(void *arg)
 {
 	struct rotator *r = arg;
+	double next_key = mono_s() + KEY_CHECK_S, busy_at = mono_s();
+	uint64_t seen = 0;
+	bool dirty = true; /* startup (the store's opening) allocated too */
+
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += KEY_CHECK_S;
+		dl.tv_sec += WAKE_S;
 		while (!r->stop &&
 		       pthread_cond_timedwait(&r->cv, &r->mu, &dl) != ETIMEDOUT)
 			;
 		if (r->stop)
 			break;
+		struct http_server *srv = r->srv;
 		pthread_mutex_unlock(&r->mu);
-		struct diag d;
-		if (token_keys_rotate(r->keys, (int64_t)time(NULL), 0, &d) !=
-		    ST_OK)
-			log_warn("serve", "paging key rotation: %s", d.msg);
+		double now = mono_s();
+		if (now >= next_key) {
+			next_key = now + KEY_CHECK_S;
+			struct diag d;
+			if (token_keys_rotate(r->keys, (int64_t)time(NULL), 0,
+					      &d) != ST_OK)
+				log_warn("serve", "paging key rotation: %s",
+					 d.msg);
+		}
+		if (srv != NULL) {
+			uint64_t n = http_server_requests(srv);
+			if (n != seen || http_server_inflight(srv) > 0) {
+				seen = n;
+				busy_at = now;
+				dirty = true;
+			} else if (dirty && now - busy_at >= IDLE_TRIM_S) {
+				dirty = false;
+				idle_trim();
+			}
+		}
 		pthread_mutex_lock(&r->mu);
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -221,6 +342,16 @@ static int rotator_start(struct rotator *r, struct token_keys *keys)
 	return ST_OK;
 }
 
+/* Lets the thread watch srv (NULL before http_server_free). */
+static void rotator_watch(struct rotator *r, struct http_server *srv)
+{
+	if (!r->running)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->srv = srv;
+	pthread_mutex_unlock(&r->mu);
+}
+
 static void rotator_stop(struct rotator *r)
 {
 	if (!r->running)
@@ -233,6 +364,32 @@ static void rotator_stop(struct rotator *r)
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	r->running = false;
+}
+
+/*
+ * Each connection holds a descriptor (and a stream, its store reads):
+ * raises the soft descriptor limit toward the hard one when the listeners
+ * could need more, and says so when even the hard limit is short.
+ */
+static void nofile_fit(unsigned conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 256; /* store files, peer, slack */
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rlim_t to = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+			? want
+			: rl.rlim_max;
+	if (to > rl.rlim_cur) {
+		rl.rlim_cur = to;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (to < want)
+		log_warn("serve",
+			 "descriptor limit %llu is below the %llu that %u "
+			 "connections may need (ulimit -n)",
+			 (unsigned long long)to, (unsigned long long)want,
+			 conns);
 }
 
 int cmd_serve(struct cli *c, int argc, char **argv)
@@ -302,6 +459,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	hc.main.listen = o.listen;
 	hc.main.limits.max_content_length = o.max_content;
 	hc.main.limits.connection_timeout_s = o.idle_timeout;
+	hc.main.limits.max_connections = o.max_connections;
+	hc.main.limits.per_ip_connections = o.per_ip_connections;
 	hc.peer.listen = o.peer_listen;
 	hc.peer.limits.max_content_length = o.max_content;
 	hc.peer.limits.connection_timeout_s = o.idle_timeout;
@@ -318,10 +477,13 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		cli_fail(CLI_USAGE, "serve: cannot start a thread");
 		goto out;
 	}
+	nofile_fit(o.max_connections +
+		   (o.peer_listen != NULL ? DEFAULT_MAX_CONNECTIONS : 0));
 	if (http_server_start(&hc, &srv, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s", d.msg);
 		goto out;
 	}
+	rotator_watch(&rot, srv);
 	const char *scheme = o.tls.cert_file ? "https" : "http";
 	char host[128];
 	snprintf(host, sizeof(host), "%s", o.listen);
@@ -339,6 +501,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	http_server_stop(srv, 5000);
 	status = CLI_OK;
 out:
+	rotator_watch(&rot, NULL);
 	rotator_stop(&rot);
 	http_server_free(srv);
 	taxii_free(tx);

@@ -21,6 +21,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -37,6 +38,19 @@
 #define PEM_MAX (1u << 20)
 #define COUNTER_BUCKETS 64
 #define LOG_PATH_MAX 256
+/* How often a waiting stream looks whether its client went away. */
+#define PEER_CHECK_S 0.25
+
+/* Linux reports a peer's shutdown of its sending side (FIN), even with
+ * bytes still unread before it, as POLLRDHUP; <poll.h> shows the name
+ * only with _GNU_SOURCE, which this project keeps off. The value is the
+ * same on every Linux architecture. */
+#if defined(__linux__) && !defined(POLLRDHUP)
+#define POLLRDHUP 0x2000
+#endif
+#ifndef POLLRDHUP
+#define POLLRDHUP 0
+#endif
 
 /* One named counter of per-account concurrent requests. */
 struct counter {
@@ -77,14 +91,18 @@ struct http_server {
 	pthread_mutex_t mu; /* inflight, stop */
 	pthread_cond_t cv;
 	unsigned inflight;
+	uint64_t started; /* requests begun, ever */
 };
 
 struct stream {
 	struct http_server *srv;
+	struct MHD_Connection *mc;
 	http_stream_fn fn;
 	void *arg;
 	void (*free_fn)(void *);
 	uint64_t bytes;
+	double checked; /* time_mono() of the last peer_gone() */
+	bool gone;	/* ended because the client went away */
 };
 
 struct http_conn {
@@ -356,10 +374,12 @@ static void access_log(struct http_conn *c, const char *end)
 static void inflight_add(struct http_server *s, int d)
 {
 	pthread_mutex_lock(&s->mu);
-	if (d > 0)
+	if (d > 0) {
 		s->inflight++;
-	else if (s->inflight > 0)
+		s->started++;
+	} else if (s->inflight > 0) {
 		s->inflight--;
+	}
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -373,6 +393,8 @@ static void request_end(struct http_conn *c, const char *end)
 		return;
 	if (c->stream != NULL) {
 		c->bytes = c->stream->bytes;
+		if (c->stream->gone)
+			end = "client-closed";
 		c->stream = NULL;
 	}
 	access_log(c, end);
@@ -396,6 +418,38 @@ static void request_end(struct http_conn *c, const char *end)
 	inflight_add(s, -1);
 }
 
+/*
+ * Whether the client of a waiting stream closed its connection (or its
+ * sending side: a stream's client has nothing more to send). While the
+ * callback waits for events the connection's thread is in it, so
+ * libmicrohttpd would notice only at the next write (an event, a
+ * heartbeat) or at the idle timeout. Never reads: bytes pending on the
+ * socket (a pipelined request, TLS records) are left where they are and
+ * are not taken as a close. Only a FIN (EOF), a reset or a socket error
+ * count, which holds for TLS connections too (their raw socket shows
+ * records, never plaintext).
+ */
+static bool peer_gone(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || ci->connect_fd == MHD_INVALID_SOCKET)
+		return false;
+	struct pollfd p = {.fd = ci->connect_fd, .events = POLLIN | POLLRDHUP};
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLHUP | POLLERR | POLLRDHUP))
+		return true;
+	if (!(p.revents & POLLIN))
+		return false;
+	char ch;
+	ssize_t n = recv(ci->connect_fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return true;
+	return n < 0 &&
+	       (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
 	struct stream *st = cls;
@@ -416,8 +470,19 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (n != 0)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		/* Nothing yet. A callback that returned at once must not
-		   make this thread spin. */
+		/* Nothing yet: has the client gone meanwhile? Then end
+		   now, which frees the connection, its thread and the
+		   request's account slots, instead of at the timeout. */
+		double now = time_mono();
+		if (now - st->checked >= PEER_CHECK_S) {
+			st->checked = now;
+			if (peer_gone(st->mc)) {
+				st->gone = true;
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			}
+		}
+		/* A callback that returned at once must not make this
+		   thread spin. */
 		if (time_mono() - t < 0.001) {
 			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
@@ -445,6 +510,8 @@ static enum MHD_Result respond(struct http_conn *c)
 		if (st == NULL)
 			return MHD_NO;
 		st->srv = c->l->srv;
+		st->mc = c->mc;
+		st->checked = time_mono();
 		st->fn = r->stream;
 		st->arg = r->stream_arg;
 		st->free_fn = r->stream_free;
@@ -1126,6 +1193,15 @@ uint16_t http_server_port(const struct http_server *s, enum http_listener_id l)
 bool http_server_stopping(const struct http_server *s)
 {
 	return atomic_load(&s->stopping);
+}
+
+uint64_t http_server_requests(const struct http_server *s)
+{
+	struct http_server *m = (struct http_server *)s;
+	pthread_mutex_lock(&m->mu);
+	uint64_t n = m->started;
+	pthread_mutex_unlock(&m->mu);
+	return n;
 }
 
 unsigned http_server_inflight(const struct http_server *s)

@@ -323,7 +323,13 @@ unsigned http_account_count(struct http_server *s, enum http_listener_id l,
  * checking the stop flag); HTTP_STREAM_END to finish; HTTP_STREAM_ERROR to
  * abort the connection. The callback may block, but for at most about
  * limits.stream_block_ms per call, and should check http_server_stopping()
- * to end early: http_server_stop() waits for streams to end.
+ * to end early: http_server_stop() waits for streams to end. Between calls
+ * that return 0 the server looks (at most every 250 ms, without reading)
+ * whether the client closed the connection or its sending side (EOF, a
+ * reset; bytes pending on the socket are not a close) and then ends the
+ * stream at once (access log end=client-closed), so a client that went
+ * away frees its thread and account slots within about a second instead
+ * of at the connection timeout.
  */
 #define HTTP_STREAM_END ((ssize_t)-1)
 #define HTTP_STREAM_ERROR ((ssize_t)-2)
@@ -486,8 +492,10 @@ uint16_t http_server_port(const struct http_server *s, enum http_listener_id l);
 void http_server_stop(struct http_server *s, unsigned grace_ms);
 /* True once http_server_stop began; streaming callbacks poll it. */
 bool http_server_stopping(const struct http_server *s);
-/* Requests in flight (both listeners). */
+/* Requests in flight (both listeners); an open stream is one. */
 unsigned http_server_inflight(const struct http_server *s);
+/* Requests begun since the start (both listeners), for idle detection. */
+uint64_t http_server_requests(const struct http_server *s);
 /* Stops (if not yet, with a 5 s grace) and frees. NULL is a no-op. */
 void http_server_free(struct http_server *s);
 

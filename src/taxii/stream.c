@@ -20,7 +20,8 @@
  * The model is the HTTP core's: thread-per-connection, and the body comes
  * from a callback that libmicrohttpd calls only when it can send more, so a
  * subscriber never makes the server queue more than its own buffer
- * (stream_buffer, 1 MiB). A version larger than that is sent in pieces read
+ * (stream_buffer, 1 MiB, a cap: the buffer grows as events need and is
+ * given back after a burst). A version larger than that is sent in pieces read
  * again from the store. A consumer that stops reading leaves libmicrohttpd
  * waiting for the socket, and its connection timeout closes it. The
  * callback returns at least every SLICE_MS, so the server's stop flag is
@@ -49,6 +50,8 @@
 /* After this long without an event, a heartbeat also carries a fresh id,
  * so a quiet subscriber's cursor does not age out of the window. */
 #define ID_REFRESH_FRACTION 4
+/* Storage of the output buffer kept between bursts; more is freed. */
+#define OUT_KEEP (16 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* SSE formatting (pure)                                                */
@@ -380,7 +383,14 @@ static size_t drain(struct sub *s, char *out, size_t max)
 	memcpy(out, s->out.data + s->off, n);
 	s->off += n;
 	if (s->off == s->out.len) {
-		buf_reset(&s->out);
+		/* The buffer grows as events need (from 256 bytes up to
+		 * about twice stream_buffer); once a burst is handed over, a
+		 * large one is given back, so a thousand quiet subscribers
+		 * do not each keep their peak. */
+		if (s->out.cap > OUT_KEEP)
+			buf_free(&s->out);
+		else
+			buf_reset(&s->out);
 		s->off = 0;
 	}
 	s->last_write = time_mono();

@@ -382,6 +382,41 @@ def cap_test(srv, node):
         s.close()
 
 
+def test_closed_stream_frees_its_slot_at_once(node):
+    """With the default heartbeat (15 s) nothing is written to a quiet
+    stream, yet a subscriber that closes gives its per-account slot (and
+    its connection's thread) back within about a second: the server looks
+    at the socket while the stream waits."""
+    node.admin = add_user(node, "admin", "admin")
+    node.coll = collection_id(node)
+    srv = Server(node)
+    try:
+        c = Client(srv, node.admin)
+        subs = [Sub(srv, node.admin, node.coll) for _ in range(8)]
+        assert all(s.status == 200 for s in subs)
+        assert Sub(srv, node.admin, node.coll).status == 429
+        assert metric(c, srv, "strait_stream_subscribers") == 8
+        t0 = time.monotonic()
+        subs[0].close()
+        status, elapsed = None, None
+        while time.monotonic() - t0 < 5:
+            again = Sub(srv, node.admin, node.coll)
+            status = again.status
+            if status == 200:
+                elapsed = time.monotonic() - t0
+                subs.append(again)
+                break
+            time.sleep(0.05)
+        assert status == 200, "a closed stream must give its slot back"
+        assert elapsed < 2.0, elapsed
+        assert metric(c, srv, "strait_stream_subscribers") == 8
+        for s in subs[1:]:
+            s.close()
+    finally:
+        stop_clean(srv)
+    assert "route=stream end=client-closed" in srv.log, srv.log[-2000:]
+
+
 def test_global_stream_cap(node):
     node.admin = add_user(node, "admin", "admin")
     coll = collection_id(node)

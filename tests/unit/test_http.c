@@ -712,6 +712,47 @@ static int h_stream(struct http_request *req, struct http_response *resp)
 	return ST_OK;
 }
 
+/* A stream that says "open" and then waits for events that never come,
+ * as an SSE subscription does, holding an account slot like stream.c. */
+struct quiet {
+	struct http_server *srv;
+	bool opened;
+};
+
+static ssize_t quiet_read(void *arg, char *out, size_t max)
+{
+	struct quiet *q = arg;
+	if (!q->opened) {
+		q->opened = true;
+		int k = snprintf(out, max, "open\n");
+		return k < 0 || (size_t)k >= max ? HTTP_STREAM_ERROR : k;
+	}
+	if (http_server_stopping(q->srv))
+		return HTTP_STREAM_END;
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+static void quiet_free(void *arg)
+{
+	free(arg);
+	atomic_fetch_add(&stream_freed, 1);
+}
+
+static int h_quiet(struct http_request *req, struct http_response *resp)
+{
+	if (http_account_enter(req, resp, "stream:alice", 1) != ST_OK)
+		return ST_OK;
+	struct quiet *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return ST_ENOMEM;
+	q->srv = req->server;
+	http_response_stream(resp, 200, "text/event-stream", quiet_read, q,
+			     quiet_free);
+	return ST_OK;
+}
+
 static int h_cert(struct http_request *req, struct http_response *resp)
 {
 	return buf_adds(&resp->body,
@@ -731,6 +772,8 @@ static const struct http_route server_routes[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_TAXII, "echo"},
     {HTTP_GET, "/slow/", h_slow, HTTP_ROUTE_AUTH, "slow"},
     {HTTP_GET, "/stream/", h_stream, HTTP_ROUTE_STREAM, "stream"},
+    {HTTP_GET, "/quiet/", h_quiet, HTTP_ROUTE_AUTH | HTTP_ROUTE_STREAM,
+     "quiet"},
     {HTTP_GET, "/cert/", h_cert, 0, "cert"},
     {HTTP_GET, "/fail/", h_fail, 0, "fail"},
 };
@@ -1447,6 +1490,96 @@ static void test_graceful_stop(void **state)
 	http_server_free(s);
 }
 
+/* Opens /quiet/ on a raw socket and reads up to its first line. */
+static int quiet_open(uint16_t port)
+{
+	static const char req[] =
+	    "GET /quiet/ HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Bearer " SECRET_TOKEN "\r\n\r\n";
+	char out[1024];
+	size_t n = 0;
+	int fd = tcp_connect(port);
+	assert_true(fd >= 0);
+	assert_true(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) > 0);
+	out[0] = '\0';
+	while (n + 1 < sizeof(out) && strstr(out, "open\n") == NULL) {
+		ssize_t k = recv(fd, out + n, sizeof(out) - 1 - n, 0);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		out[n] = '\0';
+	}
+	assert_non_null(strstr(out, "HTTP/1.1 200"));
+	assert_non_null(strstr(out, "open\n"));
+	return fd;
+}
+
+/* Seconds until the stream slot of alice is free (at most limit). */
+static double slot_free_after(struct http_server *s, double limit)
+{
+	double t0 = now_s();
+	while (now_s() - t0 < limit &&
+	       http_account_count(s, HTTP_LISTENER_MAIN, "stream:alice") > 0)
+		sleep_us(10000);
+	return now_s() - t0;
+}
+
+/* A client that goes away while its stream waits for events frees the
+ * stream's thread and account slot within about a second, not at the
+ * connection timeout (30 s here); one that is merely quiet, or has sent
+ * bytes the server has not read, keeps its stream. */
+static void test_stream_client_gone(void **state)
+{
+	(void)state;
+	struct http_config c;
+	base_config(&c);
+	struct http_server *s = start(&c);
+	uint16_t port = http_server_port(s, HTTP_LISTENER_MAIN);
+
+	log_clear();
+	atomic_store(&stream_freed, 0);
+	/* Closed: the slot comes back fast. */
+	int fd = quiet_open(port);
+	assert_int_equal(
+	    http_account_count(s, HTTP_LISTENER_MAIN, "stream:alice"), 1);
+	close(fd);
+	double took = slot_free_after(s, 5.0);
+	assert_true(took < 2.0);
+	assert_int_equal(
+	    http_account_count(s, HTTP_LISTENER_MAIN, "stream:alice"), 0);
+	for (int i = 0; i < 200 && atomic_load(&stream_freed) < 1; i++)
+		sleep_us(5000);
+	assert_int_equal(atomic_load(&stream_freed), 1);
+	log_wait(1);
+	char *logged = log_snapshot();
+	bool tagged = strstr(logged, "route=quiet end=client-closed") != NULL;
+	free(logged);
+	assert_true(tagged);
+
+	/* Open with unread bytes pending (a pipelined request): not a
+	 * close. The slot is taken, so a second stream is refused. */
+	fd = quiet_open(port);
+	static const char more[] = "GET /ping/ HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_true(send(fd, more, sizeof(more) - 1, MSG_NOSIGNAL) > 0);
+	sleep_us(1000 * 1000);
+	assert_int_equal(
+	    http_account_count(s, HTTP_LISTENER_MAIN, "stream:alice"), 1);
+	assert_int_equal(atomic_load(&stream_freed), 1);
+	/* Then a reset (SO_LINGER 0) ends it as fast. */
+	struct linger lg = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	took = slot_free_after(s, 5.0);
+	assert_true(took < 2.0);
+	for (int i = 0; i < 200 && atomic_load(&stream_freed) < 2; i++)
+		sleep_us(5000);
+	assert_int_equal(atomic_load(&stream_freed), 2);
+	for (int i = 0; i < 200 && http_server_inflight(s) > 0; i++)
+		sleep_us(5000);
+	assert_int_equal(http_server_inflight(s), 0);
+	http_server_free(s);
+}
+
 static void test_start_refusals(void **state)
 {
 	(void)state;
@@ -1738,6 +1871,7 @@ int main(void)
 	    cmocka_unit_test(test_account_cap),
 	    cmocka_unit_test(test_connection_limits),
 	    cmocka_unit_test(test_graceful_stop),
+	    cmocka_unit_test(test_stream_client_gone),
 	    cmocka_unit_test(test_start_refusals),
 	};
 	const struct CMUnitTest tls[] = {
