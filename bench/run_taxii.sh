@@ -21,7 +21,7 @@
 # server's per-account stream cap), SSE_PER_ADDR (16), SSE_POSTS (50),
 # SSE_BATCH (10), SSE_INTERVAL_MS (200), SSE_FIT (200: the subscriber
 # count measured again when the server refused some of SSE_SUBSCRIBERS),
-# IDLE_SECONDS (5), SERVE_ARGS (extra `strait serve` options).
+# IDLE_SECONDS (15: the store releases idle caches after 10 s), SERVE_ARGS (extra `strait serve` options).
 #
 # The server gets room for the streams: --max-connections
 # max(256, SSE_SUBSCRIBERS * 1.2) and --stream-max SSE_SUBSCRIBERS + 8 (the
@@ -52,7 +52,7 @@ SSE_POSTS=${SSE_POSTS:-50}
 SSE_BATCH=${SSE_BATCH:-10}
 SSE_INTERVAL_MS=${SSE_INTERVAL_MS:-200}
 SSE_FIT=${SSE_FIT:-200}
-IDLE_SECONDS=${IDLE_SECONDS:-5}
+IDLE_SECONDS=${IDLE_SECONDS:-15}
 SERVE_ARGS=${SERVE_ARGS:-}
 # Connections for the subscribers plus a fifth for readers and writers.
 SSE_CONNS=$((SSE_SUBSCRIBERS + SSE_SUBSCRIBERS / 5))
