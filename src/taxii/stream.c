@@ -26,6 +26,14 @@
  * waiting for the socket, and its connection timeout closes it. The
  * callback returns at least every SLICE_MS, so the server's stop flag is
  * seen quickly, and checks the account on every auth reload.
+ *
+ * Subscribers share the reads: the first one that needs the rows of a
+ * collection after a position reads ONE page of every row (no release
+ * decision) into an immutable, refcounted copy; the others that need the
+ * same page (same collection, position, and a read no older than their
+ * own high-water mark) wait for it and reuse it, each applying its own
+ * release decision to the rows. Bodies larger than SHARE_BODY_MAX are not
+ * copied: a subscriber that may see one reads on its own, as before.
  */
 #include "taxii/taxii_int.h"
 
@@ -33,6 +41,7 @@
 #include "common/time.h"
 #include "policy/policy.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +138,264 @@ int sse_comment_append(struct buf *b, const char *text)
 }
 
 /* ------------------------------------------------------------------ */
+/* Pages shared by subscribers                                          */
+/* ------------------------------------------------------------------ */
+
+/* Pages kept, how long an unused one is kept, the largest body copied
+ * into a page and the bodies copied into one page. */
+#define SHARE_SLOTS 64
+#define SHARE_TTL_S 2.0
+#define SHARE_BODY_MAX (256 * 1024)
+#define SHARE_BYTES (1024 * 1024)
+
+struct srow {
+	uint64_t seq;
+	st_time date_added, version;
+	size_t id_off, body_off, body_len;
+	size_t fmt_len; /* the SSE data field at body_off (body_len: raw) */
+	uint8_t tlp, flags;
+	bool has_body;
+};
+
+/* One page of a collection, every row, immutable once ready. */
+struct spage {
+	int64_t cid;
+	st_time after; /* the page's position */
+	st_time mark;  /* store_last_added() before the read */
+	double born;
+	unsigned refs; /* subscribers holding it (the reader included) */
+	bool ready;
+	int rc;
+	struct srow *rows;
+	size_t n, body_bytes;
+	struct buf bytes; /* ids and bodies */
+	st_time next;
+	bool more;
+};
+
+struct stream_cache {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct spage *slot[SHARE_SLOTS];
+};
+
+struct stream_cache *stream_cache_new(void)
+{
+	struct stream_cache *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		free(c);
+		return NULL;
+	}
+	if (pthread_cond_init(&c->cv, NULL) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void spage_free(struct spage *p)
+{
+	if (p == NULL)
+		return;
+	buf_free(&p->bytes);
+	free(p->rows);
+	free(p);
+}
+
+void stream_cache_free(struct stream_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < SHARE_SLOTS; i++)
+		spage_free(c->slot[i]);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* Drops the unused pages older than SHARE_TTL_S (the lock held). */
+static void share_expire(struct stream_cache *c, double now)
+{
+	for (size_t i = 0; i < SHARE_SLOTS; i++) {
+		struct spage *p = c->slot[i];
+		if (p != NULL && p->refs == 0 && now - p->born > SHARE_TTL_S) {
+			spage_free(p);
+			c->slot[i] = NULL;
+		}
+	}
+}
+
+static void share_sweep(struct taxii *t)
+{
+	struct stream_cache *c = t->scache;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	share_expire(c, time_mono());
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Copies one row (in a read transaction: memory only). 1: the page is
+ * full (this row not taken), 2: out of memory. */
+static int fill_row(void *ctx, const struct store_row *row)
+{
+	struct spage *p = ctx;
+	bool body = row->body != NULL && row->body_len <= SHARE_BODY_MAX;
+	if (body && p->n > 0 &&
+	    p->body_bytes + sse_data_len(row->body, row->body_len) >
+		SHARE_BYTES)
+		return 1;
+	if (p->n == STREAM_PAGE)
+		return 1;
+	struct srow *r = &p->rows[p->n];
+	r->seq = row->seq;
+	r->date_added = row->date_added;
+	r->version = row->version;
+	r->tlp = row->tlp;
+	r->flags = row->flags;
+	r->body_len = row->body_len;
+	r->has_body = body;
+	r->id_off = p->bytes.len;
+	if (buf_add(&p->bytes, row->id, strlen(row->id) + 1) != ST_OK)
+		return 2;
+	r->body_off = p->bytes.len;
+	if (body) {
+		/* The data field as every subscriber sends it. */
+		bool cr = false;
+		if (sse_data_append(&p->bytes, row->body, row->body_len, &cr) !=
+		    ST_OK)
+			return 2;
+		r->fmt_len = p->bytes.len - r->body_off;
+		p->body_bytes += r->fmt_len;
+	}
+	p->n++;
+	return 0;
+}
+
+/* Reads the page (no lock held). */
+static void spage_read(struct taxii *t, struct spage *p)
+{
+	struct store_page_query q;
+	memset(&q, 0, sizeof(q));
+	q.cid = p->cid;
+	q.version.sel = STORE_VM_ALL;
+	q.after = p->after;
+	q.limit = STREAM_PAGE;
+	q.visible = NULL;
+	q.budget = STREAM_SCAN;
+	q.scan_max = STREAM_SCAN;
+	struct store_page_result res;
+	struct diag d;
+	int rc = store_page(t->cfg.store, &q, fill_row, p, &res, &d);
+	if (rc < 0) {
+		p->rc = rc;
+	} else if (rc == 2) {
+		p->rc = ST_ENOMEM;
+	} else if (rc == 1) {
+		p->next = p->rows[p->n - 1].date_added;
+		p->more = true;
+	} else {
+		p->next = res.next > p->after ? res.next : p->after;
+		p->more = res.more || res.capped;
+	}
+}
+
+static void share_put(struct taxii *t, struct spage *p)
+{
+	struct stream_cache *c = t->scache;
+	pthread_mutex_lock(&c->mu);
+	p->refs--;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * The page of cid after `after`, read no earlier than when
+ * store_last_added() was `mark`: one already read or being read, else
+ * read now. NULL when none can be had (no slot, out of memory, a store
+ * error): the caller then reads on its own. Give it back with share_put.
+ */
+static struct spage *share_get(struct taxii *t, int64_t cid, st_time after,
+			       st_time mark)
+{
+	struct stream_cache *c = t->scache;
+	struct spage *p = NULL;
+	pthread_mutex_lock(&c->mu);
+	share_expire(c, time_mono());
+	int free_i = -1, old_i = -1;
+	for (int i = 0; i < SHARE_SLOTS; i++) {
+		struct spage *e = c->slot[i];
+		if (e == NULL) {
+			if (free_i < 0)
+				free_i = i;
+			continue;
+		}
+		if (e->cid == cid && e->after == after && e->mark >= mark &&
+		    e->rc == ST_OK) {
+			p = e;
+			break;
+		}
+		if (e->refs == 0 &&
+		    (old_i < 0 || e->born < c->slot[old_i]->born))
+			old_i = i;
+	}
+	if (p != NULL) {
+		p->refs++;
+		while (!p->ready)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		if (p->rc != ST_OK) {
+			share_put(t, p);
+			return NULL;
+		}
+		return p;
+	}
+	if (free_i < 0 && old_i >= 0) {
+		spage_free(c->slot[old_i]);
+		c->slot[old_i] = NULL;
+		free_i = old_i;
+	}
+	if (free_i >= 0)
+		p = calloc(1, sizeof(*p));
+	if (p != NULL) {
+		p->rows = calloc(STREAM_PAGE, sizeof(*p->rows));
+		if (p->rows == NULL) {
+			free(p);
+			p = NULL;
+		}
+	}
+	if (p == NULL) {
+		pthread_mutex_unlock(&c->mu);
+		return NULL;
+	}
+	p->cid = cid;
+	p->after = after;
+	p->mark = mark;
+	p->born = time_mono();
+	p->refs = 1;
+	/* A body of SHARE_BODY_MAX grows by up to 7 bytes per line break
+	 * in its data field. */
+	buf_init(&p->bytes, SHARE_BYTES + 8 * (size_t)SHARE_BODY_MAX +
+				STREAM_PAGE * (size_t)STIX_ID_MAX);
+	c->slot[free_i] = p;
+	pthread_mutex_unlock(&c->mu);
+
+	spage_read(t, p);
+
+	pthread_mutex_lock(&c->mu);
+	p->ready = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (p->rc != ST_OK) {
+		share_put(t, p);
+		return NULL;
+	}
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
 /* One subscriber                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -157,6 +424,7 @@ struct sub {
 		size_t len, off;
 		bool cr;
 	} big;
+	bool direct;	   /* the next scan reads on its own (big row) */
 	double last_write; /* time_mono() of the last bytes produced */
 	double last_id;	   /* time_mono() of the last id sent */
 	unsigned heartbeat_ms;
@@ -231,13 +499,15 @@ struct scan {
 
 /* Copies one visible row into out as an event (in a read transaction:
  * memory only, no blocking). */
-static int take_row(void *ctx, const struct store_row *row)
+static int take_event(struct scan *sc, const struct store_row *row,
+		      const char *fmt, size_t fmt_len)
 {
-	struct scan *sc = ctx;
 	struct sub *s = sc->s;
 	char tok[TOKEN_BUFSZ];
-	size_t need = 4 + TOKEN_ENCODED_LEN + 1 + strlen(SSE_EVENT_HEAD) +
-		      sse_data_len(row->body, row->body_len) + 2;
+	size_t need =
+	    4 + TOKEN_ENCODED_LEN + 1 + strlen(SSE_EVENT_HEAD) +
+	    (fmt != NULL ? fmt_len : sse_data_len(row->body, row->body_len)) +
+	    2;
 
 	if (s->out.len + need > s->cap && sc->taken > 0)
 		return TAKE_NOROOM;
@@ -256,6 +526,18 @@ static int take_row(void *ctx, const struct store_row *row)
 		s->big.len = row->body_len;
 		s->big.off = 0;
 		s->big.cr = false;
+	} else if (fmt != NULL) {
+		size_t len0 = s->out.len;
+		if (buf_adds(&s->out, "id: ") != ST_OK ||
+		    buf_adds(&s->out, tok) != ST_OK ||
+		    buf_adds(&s->out, "\n" SSE_EVENT_HEAD) != ST_OK ||
+		    buf_add(&s->out, fmt, fmt_len) != ST_OK ||
+		    buf_adds(&s->out, "\n\n") != ST_OK) {
+			s->out.len = len0;
+			if (s->out.data != NULL)
+				s->out.data[len0] = '\0';
+			return TAKE_ERROR;
+		}
 	} else if (sse_event_append(&s->out, tok, row->body, row->body_len) !=
 		   ST_OK) {
 		return TAKE_ERROR;
@@ -266,9 +548,15 @@ static int take_row(void *ctx, const struct store_row *row)
 	return s->big.on || s->out.len >= s->cap ? TAKE_FULL : 0;
 }
 
-/* One bounded scan of the collection after pos. ST_OK or an error (the
- * stream then ends). */
-static int sub_scan(struct sub *s)
+/* The store_row_fn of a scan read alone. */
+static int take_row(void *ctx, const struct store_row *row)
+{
+	return take_event(ctx, row, NULL, 0);
+}
+
+/* One bounded scan of the collection after pos, read by this subscriber
+ * alone. ST_OK or an error (the stream then ends). */
+static int sub_scan_direct(struct sub *s)
 {
 	struct store_page_query q;
 	memset(&q, 0, sizeof(q));
@@ -297,6 +585,68 @@ static int sub_scan(struct sub *s)
 	} else {
 		s->pos = res.next > s->pos ? res.next : s->pos;
 		s->rescan = res.more || res.capped;
+	}
+	return ST_OK;
+}
+
+/* One bounded scan of the collection after pos from a shared page, each
+ * row under this account's release decision. ST_OK or an error. */
+static int sub_scan(struct sub *s)
+{
+	if (s->direct || s->t->scache == NULL) {
+		s->direct = false;
+		return sub_scan_direct(s);
+	}
+	st_time m = store_last_added(s->t->cfg.store);
+	struct spage *p = share_get(s->t, s->cid, s->pos, m);
+	if (p == NULL)
+		return sub_scan_direct(s);
+	s->mark = p->mark; /* >= m: the page saw every commit up to it */
+	struct scan sc = {s, 0, 0};
+	st_time done = s->pos; /* every row up to it is handled */
+	int rc = 0;
+	size_t i;
+	for (i = 0; i < p->n; i++) {
+		const struct srow *r = &p->rows[i];
+		struct store_row row;
+		memset(&row, 0, sizeof(row));
+		row.seq = r->seq;
+		row.date_added = r->date_added;
+		row.version = r->version;
+		row.id = p->bytes.data + r->id_off;
+		row.body = NULL; /* the data field below instead */
+		row.body_len = r->body_len;
+		row.tlp = r->tlp;
+		row.flags = r->flags;
+		row.spec_version = STORE_SPEC_VERSION;
+		if (!taxii_visible(&s->aud, &row)) {
+			done = r->date_added;
+			continue;
+		}
+		if (!r->has_body) {
+			s->direct = true; /* not copied: read it alone */
+			break;
+		}
+		rc = take_event(&sc, &row, p->bytes.data + r->body_off,
+				r->fmt_len);
+		if (rc == TAKE_NOROOM || rc == TAKE_ERROR)
+			break;
+		done = r->date_added;
+		if (rc == TAKE_FULL)
+			break;
+	}
+	bool all = i == p->n;
+	st_time next = p->next;
+	bool more = p->more;
+	share_put(s->t, p);
+	if (rc == TAKE_ERROR)
+		return ST_ENOMEM;
+	if (all) {
+		s->pos = next > s->pos ? next : s->pos;
+		s->rescan = more;
+	} else {
+		s->pos = done;
+		s->rescan = true;
 	}
 	return ST_OK;
 }
@@ -359,6 +709,7 @@ static int sub_big(struct sub *s)
 
 static void heartbeat(struct sub *s, double now)
 {
+	share_sweep(s->t);
 	sse_comment_append(&s->out, "keepalive");
 	if (now - s->last_id < s->id_refresh_s)
 		return;

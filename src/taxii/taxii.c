@@ -1293,7 +1293,10 @@ int taxii_new(const struct taxii_config *cfg, struct taxii **out,
 		t->routes[0].flags = HTTP_ROUTE_PUBLIC | HTTP_ROUTE_TAXII;
 	t->n_routes = n;
 	t->metrics = metrics_new(t->routes, t->n_routes);
-	if (t->metrics == NULL) {
+	t->scache = stream_cache_new();
+	if (t->metrics == NULL || t->scache == NULL) {
+		metrics_free(t->metrics);
+		stream_cache_free(t->scache);
 		free(t);
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	}
@@ -1306,6 +1309,7 @@ void taxii_free(struct taxii *t)
 	if (t == NULL)
 		return;
 	metrics_free(t->metrics);
+	stream_cache_free(t->scache);
 	free(t);
 }
 

@@ -17,6 +17,7 @@
 #define TAXII_MAX_ROUTES 24
 
 struct metrics;
+struct stream_cache;
 
 struct taxii {
 	struct taxii_config cfg;
@@ -31,6 +32,7 @@ struct taxii {
 	atomic_uint_fast64_t stream_events;  /* events sent, all streams */
 	atomic_uint_fast64_t stream_revoked; /* streams ended by auth */
 	double started;			     /* process start, unix seconds */
+	struct stream_cache *scache;	     /* pages shared by subscribers */
 };
 
 /* ---- Glue from taxii.c -------------------------------------------------- */
@@ -50,6 +52,10 @@ bool taxii_visible(void *ctx, const struct store_row *row);
 
 /* GET /api/v1/collections/{id}/stream/ (stream.c). */
 int taxii_h_stream(struct http_request *req, struct http_response *resp);
+/* The shared page cache of the streams (stream.c): NULL when out of
+ * memory. Freed after every stream has ended. */
+struct stream_cache *stream_cache_new(void);
+void stream_cache_free(struct stream_cache *c);
 /* GET /metrics (metrics.c). */
 int taxii_h_metrics(struct http_request *req, struct http_response *resp);
 
