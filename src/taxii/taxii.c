@@ -998,29 +998,52 @@ static void on_add(void *ctx, const struct ingest_event *ev)
 	}
 }
 
-/* Counts the elements of an envelope and checks its structure, so that a
- * malformed request stores nothing. */
-static int envelope_check(const char *body, size_t len, size_t *n,
-			  struct diag *d)
+/* Where one object of an envelope lies in the request body. */
+struct elem {
+	size_t off, len;
+};
+
+/*
+ * Checks the envelope's structure, so that a malformed request stores
+ * nothing, and records where each object lies so that the body is split
+ * only once. *out is malloc'd (the caller frees it), *n its length.
+ */
+static int envelope_split(const char *body, size_t len, struct elem **out,
+			  size_t *n, struct diag *d)
 {
 	struct split *sp = split_new_mem(body, len, len + 1);
 	if (sp == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
+	struct elem *v = NULL;
+	size_t cap = 0;
 	const char *e;
 	size_t el;
 	uint64_t off;
 	int r;
 	*n = 0;
-	while ((r = split_next(sp, &e, &el, &off, d)) == 1)
-		(*n)++;
+	while ((r = split_next(sp, &e, &el, &off, d)) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct elem *g = realloc(v, cap * sizeof(*v));
+			if (g == NULL) {
+				r = diag_set(d, ST_ENOMEM, "out of memory");
+				break;
+			}
+			v = g;
+		}
+		v[(*n)++] = (struct elem){(size_t)off, el};
+	}
 	enum split_kind kind = split_kind(sp);
 	split_free(sp);
-	if (r < 0)
+	if (r == ST_OK && kind != SPLIT_ENVELOPE && kind != SPLIT_BUNDLE)
+		r = diag_set(d, ST_EJSON,
+			     "expected a TAXII envelope: {\"objects\": [...]}");
+	if (r < 0) {
+		free(v);
+		*n = 0;
 		return r;
-	if (kind != SPLIT_ENVELOPE && kind != SPLIT_BUNDLE)
-		return diag_set(d, ST_EJSON,
-				"expected a TAXII envelope: "
-				"{\"objects\": [...]}");
+	}
+	*out = v;
 	return ST_OK;
 }
 
@@ -1032,8 +1055,10 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 		return ST_OK;
 	struct diag d;
 	size_t n = 0;
-	int rc = envelope_check(req->body ? req->body : "",
-				req->body ? req->body_len : 0, &n, &d);
+	struct elem *elems = NULL;
+	const char *body = req->body ? req->body : "";
+	size_t body_len = req->body ? req->body_len : 0;
+	int rc = envelope_split(body, body_len, &elems, &n, &d);
 	if (rc != ST_OK)
 		return http_error(resp, 400, "Invalid envelope", d.msg);
 
@@ -1056,21 +1081,20 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 	opt.report_accepted = true;
 	struct ingest *in =
 	    a.warnings ? ingest_new(t->cfg.store, &opt, on_add, &a) : NULL;
-	struct split *sp =
-	    split_new_mem(req->body, req->body_len, req->body_len + 1);
-	if (in == NULL || sp == NULL) {
+	if (in == NULL) {
 		rc = ST_ENOMEM;
 		goto fail;
 	}
-	const char *e;
-	size_t el;
-	uint64_t off;
-	while ((rc = split_next(sp, &e, &el, &off, &d)) == 1) {
-		rc = ingest_object(in, e, el, JSON_PARSE_PADDED, off);
-		if (rc != ST_OK)
-			break;
+	for (size_t i = 0; i < n && rc == ST_OK; i++) {
+		/* The rest of the body is readable padding, except after the
+		 * last objects: there the parser makes its own padded copy. */
+		const struct elem *el = &elems[i];
+		unsigned flags = el->off + el->len + JSON_PADDING <= body_len
+				     ? JSON_PARSE_PADDED
+				     : 0;
+		rc = ingest_object(in, body + el->off, el->len, flags, el->off);
 	}
-	if (rc == 0)
+	if (rc == ST_OK)
 		rc = ingest_finish(in); /* durable before the 202 */
 	if (rc != ST_OK)
 		goto fail;
@@ -1127,7 +1151,7 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 fail:
 	http_error_from(resp, rc, NULL);
 out:
-	split_free(sp);
+	free(elems);
 	ingest_free(in);
 	if (a.warnings != NULL)
 		for (size_t i = 0; i < n; i++)
