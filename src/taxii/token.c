@@ -368,6 +368,29 @@ struct token_keys *token_keys_load(const char *home, struct diag *d)
 
 /* ---- Tokens -------------------------------------------------------------- */
 
+/*
+ * A fresh nonce without a system call per token: 16 random bytes drawn
+ * once per thread, then a 64-bit counter. XSalsa20's nonce only has to
+ * be unique under one key, and two threads share a prefix with
+ * probability 2^-128. A stream fan-out seals thousands of cursors per
+ * commit, where a getrandom call each was a tenth of the work.
+ */
+static void nonce_next(uint8_t n[NONCE_LEN])
+{
+	static _Thread_local uint8_t prefix[NONCE_LEN - 8];
+	static _Thread_local uint64_t counter;
+	static _Thread_local bool seeded;
+
+	if (!seeded) {
+		randombytes_buf(prefix, sizeof(prefix));
+		seeded = true;
+	}
+	memcpy(n, prefix, sizeof(prefix));
+	counter++;
+	for (int i = 0; i < 8; i++)
+		n[sizeof(prefix) + i] = (uint8_t)(counter >> (8 * i));
+}
+
 int token_encode(struct token_keys *k, const struct token_claims *c, char *out,
 		 size_t cap)
 {
@@ -378,7 +401,7 @@ int token_encode(struct token_keys *k, const struct token_claims *c, char *out,
 	if (cap < TOKEN_BUFSZ)
 		return ST_ELIMIT;
 	pack(c, payload);
-	randombytes_buf(raw + 1, NONCE_LEN);
+	nonce_next(raw + 1);
 	pthread_rwlock_rdlock(&k->lock);
 	raw[0] = k->cur_id;
 	crypto_secretbox_easy(raw + 1 + NONCE_LEN, payload, PAYLOAD_LEN,

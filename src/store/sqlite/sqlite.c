@@ -403,6 +403,7 @@ static int sq_open(const char *path, const struct store_options *opt,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->work_cv, &ca);
 	pthread_cond_init(&s->done_cv, NULL);
+	pthread_mutex_init(&s->f_mu, NULL);
 	pthread_cond_init(&s->seq_cv, &ca);
 	pthread_mutex_init(&s->ck_mu, NULL);
 	pthread_cond_init(&s->ck_cv, &ca);
@@ -468,6 +469,7 @@ static void sq_close(struct store *st)
 	pthread_cond_destroy(&s->work_cv);
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->seq_cv);
+	pthread_mutex_destroy(&s->f_mu);
 	pthread_mutex_destroy(&s->ck_mu);
 	pthread_cond_destroy(&s->ck_cv);
 	pthread_cond_destroy(&s->ck_done_cv);

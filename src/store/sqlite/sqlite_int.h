@@ -5,6 +5,7 @@
 #include "store/store_int.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -147,11 +148,18 @@ struct sq_store {
 	uint64_t as_queued; /* in as_head and as_busy */
 	bool stopping;
 	uint64_t commits, batches;
-	/* What readers can see: the marks as of the last commit. */
-	uint64_t c_seq;
-	st_time c_date;
-	pthread_cond_t seq_cv; /* followers: c_seq or c_date moved
+	/* What readers can see: the marks as of the last commit. The
+	 * writer stores them under f_mu (holding mu too); reads that do not
+	 * wait need no lock. Followers (stream subscribers, by the
+	 * thousand) wait on f_mu and seq_cv, never on mu: woken together
+	 * they would otherwise queue on the lock the writer and every
+	 * poster need. */
+	_Atomic uint64_t c_seq;
+	_Atomic st_time c_date;
+	pthread_mutex_t f_mu;
+	pthread_cond_t seq_cv; /* c_seq or c_date moved, or stopping
 				  (CLOCK_MONOTONIC) */
+	bool f_stopping;       /* under f_mu */
 
 	/* Writer thread state (only the writer touches these). */
 	pthread_t writer;

@@ -982,15 +982,27 @@ static uint64_t run_jobs(struct sq_store *s, struct sq_job *j)
 /*
  * Called by the writer with mu held, between transactions: its marks are
  * then those of the last commit (a rollback reloads them), so followers
- * never see a seq or date that is not committed.
+ * never see a seq or date that is not committed. Returns whether they
+ * moved: then wake_followers, once posters have been told.
  */
-static void publish_marks(struct sq_store *s)
+static bool publish_marks(struct sq_store *s)
 {
 	if (s->c_seq == s->last_seq && s->c_date == s->last_date)
-		return;
+		return false;
+	pthread_mutex_lock(&s->f_mu);
 	s->c_seq = s->last_seq;
 	s->c_date = s->last_date;
+	pthread_mutex_unlock(&s->f_mu);
+	return true;
+}
+
+/* With mu held; releases it for the while: a thousand stream subscribers
+ * take a while to wake, and new batches should not wait behind that. */
+static void wake_followers(struct sq_store *s)
+{
+	pthread_mutex_unlock(&s->mu);
 	pthread_cond_broadcast(&s->seq_cv);
+	pthread_mutex_lock(&s->mu);
 }
 
 static void *writer_main(void *arg)
@@ -1039,9 +1051,11 @@ static void *writer_main(void *arg)
 				j->done = true;
 			}
 			s->commits += commits;
-			publish_marks(s);
+			bool moved = publish_marks(s);
 			statuses_done(s);
 			pthread_cond_broadcast(&s->done_cv);
+			if (moved)
+				wake_followers(s);
 			continue;
 		}
 		if (s->q_head == NULL && s->as_head == NULL)
@@ -1099,7 +1113,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&s->mu);
 		s->commits += commits;
-		publish_marks(s);
+		bool moved = publish_marks(s);
 		statuses_done(s);
 		for (size_t i = 0; i < ng; i++) {
 			if (g[i].last) {
@@ -1108,6 +1122,8 @@ static void *writer_main(void *arg)
 			}
 		}
 		pthread_cond_broadcast(&s->done_cv);
+		if (moved)
+			wake_followers(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(g);
@@ -1145,8 +1161,11 @@ void sq_writer_stop(struct sq_store *s)
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->work_cv);
-	pthread_cond_broadcast(&s->seq_cv);
 	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->f_mu);
+	s->f_stopping = true;
+	pthread_cond_broadcast(&s->seq_cv);
+	pthread_mutex_unlock(&s->f_mu);
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
 	pthread_mutex_lock(&s->ck_mu);
@@ -1347,7 +1366,7 @@ int sq_remove(struct store *st, int64_t cid, const char *id,
 /* Following the log                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Waits on seq_cv until done(s) or timeout_ms (< 0: none); mu held. */
+/* Waits on seq_cv until done(s) or timeout_ms (< 0: none); f_mu held. */
 static void wait_marks(struct sq_store *s,
 		       bool (*done)(struct sq_store *s, const void *arg),
 		       const void *arg, int timeout_ms)
@@ -1362,10 +1381,10 @@ static void wait_marks(struct sq_store *s,
 			dl.tv_nsec -= 1000000000L;
 		}
 	}
-	while (!done(s, arg) && !s->stopping && timeout_ms != 0) {
+	while (!done(s, arg) && !s->f_stopping && timeout_ms != 0) {
 		if (timeout_ms < 0)
-			pthread_cond_wait(&s->seq_cv, &s->mu);
-		else if (pthread_cond_timedwait(&s->seq_cv, &s->mu, &dl) ==
+			pthread_cond_wait(&s->seq_cv, &s->f_mu);
+		else if (pthread_cond_timedwait(&s->seq_cv, &s->f_mu, &dl) ==
 			 ETIMEDOUT)
 			break;
 	}
@@ -1384,19 +1403,23 @@ static bool date_past(struct sq_store *s, const void *arg)
 uint64_t sq_wait_seq(struct store *st, uint64_t after_seq, int timeout_ms)
 {
 	struct sq_store *s = SQ(st);
-	pthread_mutex_lock(&s->mu);
+	if (timeout_ms == 0 || s->c_seq > after_seq)
+		return s->c_seq;
+	pthread_mutex_lock(&s->f_mu);
 	wait_marks(s, seq_past, &after_seq, timeout_ms);
 	uint64_t v = s->c_seq;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->f_mu);
 	return v;
 }
 
 st_time sq_wait_added(struct store *st, st_time after, int timeout_ms)
 {
 	struct sq_store *s = SQ(st);
-	pthread_mutex_lock(&s->mu);
+	if (timeout_ms == 0 || s->c_date > after)
+		return s->c_date;
+	pthread_mutex_lock(&s->f_mu);
 	wait_marks(s, date_past, &after, timeout_ms);
 	st_time v = s->c_date;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->f_mu);
 	return v;
 }
