@@ -404,6 +404,8 @@ static int sq_open(const char *path, const struct store_options *opt,
 	pthread_cond_init(&s->work_cv, &ca);
 	pthread_cond_init(&s->done_cv, NULL);
 	pthread_mutex_init(&s->f_mu, NULL);
+	pthread_cond_init(&s->t_cv, NULL);
+	s->wal_fd = -1;
 	pthread_cond_init(&s->seq_cv, &ca);
 	pthread_mutex_init(&s->ck_mu, NULL);
 	pthread_cond_init(&s->ck_cv, &ca);
@@ -470,6 +472,9 @@ static void sq_close(struct store *st)
 	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->seq_cv);
 	pthread_mutex_destroy(&s->f_mu);
+	pthread_cond_destroy(&s->t_cv);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
 	pthread_mutex_destroy(&s->ck_mu);
 	pthread_cond_destroy(&s->ck_cv);
 	pthread_cond_destroy(&s->ck_done_cv);

@@ -144,8 +144,29 @@ struct sq_store {
 	struct sq_job *j_head, *j_tail;
 	/* Status resources: queued, and taken by the writer for the
 	 * transaction it is writing (both readable by sq_status_get). */
-	struct sq_astatus *as_head, *as_tail, *as_busy;
+	struct sq_astatus *as_head, *as_tail;
+	/* Written, not yet durable (oldest first: the syncer takes them from
+	 * the front in commit order). */
+	struct sq_astatus *as_busy, *as_busy_tail;
 	uint64_t as_queued; /* in as_head and as_busy */
+
+	/*
+	 * Durability. The writer commits with synchronous=NORMAL (no sync in
+	 * the commit) and queues a ticket per commit; the syncer thread makes
+	 * the WAL durable with one fdatasync for every ticket queued since
+	 * its last one, then tells their callers and the followers. So the
+	 * writer builds the next transaction while the disk takes the last:
+	 * with random keys a commit rewrites a WAL page per row, and waiting
+	 * for that write-back was most of a small commit's time. wal_fd < 0:
+	 * no syncer, synchronous=FULL as before.
+	 */
+	int wal_fd;
+	pthread_t syncer;
+	bool syncer_started;
+	struct sq_ticket *t_head, *t_tail; /* under mu */
+	bool t_busy;			   /* the syncer holds tickets (mu) */
+	bool t_stop;			   /* under mu */
+	pthread_cond_t t_cv;		   /* syncer: tickets, or stop */
 	bool stopping;
 	uint64_t commits, batches;
 	/* What readers can see: the marks as of the last commit. The

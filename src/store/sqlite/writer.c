@@ -23,9 +23,12 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const wsql[W_NSTMT] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -886,25 +889,34 @@ static uint64_t write_group(struct sq_store *s, struct seg *g, size_t n,
 	return commits;
 }
 
-/* Takes every queued status for the next transaction (mu held). */
-static struct sq_astatus *take_statuses(struct sq_store *s)
+/* Takes every queued status for the next transaction (mu held); *n gets
+ * their count. They stay findable in as_busy until durable. */
+static struct sq_astatus *take_statuses(struct sq_store *s, size_t *n)
 {
 	struct sq_astatus *as = s->as_head;
-	s->as_busy = as;
+	*n = 0;
+	if (as == NULL)
+		return NULL;
+	if (s->as_busy_tail != NULL)
+		s->as_busy_tail->next = as;
+	else
+		s->as_busy = as;
+	s->as_busy_tail = s->as_tail;
+	for (struct sq_astatus *a = as; a != NULL; a = a->next)
+		(*n)++;
 	s->as_head = s->as_tail = NULL;
 	return as;
 }
 
 /*
- * After their commit (mu held): the statuses just written leave the list
- * that sq_status_get searches; sync callers are told (the caller
- * broadcasts done_cv), async ones are freed.
+ * Once their commit is durable (mu held): the n oldest statuses written
+ * leave the list that sq_status_get searches; sync callers are told (the
+ * caller broadcasts done_cv), async ones are freed.
  */
-static void statuses_done(struct sq_store *s)
+static void statuses_done(struct sq_store *s, size_t n)
 {
 	struct sq_astatus *a = s->as_busy, *next;
-	s->as_busy = NULL;
-	for (; a != NULL; a = next) {
+	for (; a != NULL && n > 0; a = next, n--) {
 		next = a->next;
 		s->as_queued--;
 		if (a->sync)
@@ -912,6 +924,9 @@ static void statuses_done(struct sq_store *s)
 		else
 			sq_astatus_free(a);
 	}
+	s->as_busy = a;
+	if (a == NULL)
+		s->as_busy_tail = NULL;
 }
 
 /*
@@ -980,18 +995,18 @@ static uint64_t run_jobs(struct sq_store *s, struct sq_job *j)
 }
 
 /*
- * Called by the writer with mu held, between transactions: its marks are
- * then those of the last commit (a rollback reloads them), so followers
- * never see a seq or date that is not committed. Returns whether they
+ * Called with mu held once a commit is durable, with the writer's marks
+ * as of that commit (a rollback reloads them), so followers never see a
+ * seq or date that is not committed and durable. Returns whether they
  * moved: then wake_followers, once posters have been told.
  */
-static bool publish_marks(struct sq_store *s)
+static bool publish_marks(struct sq_store *s, uint64_t seq, st_time date)
 {
-	if (s->c_seq == s->last_seq && s->c_date == s->last_date)
+	if (s->c_seq == seq && s->c_date == date)
 		return false;
 	pthread_mutex_lock(&s->f_mu);
-	s->c_seq = s->last_seq;
-	s->c_date = s->last_date;
+	s->c_seq = seq;
+	s->c_date = date;
 	pthread_mutex_unlock(&s->f_mu);
 	return true;
 }
@@ -1003,6 +1018,131 @@ static void wake_followers(struct sq_store *s)
 	pthread_mutex_unlock(&s->mu);
 	pthread_cond_broadcast(&s->seq_cv);
 	pthread_mutex_lock(&s->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Durability: the syncer                                               */
+/* ------------------------------------------------------------------ */
+
+/* One commit waiting to be durable. */
+struct sq_ticket {
+	struct sq_ticket *next;
+	size_t n_as;	  /* statuses it wrote (the front of as_busy) */
+	uint64_t commits; /* transactions it counts */
+	uint64_t seq;	  /* the writer's marks after it */
+	st_time date;
+	size_t nb;
+	struct store_batch *b[]; /* batches it completes */
+};
+
+/* Makes every commit so far durable. ST_OK, or ST_EIO. */
+static int wal_sync(struct sq_store *s)
+{
+	if (s->wal_fd < 0)
+		return ST_OK; /* synchronous=FULL did it in the commit */
+	if (fdatasync(s->wal_fd) == 0)
+		return ST_OK;
+	log_error("store", "%s-wal: fdatasync: %s", s->path, strerror(errno));
+	return ST_EIO;
+}
+
+/* A ticket for the commit just written, or NULL (no syncer, or no memory:
+ * the writer then syncs itself). */
+static struct sq_ticket *ticket_new(struct sq_store *s, const struct seg *g,
+				    size_t ng, size_t n_as, uint64_t commits)
+{
+	if (s->wal_fd < 0)
+		return NULL;
+	size_t nb = 0;
+	for (size_t i = 0; i < ng; i++)
+		nb += g[i].last;
+	struct sq_ticket *t = malloc(sizeof(*t) + nb * sizeof(t->b[0]));
+	if (t == NULL)
+		return NULL;
+	t->next = NULL;
+	t->n_as = n_as;
+	t->commits = commits;
+	t->seq = s->last_seq;
+	t->date = s->last_date;
+	t->nb = 0;
+	for (size_t i = 0; i < ng; i++)
+		if (g[i].last)
+			t->b[t->nb++] = g[i].b;
+	return t;
+}
+
+/* mu held. */
+static void ticket_push(struct sq_store *s, struct sq_ticket *t)
+{
+	if (s->t_tail != NULL)
+		s->t_tail->next = t;
+	else
+		s->t_head = t;
+	s->t_tail = t;
+	pthread_cond_signal(&s->t_cv);
+}
+
+/* mu held: waits until every ticket queued is durable and told. */
+static void tickets_drain(struct sq_store *s)
+{
+	while (s->t_head != NULL || s->t_busy)
+		pthread_cond_wait(&s->done_cv, &s->mu);
+}
+
+/* A segment's batch is done if this was its last segment (mu held). */
+static void seg_done(struct sq_store *s, const struct seg *g, int src)
+{
+	if (!g->last)
+		return;
+	if (src != ST_OK && g->b->rc == ST_OK) {
+		fail_items(g->b, 0, g->b->n);
+		g->b->rc = diag_set(&g->b->diag, src,
+				    "store: %s: the commit could not be made "
+				    "durable",
+				    s->path);
+	}
+	g->b->priv_done = true;
+	s->batches++;
+}
+
+static void *syncer_main(void *arg)
+{
+	struct sq_store *s = arg;
+	thread_name("strait-sync");
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->t_head == NULL && !s->t_stop)
+			pthread_cond_wait(&s->t_cv, &s->mu);
+		if (s->t_head == NULL)
+			break; /* stopping, and nothing left */
+		struct sq_ticket *t = s->t_head, *next;
+		s->t_head = s->t_tail = NULL;
+		s->t_busy = true;
+		pthread_mutex_unlock(&s->mu);
+		int src = wal_sync(s);
+		pthread_mutex_lock(&s->mu);
+		uint64_t seq = s->c_seq;
+		st_time date = s->c_date;
+		for (; t != NULL; t = next) {
+			next = t->next;
+			s->commits += t->commits;
+			statuses_done(s, t->n_as);
+			for (size_t i = 0; i < t->nb; i++) {
+				struct seg one = {t->b[i], 0, 0, true};
+				seg_done(s, &one, src);
+			}
+			seq = t->seq;
+			date = t->date;
+			free(t);
+		}
+		s->t_busy = false;
+		bool moved = publish_marks(s, seq, date);
+		pthread_cond_broadcast(&s->done_cv);
+		if (moved)
+			wake_followers(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -1035,24 +1175,38 @@ static void *writer_main(void *arg)
 		}
 		s->w_released = false;
 		if (s->j_head != NULL) {
+			/* Jobs are rare (removals, collections, purges): they
+			 * run once everything before them is durable, and are
+			 * made durable before their callers hear. */
+			tickets_drain(s);
 			struct sq_job *j = s->j_head, *next;
 			s->j_head = s->j_tail = NULL;
 			/* The statuses queued before these jobs are written
 			 * first (a purge sees them). */
-			struct sq_astatus *as = take_statuses(s);
+			size_t n_as;
+			struct sq_astatus *as = take_statuses(s, &n_as);
 			pthread_mutex_unlock(&s->mu);
 			uint64_t commits =
 			    as != NULL ? write_group(s, NULL, 0, as) : 0;
 			commits += run_jobs(s, j);
+			int src = wal_sync(s);
 			writer_pause_for_checkpoint(s);
 			pthread_mutex_lock(&s->mu);
 			for (; j != NULL; j = next) {
 				next = j->next;
+				if (src != ST_OK && j->rc == ST_OK)
+					j->rc =
+					    diag_set(j->d, src,
+						     "store: %s: the commit "
+						     "could not be made "
+						     "durable",
+						     s->path);
 				j->done = true;
 			}
 			s->commits += commits;
-			bool moved = publish_marks(s);
-			statuses_done(s);
+			bool moved =
+			    publish_marks(s, s->last_seq, s->last_date);
+			statuses_done(s, n_as);
 			pthread_cond_broadcast(&s->done_cv);
 			if (moved)
 				wake_followers(s);
@@ -1105,29 +1259,65 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		/* And every status queued: they share the commit. */
-		struct sq_astatus *as = take_statuses(s);
+		size_t n_as;
+		struct sq_astatus *as = take_statuses(s, &n_as);
 		pthread_mutex_unlock(&s->mu);
 
 		uint64_t commits = write_group(s, g, ng, as);
+		struct sq_ticket *t = ticket_new(s, g, ng, n_as, commits);
+		int src = t == NULL ? wal_sync(s) : ST_OK;
 		writer_pause_for_checkpoint(s);
 
 		pthread_mutex_lock(&s->mu);
-		s->commits += commits;
-		bool moved = publish_marks(s);
-		statuses_done(s);
-		for (size_t i = 0; i < ng; i++) {
-			if (g[i].last) {
-				g[i].b->priv_done = true;
-				s->batches++;
-			}
+		if (t != NULL) {
+			/* The syncer tells the callers once it is durable. */
+			ticket_push(s, t);
+			continue;
 		}
+		/* No ticket (no memory, or no syncer): durable already. */
+		s->commits += commits;
+		bool moved = publish_marks(s, s->last_seq, s->last_date);
+		statuses_done(s, n_as);
+		for (size_t i = 0; i < ng; i++)
+			seg_done(s, &g[i], src);
 		pthread_cond_broadcast(&s->done_cv);
 		if (moved)
 			wake_followers(s);
 	}
+	tickets_drain(s);
 	pthread_mutex_unlock(&s->mu);
 	free(g);
 	return NULL;
+}
+
+/*
+ * Starts the syncer when the WAL file can be opened for fdatasync; then
+ * the writer's commits stop syncing themselves. Otherwise everything
+ * stays as synchronous=FULL makes it: slower, as durable.
+ */
+static void syncer_start(struct sq_store *s)
+{
+	char path[4096];
+	struct diag d;
+	if (snprintf(path, sizeof(path), "%s-wal", s->path) >=
+	    (int)sizeof(path))
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("store", "%s: %s: each commit syncs itself", path,
+			 strerror(errno));
+		return;
+	}
+	s->wal_fd = fd;
+	if (pthread_create(&s->syncer, NULL, syncer_main, s) != 0) {
+		s->wal_fd = -1;
+		close(fd);
+		return;
+	}
+	s->syncer_started = true;
+	/* From the next transaction on: the writer is not started yet. */
+	if (sq_exec(s->wdb, "PRAGMA synchronous = NORMAL", &d) != ST_OK)
+		log_warn("store", "%s: %s", s->path, d.msg);
 }
 
 int sq_writer_start(struct sq_store *s, struct diag *d)
@@ -1150,6 +1340,7 @@ int sq_writer_start(struct sq_store *s, struct diag *d)
 	if (pthread_create(&s->ckpt, NULL, ckpt_main, s) != 0)
 		return diag_set(d, ST_ENOMEM, "store: cannot start a thread");
 	s->ckpt_started = true;
+	syncer_start(s);
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		return diag_set(d, ST_ENOMEM, "store: cannot start a thread");
 	s->writer_started = true;
@@ -1168,6 +1359,14 @@ void sq_writer_stop(struct sq_store *s)
 	pthread_mutex_unlock(&s->f_mu);
 	if (s->writer_started)
 		pthread_join(s->writer, NULL);
+	if (s->syncer_started) {
+		pthread_mutex_lock(&s->mu);
+		s->t_stop = true;
+		pthread_cond_signal(&s->t_cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->syncer, NULL);
+		s->syncer_started = false;
+	}
 	pthread_mutex_lock(&s->ck_mu);
 	s->ck_stop = true;
 	pthread_cond_signal(&s->ck_cv);
