@@ -760,6 +760,13 @@ int auth_grant_set(struct auth *a, const char *name, const char *collection_id,
 			      name);
 		goto out;
 	}
+	if (access != AUTH_ACCESS_NONE && role == ROLE_METRICS) {
+		rc = diag_set(d, ST_EINVAL,
+			      "'%s' is a metrics account: it reads metrics, "
+			      "never a collection",
+			      name);
+		goto out;
+	}
 	if ((access & AUTH_ACCESS_WRITE) && role == ROLE_AUDITOR) {
 		rc = diag_set(d, ST_EINVAL,
 			      "'%s' is an auditor: auditors never write", name);

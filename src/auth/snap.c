@@ -530,6 +530,8 @@ enum auth_access auth_access(struct auth *a, const struct auth_account *acct,
 		acc = (enum auth_access)g->access;
 	if (x->pub.role == ROLE_AUDITOR)
 		acc &= ~AUTH_ACCESS_WRITE;
+	if (x->pub.role == ROLE_METRICS)
+		acc = AUTH_ACCESS_NONE; /* even a grant written by hand */
 out:
 	snap_put(s);
 	return acc;

@@ -38,7 +38,9 @@ static const char user_usage[] =
     "  bind-cert  requires the client certificate with this SHA-256\n"
     "             fingerprint (hex, ':' allowed) besides the token\n"
     "\n"
-    "  --role ROLE        admin, analyst, reader, peer, liaison or auditor\n"
+    "  --role ROLE        admin, analyst, reader, peer, liaison, auditor\n"
+    "                     or metrics (a scraper: /metrics and health "
+    "only)\n"
     "  --org ORG          the account's organisation (default: node.org)\n"
     "  --password-stdin   read a password (12 bytes or more) from stdin,\n"
     "                     enabling HTTP Basic; the trailing newline is "
@@ -167,11 +169,11 @@ static int user_add(struct cli *c, int argc, char **argv)
 	if (role_arg == NULL)
 		return cli_fail(CLI_USAGE,
 				"user add: --role is required (admin, analyst, "
-				"reader, peer, liaison or auditor)");
+				"reader, peer, liaison, auditor or metrics)");
 	if (role_parse(role_arg, &role) != ST_OK)
 		return cli_fail(CLI_USAGE,
 				"user add: unknown role '%s' (admin, analyst, "
-				"reader, peer, liaison or auditor)",
+				"reader, peer, liaison, auditor or metrics)",
 				role_arg);
 	if (!auth_name_valid(name))
 		return cli_fail(CLI_USAGE,

@@ -9,6 +9,7 @@ static const char *const role_names[ROLE__COUNT] = {
     [ROLE_ADMIN] = "admin",	[ROLE_ANALYST] = "analyst",
     [ROLE_READER] = "reader",	[ROLE_PEER] = "peer",
     [ROLE_LIAISON] = "liaison", [ROLE_AUDITOR] = "auditor",
+    [ROLE_METRICS] = "metrics",
 };
 
 /*
@@ -26,6 +27,7 @@ static const int ceiling[ROLE__COUNT][2] = {
     [ROLE_AUDITOR] = {TLP_GREEN, TLP_AMBER_STRICT},
     [ROLE_PEER] = {-1, -1},
     [ROLE_LIAISON] = {-1, -1},
+    [ROLE_METRICS] = {-1, -1},
 };
 
 const char *role_name(enum role r)

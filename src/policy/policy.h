@@ -22,6 +22,8 @@ enum role {
 	ROLE_PEER,    /* a partner node's account */
 	ROLE_LIAISON, /* a partner's officer working in our node */
 	ROLE_AUDITOR,
+	ROLE_METRICS, /* a metrics scraper: /metrics and health only,
+			no object, no collection */
 	ROLE__COUNT,
 };
 

@@ -344,10 +344,10 @@ int taxii_h_metrics(struct http_request *req, struct http_response *resp)
 {
 	struct taxii *t = req->ctx;
 	const struct auth_account *acct = req->account;
-	if (acct->role != ROLE_ADMIN && acct->role != ROLE_AUDITOR)
+	if (acct->role != ROLE_ADMIN && acct->role != ROLE_METRICS)
 		return http_error(resp, 403, "Forbidden",
-				  "metrics are for administrators and "
-				  "auditors");
+				  "metrics are for admin and metrics "
+				  "accounts");
 	struct store_stats st;
 	int rc = store_stats(t->cfg.store, &st);
 	if (rc != ST_OK)

@@ -1198,9 +1198,9 @@ static int h_health(struct http_request *req, struct http_response *resp)
 {
 	struct taxii *t = ctx_of(req);
 	const struct auth_account *acct = account_of(req);
-	if (acct->role != ROLE_ADMIN)
+	if (acct->role != ROLE_ADMIN && acct->role != ROLE_METRICS)
 		return http_error(resp, 403, "Forbidden",
-				  "health is for administrators");
+				  "health is for admin and metrics accounts");
 	struct store_stats st;
 	int rc = store_stats(t->cfg.store, &st);
 	if (rc != ST_OK)

@@ -561,7 +561,7 @@ def test_graceful_stop_with_open_streams(node):
 # ------------------------------------------------------------ metrics
 
 
-def test_metrics_for_admins_and_auditors_only(srv, node):
+def test_metrics_for_admin_and_metrics_accounts_only(srv, node):
     admin = Client(srv, node.admin)
     post(admin, node.coll, [indicator()])
     sub = Sub(srv, node.admin, node.coll)
@@ -589,7 +589,19 @@ def test_metrics_for_admins_and_auditors_only(srv, node):
     assert r.status_code == 403
     assert "strait_" not in r.text
     auditor = Client(srv, add_user(node, "aud", "auditor"))
-    assert auditor.get(srv.base + "metrics").status_code == 200
+    assert auditor.get(srv.base + "metrics").status_code == 403
+    assert auditor.get(srv.base + "api/v1/health").status_code == 403
+    scraper = Client(srv, add_user(node, "prom", "metrics"))
+    r = scraper.get(srv.base + "metrics")
+    assert r.status_code == 200
+    assert re.search(r"^strait_store_versions \d+$", r.text, re.M)
+    assert scraper.get(srv.base + "api/v1/health").status_code == 200
+    # a scraper reads no collection, and cannot be granted one
+    assert scraper.get("collections/").json().get("collections", []) == []
+    assert scraper.get("collections/%s/objects/" % node.coll
+                       ).status_code in (403, 404)
+    r = node.run("collection", "grant", "default", "prom", "read")
+    assert r.rc != 0 and "metrics account" in r.err
     assert requests.get(srv.base + "metrics", timeout=10).status_code == 401
     # TAXII routes keep their trailing slash
     assert admin.get("collections/%s/objects" % node.coll

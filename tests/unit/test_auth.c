@@ -541,6 +541,8 @@ static const struct grant_case {
      false},
     {ROLE_AUDITOR, AUTH_ACCESS_RW, ST_EINVAL, AUTH_ACCESS_NONE,
      AUTH_ACCESS_NONE, false},
+    {ROLE_METRICS, AUTH_ACCESS_READ, ST_EINVAL, AUTH_ACCESS_NONE,
+     AUTH_ACCESS_NONE, false},
 };
 
 static void test_grants_matrix(void **state)

@@ -52,6 +52,8 @@ static const struct tcase cases[] = {
      TLP_CLEAR, 0, false, RELEASE_DENY_ROLE},
     {"liaison without a partner policy reads nothing", ROLE_LIAISON, false, 7,
      TLP_CLEAR, 0, false, RELEASE_DENY_ROLE},
+    {"a metrics scraper reads no object, even CLEAR", ROLE_METRICS, true, 7,
+     TLP_CLEAR, 0, false, RELEASE_DENY_ROLE},
     {"no marking recorded is never released", ROLE_ADMIN, true, 7, TLP_NONE, 0,
      false, RELEASE_DENY_TLP_NONE},
 };
