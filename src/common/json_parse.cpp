@@ -238,7 +238,11 @@ simdjson::error_code locate_value(struct locator *L,
 {
 	using namespace simdjson;
 	note(L, v);
-	if (depth > 2000)
+	/* Only reached for a document the parser refused: deeper than this
+	 * it was refused for its depth anyway (the limits allow far less),
+	 * and a recursion as deep as the input would let a request body of
+	 * nested brackets overflow a thread's stack. */
+	if (depth > 128)
 		return DEPTH_ERROR;
 	ondemand::json_type t;
 	error_code err = v.type().get(t);

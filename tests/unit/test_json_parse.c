@@ -2,6 +2,7 @@
  * Unit tests of the JSON parser (src/common/json_parse.cpp): what it
  * accepts, what it rejects and where, its limits, and the read helpers.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +328,63 @@ static void test_default_depth(void **state)
 	assert_int_equal(JSON_LIMITS_DEFAULT.max_bytes, 16u << 20);
 }
 
+/* A document that nests far deeper than any limit, and is broken: the
+ * error is found and placed without a recursion as deep as the input
+ * (run on a thread with a small stack: 256 KiB, 4 MiB under ASan, whose
+ * frames are many times larger). */
+#if defined(__SANITIZE_ADDRESS__)
+#define DEEP_STACK ((size_t)4 << 20)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DEEP_STACK ((size_t)4 << 20)
+#endif
+#endif
+#ifndef DEEP_STACK
+#define DEEP_STACK ((size_t)256 << 10)
+#endif
+struct deep_arg {
+	int rc;
+	char msg[DIAG_MAX];
+};
+
+static void *deep_main(void *p)
+{
+	struct deep_arg *a = p;
+	size_t n = 100000;
+	char *in = malloc(n + 1);
+	struct json_doc *doc = json_doc_new();
+	if (in == NULL || doc == NULL) {
+		a->rc = ST_ENOMEM;
+		goto out;
+	}
+	memset(in, '[', n);
+	in[n] = '}';
+	struct json_limits lim = JSON_LIMITS_DEFAULT;
+	const struct json_val *root;
+	struct diag d = {""};
+	a->rc = json_parse(doc, in, n + 1, 0, &lim, &root, &d);
+	snprintf(a->msg, sizeof(a->msg), "%s", d.msg);
+out:
+	json_doc_free(doc);
+	free(in);
+	return NULL;
+}
+
+static void test_deep_broken_nesting(void **state)
+{
+	(void)state;
+	pthread_attr_t at;
+	pthread_t th;
+	struct deep_arg a = {0, ""};
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, DEEP_STACK);
+	assert_int_equal(pthread_create(&th, &at, deep_main, &a), 0);
+	pthread_join(th, NULL);
+	pthread_attr_destroy(&at);
+	assert_true(a.rc == ST_EJSON || a.rc == ST_ELIMIT);
+	assert_true(a.msg[0] != '\0');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_in_large_object),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_default_depth),
+	    cmocka_unit_test(test_deep_broken_nesting),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
