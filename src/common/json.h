@@ -100,6 +100,58 @@ int json_parse(struct json_doc *doc, const char *text, size_t len,
 	       const struct json_val **root, struct diag *d);
 
 /* ------------------------------------------------------------------ */
+/* JSON lines                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Newline-delimited JSON (one document per line, as Zeek and Suricata write
+ * their logs), parsed in batches of lines with simdjson's document stream.
+ * Every non-blank line must hold exactly one document. A line that does not
+ * (bad JSON, two documents, a document spanning lines, a line longer than
+ * lim->max_bytes, a limit exceeded, a duplicate key) is reported with its
+ * number and skipped; iteration goes on with the next line. Lines holding
+ * only JSON whitespace are skipped silently. Batches are bounded (a few
+ * hundred KiB of lines), so a bad line costs at most a re-parse of its
+ * batch one line at a time, and no memory is allocated per document once
+ * the first batches have been seen.
+ */
+struct json_lines;
+
+struct json_lines *json_lines_new(void);
+/* json_lines_free(NULL) is a no-op. */
+void json_lines_free(struct json_lines *jl);
+
+/* One line, as json_lines_next saw it. */
+struct json_line {
+	const struct json_val *root; /* the document; NULL for a bad line */
+	uint64_t line;		     /* its number (first_line for the first) */
+	size_t offset;		     /* byte offset of its first byte in text */
+	size_t len;		     /* its bytes, without the '\n' */
+};
+
+/*
+ * Starts iterating text: len bytes followed by JSON_PADDING readable bytes
+ * (any content). first_line is the number of the first line of text (1,
+ * or one past the lines of earlier chunks of the same file). text must not
+ * change until the iteration ends. lim NULL means JSON_LIMITS_DEFAULT; its
+ * max_bytes bounds each line.
+ */
+void json_lines_start(struct json_lines *jl, const char *text, size_t len,
+		      uint64_t first_line, const struct json_limits *lim);
+
+/*
+ * Moves to the next non-blank line. Returns 1 with out->root set; 0 when
+ * text is exhausted, with out->line the number the next line would have;
+ * or, for a line that holds no single valid document, ST_EJSON or
+ * ST_ELIMIT with out describing the line (root NULL) and d saying why
+ * ("at byte 12: ..." counts from the start of the line). ST_ENOMEM is not
+ * about the line: the caller should stop. The tree lives until the next
+ * call, json_lines_start or json_lines_free.
+ */
+int json_lines_next(struct json_lines *jl, struct json_line *out,
+		    struct diag *d);
+
+/* ------------------------------------------------------------------ */
 /* Reading values                                                       */
 /* ------------------------------------------------------------------ */
 

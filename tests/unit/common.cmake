@@ -14,3 +14,4 @@ add_custom_target(regen_golden_jcs
   COMMAND ${CMAKE_COMMAND} -E env STRAIT_REGEN_GOLDEN=1 $<TARGET_FILE:test_jcs>
   DEPENDS test_jcs
   COMMENT "Regenerating the JCS golden files")
+strait_unit_test(test_ip ${CMAKE_CURRENT_LIST_DIR}/test_ip.c strait_common)
