@@ -17,6 +17,8 @@ const struct cli_cmd cli_commands[] = {
     {"import", "import STIX 2.1 bundles, envelopes or objects", cmd_import},
     {"export", "export objects as a STIX 2.1 bundle", cmd_export},
     {"get", "print one object (a version, or all of them)", cmd_get},
+    {"pattern", "check STIX patterns and match them against observations",
+     cmd_pattern},
     {NULL, NULL, NULL},
 };
 

@@ -94,6 +94,7 @@ int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_node(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);
+int cmd_pattern(struct cli *c, int argc, char **argv);
 
 /*
  * Loads strait.yaml and opens <home>/auth.db into *out (create: make it if

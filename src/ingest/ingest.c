@@ -1,5 +1,7 @@
 #include "ingest/ingest.h"
 
+#include "pattern/pattern.h"
+
 #include "common/buf.h"
 #include "common/json.h"
 
@@ -332,6 +334,28 @@ static int queue(struct ingest *in, const struct json_val *root,
 	return ST_OK;
 }
 
+/*
+ * An indicator whose pattern_type is "stix" must hold a pattern the
+ * parser accepts: a node that stores a broken pattern would pass it on to
+ * every partner and every sensor. Other pattern languages (yara, sigma,
+ * snort, suricata, pcre, ...) are stored as they are.
+ */
+static int check_pattern(const struct json_val *root, const char *id, char *msg,
+			 size_t cap)
+{
+	const struct json_val *pt = json_get(root, "pattern_type");
+	const struct json_val *p = json_get(root, "pattern");
+	if (!json_str_eq(pt, "stix") || p == NULL || p->type != JSON_STRING)
+		return ST_OK;
+	struct pattern *pat = NULL;
+	struct diag d;
+	int rc = pattern_parse(p->u.str, p->len, NULL, &pat, &d);
+	pattern_free(pat);
+	if (rc != ST_OK)
+		snprintf(msg, cap, "%s: property 'pattern': %s", id, d.msg);
+	return rc;
+}
+
 int ingest_object(struct ingest *in, const char *json, size_t len,
 		  unsigned flags, uint64_t offset)
 {
@@ -381,6 +405,12 @@ int ingest_object(struct ingest *in, const char *json, size_t len,
 	}
 	if (rc != ST_OK)
 		return rc;
+	if (strcmp(info.type, "indicator") == 0 &&
+	    check_pattern(root, info.id, msg, sizeof(msg)) != ST_OK) {
+		in->stats.rejected++;
+		emit(in, INGEST_REJECTED, index, offset, info.id, msg);
+		return ST_OK;
+	}
 	if (in->rep.n_warnings > 0) {
 		buf_reset(&in->scratch);
 		stix_report_format(&in->rep, info.id, false, &in->scratch);
