@@ -19,6 +19,8 @@ const struct cli_cmd cli_commands[] = {
     {"get", "print one object (a version, or all of them)", cmd_get},
     {"pattern", "check STIX patterns and match them against observations",
      cmd_pattern},
+    {"match", "match Zeek and Suricata telemetry against indicators",
+     cmd_match},
     {NULL, NULL, NULL},
 };
 

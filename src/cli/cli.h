@@ -95,6 +95,7 @@ int cmd_node(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);
 int cmd_pattern(struct cli *c, int argc, char **argv);
+int cmd_match(struct cli *c, int argc, char **argv);
 
 /*
  * Loads strait.yaml and opens <home>/auth.db into *out (create: make it if
@@ -104,6 +105,15 @@ int cmd_pattern(struct cli *c, int argc, char **argv);
  */
 struct auth;
 int cli_auth_open(struct cli *c, bool create, struct auth **out);
+
+/*
+ * Loads warninglists into wl: the n folders given, else the shipped set
+ * (STRAIT_SHARE or the build's share/ folder) and <home>/warninglists
+ * when it exists. CLI_OK, or CLI_USAGE after printing which file is wrong.
+ */
+struct wl_set;
+int cli_warninglists(struct cli *c, struct wl_set *wl, const char *const *dirs,
+		     size_t n, bool quiet);
 
 /* The command table and the entry point of the binary. */
 extern const struct cli_cmd cli_commands[];

@@ -4,6 +4,7 @@
 #include "taxii/http.h"
 #include "taxii/taxii.h"
 #include "taxii/token.h"
+#include "pattern/warninglist.h"
 
 #include "common/log.h"
 
@@ -428,6 +429,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct auth_throttle *thr = NULL;
 	struct taxii *tx = NULL;
 	struct http_server *srv = NULL;
+	struct wl_set *wl = NULL;
 	struct rotator rot;
 	int status = CLI_USAGE;
 
@@ -456,6 +458,22 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	tc.max_content_length = o.max_content;
 	tc.stream_heartbeat_ms = o.heartbeat_ms;
 	tc.stream_max = o.stream_max;
+	/* Telemetry posted to /api/v1/telemetry: sightings join the default
+	 * collection, warninglists as `strait match` loads them. */
+	struct store_collection sc;
+	wl = wl_set_new();
+	if (wl == NULL) {
+		cli_fail(CLI_USAGE, "serve: out of memory");
+		goto out;
+	}
+	if (cli_warninglists(c, wl, NULL, 0, true) != CLI_OK)
+		goto out;
+	tc.warninglists = wl;
+	if (c->cfg.node_identity[0] != '\0' &&
+	    store_collection_find(c->store, CLI_DEFAULT_ALIAS, &sc) == ST_OK) {
+		tc.node_identity = c->cfg.node_identity;
+		tc.sightings_cid = sc.cid;
+	}
 	if (thr == NULL || taxii_new(&tc, &tx, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s",
 			 thr == NULL ? "out of memory" : d.msg);
@@ -512,6 +530,7 @@ out:
 	rotator_stop(&rot);
 	http_server_free(srv);
 	taxii_free(tx);
+	wl_set_free(wl);
 	auth_throttle_free(thr);
 	token_keys_free(keys);
 	auth_close(auth);

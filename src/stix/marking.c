@@ -64,6 +64,20 @@ int tlp_of_marking_id(const char *id, size_t len)
 	return p < 0 ? -1 : (int)pinned[p].level;
 }
 
+const char *tlp_marking_id(enum tlp t)
+{
+	/* The TLP 2.0 rows of the pinned table above. */
+	static const char *const ids[] = {
+	    [TLP_CLEAR] = MD_PREFIX "94868c89-83c2-464b-929b-a1a8aa3c8487",
+	    [TLP_GREEN] = MD_PREFIX "bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+	    [TLP_AMBER] = MD_PREFIX "55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+	    [TLP_AMBER_STRICT] =
+		MD_PREFIX "939a9414-2ddd-4d32-a0cd-375ea402b003",
+	    [TLP_RED] = MD_PREFIX "e828b379-4e03-4974-9ac4-e53a884c97c1",
+	};
+	return (unsigned)t <= TLP_RED ? ids[t] : NULL;
+}
+
 const char *tlp_name(enum tlp t)
 {
 	switch (t) {

@@ -40,6 +40,8 @@ int tlp_parse(const char *s, enum tlp *out);
 /* The level a pinned TLP 1.0 or 2.0 marking-definition id stands for, or
  * -1 when id is not one of the nine built-in definitions. */
 int tlp_of_marking_id(const char *id, size_t len);
+/* The TLP 2.0 marking-definition id of a level (CLEAR..RED), or NULL. */
+const char *tlp_marking_id(enum tlp t);
 
 /* What validation learns about an object, for the store and the policy. */
 struct stix_info {

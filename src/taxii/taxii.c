@@ -13,6 +13,7 @@
 #include "common/uuid.h"
 #include "ingest/ingest.h"
 #include "policy/policy.h"
+#include "telemetry/match.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -1253,6 +1254,8 @@ static const struct http_route route_table[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "health"},
     {HTTP_GET, "/api/v1/collections/{id}/stream/", taxii_h_stream,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_STREAM | HTTP_ROUTE_SLASH_OPTIONAL, "stream"},
+    {HTTP_POST, "/api/v1/telemetry/", taxii_h_telemetry,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "telemetry"},
     {HTTP_GET, "/metrics/", taxii_h_metrics,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "metrics"},
 };
@@ -1324,6 +1327,12 @@ int taxii_new(const struct taxii_config *cfg, struct taxii **out,
 		free(t);
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	}
+	pthread_mutex_init(&t->match_mu, NULL);
+	if (cfg->node_identity != NULL) {
+		snprintf(t->node_identity, sizeof(t->node_identity), "%s",
+			 cfg->node_identity);
+		t->cfg.node_identity = t->node_identity;
+	}
 	*out = t;
 	return ST_OK;
 }
@@ -1334,6 +1343,8 @@ void taxii_free(struct taxii *t)
 		return;
 	metrics_free(t->metrics);
 	stream_cache_free(t->scache);
+	match_engine_free(t->match);
+	pthread_mutex_destroy(&t->match_mu);
 	free(t);
 }
 

@@ -45,9 +45,19 @@ struct taxii_config {
 	   (86400 s, never more than the paging-key rotation period). */
 	unsigned stream_window_s;
 	size_t stream_buffer; /* bytes buffered per stream (1 MiB) */
+	/* Telemetry matching (POST /api/v1/telemetry): the node's identity
+	 * (where sightings are sighted), the collection sightings join, the
+	 * aggregation window (3600 s), warninglists (borrowed, may be
+	 * NULL). Without an identity or a collection the route answers
+	 * 404. */
+	const char *node_identity;
+	int64_t sightings_cid;
+	int64_t sighting_window_s;
+	const struct wl_set *warninglists;
 };
 
 struct taxii;
+struct wl_set;
 
 /* Copies cfg (the pointers are borrowed and must outlive the taxii). */
 int taxii_new(const struct taxii_config *cfg, struct taxii **out,

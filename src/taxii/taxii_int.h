@@ -9,6 +9,9 @@
 #include "common/buf.h"
 #include "taxii/taxii.h"
 
+struct match_engine;
+
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +36,12 @@ struct taxii {
 	atomic_uint_fast64_t stream_revoked; /* streams ended by auth */
 	double started;			     /* process start, unix seconds */
 	struct stream_cache *scache;	     /* pages shared by subscribers */
+	/* Telemetry matching (telemetry_api.c): built on the first post,
+	 * one request at a time. */
+	pthread_mutex_t match_mu;
+	struct match_engine *match;
+	double match_refreshed; /* time_mono() of the last refresh */
+	char node_identity[128];
 };
 
 /* ---- Glue from taxii.c -------------------------------------------------- */
@@ -56,6 +65,8 @@ int taxii_h_stream(struct http_request *req, struct http_response *resp);
  * memory. Freed after every stream has ended. */
 struct stream_cache *stream_cache_new(void);
 void stream_cache_free(struct stream_cache *c);
+/* POST /api/v1/telemetry (telemetry_api.c). */
+int taxii_h_telemetry(struct http_request *req, struct http_response *resp);
 /* GET /metrics (metrics.c). */
 int taxii_h_metrics(struct http_request *req, struct http_response *resp);
 
