@@ -283,21 +283,32 @@ static int order_result(const struct value *v, const struct pat_cmp *cmp)
 
 /* SQL LIKE over code points: % any run, _ one code point, whole string,
  * case-sensitive. Greedy with one backtrack point, so at most
- * len(s) * len(pat) steps; the backtracks count against the PCRE2 match
- * limit. */
+ * len(s) * len(pat) steps. The work redone by backtracking counts against
+ * 64 times the PCRE2 match limit: it grows with the text only as far as
+ * the pattern makes it, so a long value in our own telemetry (which an
+ * attacker can shape) cannot by itself push an indicator over its limit
+ * and get it disabled. A trailing % matches the rest at once. */
 static int like(struct evctx *ev, const char *pat, size_t plen, const char *s,
 		size_t slen)
 {
 	const unsigned char *p = (const unsigned char *)pat;
 	const unsigned char *u = (const unsigned char *)s;
 	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
-	uint64_t backtracks = 0;
+	uint64_t work = 0;
+	const uint64_t budget = (uint64_t)ev->p->lim.pcre_match_limit * 64;
 	while (si < slen) {
 		size_t sk = utf8_seq_len(u + si, slen - si);
 		if (sk == 0)
 			return R_FALSE;
 		if (pi < plen && p[pi] == '%') {
-			star_p = ++pi;
+			while (pi < plen && p[pi] == '%')
+				pi++;
+			if (pi == plen) /* the rest, if it is text */
+				return utf8_invalid_offset(s + si, slen - si) <
+					       0
+					   ? R_TRUE
+					   : R_FALSE;
+			star_p = pi;
 			star_s = si;
 			continue;
 		}
@@ -314,10 +325,11 @@ static int like(struct evctx *ev, const char *pat, size_t plen, const char *s,
 		}
 		if (star_p == SIZE_MAX)
 			return R_FALSE;
-		if (++backtracks > ev->p->lim.pcre_match_limit)
+		work += pi - star_p + 1;
+		if (work > budget)
 			return diag_set(ev->d, ST_ELIMIT,
-					"LIKE needed more than %u backtracks",
-					ev->p->lim.pcre_match_limit);
+					"LIKE needed more than %llu steps",
+					(unsigned long long)budget);
 		pi = star_p;
 		star_s += utf8_seq_len(u + star_s, slen - star_s);
 		si = star_s;

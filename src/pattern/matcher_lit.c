@@ -451,15 +451,18 @@ static size_t u8len(unsigned char c)
 
 /* SQL LIKE over code points: % any run, _ one code point, the whole
  * string, case-sensitive. The classic one-backtrack-point algorithm (the
- * last % absorbs one more code point on a mismatch); backtracks count
- * against the PCRE2 match limit, as in the evaluator. */
+ * last % absorbs one more code point on a mismatch); the work backtracking
+ * redoes counts against 64 times the PCRE2 match limit, as in the
+ * evaluator (eval.c), so the length of a value alone cannot get an
+ * indicator disabled. */
 static int like_match(const struct matcher *m, const char *pat, size_t plen,
 		      const char *s, size_t slen, struct diag *d)
 {
 	const unsigned char *p = (const unsigned char *)pat;
 	const unsigned char *u = (const unsigned char *)s;
 	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
-	uint64_t backtracks = 0;
+	uint64_t work = 0;
+	const uint64_t budget = (uint64_t)m->lim.pcre_match_limit * 64;
 	/* Past the last character that is not %, anything matches: no need
 	 * to step (and count backtracks) through the rest of a long value. */
 	size_t tail = plen;
@@ -485,10 +488,11 @@ static int like_match(const struct matcher *m, const char *pat, size_t plen,
 		}
 		if (star_p == SIZE_MAX)
 			return 0;
-		if (++backtracks > m->lim.pcre_match_limit)
+		work += pi - star_p + 1;
+		if (work > budget)
 			return diag_set(d, ST_ELIMIT,
-					"LIKE needed more than %u backtracks",
-					m->lim.pcre_match_limit);
+					"LIKE needed more than %llu steps",
+					(unsigned long long)budget);
 		pi = star_p;
 		star_s += u8len(u[star_s]);
 		si = star_s;

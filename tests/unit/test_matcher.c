@@ -975,7 +975,7 @@ static void test_pcre_limit(void **state)
 {
 	(void)state;
 	struct pattern_limits lim = PATTERN_LIMITS_DEFAULT;
-	lim.pcre_match_limit = 1000;
+	lim.pcre_match_limit = 100; /* LIKE: 6,400 steps */
 	struct matcher_config c;
 	struct disabled dis = {0};
 	matcher_config_default(&c);
@@ -1016,7 +1016,7 @@ static void test_eval_limits(void **state)
 {
 	(void)state;
 	struct pattern_limits lim = PATTERN_LIMITS_DEFAULT;
-	lim.pcre_match_limit = 1000;
+	lim.pcre_match_limit = 100; /* LIKE: 6,400 steps */
 	struct matcher_config c;
 	struct disabled dis = {0};
 	matcher_config_default(&c);
@@ -1025,10 +1025,11 @@ static void test_eval_limits(void **state)
 	c.on_disable_ctx = &dis;
 	static const char *const pats[] = {
 	    "[url:value MATCHES 'xyz(a|aa)+(b|c)$' AND url:value != 'q']",
-	    "[url:value LIKE 'xyz%b']",
-	    "[url:value LIKE 'xyz%b' AND url:value != 'q']",
+	    "[url:value LIKE 'xyz%a_a_a_a_a_c']",
+	    "[url:value LIKE 'xyz%a_a_a_a_a_c' AND url:value != 'q']",
 	};
-	/* Long enough for the LIKE's last % to backtrack past the limit. */
+	/* Long enough for the LIKE's last % to redo more than 6,400 steps
+	 * (12 at each of 1,200 positions). */
 	char long_url[1600];
 	size_t n = (size_t)snprintf(long_url, sizeof(long_url),
 				    "[{\"type\":\"url\",\"value\":\"xyz");
@@ -1039,7 +1040,6 @@ static void test_eval_limits(void **state)
 			memset(&dis, 0, sizeof(dis));
 			struct matcher *m = new_matcher(prefilters[p], &c);
 			assert_int_equal(offer(m, 1, pats[i]), MATCHER_ACTIVE);
-			/* (a trailing % backtracks once per character too) */
 			assert_int_equal(
 			    offer(m, 2, "[url:value MATCHES '^xyz']"),
 			    MATCHER_ACTIVE);

@@ -908,15 +908,47 @@ static void test_regex_limits(void **state)
 			 ST_OK);
 	assert_true(r.matched);
 	pat_result_clear(&r);
-	/* LIKE's backtracking counts against the match limit too. */
-	lim.pcre_match_limit = 10;
-	assert_int_equal(eval_lim("[x:s LIKE '%a%a%a%b']", &f, &lim, &r, &d),
-			 ST_ELIMIT);
-	assert_string_equal(d.msg, "LIKE needed more than 10 backtracks");
+	/* The work LIKE's backtracking redoes counts against 64 times the
+	 * match limit. */
+	lim.pcre_match_limit = 1;
+	assert_int_equal(
+	    eval_lim("[x:s LIKE '%aaaaaaaaaab']", &f, &lim, &r, &d), ST_ELIMIT);
+	assert_string_equal(d.msg, "LIKE needed more than 64 steps");
 	lim.pcre_match_limit = 100000;
 	assert_int_equal(eval_lim("[x:s LIKE '%a%a%a%b']", &f, &lim, &r, &d),
 			 ST_OK);
 	assert_false(r.matched);
+	/* A long value alone never reaches the limit: a trailing % takes the
+	 * rest at once, and the work grows with the text only as far as
+	 * the pattern makes it. */
+	{
+		size_t n = 300000;
+		char *big = malloc(n + 200);
+		assert_non_null(big);
+		int k =
+		    snprintf(big, 200,
+			     "[{'type': 'observed-data', 'first_observed': "
+			     "'2020-01-01T00:00:00Z', 'last_observed': "
+			     "'2020-01-01T00:00:00Z', 'number_observed': 1, "
+			     "'objects': {'0': {'type': 'x', 's': 'abc");
+		memset(big + k, 'q', n);
+		snprintf(big + k + n, 200, "'}}}]");
+		struct fixture fb;
+		load(big, &fb);
+		assert_int_equal(
+		    eval_lim("[x:s LIKE 'abc%']", &fb, NULL, &r, &d), ST_OK);
+		assert_true(r.matched);
+		pat_result_clear(&r);
+		assert_int_equal(
+		    eval_lim("[x:s LIKE '%xyz%']", &fb, NULL, &r, &d), ST_OK);
+		assert_false(r.matched);
+		assert_int_equal(
+		    eval_lim("[x:s LIKE 'abc%q_q']", &fb, NULL, &r, &d), ST_OK);
+		assert_true(r.matched);
+		pat_result_clear(&r);
+		unload(&fb);
+		free(big);
+	}
 	/* A limit reached in a bracket the binding needs ends the
 	 * evaluation of a stateful pattern too. */
 	lim.pcre_match_limit = 1000;
