@@ -10,7 +10,8 @@
 #   - `strait serve`, time to the first discovery 200 (N stored);
 #   - paging through every object with limit=1000, following `next`;
 #   - 16 readers fetching 100-object pages at random positions;
-#   - POST of 100-indicator envelopes by 1, then 4 posters (202 = durable);
+#   - POST of 100-indicator envelopes by 1, then 4 posters (202 = durable),
+#     first into a fresh node (before the import), then with N stored;
 #   - SSE fan-out to SSE_SUBSCRIBERS streams (event latency);
 #   - idle RSS of the server after the load, restart-to-serving time;
 #   - `strait import` of the same kind of indicators into the same home
@@ -189,6 +190,29 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ), N=$N, load average at start: $(load_avg)" | tee -a "$RES"
 LOAD_START=$(load_avg)
 
+# --- POST into a fresh node (nothing stored yet) ---------------------
+FRESH=$WORK/fresh-home
+rm -rf "$FRESH"
+"$STRAIT" --home "$FRESH" init --name FRESH --org BENCH > /dev/null
+FTOKEN=$("$STRAIT" --home "$FRESH" user add bench-admin --role admin \
+	2>/dev/null)
+FCOLL=$("$STRAIT" --home "$FRESH" collection list --json |
+	sed -n 's/^\[{"id":"\([^"]*\)".*/\1/p')
+: > "$WORK/fresh.out"
+"$STRAIT" --home "$FRESH" serve --listen 127.0.0.1:0 \
+	> "$WORK/fresh.out" 2>> "$WORK/serve.log" &
+SERVE_PID=$!
+step fresh-ready "$LOAD" ready --url-file "$WORK/fresh.out" \
+	--token "$FTOKEN" --since-ns "$(now_ns)" --timeout 60
+FURL=$(get fresh-ready url)
+for p in 1 4; do
+	step "fresh-post$p" "$LOAD" post --url "$FURL" --token "$FTOKEN" \
+		--collection "$FCOLL" --posters $p --envelopes "$POST_ENVELOPES" \
+		--size 100
+done
+stop_server fresh-stop
+rm -rf "$FRESH"
+
 # --- Input and the import ceiling -----------------------------------
 BUNDLE=$OUT/bundle-$N.json
 if [ ! -f "$BUNDLE" ]; then
@@ -317,10 +341,16 @@ printf '%-42s %-44s %s\n' measurement result "same-run ceiling"
 printf '%-42s %-44s %s\n' "strait import of the N objects" \
 	"$(get import objects_per_s) obj/s, $(get import seconds) s" \
 	"(itself a ceiling: no HTTP)"
-printf '%-42s %-44s %s\n' "POST, 1 poster" \
+printf '%-42s %-44s %s\n' "POST into a fresh node, 1 poster" \
+	"$(get fresh-post1 objects_per_s) obj/s, p50 $(get fresh-post1 req_p50_ms) p99 $(get fresh-post1 req_p99_ms) ms" \
+	"import same indicators $(get import-ind objects_per_s) obj/s (into the N)"
+printf '%-42s %-44s %s\n' "POST into a fresh node, 4 posters (>= 50k)" \
+	"$(get fresh-post4 objects_per_s) obj/s, p50 $(get fresh-post4 req_p50_ms) p99 $(get fresh-post4 req_p99_ms) ms" \
+	"empty 4 conns $(get empty-4 requests_per_s) req/s"
+printf '%-42s %-44s %s\n' "POST with N stored, 1 poster" \
 	"$(get post1 objects_per_s) obj/s, p50 $(get post1 req_p50_ms) p99 $(get post1 req_p99_ms) ms" \
 	"import same indicators $(get import-ind objects_per_s) obj/s: $(ratio "$(get post1 objects_per_s)" "$(get import-ind objects_per_s)")"
-printf '%-42s %-44s %s\n' "POST, 4 posters (>= 50k obj/s)" \
+printf '%-42s %-44s %s\n' "POST with N stored, 4 posters" \
 	"$(get post4 objects_per_s) obj/s, p50 $(get post4 req_p50_ms) p99 $(get post4 req_p99_ms) ms" \
 	"import same indicators: $(ratio "$(get post4 objects_per_s)" "$(get import-ind objects_per_s)"); empty 4 conns $(get empty-4 requests_per_s) req/s"
 printf '%-42s %-44s %s\n' "paging, limit=$PAGE_LIMIT (>= 200k obj/s)" \
