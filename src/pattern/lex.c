@@ -5,6 +5,7 @@
  * here (escapes, base64, hex, timestamps); the parser decodes them.
  */
 #include "pattern/pattern_int.h"
+#include "common/hex.h"
 
 #include "common/time.h"
 #include "common/utf8.h"
@@ -441,24 +442,13 @@ long pat_base64_decode(const char *s, size_t len, uint8_t *out,
 	return o;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long pat_hex_decode(const char *s, size_t len, uint8_t *out)
 {
 	if (len % 2 != 0)
 		return -1;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_value((unsigned char)s[i]);
-		int lo = hex_value((unsigned char)s[i + 1]);
+		int hi = hex_digit((unsigned char)s[i]);
+		int lo = hex_digit((unsigned char)s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		if (out != NULL)

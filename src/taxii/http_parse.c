@@ -4,6 +4,7 @@
  * addresses and the error mapping. Each is fuzzed on its own.
  */
 #include "taxii/http.h"
+#include "common/hex.h"
 #include "taxii/http_int.h"
 
 #include "common/json.h"
@@ -18,17 +19,6 @@
 
 /* ---- Percent decoding ---------------------------------------------------- */
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 ssize_t http_pct_decode(const char *src, size_t len, char *dst,
 			bool plus_is_space)
 {
@@ -39,8 +29,8 @@ ssize_t http_pct_decode(const char *src, size_t len, char *dst,
 		if (c == '%') {
 			if (len - i < 3)
 				return -1;
-			int hi = hexval((unsigned char)src[i + 1]);
-			int lo = hexval((unsigned char)src[i + 2]);
+			int hi = hex_digit((unsigned char)src[i + 1]);
+			int lo = hex_digit((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
@@ -334,8 +324,8 @@ enum http_match_result http_route_match(const struct http_route *routes,
 	/* A malformed escape anywhere is a bad request, not a 404. */
 	for (size_t i = 0; i < len; i++)
 		if (path[i] == '%' &&
-		    (len - i < 3 || hexval((unsigned char)path[i + 1]) < 0 ||
-		     hexval((unsigned char)path[i + 2]) < 0 ||
+		    (len - i < 3 || hex_digit((unsigned char)path[i + 1]) < 0 ||
+		     hex_digit((unsigned char)path[i + 2]) < 0 ||
 		     (path[i + 1] == '0' && path[i + 2] == '0')))
 			return HTTP_MATCH_BAD_REQUEST;
 	/* Without its final '/', a path can match only the routes whose

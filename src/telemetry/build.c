@@ -3,6 +3,7 @@
  * reader's arena, which is reset for every record.
  */
 #include "telemetry/tel_int.h"
+#include "common/hex.h"
 
 #include "common/ip.h"
 
@@ -133,17 +134,6 @@ static const char *lowered(struct tel_reader *r, const char *s, size_t len,
 		p[i] = lower(s[i]);
 	p[len] = '\0';
 	return p;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -352,11 +342,14 @@ void tel_domain_resolves(struct tel_reader *r, int dom, const int *to, size_t n)
 static char *copy_path(char *p, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
+		if (s[i] == '%' && i + 2 < len &&
+		    hex_digit((unsigned char)s[i + 1]) >= 0 &&
+		    hex_digit((unsigned char)s[i + 2]) >= 0) {
 			*p++ = '%';
-			*p++ = "0123456789ABCDEF"[hexval(s[i + 1])];
-			*p++ = "0123456789ABCDEF"[hexval(s[i + 2])];
+			*p++ = "0123456789ABCDEF"[hex_digit(
+			    (unsigned char)s[i + 1])];
+			*p++ = "0123456789ABCDEF"[hex_digit(
+			    (unsigned char)s[i + 2])];
 			i += 2;
 			continue;
 		}
@@ -694,7 +687,7 @@ static const char *hex_digest(struct tel_reader *r, const char *field,
 	for (size_t i = 0; i < len; i++) {
 		if (colons && s[i] == ':')
 			continue;
-		if (k == want || hexval(s[i]) < 0) {
+		if (k == want || hex_digit((unsigned char)s[i]) < 0) {
 			k = want + 1;
 			break;
 		}

@@ -8,6 +8,7 @@
  * escaped spelling, so every SCO string stays valid UTF-8.
  */
 #include "telemetry/tel_int.h"
+#include "common/hex.h"
 
 #include "common/utf8.h"
 
@@ -30,17 +31,6 @@ void tel_tsv_reset(struct tsv_state *t)
 	set_meta(t->unset, &t->unset_len, "-", 1);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes \xNN escapes of s into out (room for len bytes); other bytes,
  * and backslashes that do not start an escape, are copied. Returns the
  * length. */
@@ -49,9 +39,11 @@ static size_t unescape(const char *s, size_t len, char *out)
 	size_t k = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\\' && i + 3 < len && s[i + 1] == 'x' &&
-		    hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0) {
+		    hex_digit((unsigned char)s[i + 2]) >= 0 &&
+		    hex_digit((unsigned char)s[i + 3]) >= 0) {
 			out[k++] =
-			    (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+			    (char)(hex_digit((unsigned char)s[i + 2]) << 4 |
+				   hex_digit((unsigned char)s[i + 3]));
 			i += 3;
 			continue;
 		}
