@@ -6,6 +6,8 @@
  */
 #include "auth/auth_int.h"
 
+#include "common/sqlschema.h"
+
 #include "common/log.h"
 #include "common/time.h"
 
@@ -36,10 +38,7 @@
  *   Revoking deletes the row.
  * grants: access is enum auth_access (1 read, 3 read+write).
  */
-static const struct migration {
-	int version;
-	const char *sql;
-} migrations[] = {
+static const struct sql_migration migrations[] = {
     {1, "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL)"
 	" WITHOUT ROWID;"
 	"CREATE TABLE accounts(id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -92,22 +91,6 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
 		return auth_db_diag(db, d, "prepare");
 	return ST_OK;
-}
-
-static int query_int(sqlite3 *db, const char *sql, int64_t *out, struct diag *d)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(db, sql, &st, d);
-	if (rc != ST_OK)
-		return rc;
-	*out = 0;
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else if (src != SQLITE_DONE)
-		rc = auth_db_diag(db, d, sql);
-	sqlite3_finalize(st);
-	return rc;
 }
 
 void auth_token_hash(const struct auth *a, const char *token, size_t len,
@@ -204,94 +187,36 @@ static void make_token(const struct auth *a, char out[AUTH_TOKEN_MAX],
 	auth_token_hash(a, out, strlen(out), h);
 }
 
-/* Brings the schema to the latest migration; makes a new database's meta
- * (the token key). */
-static int migrate(struct auth *a, bool create, struct diag *d)
+/* A new database's meta: its token key (inside the migration's
+ * transaction). */
+static int new_auth_meta(sqlite3 *db, void *ctx, struct diag *d)
 {
-	sqlite3 *db = a->db;
+	(void)ctx;
 	sqlite3_stmt *st = NULL;
-	int64_t have, ntables, cur = 0;
-	int rc = exec(db, "BEGIN IMMEDIATE", d);
-	if (rc != ST_OK)
-		return rc;
-	rc = query_int(db,
-		       "SELECT count(*) FROM sqlite_master"
-		       " WHERE type = 'table' AND name = 'schema_version'",
-		       &have, d);
-	if (rc == ST_OK)
-		rc = query_int(db, "SELECT count(*) FROM sqlite_master",
-			       &ntables, d);
-	if (rc != ST_OK)
-		goto out;
-	if (!have) {
-		if (ntables > 0 || !create) {
-			rc = diag_set(d, ST_ESTORE,
-				      "%s: not a strait accounts database",
-				      a->path);
-			goto out;
-		}
-		rc = exec(db,
-			  "CREATE TABLE schema_version("
-			  "version INTEGER PRIMARY KEY,"
-			  " applied INTEGER NOT NULL)",
-			  d);
-	} else {
-		rc = query_int(db, "SELECT max(version) FROM schema_version",
-			       &cur, d);
-	}
-	if (rc != ST_OK)
-		goto out;
-	int latest = migrations[NMIGRATIONS - 1].version;
-	if (cur > latest) {
-		rc = diag_set(d, ST_ESTORE,
-			      "%s: schema version %lld is newer than this "
-			      "program's (%d)",
-			      a->path, (long long)cur, latest);
-		goto out;
-	}
-	rc = prepare(db,
-		     "INSERT INTO schema_version(version, applied)"
-		     " VALUES(?1, ?2)",
-		     &st, d);
-	for (size_t i = 0; rc == ST_OK && i < NMIGRATIONS; i++) {
-		if (migrations[i].version <= cur)
-			continue;
-		rc = exec(db, migrations[i].sql, d);
-		if (rc != ST_OK) {
-			diag_prefix(d, "migration %d", migrations[i].version);
-			break;
-		}
-		sqlite3_bind_int(st, 1, migrations[i].version);
-		sqlite3_bind_int64(st, 2, time_now());
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = auth_db_diag(db, d, "schema_version");
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != ST_OK || cur != 0)
-		goto out;
-	/* A new database: its token key. */
 	uint8_t key[AUTH_KEY_BYTES];
 	randombytes_buf(key, sizeof(key));
-	rc = prepare(db,
-		     "INSERT INTO meta(key, value) VALUES"
-		     " ('auth.token_key', ?1), ('auth.created', ?2)",
-		     &st, d);
+	int rc = prepare(db,
+			 "INSERT INTO meta(key, value) VALUES"
+			 " ('auth.token_key', ?1), ('auth.created', ?2)",
+			 &st, d);
 	if (rc == ST_OK) {
 		sqlite3_bind_blob(st, 1, key, sizeof(key), SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, time_now());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = auth_db_diag(db, d, "meta");
 	}
-	sodium_memzero(key, sizeof(key));
-out:
 	sqlite3_finalize(st);
-	if (rc == ST_OK)
-		rc = exec(db, "COMMIT", d);
-	if (rc != ST_OK && !sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sodium_memzero(key, sizeof(key));
 	return rc;
+}
+
+/* Brings the schema to the latest migration; makes a new database's meta
+ * (the token key). */
+static int migrate(struct auth *a, bool create, struct diag *d)
+{
+	return sql_migrate(a->db, a->path, "accounts database", migrations,
+			   NMIGRATIONS, migrations[NMIGRATIONS - 1].version,
+			   create, new_auth_meta, NULL, d);
 }
 
 static int load_key(struct auth *a, struct diag *d)

@@ -6,6 +6,8 @@
  */
 #include "store/sqlite/sqlite_int.h"
 
+#include "common/sqlschema.h"
+
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -70,10 +72,7 @@
  *   version=last/first is a filter on the row being read, not a probe of
  *   the key index per row (a random read each: 4x slower at 1M rows).
  */
-static const struct migration {
-	int version;
-	const char *sql;
-} migrations[] = {
+static const struct sql_migration migrations[] = {
     {1, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 	" WITHOUT ROWID;"
 	"CREATE TABLE types(code INTEGER PRIMARY KEY,"
@@ -192,93 +191,31 @@ out:
 	return rc;
 }
 
+/* A new store's meta: a new node incarnation (inside the migration's
+ * transaction). */
+static int new_store_meta(sqlite3 *db, void *ctx, struct diag *d)
+{
+	(void)ctx;
+	uint8_t u[16];
+	char inc[UUID_STRLEN + 1];
+	char sql[256];
+	uuid_v4(u);
+	uuid_format(u, inc);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO meta(key, value) VALUES"
+		 " ('store.incarnation', '%s'),"
+		 " ('store.last_seq', 0), ('store.last_date', 0),"
+		 " ('store.created', %lld)",
+		 inc, (long long)time_now());
+	return sq_exec(db, sql, d);
+}
+
 /* Brings the schema to migration `upto` (normally the latest); makes a
  * new store's meta. */
 static int migrate(struct sq_store *s, bool create, int upto, struct diag *d)
 {
-	sqlite3 *db = s->wdb;
-	sqlite3_stmt *st = NULL;
-	int64_t have, ntables, cur = 0;
-	int rc = sq_exec(db, "BEGIN IMMEDIATE", d);
-	if (rc != ST_OK)
-		return rc;
-	rc = sq_query_int(db,
-			  "SELECT count(*) FROM sqlite_master"
-			  " WHERE type = 'table' AND name = 'schema_version'",
-			  0, &have, d);
-	if (rc == ST_OK)
-		rc = sq_query_int(db, "SELECT count(*) FROM sqlite_master", 0,
-				  &ntables, d);
-	if (rc != ST_OK)
-		goto out;
-	if (!have) {
-		if (ntables > 0 || !create) {
-			rc = diag_set(d, ST_ESTORE, "%s: not a strait store",
-				      s->path);
-			goto out;
-		}
-		rc = sq_exec(db,
-			     "CREATE TABLE schema_version("
-			     "version INTEGER PRIMARY KEY,"
-			     " applied INTEGER NOT NULL)",
-			     d);
-	} else {
-		rc = sq_query_int(db, "SELECT max(version) FROM schema_version",
-				  0, &cur, d);
-	}
-	if (rc != ST_OK)
-		goto out;
-	int latest = sq_schema_latest();
-	if (cur > latest) {
-		rc = diag_set(d, ST_ESTORE,
-			      "%s: schema version %lld is newer than this "
-			      "program's (%d)",
-			      s->path, (long long)cur, latest);
-		goto out;
-	}
-	rc = sq_prepare(db,
-			"INSERT INTO schema_version(version, applied)"
-			" VALUES(?1, ?2)",
-			&st, d);
-	for (size_t i = 0; rc == ST_OK && i < NMIGRATIONS; i++) {
-		if (migrations[i].version <= cur ||
-		    migrations[i].version > upto)
-			continue;
-		rc = sq_exec(db, migrations[i].sql, d);
-		if (rc != ST_OK) {
-			diag_prefix(d, "migration %d", migrations[i].version);
-			break;
-		}
-		sqlite3_bind_int(st, 1, migrations[i].version);
-		sqlite3_bind_int64(st, 2, time_now());
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = sq_diag(db, d, "schema_version");
-		sqlite3_reset(st);
-	}
-	if (rc != ST_OK)
-		goto out;
-	if (cur == 0) {
-		/* A new store: a new node incarnation. */
-		uint8_t u[16];
-		char inc[UUID_STRLEN + 1];
-		char sql[256];
-		uuid_v4(u);
-		uuid_format(u, inc);
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO meta(key, value) VALUES"
-			 " ('store.incarnation', '%s'),"
-			 " ('store.last_seq', 0), ('store.last_date', 0),"
-			 " ('store.created', %lld)",
-			 inc, (long long)time_now());
-		rc = sq_exec(db, sql, d);
-	}
-out:
-	sqlite3_finalize(st);
-	if (rc == ST_OK)
-		rc = sq_exec(db, "COMMIT", d);
-	if (rc != ST_OK && !sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return sql_migrate(s->wdb, s->path, "store", migrations, NMIGRATIONS,
+			   upto, create, new_store_meta, NULL, d);
 }
 
 static int load_incarnation(struct sq_store *s, struct diag *d)

@@ -1,0 +1,127 @@
+/* strait: schema migrations of the SQLite databases (see sqlschema.h). */
+#include "common/sqlschema.h"
+
+#include "common/time.h"
+
+#include <stdint.h>
+
+int sql_diag(sqlite3 *db, struct diag *d, const char *what)
+{
+	int code = sqlite3_extended_errcode(db);
+	int rc = ST_ESTORE;
+	if (code == SQLITE_CONSTRAINT_UNIQUE ||
+	    code == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = ST_EEXIST;
+	else if ((code & 0xff) == SQLITE_NOMEM)
+		rc = ST_ENOMEM;
+	else if ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_FULL)
+		rc = ST_EIO;
+	return diag_set(d, rc, "%s: sqlite: %s (%d)", what, sqlite3_errmsg(db),
+			code);
+}
+
+static int exec(sqlite3 *db, const char *sql, struct diag *d)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sql_diag(db, d, sql);
+	return ST_OK;
+}
+
+/* A one-row integer query; *out = 0 when it gives no row or NULL. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = ST_OK;
+	*out = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_diag(db, d, sql);
+		goto out;
+	}
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			*out = sqlite3_column_int64(st, 0);
+	} else if (src != SQLITE_DONE) {
+		rc = sql_diag(db, d, sql);
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sql_migrate(sqlite3 *db, const char *path, const char *kind,
+		const struct sql_migration *m, size_t n, int upto, bool create,
+		int (*on_create)(sqlite3 *db, void *ctx, struct diag *d),
+		void *ctx, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t have, ntables, cur = 0;
+	int rc = exec(db, "BEGIN IMMEDIATE", d);
+	if (rc != ST_OK)
+		return rc;
+	rc = query_int(db,
+		       "SELECT count(*) FROM sqlite_master"
+		       " WHERE type = 'table' AND name = 'schema_version'",
+		       &have, d);
+	if (rc == ST_OK)
+		rc = query_int(db, "SELECT count(*) FROM sqlite_master",
+			       &ntables, d);
+	if (rc != ST_OK)
+		goto out;
+	if (!have) {
+		if (ntables > 0 || !create) {
+			rc = diag_set(d, ST_ESTORE, "%s: not a strait %s", path,
+				      kind);
+			goto out;
+		}
+		rc = exec(db,
+			  "CREATE TABLE schema_version("
+			  "version INTEGER PRIMARY KEY,"
+			  " applied INTEGER NOT NULL)",
+			  d);
+	} else {
+		rc = query_int(db, "SELECT max(version) FROM schema_version",
+			       &cur, d);
+	}
+	if (rc != ST_OK)
+		goto out;
+	int latest = n > 0 ? m[n - 1].version : 0;
+	if (cur > latest) {
+		rc = diag_set(d, ST_ESTORE,
+			      "%s: schema version %lld is newer than this "
+			      "program's (%d)",
+			      path, (long long)cur, latest);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO schema_version(version, applied)"
+			       " VALUES(?1, ?2)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_diag(db, d, "schema_version");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].version <= cur || m[i].version > upto)
+			continue;
+		if ((rc = exec(db, m[i].sql, d)) != ST_OK) {
+			diag_prefix(d, "migration %d", m[i].version);
+			goto out;
+		}
+		sqlite3_bind_int(st, 1, m[i].version);
+		sqlite3_bind_int64(st, 2, time_now());
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = sql_diag(db, d, "schema_version");
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+	if (cur == 0 && on_create != NULL)
+		rc = on_create(db, ctx, d);
+out:
+	sqlite3_finalize(st);
+	if (rc == ST_OK)
+		rc = exec(db, "COMMIT", d);
+	if (rc != ST_OK && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
