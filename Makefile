@@ -13,7 +13,8 @@ CMAKE_OPTS += -DSTRAIT_WERROR=ON
 endif
 JOBS       ?= 2
 
-.PHONY: all setup build build-asan run test test-fast test-asan bench clean \
+.PHONY: all setup build build-asan run test test-fast test-asan bench \
+	bench-import bench-taxii bench-match clean \
         fuzz format
 
 all: build
@@ -46,8 +47,17 @@ test-asan: build-asan
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-bench: build
+# Every benchmark, one after the other (minutes; figures in bench/RESULTS.md).
+bench: bench-import bench-taxii bench-match
+
+bench-import: build
 	@sh bench/run.sh $(BUILD)
+
+bench-taxii: build
+	@sh bench/run_taxii.sh $(BUILD)
+
+bench-match: build
+	@$(BUILD)/bench/bench_match
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')
