@@ -5,7 +5,8 @@
  * Suricata EVE lines; they are matched against every active indicator the
  * node holds, and the sightings that changed are appended to the sightings
  * collection before the answer, durable, under their indicators' markings
- * (src/telemetry/match.h). Telemetry is our own network's data: only
+ * (src/telemetry/match.h). The answer counts only hits on indicators the
+ * caller may read. Telemetry is our own network's data: only
  * admins and analysts of the node's organisation may post it. The matcher
  * is built on the first post, so a node that never receives telemetry
  * pays nothing for it, and picks up new indicators at most once a second.
@@ -122,8 +123,7 @@ int taxii_h_telemetry(struct http_request *req, struct http_response *resp)
 	to.error_ctx = &errs;
 	struct tel_reader *r = NULL;
 	struct diag d = {""};
-	struct match_stats before, after;
-	uint64_t stored = 0;
+	struct match_counts seen;
 	int rc;
 
 	pthread_mutex_lock(&t->match_mu);
@@ -131,16 +131,16 @@ int taxii_h_telemetry(struct http_request *req, struct http_response *resp)
 	if (rc == ST_OK)
 		rc = tel_reader_new(&to, &r, &d);
 	if (rc == ST_OK) {
-		match_engine_stats(t->match, &before);
+		match_engine_begin(t->match, &aud);
 		rc = tel_read_mem(r, req->body ? req->body : "",
 				  req->body ? req->body_len : 0, "request",
 				  match_engine_record, t->match, &d);
 	}
 	if (rc == ST_OK)
 		rc = match_engine_flush(t->match, t->cfg.sightings_cid,
-					t->cfg.default_tlp, &stored, &d);
+					t->cfg.default_tlp, NULL, &d);
 	if (t->match != NULL)
-		match_engine_stats(t->match, &after);
+		match_engine_counts(t->match, &seen);
 	pthread_mutex_unlock(&t->match_mu);
 	if (rc != ST_OK) {
 		tel_reader_free(r);
@@ -154,14 +154,15 @@ int taxii_h_telemetry(struct http_request *req, struct http_response *resp)
 	jw_int(&w, (int64_t)ts->records);
 	jw_key(&w, "malformed");
 	jw_int(&w, (int64_t)ts->malformed);
+	/* Counts only of indicators this account may read: a hit on one it
+	 * may not (a RED indicator, another organisation's AMBER+STRICT) is
+	 * not revealed by a number either. */
 	jw_key(&w, "hits");
-	jw_int(&w, (int64_t)(after.hits - before.hits));
+	jw_int(&w, (int64_t)seen.hits);
 	jw_key(&w, "sightings");
-	jw_int(&w, (int64_t)(after.sightings - before.sightings));
+	jw_int(&w, (int64_t)seen.indicators);
 	jw_key(&w, "stored");
-	jw_int(&w, (int64_t)stored);
-	jw_key(&w, "indicators_active");
-	jw_int(&w, (int64_t)after.active);
+	jw_int(&w, (int64_t)seen.objects);
 	jw_obj_close(&w);
 	tel_reader_free(r);
 	if (jw_finish(&w) != ST_OK)

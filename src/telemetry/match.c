@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "ingest/ingest.h"
 #include "pattern/matcher.h"
+#include "policy/policy.h"
 #include "telemetry/sighting.h"
 
 #include <stdio.h>
@@ -20,8 +21,9 @@
 struct ind {
 	char *id;
 	st_time version;
-	uint8_t tlp;
+	uint8_t tlp, flags; /* of that version, for the release decision */
 	bool hit;
+	uint64_t req; /* the request (match_engine_begin) it was last hit in */
 };
 
 struct match_engine {
@@ -37,6 +39,10 @@ struct match_engine {
 	size_t inds_cap, inds_n;
 	const struct tel_record *cur; /* the record being fed */
 	struct match_stats stats;
+	/* What one request may be told (match_engine_begin). */
+	const struct audience *aud; /* NULL: everything */
+	uint64_t req;
+	struct match_counts counts;
 	int err; /* first error met in a callback */
 };
 
@@ -122,6 +128,7 @@ static int offer_row(void *ctx, const struct store_row *row)
 	if (row->version >= in->version) {
 		in->version = row->version;
 		in->tlp = row->tlp;
+		in->flags = row->flags;
 	}
 	return 0;
 }
@@ -331,6 +338,17 @@ static void on_hit(void *ctx, const struct matcher_hit *h)
 		in->hit = true;
 		e->stats.indicators_hit++;
 	}
+	/* What the requester is told goes through the release decision: a
+	 * hit on an indicator it may not read is not even counted. */
+	struct release_facts f = {.tlp = in != NULL ? in->tlp : TLP_NONE,
+				  .flags = in != NULL ? in->flags : 0};
+	if (in != NULL && (e->aud == NULL || policy_may_release(e->aud, &f))) {
+		e->counts.hits++;
+		if (in->req != e->req) {
+			in->req = e->req;
+			e->counts.indicators++;
+		}
+	}
 	const struct json_val *context[MAX_CONTEXT];
 	size_t n_context = 0;
 	if (e->o.include_context && r != NULL)
@@ -368,6 +386,18 @@ static void on_hit(void *ctx, const struct matcher_hit *h)
 		log_warn("match", "%s: %s", h->id, d.msg);
 }
 
+void match_engine_begin(struct match_engine *e, const struct audience *aud)
+{
+	e->aud = aud;
+	e->req++;
+	memset(&e->counts, 0, sizeof(e->counts));
+}
+
+void match_engine_counts(const struct match_engine *e, struct match_counts *c)
+{
+	*c = e->counts;
+}
+
 int match_engine_record(void *ctx, const struct tel_record *r)
 {
 	struct match_engine *e = ctx;
@@ -383,14 +413,28 @@ int match_engine_record(void *ctx, const struct tel_record *r)
 /* ------------------------------------------------------------------ */
 
 struct flush_ctx {
+	struct match_engine *e;
 	struct ingest *in;
 	uint64_t objects;
 };
 
-static int emit_ingest(void *ctx, const char *json, size_t len)
+/* True if the requester of match_engine_begin may read the indicator. */
+static bool visible(struct match_engine *e, const char *indicator)
+{
+	struct ind *in = ind_find(e, indicator, false);
+	if (in == NULL)
+		return false;
+	struct release_facts f = {.tlp = in->tlp, .flags = in->flags};
+	return e->aud == NULL || policy_may_release(e->aud, &f);
+}
+
+static int emit_ingest(void *ctx, const char *indicator, const char *json,
+		       size_t len)
 {
 	struct flush_ctx *f = ctx;
 	f->objects++;
+	if (visible(f->e, indicator))
+		f->e->counts.objects++;
 	return ingest_object(f->in, json, len, 0, f->objects);
 }
 
@@ -409,7 +453,7 @@ int match_engine_flush(struct match_engine *e, int64_t cid,
 	memset(&opt, 0, sizeof(opt));
 	opt.cid = cid;
 	opt.default_tlp = default_tlp;
-	struct flush_ctx f = {ingest_new(e->st, &opt, on_event, NULL), 0};
+	struct flush_ctx f = {e, ingest_new(e->st, &opt, on_event, NULL), 0};
 	if (f.in == NULL)
 		return diag_set(d, ST_ENOMEM, "match: no memory");
 	long n = sighting_flush(e->sa, time_now(), emit_ingest, &f, d);
@@ -429,8 +473,10 @@ struct json_out {
 	uint64_t n;
 };
 
-static int emit_json(void *ctx, const char *json, size_t len)
+static int emit_json(void *ctx, const char *indicator, const char *json,
+		     size_t len)
 {
+	(void)indicator;
 	struct json_out *o = ctx;
 	if (fputs(o->n++ ? ",\n" : "\n", o->f) == EOF ||
 	    fwrite(json, 1, len, o->f) != len)

@@ -56,6 +56,7 @@ struct match_stats {
 };
 
 struct match_engine;
+struct audience;
 
 /* Loads and compiles; *out owned by the caller (match_engine_free). */
 int match_engine_new(struct store *st, const struct match_options *o,
@@ -65,6 +66,22 @@ void match_engine_free(struct match_engine *e); /* NULL ok */
 /* Offers the indicator versions added to the collections since the last
  * load, and recompiles what changed. For a long-running node. */
 int match_engine_refresh(struct match_engine *e, struct diag *d);
+
+/*
+ * What one requester may be told of the records fed after
+ * match_engine_begin: hits on, and the number of, indicators the release
+ * decision gives aud (NULL: every indicator). aud is borrowed until the
+ * next begin. The sightings themselves are stored for everyone and read
+ * through the release decision like any object.
+ */
+struct match_counts {
+	uint64_t hits;
+	uint64_t indicators; /* distinct indicators hit: each makes a new
+				version of its sighting at the next flush */
+	uint64_t objects;    /* objects the flushes appended for them */
+};
+void match_engine_begin(struct match_engine *e, const struct audience *aud);
+void match_engine_counts(const struct match_engine *e, struct match_counts *c);
 
 /* A tel_record_fn: feeds one record (ctx is the engine). */
 int match_engine_record(void *ctx, const struct tel_record *r);

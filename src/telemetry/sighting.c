@@ -497,7 +497,8 @@ static int emit_agg(struct sighting_agg *a, struct agg *g, st_time now,
 			continue;
 		if (rc != ST_OK)
 			return diag_set(d, rc, "sighting: no memory");
-		if ((rc = emit(ctx, a->b.data, a->b.len)) != ST_OK)
+		if ((rc = emit(ctx, g->indicator, a->b.data, a->b.len)) !=
+		    ST_OK)
 			return diag_set(d, rc, "sighting: %s: cannot append",
 					g->sid);
 		n_ids++;
@@ -513,8 +514,8 @@ static int emit_agg(struct sighting_agg *a, struct agg *g, st_time now,
 		const struct json_val *id = json_get(root, "id");
 		if (id == NULL || id->type != JSON_STRING || id->len >= 128)
 			continue;
-		if ((rc = emit(ctx, g->context[i], strlen(g->context[i]))) !=
-		    ST_OK)
+		if ((rc = emit(ctx, g->indicator, g->context[i],
+			       strlen(g->context[i]))) != ST_OK)
 			return diag_set(d, rc, "sighting: %s: cannot append",
 					g->sid);
 		memcpy(ids[n_ids], id->u.str, id->len + 1);
@@ -549,7 +550,8 @@ static int emit_agg(struct sighting_agg *a, struct agg *g, st_time now,
 		write_markings(&w, g);
 		jw_obj_close(&w);
 		if ((rc = jw_finish(&w)) != ST_OK ||
-		    (rc = emit(ctx, a->b.data, a->b.len)) != ST_OK)
+		    (rc = emit(ctx, g->indicator, a->b.data, a->b.len)) !=
+			ST_OK)
 			return diag_set(d, rc, "sighting: %s: cannot append",
 					g->odid);
 	}
@@ -586,7 +588,7 @@ static int emit_agg(struct sighting_agg *a, struct agg *g, st_time now,
 	write_markings(&w, g);
 	jw_obj_close(&w);
 	if ((rc = jw_finish(&w)) != ST_OK ||
-	    (rc = emit(ctx, a->b.data, a->b.len)) != ST_OK)
+	    (rc = emit(ctx, g->indicator, a->b.data, a->b.len)) != ST_OK)
 		return diag_set(d, rc, "sighting: %s: cannot append", g->sid);
 	g->dirty = false;
 	return ST_OK;

@@ -72,8 +72,10 @@ int sighting_add(struct sighting_agg *a, const struct sighting_hit *h,
 		 struct diag *d);
 
 /* Called once per object to append, in an order that keeps references
- * resolvable (SCOs, then observed-data, then the sighting). */
-typedef int (*sighting_emit_fn)(void *ctx, const char *json, size_t len);
+ * resolvable (SCOs, then observed-data, then the sighting), with the id
+ * of the indicator the object was made for. */
+typedef int (*sighting_emit_fn)(void *ctx, const char *indicator,
+				const char *json, size_t len);
 
 /*
  * Emits, for every sighting that changed since the last flush, a new

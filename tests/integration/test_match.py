@@ -10,6 +10,7 @@ from taxii_fixtures import Client, Server, TAXII, add_user, collection_id
 
 STRICT = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+RED = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
 
 C2 = "175.45.176.10"          # planted: a remote address
 PHISH = "login-naver.kr-security.com"  # planted: a DNS query
@@ -255,6 +256,14 @@ def test_strict_sighting_is_not_released(loaded, tmp_path):
 
 def test_telemetry_endpoint(loaded, tmp_path):
     node = loaded
+    # A RED indicator on the same address: nobody here is named on it, so
+    # its hits must not show in any count the poster gets back.
+    red = indicator(sid("indicator"), "[ipv4-addr:value = '%s']" % C2,
+                    [RED])
+    p = tmp_path / "red.json"
+    p.write_text(json.dumps({"type": "bundle", "id": sid("bundle"),
+                             "objects": [red]}))
+    node.run("import", str(p), check=0)
     coll = collection_id(node)
     analyst = add_user(node, "soc", "analyst")
     reader = add_user(node, "r", "reader")
@@ -276,6 +285,8 @@ def test_telemetry_endpoint(loaded, tmp_path):
         assert doc["errors"][0]["line"] == len(CONN) + 1
         assert doc["hits"] == 3  # the three connections to the C2
         assert doc["sightings"] == 1 and doc["stored"] >= 2
+        assert set(doc) == {"errors", "records", "malformed", "hits",
+                            "sightings", "stored"}
         # the same again: the sighting gets a new version, count 6
         r = soc.s.post(url, data=body, timeout=60)
         assert r.json()["sightings"] == 1
@@ -284,6 +295,9 @@ def test_telemetry_endpoint(loaded, tmp_path):
         assert s["sighting_of_ref"] == IND["c2"][0] and s["count"] == 6
         assert STRICT in s["object_marking_refs"]
         assert INSIDE not in json.dumps(r.json())
+        # the RED indicator was hit too: its sighting is stored, unseen
+        assert red["id"] in {o.get("sighting_of_ref")
+                             for o in stored_objects(node)}
         # only analysts and admins of our organisation post telemetry
         for tok in (reader, foreign):
             r = Client(srv, tok).s.post(url, data=body, timeout=60)

@@ -27,9 +27,11 @@ struct sink {
 	size_t n;
 };
 
-static int collect(void *ctx, const char *json, size_t len)
+static int collect(void *ctx, const char *indicator, const char *json,
+		   size_t len)
 {
 	struct sink *s = ctx;
+	assert_non_null(strstr(indicator, "indicator--"));
 	if (s->n == 64)
 		return ST_ELIMIT;
 	s->objs[s->n] = strndup(json, len);
