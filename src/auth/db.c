@@ -65,17 +65,9 @@ static const struct sql_migration migrations[] = {
 
 int auth_db_diag(sqlite3 *db, struct diag *d, const char *what)
 {
-	int code = sqlite3_extended_errcode(db);
-	int rc = ST_ESTORE;
-	if (code == SQLITE_CONSTRAINT_UNIQUE ||
-	    code == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = ST_EEXIST;
-	else if ((code & 0xff) == SQLITE_NOMEM)
-		rc = ST_ENOMEM;
-	else if ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_FULL)
-		rc = ST_EIO;
-	return diag_set(d, rc, "auth: %s: sqlite: %s (%d)", what,
-			sqlite3_errmsg(db), code);
+	int rc = sql_diag(db, d, what);
+	diag_prefix(d, "auth");
+	return rc;
 }
 
 static int exec(sqlite3 *db, const char *sql, struct diag *d)

@@ -27,12 +27,12 @@ static int exec(sqlite3 *db, const char *sql, struct diag *d)
 	return ST_OK;
 }
 
-/* A one-row integer query; *out = 0 when it gives no row or NULL. */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out, struct diag *d)
+int sql_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
+		  struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = ST_OK;
-	*out = 0;
+	*out = dflt;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = sql_diag(db, d, sql);
 		goto out;
@@ -59,13 +59,13 @@ int sql_migrate(sqlite3 *db, const char *path, const char *kind,
 	int rc = exec(db, "BEGIN IMMEDIATE", d);
 	if (rc != ST_OK)
 		return rc;
-	rc = query_int(db,
-		       "SELECT count(*) FROM sqlite_master"
-		       " WHERE type = 'table' AND name = 'schema_version'",
-		       &have, d);
+	rc = sql_query_int(db,
+			   "SELECT count(*) FROM sqlite_master"
+			   " WHERE type = 'table' AND name = 'schema_version'",
+			   0, &have, d);
 	if (rc == ST_OK)
-		rc = query_int(db, "SELECT count(*) FROM sqlite_master",
-			       &ntables, d);
+		rc = sql_query_int(db, "SELECT count(*) FROM sqlite_master", 0,
+				   &ntables, d);
 	if (rc != ST_OK)
 		goto out;
 	if (!have) {
@@ -80,8 +80,8 @@ int sql_migrate(sqlite3 *db, const char *path, const char *kind,
 			  " applied INTEGER NOT NULL)",
 			  d);
 	} else {
-		rc = query_int(db, "SELECT max(version) FROM schema_version",
-			       &cur, d);
+		rc = sql_query_int(
+		    db, "SELECT max(version) FROM schema_version", 0, &cur, d);
 	}
 	if (rc != ST_OK)
 		goto out;

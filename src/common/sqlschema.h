@@ -1,5 +1,6 @@
 /*
- * strait: schema migrations of the SQLite databases (the store, auth.db).
+ * strait: what the SQLite databases (the store, auth.db) share: the error
+ * mapping, one-value queries and the schema migrations.
  *
  * Each database keeps the versions applied in a schema_version table; a
  * change of schema is a new row of the caller's migration table, never an
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct sql_migration {
 	int version; /* ascending, from 1 */
@@ -35,5 +37,10 @@ int sql_migrate(sqlite3 *db, const char *path, const char *kind,
 
 /* The error of db's last call as an st_err, with "WHAT: sqlite: msg". */
 int sql_diag(sqlite3 *db, struct diag *d, const char *what);
+
+/* Runs a one-row query returning an integer; *out = dflt when it returns
+ * no row or NULL. */
+int sql_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
+		  struct diag *d);
 
 #endif

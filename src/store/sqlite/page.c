@@ -179,7 +179,7 @@ static int take_rows(struct sq_reader *r, sqlite3_stmt *qs, struct page *p,
 		}
 	}
 	if (rc == ST_OK && !p->stop && src != SQLITE_DONE)
-		rc = sq_diag(r->db, d, "page");
+		rc = sql_diag(r->db, d, "page");
 	sqlite3_reset(qs);
 	return rc;
 }
@@ -205,7 +205,7 @@ static int chunk_range(struct sq_reader *r, int64_t cid, st_time from,
 		(*n)++;
 	}
 	if (src != SQLITE_DONE)
-		rc = sq_diag(r->db, d, "page range");
+		rc = sql_diag(r->db, d, "page range");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -415,7 +415,7 @@ int sq_log_read(struct store *st, uint64_t after_seq, size_t limit, int64_t cid,
 			break;
 	}
 	if (rc == ST_OK && src != SQLITE_DONE)
-		rc = sq_diag(r->db, d, "log");
+		rc = sql_diag(r->db, d, "log");
 	sqlite3_reset(qs);
 end:
 	sq_read_end(r);

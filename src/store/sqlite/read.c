@@ -201,7 +201,7 @@ static int step_plain(struct sq_reader *r, int which, struct diag *d)
 	if (st == NULL)
 		return ST_ESTORE;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = sq_diag(r->db, d, rsql[which]);
+		rc = sql_diag(r->db, d, rsql[which]);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -269,7 +269,7 @@ int sq_type_code(struct sq_reader *r, const char *name, size_t len,
 	if (src == SQLITE_ROW)
 		*code = sqlite3_column_int64(st, 0);
 	else if (src != SQLITE_DONE)
-		rc = sq_diag(r->db, d, "types");
+		rc = sql_diag(r->db, d, "types");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -488,7 +488,7 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 			break;
 	}
 	if (rc == ST_OK && src != SQLITE_DONE)
-		rc = sq_diag(r->db, d, "query");
+		rc = sql_diag(r->db, d, "query");
 	sqlite3_reset(qs);
 	sqlite3_clear_bindings(qs);
 end:

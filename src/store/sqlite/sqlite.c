@@ -6,8 +6,6 @@
  */
 #include "store/sqlite/sqlite_int.h"
 
-#include "common/sqlschema.h"
-
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -137,25 +135,10 @@ int sq_schema_latest(void)
 	return migrations[NMIGRATIONS - 1].version;
 }
 
-int sq_diag(sqlite3 *db, struct diag *d, const char *what)
-{
-	int code = sqlite3_extended_errcode(db);
-	int rc = ST_ESTORE;
-	if (code == SQLITE_CONSTRAINT_UNIQUE ||
-	    code == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = ST_EEXIST;
-	else if ((code & 0xff) == SQLITE_NOMEM)
-		rc = ST_ENOMEM;
-	else if ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_FULL)
-		rc = ST_EIO;
-	return diag_set(d, rc, "%s: sqlite: %s (%d)", what, sqlite3_errmsg(db),
-			code);
-}
-
 int sq_exec(sqlite3 *db, const char *sql, struct diag *d)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sq_diag(db, d, sql);
+		return sql_diag(db, d, sql);
 	return ST_OK;
 }
 
@@ -163,32 +146,8 @@ int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct diag *d)
 {
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 			       NULL) != SQLITE_OK)
-		return sq_diag(db, d, "prepare");
+		return sql_diag(db, d, "prepare");
 	return ST_OK;
-}
-
-/* Runs a one-row query on db returning an integer; *out = dflt when it
- * returns no row or NULL. */
-int sq_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
-		 struct diag *d)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = ST_OK;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = sq_diag(db, d, sql);
-		goto out;
-	}
-	*out = dflt;
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-			*out = sqlite3_column_int64(st, 0);
-	} else if (src != SQLITE_DONE) {
-		rc = sq_diag(db, d, sql);
-	}
-out:
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* A new store's meta: a new node incarnation (inside the migration's
@@ -258,7 +217,7 @@ int sq_open_conn(struct sq_store *s, int flags, uint32_t cache_kib,
 	int rc = ST_OK;
 	flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	if (sqlite3_open_v2(s->path, &db, flags, NULL) != SQLITE_OK) {
-		rc = db != NULL ? sq_diag(db, d, s->path)
+		rc = db != NULL ? sql_diag(db, d, s->path)
 				: diag_set(d, ST_ENOMEM, "sqlite: no memory");
 		goto out;
 	}
@@ -493,7 +452,7 @@ static int meta_set_job(struct sq_job *j)
 	sqlite3_bind_text(st, 1, kv->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kv->val, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = sq_diag(j->s->wdb, j->d, "meta");
+		rc = sql_diag(j->s->wdb, j->d, "meta");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -535,7 +494,7 @@ static int coll_add_job(struct sq_job *j)
 				      c->alias, id);
 		goto out;
 	} else if (src != SQLITE_DONE) {
-		rc = sq_diag(db, j->d, "collection");
+		rc = sql_diag(db, j->d, "collection");
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -553,7 +512,7 @@ static int coll_add_job(struct sq_job *j)
 	sqlite3_bind_text(st, 4, c->description, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, c->media_types, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = sq_diag(db, j->d, "collection");
+		rc = sql_diag(db, j->d, "collection");
 		goto out;
 	}
 	c->cid = sqlite3_last_insert_rowid(db);
@@ -840,7 +799,7 @@ static int sq_check(struct store *st, struct diag *d)
 	if (rc != ST_OK)
 		goto end;
 	if (sqlite3_step(q) != SQLITE_ROW) {
-		rc = sq_diag(r->db, d, "integrity_check");
+		rc = sql_diag(r->db, d, "integrity_check");
 		goto end;
 	}
 	const char *res = (const char *)sqlite3_column_text(q, 0);
@@ -862,7 +821,7 @@ static int sq_check(struct store *st, struct diag *d)
 			goto end;
 		}
 		if (src != SQLITE_DONE) {
-			rc = sq_diag(r->db, d, checks[i].what);
+			rc = sql_diag(r->db, d, checks[i].what);
 			goto end;
 		}
 	}

@@ -4,6 +4,8 @@
 
 #include "store/store_int.h"
 
+#include "common/sqlschema.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
@@ -230,11 +232,8 @@ struct sq_store {
 /* sqlite.c */
 /* The version of the newest migration this program knows. */
 int sq_schema_latest(void);
-int sq_diag(sqlite3 *db, struct diag *d, const char *what);
 int sq_exec(sqlite3 *db, const char *sql, struct diag *d);
 int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct diag *d);
-int sq_query_int(sqlite3 *db, const char *sql, int64_t dflt, int64_t *out,
-		 struct diag *d);
 int sq_open_conn(struct sq_store *s, int flags, uint32_t cache_kib,
 		 sqlite3 **out, struct diag *d);
 

@@ -32,7 +32,7 @@ static int status_write(struct sq_store *s, const struct store_status *in,
 			  (int)in->lists_len, SQLITE_STATIC);
 	*taken = true;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, "put status");
+		rc = sql_diag(s->wdb, d, "put status");
 	else if (sqlite3_changes(s->wdb) == 0)
 		*taken = false; /* the id exists with another owner */
 	sqlite3_reset(st);
@@ -227,7 +227,7 @@ int sq_status_get(struct store *st, const char *id, struct store_status *out,
 	} else if (src == SQLITE_DONE) {
 		rc = diag_set(d, ST_ENOTFOUND, "status %s: not found", id);
 	} else {
-		rc = sq_diag(r->db, d, "status");
+		rc = sql_diag(r->db, d, "status");
 	}
 	sqlite3_reset(q);
 out:
@@ -242,7 +242,7 @@ int sq_status_purge_tx(struct sq_store *s, st_time before, size_t *purged,
 	int rc = ST_OK;
 	sqlite3_bind_int64(st, 1, before);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, "purge status");
+		rc = sql_diag(s->wdb, d, "purge status");
 	else if (purged != NULL)
 		*purged = (size_t)sqlite3_changes(s->wdb);
 	sqlite3_reset(st);

@@ -169,20 +169,20 @@ int sq_load_state(struct sq_store *s, struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t dv, seq_meta, seq_max, date;
-	int rc = sq_query_int(s->wdb, "PRAGMA data_version", 0, &dv, d);
+	int rc = sql_query_int(s->wdb, "PRAGMA data_version", 0, &dv, d);
 	if (rc == ST_OK)
-		rc = sq_query_int(s->wdb,
-				  "SELECT value FROM meta"
-				  " WHERE key = 'store.last_seq'",
-				  0, &seq_meta, d);
+		rc = sql_query_int(s->wdb,
+				   "SELECT value FROM meta"
+				   " WHERE key = 'store.last_seq'",
+				   0, &seq_meta, d);
 	if (rc == ST_OK)
-		rc = sq_query_int(s->wdb, "SELECT max(seq) FROM versions", 0,
-				  &seq_max, d);
+		rc = sql_query_int(s->wdb, "SELECT max(seq) FROM versions", 0,
+				   &seq_max, d);
 	if (rc == ST_OK)
-		rc = sq_query_int(s->wdb,
-				  "SELECT value FROM meta"
-				  " WHERE key = 'store.last_date'",
-				  0, &date, d);
+		rc = sql_query_int(s->wdb,
+				   "SELECT value FROM meta"
+				   " WHERE key = 'store.last_date'",
+				   0, &date, d);
 	if (rc != ST_OK)
 		return rc;
 	sq_types_free(s);
@@ -195,7 +195,7 @@ int sq_load_state(struct sq_store *s, struct diag *d)
 			       (size_t)sqlite3_column_bytes(st, 1),
 			       sqlite3_column_int64(st, 0));
 	if (rc == ST_OK && src != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, "types");
+		rc = sql_diag(s->wdb, d, "types");
 	sqlite3_finalize(st);
 	if (rc != ST_OK)
 		return rc;
@@ -221,7 +221,7 @@ static int type_get(struct sq_store *s, const char *name, size_t len,
 	}
 	sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? ST_OK
-					     : sq_diag(s->wdb, d, "types");
+					     : sql_diag(s->wdb, d, "types");
 	sqlite3_reset(st);
 	if (rc == ST_OK)
 		rc = types_put(s, name, len, sqlite3_last_insert_rowid(s->wdb));
@@ -239,7 +239,7 @@ static int step_done(struct sq_store *s, int which, struct diag *d)
 	sqlite3_stmt *st = s->ws[which];
 	int rc = ST_OK;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, wname[which]);
+		rc = sql_diag(s->wdb, d, wname[which]);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -251,7 +251,7 @@ static int tx_begin(struct sq_store *s, struct diag *d)
 	if (rc != ST_OK)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = sq_diag(s->wdb, d, "data_version");
+		rc = sql_diag(s->wdb, d, "data_version");
 	} else if (sqlite3_column_int64(st, 0) != s->data_version) {
 		sqlite3_reset(st);
 		rc = sq_load_state(s, d);
@@ -356,7 +356,7 @@ static int body_equal(struct sq_store *s, int64_t seq,
 		*eq = n == it->body_len &&
 		      (n == 0 || memcmp(b, it->body, n) == 0);
 	} else {
-		rc = sq_diag(s->wdb, d, "body");
+		rc = sql_diag(s->wdb, d, "body");
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -395,7 +395,7 @@ static int find_item(struct sq_store *s, const uint8_t uuid[16], int64_t code,
 		}
 	}
 	if (rc == ST_OK && src != SQLITE_ROW && src != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, "find");
+		rc = sql_diag(s->wdb, d, "find");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -420,7 +420,7 @@ static int is_member(struct sq_store *s, int64_t cid, int64_t seq, bool *yes,
 	int src = sqlite3_step(st);
 	*yes = src == SQLITE_ROW;
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, "membership");
+		rc = sql_diag(s->wdb, d, "membership");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -465,7 +465,7 @@ static int members_load(struct sq_store *s, const uint8_t uuid[16],
 		m->mflags = sqlite3_column_int(st, 3);
 	}
 	if (rc == ST_OK && src != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, wname[W_MEMBERS_OF]);
+		rc = sql_diag(s->wdb, d, wname[W_MEMBERS_OF]);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -777,7 +777,7 @@ static int has_collection(struct sq_store *s, int64_t cid, bool *yes,
 	int src = sqlite3_step(st);
 	*yes = src == SQLITE_ROW;
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		rc = sq_diag(s->wdb, d, "collection");
+		rc = sql_diag(s->wdb, d, "collection");
 	sqlite3_reset(st);
 	return rc;
 }
