@@ -288,14 +288,14 @@ static int order_result(const struct value *v, const struct pat_cmp *cmp)
  * the pattern makes it, so a long value in our own telemetry (which an
  * attacker can shape) cannot by itself push an indicator over its limit
  * and get it disabled. A trailing % matches the rest at once. */
-static int like(struct evctx *ev, const char *pat, size_t plen, const char *s,
-		size_t slen)
+int pat_like(const struct pattern_limits *lim, const char *pat, size_t plen,
+	     const char *s, size_t slen, struct diag *d)
 {
 	const unsigned char *p = (const unsigned char *)pat;
 	const unsigned char *u = (const unsigned char *)s;
 	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
 	uint64_t work = 0;
-	const uint64_t budget = (uint64_t)ev->p->lim.pcre_match_limit * 64;
+	const uint64_t budget = (uint64_t)lim->pcre_match_limit * 64;
 	while (si < slen) {
 		size_t sk = utf8_seq_len(u + si, slen - si);
 		if (sk == 0)
@@ -327,7 +327,7 @@ static int like(struct evctx *ev, const char *pat, size_t plen, const char *s,
 			return R_FALSE;
 		work += pi - star_p + 1;
 		if (work > budget)
-			return diag_set(ev->d, ST_ELIMIT,
+			return diag_set(d, ST_ELIMIT,
 					"LIKE needed more than %llu steps",
 					(unsigned long long)budget);
 		pi = star_p;
@@ -378,8 +378,10 @@ static int like_nfc(struct evctx *ev, const struct pat_const *c, const char *s,
 	int k = pat_nfc(s, len, &norm, &nlen);
 	if (k < 0)
 		return diag_set(ev->d, ST_ENOMEM, "out of memory");
-	int r = k ? like(ev, c->u.str.p, c->u.str.len, norm, nlen)
-		  : like(ev, c->u.str.p, c->u.str.len, s, len);
+	int r =
+	    k ? pat_like(&ev->p->lim, c->u.str.p, c->u.str.len, norm, nlen,
+			 ev->d)
+	      : pat_like(&ev->p->lim, c->u.str.p, c->u.str.len, s, len, ev->d);
 	free(norm);
 	return r;
 }

@@ -443,65 +443,6 @@ void mlit_regex_free(void *re)
 	pcre2_code_free(re);
 }
 
-/* Bytes of the UTF-8 sequence led by c (the text is valid UTF-8). */
-static size_t u8len(unsigned char c)
-{
-	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
-/* SQL LIKE over code points: % any run, _ one code point, the whole
- * string, case-sensitive. The classic one-backtrack-point algorithm (the
- * last % absorbs one more code point on a mismatch); the work backtracking
- * redoes counts against 64 times the PCRE2 match limit, as in the
- * evaluator (eval.c), so the length of a value alone cannot get an
- * indicator disabled. */
-static int like_match(const struct matcher *m, const char *pat, size_t plen,
-		      const char *s, size_t slen, struct diag *d)
-{
-	const unsigned char *p = (const unsigned char *)pat;
-	const unsigned char *u = (const unsigned char *)s;
-	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
-	uint64_t work = 0;
-	const uint64_t budget = (uint64_t)m->lim.pcre_match_limit * 64;
-	/* Past the last character that is not %, anything matches: no need
-	 * to step (and count backtracks) through the rest of a long value. */
-	size_t tail = plen;
-	while (tail > 0 && p[tail - 1] == '%')
-		tail--;
-	while (si < slen) {
-		size_t sk = u8len(u[si]);
-		if (pi < plen && p[pi] == '%') {
-			if (pi >= tail)
-				return 1;
-			star_p = ++pi;
-			star_s = si;
-			continue;
-		}
-		if (pi < plen) {
-			size_t pk = u8len(p[pi]);
-			if (p[pi] == '_' || (pk == sk && si + sk <= slen &&
-					     memcmp(p + pi, u + si, pk) == 0)) {
-				pi += p[pi] == '_' ? 1 : pk;
-				si += sk;
-				continue;
-			}
-		}
-		if (star_p == SIZE_MAX)
-			return 0;
-		work += pi - star_p + 1;
-		if (work > budget)
-			return diag_set(d, ST_ELIMIT,
-					"LIKE needed more than %llu steps",
-					(unsigned long long)budget);
-		pi = star_p;
-		star_s += u8len(u[star_s]);
-		si = star_s;
-	}
-	while (pi < plen && p[pi] == '%')
-		pi++;
-	return pi == plen;
-}
-
 /* A regex becomes JIT code once it has confirmed this many candidates:
  * the rest stay small (interpreted). */
 #define JIT_AFTER 8
@@ -512,7 +453,7 @@ int mlit_confirm(struct matcher *m, struct mcold *c, bool regex, const char *s,
 	if (!c)
 		return 0;
 	if (!regex)
-		return like_match(m, c->like, c->like_len, s, len, d);
+		return pat_like(&m->lim, c->like, c->like_len, s, len, d);
 	pcre2_code *re = c->re;
 	if (!re)
 		return 0;

@@ -156,6 +156,15 @@ long pat_hex_decode(const char *s, size_t len, uint8_t *out);
 /* True if every code point of the UTF-8 text s is below U+0100. */
 bool pat_utf8_is_latin1(const char *s, size_t len);
 
+/*
+ * SQL LIKE over code points (% any run, _ one code point, the whole text,
+ * case-sensitive): 1 or 0, or ST_ELIMIT (d says so) when the work
+ * backtracking redoes passes 64 times lim->pcre_match_limit. The
+ * evaluator and the matcher's leaf decisions both use it.
+ */
+int pat_like(const struct pattern_limits *lim, const char *pat, size_t plen,
+	     const char *s, size_t slen, struct diag *d);
+
 /* The Unicode NFC form of UTF-8 text (LIKE and MATCHES compare NFC
  * forms). 0: s is in NFC already (or cannot be normalised here), *out
  * untouched; 1: *out is a new NUL-terminated copy the caller frees;
