@@ -39,6 +39,7 @@
 
 #include "common/log.h"
 #include "common/time.h"
+#include "common/wake.h"
 #include "policy/policy.h"
 
 #include <pthread.h>
@@ -163,8 +164,8 @@ struct spage {
 	st_time after; /* the page's position */
 	st_time mark;  /* store_last_added() before the read */
 	double born;
-	unsigned refs; /* subscribers holding it (the reader included) */
-	bool ready;
+	unsigned refs;	/* subscribers holding it (the reader included) */
+	wake_gen ready; /* 0 while being read; waiters sleep on it */
 	int rc;
 	struct srow *rows;
 	size_t n, body_bytes;
@@ -175,7 +176,6 @@ struct spage {
 
 struct stream_cache {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct spage *slot[SHARE_SLOTS];
 };
 
@@ -185,11 +185,6 @@ struct stream_cache *stream_cache_new(void)
 	if (c == NULL)
 		return NULL;
 	if (pthread_mutex_init(&c->mu, NULL) != 0) {
-		free(c);
-		return NULL;
-	}
-	if (pthread_cond_init(&c->cv, NULL) != 0) {
-		pthread_mutex_destroy(&c->mu);
 		free(c);
 		return NULL;
 	}
@@ -211,7 +206,6 @@ void stream_cache_free(struct stream_cache *c)
 		return;
 	for (size_t i = 0; i < SHARE_SLOTS; i++)
 		spage_free(c->slot[i]);
-	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -343,9 +337,11 @@ static struct spage *share_get(struct taxii *t, int64_t cid, st_time after,
 	}
 	if (p != NULL) {
 		p->refs++;
-		while (!p->ready)
-			pthread_cond_wait(&c->cv, &c->mu);
 		pthread_mutex_unlock(&c->mu);
+		/* Without the lock: the subscribers woken by one commit
+		 * would otherwise all queue on it to re-lock. */
+		while (wake_load(&p->ready) == 0)
+			wake_wait(&p->ready, 0, -1);
 		if (p->rc != ST_OK) {
 			share_put(t, p);
 			return NULL;
@@ -384,10 +380,7 @@ static struct spage *share_get(struct taxii *t, int64_t cid, st_time after,
 
 	spage_read(t, p);
 
-	pthread_mutex_lock(&c->mu);
-	p->ready = true;
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
+	wake_all(&p->ready); /* after the page is written: it is the signal */
 	if (p->rc != ST_OK) {
 		share_put(t, p);
 		return NULL;

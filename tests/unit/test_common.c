@@ -1,6 +1,6 @@
 /*
- * Unit tests of the small common helpers: timestamps (src/common/time.c)
- * and UUIDs (src/common/uuid.c).
+ * Unit tests of the small common helpers: timestamps (src/common/time.c),
+ * UUIDs (src/common/uuid.c) and wake words (src/common/wake.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,9 @@
 #include "common/err.h"
 #include "common/time.h"
 #include "common/uuid.h"
+#include "common/wake.h"
+
+#include <pthread.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -252,6 +255,71 @@ static void test_errors(void **state)
 	diag_prefix(NULL, "y");
 }
 
+/* ------------------------------------------------------------------ */
+/* Wake words                                                           */
+/* ------------------------------------------------------------------ */
+
+#define WAITERS 8
+
+struct waiter {
+	wake_gen *g;
+	_Atomic int *ready; /* the flag the publisher sets before the bump */
+	int saw;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	for (;;) {
+		uint32_t seen = wake_load(w->g);
+		if (atomic_load(w->ready)) {
+			w->saw = 1;
+			return NULL;
+		}
+		wake_wait(w->g, seen, 10000);
+	}
+}
+
+static void test_wake(void **state)
+{
+	(void)state;
+	wake_gen g = 0;
+	_Atomic int ready = 0;
+
+	/* A generation other than the one seen: no sleep at all. */
+	double t0 = time_mono();
+	wake_wait(&g, 1, 5000);
+	assert_true(time_mono() - t0 < 1.0);
+	/* The seen generation and nobody bumps: back after the timeout. */
+	t0 = time_mono();
+	wake_wait(&g, 0, 50);
+	double took = time_mono() - t0;
+	assert_true(took >= 0.045 && took < 2.0);
+	/* A zero timeout never sleeps. */
+	t0 = time_mono();
+	wake_wait(&g, 0, 0);
+	assert_true(time_mono() - t0 < 1.0);
+
+	/* One bump wakes every waiter, each sees what was published. */
+	pthread_t th[WAITERS];
+	struct waiter w[WAITERS];
+	for (int i = 0; i < WAITERS; i++) {
+		w[i] = (struct waiter){&g, &ready, 0};
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, waiter_main, &w[i]), 0);
+	}
+	atomic_store(&ready, 1);
+	t0 = time_mono();
+	wake_all(&g);
+	for (int i = 0; i < WAITERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].saw, 1);
+	}
+	/* Well before the waiters' own 10 s timeout. */
+	assert_true(time_mono() - t0 < 5.0);
+	assert_int_equal(wake_load(&g), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +331,7 @@ int main(void)
 	    cmocka_unit_test(test_uuid_v5),
 	    cmocka_unit_test(test_uuid_v4),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_wake),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
