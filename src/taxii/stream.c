@@ -9,11 +9,11 @@
  *   event: object
  *   data: <the stored canonical JSON, one line>
  *
- * The cursor is a paging token (token.h) bound to the account, the
- * collection, the fixed filter "stream", the policy epoch and the node
- * incarnation, holding the event's date_added as its position and expiring
- * after the replay window. It is encrypted, so ids never show how much
- * hidden traffic passed between two events. Last-Event-ID (or ?from=)
+ * The cursor is a stream cursor (token.h): sealed under a key derived for
+ * the account, the collection, the fixed filter "stream", the policy epoch
+ * and the node incarnation, holding the event's date_added as its position
+ * and expiring after the replay window. It is encrypted, so ids never show
+ * how much hidden traffic passed between two events. Last-Event-ID (or ?from=)
  * resumes strictly after that position: date_added is strictly increasing
  * per collection, so there is no gap and no duplicate.
  *
@@ -400,7 +400,8 @@ struct sub {
 	char coll_id[37];
 	int64_t cid;
 	uint8_t fhash[32];
-	uint64_t gen; /* auth_generation() when last checked */
+	struct token_cursor_key ck; /* seals the event ids */
+	uint64_t gen;		    /* auth_generation() when last checked */
 	/* Every version the account may see with date_added <= pos has been
 	 * put in out (or is the one being sent in pieces). */
 	st_time pos;
@@ -431,12 +432,14 @@ static void sub_free(void *arg)
 		return;
 	atomic_fetch_sub(&s->t->streams, 1);
 	buf_free(&s->out);
+	token_cursor_key_wipe(&s->ck);
 	sodium_memzero(&s->acct, sizeof(s->acct));
 	free(s);
 }
 
-/* A cursor for position pos into tok. */
-static int cursor_make(const struct sub *s, st_time pos, char tok[TOKEN_BUFSZ])
+/* The binding of this subscriber's cursors (its key is derived from it
+ * once, and again when the policy epoch moves). */
+static int cursor_key(struct sub *s)
 {
 	struct token_claims c;
 	memset(&c, 0, sizeof(c));
@@ -444,11 +447,19 @@ static int cursor_make(const struct sub *s, st_time pos, char tok[TOKEN_BUFSZ])
 	c.root_index = 0;
 	c.collection_id = s->cid;
 	memcpy(c.filter_hash, s->fhash, 32);
-	c.date_added = pos;
 	c.policy_epoch = s->t->cfg.policy_epoch;
 	memcpy(c.incarnation, s->t->incarnation, 16);
-	c.expires = (int64_t)time(NULL) + s->t->cfg.stream_window_s;
-	return token_encode(s->t->cfg.keys, &c, tok, TOKEN_BUFSZ);
+	return token_cursor_key_init(&s->ck, s->t->cfg.keys, &c);
+}
+
+/* A cursor for position pos into tok. */
+static int cursor_make(struct sub *s, st_time pos, char tok[TOKEN_CURSOR_BUFSZ])
+{
+	if (s->ck.bind.policy_epoch != s->t->cfg.policy_epoch &&
+	    cursor_key(s) != ST_OK)
+		return ST_EINVAL;
+	return token_cursor_encode(
+	    &s->ck, pos, (int64_t)time(NULL) + s->t->cfg.stream_window_s, tok);
 }
 
 /*
@@ -496,9 +507,9 @@ static int take_event(struct scan *sc, const struct store_row *row,
 		      const char *fmt, size_t fmt_len)
 {
 	struct sub *s = sc->s;
-	char tok[TOKEN_BUFSZ];
+	char tok[TOKEN_CURSOR_BUFSZ];
 	size_t need =
-	    4 + TOKEN_ENCODED_LEN + 1 + strlen(SSE_EVENT_HEAD) +
+	    4 + TOKEN_CURSOR_LEN + 1 + strlen(SSE_EVENT_HEAD) +
 	    (fmt != NULL ? fmt_len : sse_data_len(row->body, row->body_len)) +
 	    2;
 
@@ -709,7 +720,7 @@ static void heartbeat(struct sub *s, double now)
 	/* An id without data updates the client's last event id and
 	 * dispatches nothing (the SSE processing model). Heartbeats come
 	 * from silence alone, so hidden traffic does not change when. */
-	char tok[TOKEN_BUFSZ];
+	char tok[TOKEN_CURSOR_BUFSZ];
 	if (cursor_make(s, s->pos, tok) == ST_OK) {
 		buf_printf(&s->out, "id: %s\n\n", tok);
 		s->last_id = now;
@@ -814,8 +825,8 @@ static int start_position(struct http_request *req, struct http_response *resp,
 	memcpy(want.filter_hash, s->fhash, 32);
 	want.policy_epoch = t->cfg.policy_epoch;
 	memcpy(want.incarnation, t->incarnation, 16);
-	struct token_claims c;
-	if (token_decode(t->cfg.keys, from, strlen(from), &want, &c) !=
+	int64_t at = 0;
+	if (token_cursor_decode(t->cfg.keys, from, strlen(from), &want, &at) !=
 	    TOKEN_OK) {
 		http_error(resp, 400, "Invalid cursor",
 			   "the event id is not valid for this stream "
@@ -823,7 +834,7 @@ static int start_position(struct http_request *req, struct http_response *resp,
 			   "reconnect without it, or with from=start");
 		return ST_EINVAL;
 	}
-	*pos = c.date_added;
+	*pos = at;
 	return ST_OK;
 }
 
@@ -850,6 +861,10 @@ int taxii_h_stream(struct http_request *req, struct http_response *resp)
 	s->cid = c.cid;
 	memcpy(s->coll_id, c.id, sizeof(s->coll_id));
 	token_filter_hash(STREAM_FILTER, strlen(STREAM_FILTER), s->fhash);
+	if (cursor_key(s) != ST_OK) {
+		free(s);
+		return http_error(resp, 503, NULL, NULL);
+	}
 	auth_audience(&s->acct, t->node_org, &s->aud);
 	s->gen = auth_generation(t->cfg.auth);
 	s->cap = t->cfg.stream_buffer;
@@ -895,6 +910,7 @@ int taxii_h_stream(struct http_request *req, struct http_response *resp)
 	return ST_OK;
 fail:
 	buf_free(&s->out);
+	token_cursor_key_wipe(&s->ck);
 	sodium_memzero(&s->acct, sizeof(s->acct));
 	free(s);
 	return ST_OK;

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <nettle/base64.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ struct secrets {
 
 struct token_keys {
 	pthread_rwlock_t lock;
+	_Atomic uint32_t gen; /* rotations: cursor keys derive again */
 	struct secrets *sec;
 	uint8_t cur_id;
 	uint8_t prev_id;
@@ -249,6 +251,7 @@ static void rotate_locked(struct token_keys *k, int64_t now)
 	randombytes_buf(k->sec->cur, TOKEN_KEY_BYTES);
 	k->cur_id = (uint8_t)(k->cur_id + 1);
 	k->cur_created = now;
+	atomic_fetch_add(&k->gen, 1);
 }
 
 int token_keys_rotate(struct token_keys *k, int64_t now, int force,
@@ -493,4 +496,144 @@ out:
 void token_filter_hash(const char *canon, size_t len, uint8_t out[32])
 {
 	crypto_generichash(out, 32, (const unsigned char *)canon, len, NULL, 0);
+}
+
+/* ---- Stream cursors -------------------------------------------------------- */
+
+#define CURSOR_PAYLOAD_LEN 16
+#define CURSOR_RAW_LEN (1 + NONCE_LEN + MAC_LEN + CURSOR_PAYLOAD_LEN)
+/* Domain of the derivation: never the key of anything else. */
+#define CURSOR_DOMAIN "strait stream cursor 1"
+#define CURSOR_BIND_LEN (8 + 4 + 8 + 32 + 4 + 16)
+
+_Static_assert(CURSOR_RAW_LEN == 57, "cursor layout");
+_Static_assert(BASE64_ENCODE_LENGTH(CURSOR_RAW_LEN) == TOKEN_CURSOR_LEN,
+	       "cursor length");
+
+/* The subscriber key under server key `key` for the binding b. */
+static void cursor_derive(const uint8_t key[TOKEN_KEY_BYTES],
+			  const struct token_claims *b,
+			  uint8_t out[TOKEN_KEY_BYTES])
+{
+	uint8_t m[sizeof(CURSOR_DOMAIN) - 1 + CURSOR_BIND_LEN];
+	uint8_t *p = m + sizeof(CURSOR_DOMAIN) - 1;
+	memcpy(m, CURSOR_DOMAIN, sizeof(CURSOR_DOMAIN) - 1);
+	put_u64(p, (uint64_t)b->account_id);
+	put_u32(p + 8, b->root_index);
+	put_u64(p + 12, (uint64_t)b->collection_id);
+	memcpy(p + 20, b->filter_hash, 32);
+	put_u32(p + 52, b->policy_epoch);
+	memcpy(p + 56, b->incarnation, 16);
+	crypto_generichash(out, TOKEN_KEY_BYTES, m, sizeof(m), key,
+			   TOKEN_KEY_BYTES);
+}
+
+static void cursor_rederive(struct token_cursor_key *ck)
+{
+	struct token_keys *k = ck->keys;
+	pthread_rwlock_rdlock(&k->lock);
+	ck->gen = atomic_load(&k->gen);
+	ck->key_id = k->cur_id;
+	cursor_derive(k->sec->cur, &ck->bind, ck->key);
+	pthread_rwlock_unlock(&k->lock);
+}
+
+int token_cursor_key_init(struct token_cursor_key *ck, struct token_keys *k,
+			  const struct token_claims *bind)
+{
+	if (ck == NULL || k == NULL || bind == NULL)
+		return ST_EINVAL;
+	memset(ck, 0, sizeof(*ck));
+	ck->keys = k;
+	ck->bind = *bind;
+	ck->bind.date_added = 0;
+	ck->bind.seq = 0;
+	ck->bind.expires = 0;
+	cursor_rederive(ck);
+	return ST_OK;
+}
+
+void token_cursor_key_wipe(struct token_cursor_key *ck)
+{
+	if (ck != NULL)
+		sodium_memzero(ck, sizeof(*ck));
+}
+
+int token_cursor_encode(struct token_cursor_key *ck, int64_t date_added,
+			int64_t expires, char out[TOKEN_CURSOR_BUFSZ])
+{
+	uint8_t raw[CURSOR_RAW_LEN], payload[CURSOR_PAYLOAD_LEN];
+	char tmp[BASE64_ENCODE_LENGTH(CURSOR_RAW_LEN) +
+		 BASE64_ENCODE_FINAL_LENGTH];
+
+	if (ck == NULL || ck->keys == NULL || out == NULL)
+		return ST_EINVAL;
+	if (atomic_load(&ck->keys->gen) != ck->gen)
+		cursor_rederive(ck);
+	put_u64(payload, (uint64_t)date_added);
+	put_u64(payload + 8, (uint64_t)expires);
+	raw[0] = ck->key_id;
+	nonce_next(raw + 1);
+	crypto_secretbox_easy(raw + 1 + NONCE_LEN, payload, sizeof(payload),
+			      raw + 1, ck->key);
+	struct base64_encode_ctx ctx;
+	base64url_encode_init(&ctx);
+	size_t n = base64_encode_update(&ctx, tmp, CURSOR_RAW_LEN, raw);
+	base64_encode_final(&ctx, tmp + n);
+	memcpy(out, tmp, TOKEN_CURSOR_LEN);
+	out[TOKEN_CURSOR_LEN] = '\0';
+	return ST_OK;
+}
+
+int token_cursor_decode(struct token_keys *k, const char *s, size_t len,
+			const struct token_expect *want, int64_t *date_added)
+{
+	uint8_t raw[CURSOR_RAW_LEN + 1], payload[CURSOR_PAYLOAD_LEN];
+	uint8_t key[TOKEN_KEY_BYTES];
+	size_t bin_len = 0;
+	const char *end = NULL;
+	int rc = TOKEN_OK;
+
+	*date_added = 0;
+	if (s == NULL || len > TOKEN_MAX_LEN || len != TOKEN_CURSOR_LEN)
+		return TOKEN_EMALFORMED;
+	if (sodium_base642bin(raw, sizeof(raw), s, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != s + len || bin_len != CURSOR_RAW_LEN)
+		return TOKEN_EMALFORMED;
+
+	struct token_claims b;
+	memset(&b, 0, sizeof(b));
+	b.account_id = want->account_id;
+	b.root_index = want->root_index;
+	b.collection_id = want->collection_id;
+	memcpy(b.filter_hash, want->filter_hash, 32);
+	b.policy_epoch = want->policy_epoch;
+	memcpy(b.incarnation, want->incarnation, 16);
+
+	pthread_rwlock_rdlock(&k->lock);
+	const uint8_t *server = NULL;
+	if (raw[0] == k->cur_id)
+		server = k->sec->cur;
+	else if (k->has_prev && raw[0] == k->prev_id)
+		server = k->sec->prev;
+	if (server != NULL)
+		cursor_derive(server, &b, key);
+	pthread_rwlock_unlock(&k->lock);
+	if (server == NULL)
+		return TOKEN_EEXPIRED; /* its key was rotated out */
+	if (crypto_secretbox_open_easy(payload, raw + 1 + NONCE_LEN,
+				       MAC_LEN + CURSOR_PAYLOAD_LEN, raw + 1,
+				       key) != 0) {
+		rc = TOKEN_ETAMPERED;
+	} else {
+		int64_t now = want->now ? want->now : (int64_t)time(NULL);
+		if ((int64_t)get_u64(payload + 8) <= now)
+			rc = TOKEN_EEXPIRED;
+		else
+			*date_added = (int64_t)get_u64(payload);
+	}
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(payload, sizeof(payload));
+	return rc;
 }

@@ -127,6 +127,53 @@ int token_decode(struct token_keys *k, const char *s, size_t len,
 		 const struct token_expect *want, struct token_claims *out);
 
 /*
+ * Stream cursors (the SSE event ids). One is made per event and
+ * subscriber, so by the ten thousand per commit: a subscriber derives its
+ * own key once, BLAKE2b keyed with the current paging key over its binding
+ * (account, API root, collection, filter hash, policy epoch, incarnation),
+ * and each cursor seals only the position and the expiry under it. Wire
+ * form, base64url without padding:
+ *
+ *   key_id (1) | nonce (24) | MAC (16) | encrypted (date_added 8 |
+ *   expires 8), integers little-endian.
+ *
+ * A cursor opens only under the binding it was made for, so one altered,
+ * made for another account or stream, or from another policy epoch or
+ * incarnation fails the MAC (TOKEN_ETAMPERED: the binding is not in the
+ * cursor, so these cannot be told apart). A key rotated out gives
+ * TOKEN_EEXPIRED, as for paging tokens. A stream cursor is never a paging
+ * token: the lengths differ and the key is derived.
+ */
+#define TOKEN_CURSOR_LEN 76
+#define TOKEN_CURSOR_BUFSZ (TOKEN_CURSOR_LEN + 1)
+
+/* A subscriber's cursor key. Wipe it with token_cursor_key_wipe. */
+struct token_cursor_key {
+	struct token_keys *keys;
+	struct token_claims bind; /* the binding; position fields unused */
+	uint32_t gen;		  /* the keys' rotation count when derived */
+	uint8_t key_id;
+	uint8_t key[TOKEN_KEY_BYTES];
+};
+
+/* Derives ck for the binding in bind (account_id, root_index,
+ * collection_id, filter_hash, policy_epoch, incarnation) from the current
+ * key of k. ST_OK or ST_EINVAL. */
+int token_cursor_key_init(struct token_cursor_key *ck, struct token_keys *k,
+			  const struct token_claims *bind);
+void token_cursor_key_wipe(struct token_cursor_key *ck);
+
+/* A cursor for date_added, valid until expires (unix seconds), into out
+ * (NUL-terminated). After a rotation the key is derived again first. */
+int token_cursor_encode(struct token_cursor_key *ck, int64_t date_added,
+			int64_t expires, char out[TOKEN_CURSOR_BUFSZ]);
+
+/* Opens s (len bytes) for the binding in want; *date_added on TOKEN_OK.
+ * Length cap first, then alphabet and size, key id, MAC, expiry. */
+int token_cursor_decode(struct token_keys *k, const char *s, size_t len,
+			const struct token_expect *want, int64_t *date_added);
+
+/*
  * BLAKE2b-256 of the caller's canonical filter string (for filter_hash):
  * the caller defines the canonical form (sorted keys, normalised values).
  */

@@ -1,10 +1,11 @@
 /*
- * Fuzzes the paging-token decoder with fixed keys (current id 7, previous
- * id 6). The first byte picks the mode: even, the rest is the token text;
+ * Fuzzes the paging-token and stream-cursor decoders with fixed keys
+ * (current id 7, previous id 6). The first byte picks the mode: even, the rest is the token text;
  * odd, the rest is raw bytes, base64url-encoded first (so the fuzzer
  * reaches the key id and the MAC directly). A token that decodes must be
  * one this harness's fixed claims produced (the corpus holds real ones):
- * its claims equal them exactly, and it never decodes for another account.
+ * its claims (a cursor: its position) equal them exactly, and it never
+ * decodes for another account.
  */
 #include "taxii/token.h"
 
@@ -77,6 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (token_decode(keys, s, len, &other, &got) == TOKEN_OK)
+		abort();
+	/* The same text as a stream cursor. */
+	int64_t at = -1;
+	rc = token_cursor_decode(keys, s, len, &expect, &at);
+	if (rc == TOKEN_OK ? at != want.date_added : at != 0)
+		abort();
+	if (token_cursor_decode(keys, s, len, &other, &at) == TOKEN_OK)
 		abort();
 	return 0;
 }
