@@ -22,7 +22,9 @@
 # server's per-account stream cap), SSE_PER_ADDR (16), SSE_POSTS (50),
 # SSE_BATCH (10), SSE_INTERVAL_MS (200), SSE_FIT (200: the subscriber
 # count measured again when the server refused some of SSE_SUBSCRIBERS),
-# IDLE_SECONDS (15: the store releases idle caches after 10 s), SERVE_ARGS (extra `strait serve` options).
+# IDLE_SECONDS (15: the store releases idle caches after 10 s), SERVE_ARGS
+# (extra `strait serve` options), SSE_RT (1: the SSE generator under
+# SCHED_FIFO when allowed; 0: normal scheduling).
 #
 # The server gets room for the streams: --max-connections
 # max(256, SSE_SUBSCRIBERS * 1.2) and --stream-max SSE_SUBSCRIBERS + 8 (the
@@ -55,6 +57,17 @@ SSE_INTERVAL_MS=${SSE_INTERVAL_MS:-200}
 SSE_FIT=${SSE_FIT:-200}
 IDLE_SECONDS=${IDLE_SECONDS:-15}
 SERVE_ARGS=${SERVE_ARGS:-}
+# The SSE generator runs under SCHED_FIFO when the system allows it (root):
+# it shares the two cores with the server's thousand stream threads, and
+# the kernel's fair share would otherwise let it read an event only after
+# most of them had run, timing the scheduler rather than the server (the
+# subscribers of a real node are on other machines). It uses about a
+# tenth of a core, so it takes little from the server. SSE_RT=0 turns this
+# off.
+SSE_RT_CMD=
+if [ "${SSE_RT:-1}" != 0 ] && chrt -f 10 true 2>/dev/null; then
+	SSE_RT_CMD="chrt -f 10"
+fi
 # Connections for the subscribers plus a fifth for readers and writers.
 SSE_CONNS=$((SSE_SUBSCRIBERS + SSE_SUBSCRIBERS / 5))
 [ "$SSE_CONNS" -ge 256 ] || SSE_CONNS=256
@@ -284,7 +297,8 @@ step post4 "$LOAD" post --url "$URL" --token "$TOKEN" --collection "$COLL" \
 	--posters 4 --envelopes "$POST_ENVELOPES" --size 100
 rss rss-post4
 if [ "$SSE_SUBSCRIBERS" -gt 0 ]; then
-	step sse "$LOAD" sse --url "$URL" --token "$TOKEN" --collection "$COLL" \
+	# shellcheck disable=SC2086 # SSE_RT_CMD is a command prefix or empty
+	step sse $SSE_RT_CMD "$LOAD" sse --url "$URL" --token "$TOKEN" --collection "$COLL" \
 		--tokens-file "$WORK/sse-tokens" \
 		--subscribers "$SSE_SUBSCRIBERS" --per-addr "$SSE_PER_ADDR" \
 		--batch "$SSE_BATCH" --posts "$SSE_POSTS" \
@@ -295,7 +309,8 @@ if [ "$SSE_SUBSCRIBERS" -gt 0 ]; then
 	if [ "$(get sse connected)" != "$SSE_SUBSCRIBERS" ] &&
 		[ "$SSE_FIT" -gt 0 ] && [ "$SSE_FIT" -lt "$SSE_SUBSCRIBERS" ]; then
 		settle sse-settle
-		step sse-fit "$LOAD" sse --url "$URL" --token "$TOKEN" \
+		# shellcheck disable=SC2086 # as above
+		step sse-fit $SSE_RT_CMD "$LOAD" sse --url "$URL" --token "$TOKEN" \
 			--collection "$COLL" --tokens-file "$WORK/sse-tokens" \
 			--subscribers "$SSE_FIT" --per-addr "$SSE_PER_ADDR" \
 			--batch "$SSE_BATCH" --posts "$SSE_POSTS" \
@@ -336,7 +351,7 @@ echo "== TAXII benchmark: N=$N, $(date -u +%Y-%m-%dT%H:%M:%SZ) =="
 echo "load average: start $LOAD_START, after the load $LOAD_END, end $LOAD_DONE"
 echo "ceilings: empty handler (bench_http_empty) loaded by the same generator; strait import"
 [ "$SSE_SUBSCRIBERS" -eq 0 ] ||
-	echo "SSE subscribers: $(wc -l < "$WORK/sse-tokens") reader accounts of the node's organisation ($SSE_PER_ACCOUNT streams each), from 127.0.0.2 up ($SSE_PER_ADDR each); event latency = receipt - POST start (includes the durable commit)"
+	echo "SSE subscribers: $(wc -l < "$WORK/sse-tokens") reader accounts of the node's organisation ($SSE_PER_ACCOUNT streams each), from 127.0.0.2 up ($SSE_PER_ADDR each); event latency = receipt - POST start (includes the durable commit); generator scheduling: ${SSE_RT_CMD:-normal}"
 printf '%-42s %-44s %s\n' measurement result "same-run ceiling"
 printf '%-42s %-44s %s\n' "strait import of the N objects" \
 	"$(get import objects_per_s) obj/s, $(get import seconds) s" \
