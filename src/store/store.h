@@ -51,6 +51,10 @@ struct store_options {
 	 * cache once it wrote nothing for this long. Done by the store's own
 	 * threads, never on a caller's path. */
 	uint32_t idle_ms;
+	/* New keys held in the small key table before they are merged into
+	 * the large one, at most (default 65536; the writer merges at a 32nd
+	 * of the log, at least 4096; see the schema in sqlite.c). */
+	uint32_t keys_recent_max;
 };
 
 /*

@@ -6,3 +6,8 @@ target_link_libraries(test_store_contract PRIVATE PkgConfig::SQLITE3)
 set_tests_properties(test_store_contract PROPERTIES LABELS "unit;store")
 # A broken writer can leave a test waiting on a batch: fail, do not hang.
 set_tests_properties(test_store_contract PROPERTIES TIMEOUT 300)
+# The same tests with the key index merging its recent keys every 3 rows.
+add_test(NAME test_store_contract_merging COMMAND test_store_contract)
+set_tests_properties(test_store_contract_merging PROPERTIES
+  LABELS "unit;store" TIMEOUT 300
+  ENVIRONMENT "STRAIT_TEST_KEYS_RECENT_MAX=3")

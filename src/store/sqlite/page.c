@@ -57,15 +57,22 @@ static int build_sql(struct buf *sql, const struct store_page_query *q,
 		   " v.tlp, v.flags, %s, v.warnings",
 		   (q->flags & STORE_PAGE_NO_BODY) ? "NULL" : "v.body");
 	if (nids > 0) {
-		buf_adds(sql, " FROM versions v INDEXED BY versions_key"
+		/* The ids' versions from both key tables (sqlite.c). */
+		buf_adds(sql, " FROM (");
+		for (int t = 0; t < 2; t++) {
+			buf_printf(sql, "%sSELECT seq FROM %s WHERE ",
+				   t ? " UNION ALL " : "",
+				   t ? "keys_recent" : "keys_main");
+			for (size_t i = 0; i < nids; i++)
+				buf_printf(sql,
+					   "%s(uuid = ?%zu AND type = ?%zu)",
+					   i ? " OR " : "", P_IDS + 2 * i,
+					   P_IDS + 2 * i + 1);
+		}
+		buf_adds(sql, ") k CROSS JOIN versions v ON v.seq = k.seq"
 			      " CROSS JOIN membership m"
 			      " ON m.seq = v.seq AND m.cid = ?1"
-			      " WHERE m.date_added > ?2 AND (");
-		for (size_t i = 0; i < nids; i++)
-			buf_printf(sql, "%s(v.uuid = ?%zu AND v.type = ?%zu)",
-				   i ? " OR " : "", P_IDS + 2 * i,
-				   P_IDS + 2 * i + 1);
-		buf_adds(sql, ")");
+			      " WHERE m.date_added > ?2");
 	} else {
 		buf_adds(sql, " FROM membership m"
 			      " CROSS JOIN versions v ON v.seq = m.seq"

@@ -314,16 +314,23 @@ sqlite3_stmt *sq_shape_stmt(struct sq_reader *r, const char *sql,
 	return r->cache[i].st;
 }
 
+/* The seqs of the versions of (?2 uuid, ?3 type), from both key tables. */
+#define KEYS_OF_ID                                                 \
+	"(SELECT seq FROM keys_main WHERE uuid = ?2 AND type = ?3" \
+	" UNION ALL SELECT seq FROM keys_recent"                   \
+	" WHERE uuid = ?2 AND type = ?3)"
+
 /*
  * Query shapes. Parameters: ?1 after_seq, ?2 uuid, ?3 type, ?4 limit,
  * ?5 at, ?6 cid, ?7 added_after, ?10.. the type codes. Join orders are
  * fixed with CROSS JOIN and INDEXED BY so that a plan never depends on
- * statistics: by id, from the key index; by collection, along the
- * collection's (cid, date_added) key; otherwise along seq.
+ * statistics: by id, from the key index (its two tables, sqlite.c); by
+ * collection, along the collection's (cid, date_added) key; otherwise
+ * along seq.
  *
  * "Last" and "first" are decided per row: in a collection by the
- * membership's mflags (kept by the writer), over the whole log by one
- * probe of the key index for a greater (smaller) version. No scans,
+ * membership's mflags (kept by the writer), over the whole log by a
+ * probe of each key table for a greater (smaller) version. No scans,
  * whatever the page.
  */
 static int build_sql(struct buf *sql, const struct store_query *q,
@@ -332,16 +339,15 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 	const char *cmp = q->vsel == STORE_V_LAST ? ">" : "<";
 	buf_adds(sql, "SELECT v.seq, v.type, v.uuid, v.version, v.tlp,"
 		      " v.flags, v.body, v.warnings, ");
-	if (q->cid == 0) {
-		buf_adds(sql, "0 FROM versions v");
-		if (q->id != NULL)
-			buf_adds(sql, " INDEXED BY versions_key");
-		else
-			buf_adds(sql, " NOT INDEXED");
-		buf_adds(sql, " WHERE v.seq > ?1");
+	if (q->cid == 0 && q->id != NULL) {
+		buf_adds(sql, "0 FROM " KEYS_OF_ID " k"
+			      " CROSS JOIN versions v ON v.seq = k.seq"
+			      " WHERE v.seq > ?1");
+	} else if (q->cid == 0) {
+		buf_adds(sql, "0 FROM versions v NOT INDEXED WHERE v.seq > ?1");
 	} else if (q->id != NULL) {
-		buf_adds(sql, "m.date_added FROM versions v"
-			      " INDEXED BY versions_key"
+		buf_adds(sql, "m.date_added FROM " KEYS_OF_ID " k"
+			      " CROSS JOIN versions v ON v.seq = k.seq"
 			      " CROSS JOIN membership m"
 			      " ON m.seq = v.seq AND m.cid = ?6"
 			      " WHERE v.seq > ?1 AND m.date_added > ?7");
@@ -363,12 +369,15 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 	case STORE_V_LAST:
 	case STORE_V_FIRST:
 		if (q->cid == 0)
-			buf_printf(sql,
-				   " AND NOT EXISTS (SELECT 1 FROM versions w"
-				   " INDEXED BY versions_key"
-				   " WHERE w.uuid = v.uuid AND w.type = v.type"
-				   " AND w.version %s v.version)",
-				   cmp);
+			buf_printf(
+			    sql,
+			    " AND NOT EXISTS (SELECT 1 FROM keys_main w"
+			    " WHERE w.uuid = v.uuid AND w.type = v.type"
+			    " AND w.version %s v.version)"
+			    " AND NOT EXISTS (SELECT 1 FROM keys_recent w"
+			    " WHERE w.uuid = v.uuid AND w.type = v.type"
+			    " AND w.version %s v.version)",
+			    cmp, cmp);
 		else
 			buf_printf(sql, " AND (m.mflags & %d) = 0",
 				   q->vsel == STORE_V_LAST ? MF_NOT_LAST

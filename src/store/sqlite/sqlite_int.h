@@ -47,8 +47,17 @@ enum {
 	W_REMOVAL,	/* record a removed membership */
 	W_STATUS_PUT,	/* insert or replace a status */
 	W_STATUS_PURGE, /* statuses created before ?1 */
+	W_KEY_ADD,	/* a new key, into keys_recent */
+	W_KEY_ADD_MAIN, /* a new key, into keys_main (large transactions) */
+	W_KEYS_MERGE,	/* keys_recent into keys_main */
+	W_KEYS_CLEAR,	/* empties keys_recent */
 	W_NSTMT
 };
+
+/* Default of store_options.keys_recent_max: keys kept in keys_recent
+ * before the writer merges them into keys_main (the schema, sqlite.c). */
+#define KEYS_RECENT_MAX 65536
+#define KEYS_RECENT_MIN 4096
 
 /* One type in the writer's cache, with this transaction's counts. */
 struct sq_type {
@@ -135,6 +144,7 @@ struct sq_store {
 	char *path;
 	uint32_t cache_kib;
 	uint32_t batch_max;
+	uint32_t keys_recent_max;
 	uint32_t ckpt_pages;
 	char incarnation[37];
 
@@ -193,6 +203,8 @@ struct sq_store {
 	int64_t data_version; /* when the state below was loaded */
 	uint64_t last_seq;
 	st_time last_date;
+	int64_t recent_keys;   /* rows in keys_recent */
+	bool keys_direct;      /* this transaction's keys go to keys_main */
 	st_time now;	       /* clock at BEGIN */
 	struct sq_type *types; /* open addressing by name */
 	size_t ntypes, types_cap;

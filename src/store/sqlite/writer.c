@@ -35,8 +35,10 @@ static const char *const wsql[W_NSTMT] = {
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
     [W_DATA_VERSION] = "PRAGMA data_version",
-    [W_FIND_ALL] = "SELECT seq, version FROM versions"
-		   " WHERE uuid = ?1 AND type = ?2 ORDER BY version",
+    [W_FIND_ALL] = "SELECT seq, version FROM keys_main"
+		   " WHERE uuid = ?1 AND type = ?2"
+		   " UNION ALL SELECT seq, version FROM keys_recent"
+		   " WHERE uuid = ?1 AND type = ?2 ORDER BY 2",
     [W_BODY] = "SELECT body FROM versions WHERE seq = ?1",
     [W_INSERT] = "INSERT INTO versions(seq, type, uuid, version, tlp,"
 		 " flags, body, warnings)"
@@ -50,11 +52,13 @@ static const char *const wsql[W_NSTMT] = {
 		     " objects = objects + ?3 WHERE code = ?1",
     [W_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
 		   " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [W_MEMBERS_OF] = "SELECT v.seq, v.version, m.date_added, m.mflags"
-		     " FROM versions v INDEXED BY versions_key"
+    [W_MEMBERS_OF] = "SELECT k.seq, k.version, m.date_added, m.mflags"
+		     " FROM (SELECT seq, version FROM keys_main"
+		     " WHERE uuid = ?1 AND type = ?2"
+		     " UNION ALL SELECT seq, version FROM keys_recent"
+		     " WHERE uuid = ?1 AND type = ?2) k"
 		     " CROSS JOIN membership m"
-		     " ON m.seq = v.seq AND m.cid = ?3"
-		     " WHERE v.uuid = ?1 AND v.type = ?2 ORDER BY v.version",
+		     " ON m.seq = k.seq AND m.cid = ?3 ORDER BY k.version",
     [W_SET_MFLAGS] = "UPDATE membership SET mflags = ?3"
 		     " WHERE cid = ?1 AND date_added = ?2",
     [W_UNMEMBER] = "DELETE FROM membership WHERE cid = ?1"
@@ -69,6 +73,14 @@ static const char *const wsql[W_NSTMT] = {
 	" failure = excluded.failure, npending = excluded.npending,"
 	" lists = excluded.lists WHERE owner = excluded.owner",
     [W_STATUS_PURGE] = "DELETE FROM status WHERE created < ?1",
+    [W_KEY_ADD] = "INSERT INTO keys_recent(uuid, type, version, seq)"
+		  " VALUES(?1, ?2, ?3, ?4)",
+    [W_KEY_ADD_MAIN] = "INSERT INTO keys_main(uuid, type, version, seq)"
+		       " VALUES(?1, ?2, ?3, ?4)",
+    [W_KEYS_MERGE] = "INSERT INTO keys_main(uuid, type, version, seq)"
+		     " SELECT uuid, type, version, seq FROM keys_recent"
+		     " ORDER BY uuid, type, version",
+    [W_KEYS_CLEAR] = "DELETE FROM keys_recent",
 };
 
 /* What each statement is, for messages. */
@@ -92,6 +104,10 @@ static const char *const wname[W_NSTMT] = {
     [W_REMOVAL] = "record removal",
     [W_STATUS_PUT] = "put status",
     [W_STATUS_PURGE] = "purge status",
+    [W_KEY_ADD] = "insert key",
+    [W_KEY_ADD_MAIN] = "insert key",
+    [W_KEYS_MERGE] = "merge keys",
+    [W_KEYS_CLEAR] = "clear recent keys",
 };
 
 /* ------------------------------------------------------------------ */
@@ -168,7 +184,7 @@ static int types_put(struct sq_store *s, const char *name, size_t len,
 int sq_load_state(struct sq_store *s, struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t dv, seq_meta, seq_max, date;
+	int64_t dv, seq_meta, seq_max, date, recent;
 	int rc = sql_query_int(s->wdb, "PRAGMA data_version", 0, &dv, d);
 	if (rc == ST_OK)
 		rc = sql_query_int(s->wdb,
@@ -183,6 +199,9 @@ int sq_load_state(struct sq_store *s, struct diag *d)
 				   "SELECT value FROM meta"
 				   " WHERE key = 'store.last_date'",
 				   0, &date, d);
+	if (rc == ST_OK)
+		rc = sql_query_int(s->wdb, "SELECT count(*) FROM keys_recent",
+				   0, &recent, d);
 	if (rc != ST_OK)
 		return rc;
 	sq_types_free(s);
@@ -202,6 +221,7 @@ int sq_load_state(struct sq_store *s, struct diag *d)
 	s->data_version = dv;
 	s->last_seq = (uint64_t)(seq_meta > seq_max ? seq_meta : seq_max);
 	s->last_date = date;
+	s->recent_keys = recent;
 	return ST_OK;
 }
 
@@ -270,11 +290,34 @@ static int meta_put(struct sq_store *s, const char *key, int64_t v,
 	return step_done(s, W_META_SET, d);
 }
 
+/*
+ * When keys_recent is merged into keys_main. A merge rewrites about every
+ * page of keys_main, a commit about every page of keys_recent: the limit
+ * grows with the log (a 32nd of it, at least KEYS_RECENT_MIN), capped by
+ * keys_recent_max, so both stay a small part of a commit's pages per row.
+ */
+static int64_t recent_limit(const struct sq_store *s)
+{
+	int64_t lim = (int64_t)(s->last_seq / 32);
+	if (lim < KEYS_RECENT_MIN)
+		lim = KEYS_RECENT_MIN;
+	return lim > (int64_t)s->keys_recent_max ? (int64_t)s->keys_recent_max
+						 : lim;
+}
+
 /* Persists the high-water marks and counters, then commits. */
 static int tx_commit(struct sq_store *s, struct diag *d)
 {
 	sqlite3_stmt *st = s->ws[W_TYPE_COUNT];
 	int rc = ST_OK;
+	if (s->recent_keys >= recent_limit(s)) {
+		/* One sorted pass: each page of keys_main written once. */
+		rc = step_done(s, W_KEYS_MERGE, d);
+		if (rc == ST_OK)
+			rc = step_done(s, W_KEYS_CLEAR, d);
+		if (rc == ST_OK)
+			s->recent_keys = 0;
+	}
 	for (size_t i = 0; rc == ST_OK && i < s->types_cap; i++) {
 		struct sq_type *t = &s->types[i];
 		if (t->name == NULL || (t->dversions == 0 && t->dobjects == 0))
@@ -577,6 +620,17 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 	rc = step_done(s, W_INSERT, d);
 	if (rc != ST_OK)
 		return rc;
+	int kw = s->keys_direct ? W_KEY_ADD_MAIN : W_KEY_ADD;
+	st = s->ws[kw];
+	sqlite3_bind_blob(st, 1, uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, t->code);
+	sqlite3_bind_int64(st, 3, ver);
+	sqlite3_bind_int64(st, 4, seq);
+	rc = step_done(s, kw, d);
+	if (rc != ST_OK)
+		return rc;
+	if (!s->keys_direct)
+		s->recent_keys++;
 	s->last_seq = (uint64_t)seq;
 	t->dversions++;
 	if (!exists)
@@ -791,6 +845,13 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 		      struct sq_astatus *as, bool one_status, struct diag *d)
 {
 	int rc = tx_begin(s, d);
+	/* A transaction at least as large as keys_recent may grow gains
+	 * nothing from it (a bulk import): its keys go to keys_main, sorted
+	 * by nothing but as the old single index took them, written once. */
+	size_t rows = 0;
+	for (size_t i = 0; i < n; i++)
+		rows += g[i].to - g[i].from;
+	s->keys_direct = (int64_t)rows >= recent_limit(s);
 	for (size_t i = 0; rc == ST_OK && i < n; i++) {
 		struct store_batch *b = g[i].b;
 		if (b->rc != ST_OK) {
