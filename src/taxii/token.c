@@ -4,8 +4,9 @@
  */
 #include "taxii/token.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include "common/le.h"
+#include "common/secfile.h"
+
 #include <limits.h>
 #include <nettle/base64.h>
 #include <pthread.h>
@@ -15,9 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #define PAYLOAD_VERSION 1
 #define PAYLOAD_LEN 98
@@ -79,48 +78,18 @@ const char *token_strerror(int rc)
 	}
 }
 
-/* ---- Little-endian packing ----------------------------------------------- */
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void pack(const struct token_claims *c, uint8_t p[PAYLOAD_LEN])
 {
 	p[0] = PAYLOAD_VERSION;
-	put_u64(p + 1, (uint64_t)c->account_id);
-	put_u32(p + 9, c->root_index);
-	put_u64(p + 13, (uint64_t)c->collection_id);
+	le_put64(p + 1, (uint64_t)c->account_id);
+	le_put32(p + 9, c->root_index);
+	le_put64(p + 13, (uint64_t)c->collection_id);
 	memcpy(p + 21, c->filter_hash, 32);
-	put_u64(p + 53, (uint64_t)c->date_added);
-	put_u64(p + 61, c->seq);
-	put_u32(p + 69, c->policy_epoch);
+	le_put64(p + 53, (uint64_t)c->date_added);
+	le_put64(p + 61, c->seq);
+	le_put32(p + 69, c->policy_epoch);
 	memcpy(p + 73, c->incarnation, 16);
-	put_u64(p + 89, (uint64_t)c->expires);
+	le_put64(p + 89, (uint64_t)c->expires);
 	/* 97 bytes used; the last is reserved (zero). */
 	p[97] = 0;
 }
@@ -129,15 +98,15 @@ static bool unpack(const uint8_t p[PAYLOAD_LEN], struct token_claims *c)
 {
 	if (p[0] != PAYLOAD_VERSION || p[97] != 0)
 		return false;
-	c->account_id = (int64_t)get_u64(p + 1);
-	c->root_index = get_u32(p + 9);
-	c->collection_id = (int64_t)get_u64(p + 13);
+	c->account_id = (int64_t)le_get64(p + 1);
+	c->root_index = le_get32(p + 9);
+	c->collection_id = (int64_t)le_get64(p + 13);
 	memcpy(c->filter_hash, p + 21, 32);
-	c->date_added = (int64_t)get_u64(p + 53);
-	c->seq = get_u64(p + 61);
-	c->policy_epoch = get_u32(p + 69);
+	c->date_added = (int64_t)le_get64(p + 53);
+	c->seq = le_get64(p + 61);
+	c->policy_epoch = le_get32(p + 69);
 	memcpy(c->incarnation, p + 73, 16);
-	c->expires = (int64_t)get_u64(p + 89);
+	c->expires = (int64_t)le_get64(p + 89);
 	return true;
 }
 
@@ -197,47 +166,16 @@ struct token_keys *token_keys_from_bytes(const uint8_t cur[TOKEN_KEY_BYTES],
 static int keys_save(struct token_keys *k, struct diag *d)
 {
 	uint8_t img[KEYFILE_LEN];
-	char tmp[PATH_MAX];
-	int fd = -1, rc = ST_OK;
 
 	memcpy(img, KEYFILE_MAGIC, 4);
 	img[4] = KEYFILE_FORMAT;
 	img[5] = k->cur_id;
 	img[6] = k->prev_id;
 	img[7] = k->has_prev;
-	put_u64(img + 8, (uint64_t)k->cur_created);
+	le_put64(img + 8, (uint64_t)k->cur_created);
 	memcpy(img + 16, k->sec->cur, TOKEN_KEY_BYTES);
 	memcpy(img + 16 + TOKEN_KEY_BYTES, k->sec->prev, TOKEN_KEY_BYTES);
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", k->path) >=
-	    sizeof(tmp)) {
-		rc = diag_set(d, ST_EIO, "%s: path too long", k->path);
-		goto out;
-	}
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0 || write(fd, img, sizeof(img)) != (ssize_t)sizeof(img) ||
-	    fsync(fd) != 0) {
-		rc = diag_set(d, ST_EIO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, k->path) != 0) {
-		rc = diag_set(d, ST_EIO, "%s: %s", k->path, strerror(errno));
-		goto out;
-	}
-	int dfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
+	int rc = secfile_write(k->dir, k->path, img, sizeof(img), d);
 	sodium_memzero(img, sizeof(img));
 	return rc;
 }
@@ -269,34 +207,27 @@ int token_keys_rotate(struct token_keys *k, int64_t now, int force,
 	return rc;
 }
 
-static int keys_read(struct token_keys *k, int fd, struct diag *d)
+/* ST_ENOTFOUND when there is no key file yet. */
+static int keys_read(struct token_keys *k, struct diag *d)
 {
-	uint8_t img[KEYFILE_LEN + 1];
-	struct stat st;
-	int rc = ST_OK;
+	uint8_t img[KEYFILE_LEN];
+	size_t n = 0;
+	int rc = secfile_read(k->path, img, sizeof(img), &n, d);
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return diag_set(d, ST_ECONFIG, "%s: not a regular file",
-				k->path);
-	if (st.st_mode & 077)
-		return diag_set(d, ST_ECONFIG,
-				"%s: readable by group or others (mode %03o); "
-				"it must be 0600",
-				k->path, (unsigned)(st.st_mode & 0777));
-	ssize_t n = read(fd, img, sizeof(img));
-	if (n != KEYFILE_LEN || memcmp(img, KEYFILE_MAGIC, 4) != 0 ||
-	    img[4] != KEYFILE_FORMAT) {
+	if (rc == ST_OK &&
+	    (n != KEYFILE_LEN || memcmp(img, KEYFILE_MAGIC, 4) != 0 ||
+	     img[4] != KEYFILE_FORMAT))
 		rc = diag_set(d, ST_ECONFIG, "%s: not a paging key file",
 			      k->path);
-		goto out;
+	if (rc == ST_OK) {
+		k->cur_id = img[5];
+		k->prev_id = img[6];
+		k->has_prev = img[7] != 0;
+		k->cur_created = (int64_t)le_get64(img + 8);
+		memcpy(k->sec->cur, img + 16, TOKEN_KEY_BYTES);
+		memcpy(k->sec->prev, img + 16 + TOKEN_KEY_BYTES,
+		       TOKEN_KEY_BYTES);
 	}
-	k->cur_id = img[5];
-	k->prev_id = img[6];
-	k->has_prev = img[7] != 0;
-	k->cur_created = (int64_t)get_u64(img + 8);
-	memcpy(k->sec->cur, img + 16, TOKEN_KEY_BYTES);
-	memcpy(k->sec->prev, img + 16 + TOKEN_KEY_BYTES, TOKEN_KEY_BYTES);
-out:
 	sodium_memzero(img, sizeof(img));
 	return rc;
 }
@@ -306,18 +237,14 @@ struct token_keys *token_keys_load_at(const char *home, int64_t now,
 {
 	struct token_keys *k = keys_alloc();
 	char buf[PATH_MAX];
-	struct stat st;
-	int fd = -1, rc = ST_OK;
+	int rc = ST_OK;
 
 	if (k == NULL) {
 		diag_set(d, ST_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if ((size_t)snprintf(buf, sizeof(buf), "%s/keys", home) >=
-	    sizeof(buf) - 16) {
-		rc = diag_set(d, ST_ECONFIG, "%s: path too long", home);
+	if ((rc = secfile_dir(home, buf, sizeof(buf) - 16, d)) != ST_OK)
 		goto out;
-	}
 	k->dir = strdup(buf);
 	strcat(buf, "/paging.key");
 	k->path = strdup(buf);
@@ -325,25 +252,8 @@ struct token_keys *token_keys_load_at(const char *home, int64_t now,
 		rc = diag_set(d, ST_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (mkdir(k->dir, 0700) != 0 && errno != EEXIST) {
-		rc = diag_set(d, ST_EIO, "%s: %s", k->dir, strerror(errno));
-		goto out;
-	}
-	if (lstat(k->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		rc = diag_set(d, ST_ECONFIG, "%s: not a directory", k->dir);
-		goto out;
-	}
-	if ((st.st_mode & 077) && chmod(k->dir, 0700) != 0) {
-		rc = diag_set(d, ST_EIO, "%s: %s", k->dir, strerror(errno));
-		goto out;
-	}
-
-	fd = open(k->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT) {
-		rc = diag_set(d, ST_EIO, "%s: %s", k->path, strerror(errno));
-		goto out;
-	}
-	if (fd < 0) {
+	rc = keys_read(k, d);
+	if (rc == ST_ENOTFOUND) {
 		/* First start: a fresh current key, no previous one. */
 		randombytes_buf(k->sec->cur, TOKEN_KEY_BYTES);
 		k->cur_id = 1;
@@ -351,15 +261,13 @@ struct token_keys *token_keys_load_at(const char *home, int64_t now,
 		rc = keys_save(k, d);
 		goto out;
 	}
-	if ((rc = keys_read(k, fd, d)) != ST_OK)
+	if (rc != ST_OK)
 		goto out;
 	if (now - k->cur_created >= TOKEN_KEY_ROTATE_S) {
 		rotate_locked(k, now);
 		rc = keys_save(k, d);
 	}
 out:
-	if (fd >= 0)
-		close(fd);
 	if (rc != ST_OK) {
 		token_keys_free(k);
 		return NULL;
@@ -518,11 +426,11 @@ static void cursor_derive(const uint8_t key[TOKEN_KEY_BYTES],
 	uint8_t m[sizeof(CURSOR_DOMAIN) - 1 + CURSOR_BIND_LEN];
 	uint8_t *p = m + sizeof(CURSOR_DOMAIN) - 1;
 	memcpy(m, CURSOR_DOMAIN, sizeof(CURSOR_DOMAIN) - 1);
-	put_u64(p, (uint64_t)b->account_id);
-	put_u32(p + 8, b->root_index);
-	put_u64(p + 12, (uint64_t)b->collection_id);
+	le_put64(p, (uint64_t)b->account_id);
+	le_put32(p + 8, b->root_index);
+	le_put64(p + 12, (uint64_t)b->collection_id);
 	memcpy(p + 20, b->filter_hash, 32);
-	put_u32(p + 52, b->policy_epoch);
+	le_put32(p + 52, b->policy_epoch);
 	memcpy(p + 56, b->incarnation, 16);
 	crypto_generichash(out, TOKEN_KEY_BYTES, m, sizeof(m), key,
 			   TOKEN_KEY_BYTES);
@@ -570,8 +478,8 @@ int token_cursor_encode(struct token_cursor_key *ck, int64_t date_added,
 		return ST_EINVAL;
 	if (atomic_load(&ck->keys->gen) != ck->gen)
 		cursor_rederive(ck);
-	put_u64(payload, (uint64_t)date_added);
-	put_u64(payload + 8, (uint64_t)expires);
+	le_put64(payload, (uint64_t)date_added);
+	le_put64(payload + 8, (uint64_t)expires);
 	raw[0] = ck->key_id;
 	nonce_next(raw + 1);
 	crypto_secretbox_easy(raw + 1 + NONCE_LEN, payload, sizeof(payload),
@@ -628,10 +536,10 @@ int token_cursor_decode(struct token_keys *k, const char *s, size_t len,
 		rc = TOKEN_ETAMPERED;
 	} else {
 		int64_t now = want->now ? want->now : (int64_t)time(NULL);
-		if ((int64_t)get_u64(payload + 8) <= now)
+		if ((int64_t)le_get64(payload + 8) <= now)
 			rc = TOKEN_EEXPIRED;
 		else
-			*date_added = (int64_t)get_u64(payload);
+			*date_added = (int64_t)le_get64(payload);
 	}
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(payload, sizeof(payload));
