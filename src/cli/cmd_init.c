@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include "federation/nodekey.h"
+
 #include "common/json.h"
 #include "common/uuid.h"
 #include "ingest/ingest.h"
@@ -170,6 +172,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		 tlp_name(level));
 
 	struct diag d;
+	bool key_made = false;
 	struct store_options sopt = {.create = true};
 	char url[4200];
 	snprintf(url, sizeof(url), "sqlite:%s", cli_path(c, "strait.db"));
@@ -207,6 +210,19 @@ int cmd_init(struct cli *c, int argc, char **argv)
 		diag_set(&d, rc, "cannot record the node identity");
 		goto fail;
 	}
+	/* The node's signing key (provenance attestations). */
+	rc = nodekeys_create(c->home, time_now() / 1000000, &d);
+	if (rc != ST_OK)
+		goto fail;
+	key_made = true;
+	struct nodekeys *keys;
+	rc = nodekeys_load(c->home, &keys, &d);
+	if (rc != ST_OK)
+		goto fail;
+	char key_id[NODEKEY_ID_LEN + 1], key_text[NODEKEY_PUB_TEXT];
+	snprintf(key_id, sizeof(key_id), "%s", nodekeys_current(keys)->id);
+	nodekey_pub_text(nodekeys_current(keys)->pk, key_text);
+	nodekeys_free(keys);
 	/* The configuration is written last: a home without it is not a
 	 * node, and a failed init leaves nothing that looks like one. */
 	rc = config_save(cli_path(c, "strait.yaml"), &c->cfg, &d);
@@ -218,6 +234,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
 	printf("  collection   %s (alias '%s')\n", coll.id, coll.alias);
 	printf("  incarnation  %s\n", store_incarnation(c->store));
 	printf("  default TLP  %s\n", tlp_name(level));
+	printf("  signing key  %s %s\n", key_id, key_text);
 	return CLI_OK;
 
 fail:
@@ -226,5 +243,7 @@ fail:
 	unlink(cli_path(c, "strait.db"));
 	unlink(cli_path(c, "strait.db-wal"));
 	unlink(cli_path(c, "strait.db-shm"));
+	if (key_made) /* never one that was there before */
+		unlink(cli_path(c, "keys/node.key"));
 	return cli_fail(CLI_USAGE, "init: %s", d.msg);
 }

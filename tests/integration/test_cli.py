@@ -1,4 +1,4 @@
-"""The command line: init, help, collections, get, node show."""
+"""The command line: init, help, collections, get, node show, signing keys."""
 import json
 import os
 
@@ -40,6 +40,81 @@ def test_init_creates_home_and_identity(tmp_path):
     assert obj["type"] == "identity" and obj["name"] == "NISC Japan"
     cols = n.run("collection", "list", "--json", check=0).json()
     assert [c["alias"] for c in cols] == ["default"]
+
+
+def _b64url(s):
+    import base64
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def _key_id(pk):
+    import hashlib
+    return hashlib.blake2b(pk, digest_size=32).hexdigest()[:16]
+
+
+def test_init_makes_the_signing_key(tmp_path):
+    n = Node(tmp_path / "h")
+    r = n.run("init", "--name", "KR", "--org", "NCSC", "--country", "KR",
+              check=0)
+    keys = os.path.join(n.home, "keys")
+    key = os.path.join(keys, "node.key")
+    assert os.stat(keys).st_mode & 0o777 == 0o700
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    show = n.run("node", "show", "--json", check=0).json()
+    for k in ("id", "name", "country", "key_id", "public_key"):
+        assert k in show, k
+    assert show["name"] == "KR" and show["country"] == "KR"
+    pk = _b64url(show["public_key"])
+    assert len(pk) == 32
+    # The key id is derived from the public key, as docs/FEDERATION.md says.
+    assert show["key_id"] == _key_id(pk)
+    assert "signing key  %s %s" % (show["key_id"], show["public_key"]) in r.out
+    assert [k["key_id"] for k in show["keys"]] == [show["key_id"]]
+    assert show["keys"][0]["retired"] is None
+    # The secret is not in any output, and the text form names the key.
+    text = n.run("node", "show", check=0).out
+    assert "key id       " + show["key_id"] in text
+    assert "public key   " + show["public_key"] in text
+
+
+def test_rotate_key_keeps_the_history(tmp_path):
+    n = Node(tmp_path / "h")
+    n.run("init", "--name", "JP", check=0)
+    before = n.run("node", "show", "--json", check=0).json()
+    r = n.run("node", "rotate-key", check=0)
+    assert "retired " + before["key_id"] in r.out
+    after = n.run("node", "show", "--json", check=0).json()
+    assert after["key_id"] != before["key_id"]
+    assert after["key_id"] in r.out and after["public_key"] in r.out
+    hist = after["keys"]
+    assert [k["key_id"] for k in hist] == [before["key_id"], after["key_id"]]
+    assert hist[0]["public_key"] == before["public_key"]
+    assert hist[0]["retired"] is not None and hist[1]["retired"] is None
+    # The retired key's secret is gone from the file: 32 zero bytes where
+    # its seed was (format in src/federation/nodekey.h).
+    img = open(os.path.join(n.home, "keys", "node.key"), "rb").read()
+    assert len(img) == 8 + 2 * 80
+    assert img[8 + 48:8 + 80] == bytes(32)
+    assert img[8 + 80 + 48:] != bytes(32)
+
+
+def test_signing_key_refusals(tmp_path):
+    n = Node(tmp_path / "h")
+    n.run("init", "--name", "US", check=0)
+    key = os.path.join(n.home, "keys", "node.key")
+    os.chmod(key, 0o644)
+    show = n.run("node", "show", "--json", check=0).json()
+    assert show["key_id"] is None and show["public_key"] is None
+    text = n.run("node", "show", check=0).out
+    assert "readable by group or others" in text
+    r = n.run("node", "rotate-key", check=2)
+    assert "readable by group or others" in r.err
+    os.chmod(key, 0o600)
+    # A home made before node keys: rotate-key makes the first one.
+    os.unlink(key)
+    r = n.run("node", "rotate-key", check=0)
+    assert "had no signing key" in r.out
+    assert n.run("node", "show", "--json", check=0).json()["key_id"]
 
 
 def test_init_refuses_existing_home(node):
