@@ -22,6 +22,7 @@ static const struct {
     {ST_ECONFIG, "configuration error"},
     {ST_ERANGE, "value out of range"},
     {ST_ECLOSED, "closed"},
+    {ST_EAUTH, "signature does not verify"},
 };
 
 const char *st_strerror(int err)

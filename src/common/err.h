@@ -24,6 +24,7 @@ enum st_err {
 	ST_ECONFIG = -11,  /* configuration is missing or invalid */
 	ST_ERANGE = -12,   /* value out of range (e.g. not an I-JSON integer) */
 	ST_ECLOSED = -13,  /* the component was shut down */
+	ST_EAUTH = -14,	   /* a signature or MAC does not verify */
 };
 
 /* Short, stable description of an error code ("malformed JSON"). */

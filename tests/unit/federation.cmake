@@ -1,3 +1,5 @@
 # Unit tests of src/federation.
 strait_unit_test(test_nodekey ${CMAKE_CURRENT_LIST_DIR}/test_nodekey.c
   strait_federation PkgConfig::SODIUM)
+strait_unit_test(test_attest ${CMAKE_CURRENT_LIST_DIR}/test_attest.c
+  strait_federation strait_stix PkgConfig::SODIUM)

@@ -1,0 +1,456 @@
+/* strait: provenance attestations; see attest.h and docs/FEDERATION.md. */
+#include "federation/attest.h"
+
+#include "common/json.h"
+#include "common/uuid.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIG_TEXT 87 /* base64url of 64 bytes, no padding, and its NUL */
+#define PREFIX ATTEST_TYPE "--"
+
+_Static_assert(sodium_base64_ENCODED_LEN(
+		   NODEKEY_SIG_BYTES,
+		   sodium_base64_VARIANT_URLSAFE_NO_PADDING) == SIG_TEXT,
+	       "signature text");
+
+/* A STIX id: "type--uuid" with a lowercase type, as the validator wants
+ * it; enough for an attestation's lists (the objects themselves are
+ * validated when they are ingested). */
+static bool id_ok(const char *s, size_t n)
+{
+	if (n == 0 || n >= STIX_ID_MAX)
+		return false;
+	const char *sep = strstr(s, "--");
+	if (sep == NULL || sep == s || (size_t)(s + n - (sep + 2)) != 36)
+		return false;
+	for (const char *p = s; p < sep; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-'))
+			return false;
+	uint8_t u[16];
+	return uuid_parse(sep + 2, 36, false, u) == ST_OK;
+}
+
+static bool version_ok(const char *s, size_t n)
+{
+	st_time t;
+	return n > 0 && n < TS_BUFSZ && ts_parse(s, n, &t, NULL) == ST_OK;
+}
+
+static void hex_sha256(const char *canon, size_t n, char out[65])
+{
+	uint8_t h[32];
+	crypto_hash_sha256(h, (const unsigned char *)canon, n);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+/* ---- Making ------------------------------------------------------------ */
+
+static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
+			  const struct attest_item *items, size_t n,
+			  st_time now, struct buf *b, struct diag *d)
+{
+	struct jw w;
+	char ts[TS_BUFSZ], id[STIX_ID_MAX], us[UUID_STRLEN + 1], hex[65];
+	uint8_t u[16];
+	uuid_v4(u);
+	uuid_format(u, us);
+	snprintf(id, sizeof(id), "%s%s", PREFIX, us);
+	ts_format_ms(now, ts);
+	jw_init(&w, b);
+	jw_obj_open(&w);
+	jw_key(&w, "type");
+	jw_str(&w, ATTEST_TYPE);
+	jw_key(&w, "spec_version");
+	jw_str(&w, "2.1");
+	jw_key(&w, "id");
+	jw_str(&w, id);
+	jw_key(&w, "created");
+	jw_str(&w, ts);
+	jw_key(&w, "modified");
+	jw_str(&w, ts);
+	jw_key(&w, "created_by_ref");
+	jw_str(&w, m->origin);
+	jw_key(&w, "key_id");
+	jw_str(&w, nodekeys_current(k)->id);
+	jw_key(&w, "relay_green");
+	jw_bool(&w, m->relay_green);
+	jw_key(&w, "red_recipients");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < m->n_red; i++)
+		jw_str(&w, m->red[i]);
+	jw_arr_close(&w);
+	jw_key(&w, "objects");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < n; i++) {
+		hex_sha256(items[i].canon, items[i].canon_len, hex);
+		jw_obj_open(&w);
+		jw_key(&w, "id");
+		jw_str(&w, items[i].id);
+		jw_key(&w, "version");
+		jw_str(&w, items[i].version);
+		jw_key(&w, "sha256");
+		jw_str(&w, hex);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	int rc = jw_finish(&w);
+	return rc == ST_OK
+		   ? ST_OK
+		   : diag_set(d, rc, "attestation: %s", st_strerror(rc));
+}
+
+static int cmp_item(const void *x, const void *y)
+{
+	const struct attest_item *a = *(const struct attest_item *const *)x;
+	const struct attest_item *b = *(const struct attest_item *const *)y;
+	int c = strcmp(a->id, b->id);
+	return c != 0 ? c : strcmp(a->version, b->version);
+}
+
+/* A batch lists each (id, version) once: a receiver refuses repeats. */
+static int no_repeats(const struct attest_item *items, size_t n, struct diag *d)
+{
+	const struct attest_item **p = malloc(n * sizeof(*p));
+	if (p == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		p[i] = &items[i];
+	qsort(p, n, sizeof(*p), cmp_item);
+	int rc = ST_OK;
+	for (size_t i = 1; i < n && rc == ST_OK; i++)
+		if (cmp_item(&p[i - 1], &p[i]) == 0)
+			rc = diag_set(d, ST_EINVAL,
+				      "attestation: %s version %s listed "
+				      "twice",
+				      p[i]->id, p[i]->version);
+	free(p);
+	return rc;
+}
+
+int attest_make(const struct nodekeys *k, const struct attest_meta *m,
+		const struct attest_item *items, size_t n, st_time now,
+		struct buf *out, struct diag *d)
+{
+	if (n == 0 || n > ATTEST_MAX_OBJECTS)
+		return diag_set(d, n == 0 ? ST_EINVAL : ST_ELIMIT,
+				"attestation: %zu objects (1 to %d)", n,
+				ATTEST_MAX_OBJECTS);
+	if (m->n_red > ATTEST_MAX_RED)
+		return diag_set(d, ST_ELIMIT,
+				"attestation: %zu RED recipients (at most %d)",
+				m->n_red, ATTEST_MAX_RED);
+	if (m->origin == NULL || !id_ok(m->origin, strlen(m->origin)))
+		return diag_set(d, ST_EINVAL, "attestation: bad origin id");
+	for (size_t i = 0; i < m->n_red; i++)
+		if (m->red[i] == NULL || !id_ok(m->red[i], strlen(m->red[i])))
+			return diag_set(d, ST_EINVAL,
+					"attestation: bad RED recipient %zu",
+					i);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].id == NULL || items[i].version == NULL ||
+		    !id_ok(items[i].id, strlen(items[i].id)) ||
+		    !version_ok(items[i].version, strlen(items[i].version)))
+			return diag_set(d, ST_EINVAL,
+					"attestation: object %zu: bad id or "
+					"version",
+					i);
+
+	int rc = no_repeats(items, n, d);
+	if (rc != ST_OK)
+		return rc;
+
+	struct buf raw = BUF_INIT(ATTEST_MAX_BYTES);
+	struct buf canon = BUF_INIT(ATTEST_MAX_BYTES);
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root = NULL;
+	uint8_t sig[NODEKEY_SIG_BYTES];
+	char sig_text[SIG_TEXT];
+	rc = doc == NULL ? diag_set(d, ST_ENOMEM, "out of memory")
+			 : write_unsigned(k, m, items, n, now, &raw, d);
+	/* Sign what a receiver will rebuild: the canonical form. */
+	if (rc == ST_OK)
+		rc = json_parse(doc, raw.data, raw.len, 0, NULL, &root, d);
+	if (rc == ST_OK)
+		rc = json_canonical(root, &canon, d);
+	if (rc == ST_OK)
+		rc = nodekeys_sign(k, canon.data, canon.len, sig);
+	if (rc == ST_OK) {
+		sodium_bin2base64(sig_text, sizeof(sig_text), sig, sizeof(sig),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		/* The canonical object with the signature as its last
+		 * member (member order is free in STIX). */
+		if (buf_add(out, canon.data, canon.len - 1) != ST_OK ||
+		    buf_printf(out, ",\"signature\":\"%s\"}", sig_text) !=
+			ST_OK)
+			rc = diag_set(d, ST_ELIMIT,
+				      "attestation: output too large");
+	}
+	json_doc_free(doc);
+	buf_free(&raw);
+	buf_free(&canon);
+	return rc;
+}
+
+/* ---- Verifying --------------------------------------------------------- */
+
+void attest_free(struct attest *a)
+{
+	if (a == NULL)
+		return;
+	free(a->entries);
+	free(a->red);
+	memset(a, 0, sizeof(*a));
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct attest_entry *a = x, *b = y;
+	int c = strcmp(a->id, b->id);
+	return c != 0 ? c : strcmp(a->version, b->version);
+}
+
+/* The string member key of v, checked by ok; NULL (d set) otherwise. */
+static const struct json_val *want_str(const struct json_val *v,
+				       const char *key,
+				       bool (*ok)(const char *, size_t),
+				       struct diag *d)
+{
+	const struct json_val *s = json_get(v, key);
+	if (s == NULL || s->type != JSON_STRING) {
+		diag_set(d, ST_EINVAL,
+			 "attestation: '%s' missing or not a "
+			 "string",
+			 key);
+		return NULL;
+	}
+	if (ok != NULL && !ok(s->u.str, s->len)) {
+		diag_set(d, ST_EINVAL, "attestation: '%s' is not valid", key);
+		return NULL;
+	}
+	return s;
+}
+
+static bool type_ok(const char *s, size_t n)
+{
+	return n == strlen(ATTEST_TYPE) && memcmp(s, ATTEST_TYPE, n) == 0;
+}
+
+static bool hex64_ok(const char *s, size_t n)
+{
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool key_id_ok(const char *s, size_t n)
+{
+	return n == NODEKEY_ID_LEN && strspn(s, "0123456789abcdef") == n;
+}
+
+static bool spec_ok(const char *s, size_t n)
+{
+	return n == 3 && memcmp(s, "2.1", 3) == 0;
+}
+
+static bool attest_id_ok(const char *s, size_t n)
+{
+	return n > strlen(PREFIX) && memcmp(s, PREFIX, strlen(PREFIX)) == 0 &&
+	       id_ok(s, n);
+}
+
+/* Fills a from the parsed root; everything but the signature. */
+static int read_fields(const struct json_val *root, struct attest *a,
+		       struct diag *d)
+{
+	const struct json_val *v;
+	if (root->type != JSON_OBJECT)
+		return diag_set(d, ST_EINVAL, "attestation: not an object");
+	if (want_str(root, "type", type_ok, d) == NULL ||
+	    want_str(root, "spec_version", spec_ok, d) == NULL ||
+	    want_str(root, "created", version_ok, d) == NULL ||
+	    want_str(root, "modified", version_ok, d) == NULL)
+		return ST_EINVAL;
+	if ((v = want_str(root, "id", attest_id_ok, d)) == NULL)
+		return ST_EINVAL;
+	memcpy(a->id, v->u.str, v->len);
+	if ((v = want_str(root, "created_by_ref", id_ok, d)) == NULL)
+		return ST_EINVAL;
+	memcpy(a->origin, v->u.str, v->len);
+	if ((v = want_str(root, "key_id", key_id_ok, d)) == NULL)
+		return ST_EINVAL;
+	memcpy(a->key_id, v->u.str, v->len);
+	v = json_get(root, "relay_green");
+	if (v == NULL || (v->type != JSON_TRUE && v->type != JSON_FALSE))
+		return diag_set(d, ST_EINVAL,
+				"attestation: 'relay_green' missing or not a "
+				"boolean");
+	a->relay_green = v->type == JSON_TRUE;
+
+	v = json_get(root, "red_recipients");
+	if (v == NULL || v->type != JSON_ARRAY)
+		return diag_set(d, ST_EINVAL,
+				"attestation: 'red_recipients' "
+				"missing or not an array");
+	if (v->len > ATTEST_MAX_RED)
+		return diag_set(d, ST_ELIMIT,
+				"attestation: more than %d RED recipients",
+				ATTEST_MAX_RED);
+	a->red = calloc(v->len + 1, sizeof(*a->red));
+	if (a->red == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < v->len; i++) {
+		const struct json_val *r = &v->u.items[i];
+		if (r->type != JSON_STRING || !id_ok(r->u.str, r->len))
+			return diag_set(d, ST_EINVAL,
+					"attestation: red_recipients[%u] is "
+					"not an identity id",
+					i);
+		memcpy(a->red[i], r->u.str, r->len);
+	}
+	a->n_red = v->len;
+
+	v = json_get(root, "objects");
+	if (v == NULL || v->type != JSON_ARRAY || v->len == 0)
+		return diag_set(d, ST_EINVAL,
+				"attestation: 'objects' missing, "
+				"not an array or empty");
+	if (v->len > ATTEST_MAX_OBJECTS)
+		return diag_set(d, ST_ELIMIT,
+				"attestation: more than %d objects",
+				ATTEST_MAX_OBJECTS);
+	a->entries = calloc(v->len, sizeof(*a->entries));
+	if (a->entries == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < v->len; i++) {
+		const struct json_val *o = &v->u.items[i], *s;
+		struct attest_entry *e = &a->entries[i];
+		struct diag ed;
+		if (o->type != JSON_OBJECT || o->len != 3 ||
+		    (s = want_str(o, "id", id_ok, &ed)) == NULL)
+			return diag_set(d, ST_EINVAL,
+					"attestation: objects[%u]: not "
+					"{id, version, sha256}",
+					i);
+		memcpy(e->id, s->u.str, s->len);
+		if ((s = want_str(o, "version", version_ok, &ed)) == NULL)
+			return diag_set(d, ST_EINVAL,
+					"attestation: objects[%u]: bad version",
+					i);
+		memcpy(e->version, s->u.str, s->len);
+		if ((s = want_str(o, "sha256", hex64_ok, &ed)) == NULL)
+			return diag_set(d, ST_EINVAL,
+					"attestation: objects[%u]: bad sha256",
+					i);
+		sodium_hex2bin(e->sha256, 32, s->u.str, 64, NULL, NULL, NULL);
+	}
+	a->n = v->len;
+	qsort(a->entries, a->n, sizeof(*a->entries), cmp_entry);
+	for (size_t i = 1; i < a->n; i++)
+		if (cmp_entry(&a->entries[i - 1], &a->entries[i]) == 0)
+			return diag_set(d, ST_EINVAL,
+					"attestation: %s version %s listed "
+					"twice",
+					a->entries[i].id,
+					a->entries[i].version);
+	return ST_OK;
+}
+
+int attest_verify(const char *json, size_t len, const struct attest_key *keys,
+		  size_t nkeys, struct attest *out, struct diag *d)
+{
+	struct json_limits lim = JSON_LIMITS_DEFAULT;
+	lim.max_bytes = ATTEST_MAX_BYTES;
+	lim.max_depth = 4;
+	lim.max_string = 4096;
+	memset(out, 0, sizeof(*out));
+	if (len > ATTEST_MAX_BYTES)
+		return diag_set(d, ST_ELIMIT, "attestation: more than %u bytes",
+				ATTEST_MAX_BYTES);
+	struct json_doc *doc = json_doc_new();
+	struct buf canon = BUF_INIT(ATTEST_MAX_BYTES);
+	struct json_member *mem = NULL;
+	const struct json_val *root = NULL;
+	int rc = doc == NULL ? diag_set(d, ST_ENOMEM, "out of memory")
+			     : json_parse(doc, json, len, 0, &lim, &root, d);
+	if (rc == ST_OK)
+		rc = read_fields(root, out, d);
+	const struct json_val *sv =
+	    rc == ST_OK ? json_get(root, "signature") : NULL;
+	uint8_t sig[NODEKEY_SIG_BYTES];
+	size_t sig_len = 0;
+	const char *end = NULL;
+	if (rc == ST_OK &&
+	    (sv == NULL || sv->type != JSON_STRING ||
+	     sodium_base642bin(sig, sizeof(sig), sv->u.str, sv->len, NULL,
+			       &sig_len, &end,
+			       sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	     sig_len != sizeof(sig) || end != sv->u.str + sv->len))
+		rc = diag_set(d, ST_EINVAL,
+			      "attestation: 'signature' missing or not a "
+			      "base64url Ed25519 signature");
+	const struct attest_key *key = NULL;
+	for (size_t i = 0; rc == ST_OK && i < nkeys && key == NULL; i++)
+		if (strcmp(keys[i].id, out->key_id) == 0)
+			key = &keys[i];
+	if (rc == ST_OK && key == NULL)
+		rc = diag_set(d, ST_ENOTFOUND,
+			      "attestation %s: key %s is not a known key of "
+			      "its origin",
+			      out->id, out->key_id);
+	if (rc == ST_OK) {
+		/* The object without "signature", in canonical form. */
+		mem = malloc(root->len * sizeof(*mem));
+		if (mem == NULL)
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+	}
+	if (rc == ST_OK) {
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < root->len; i++)
+			if (strcmp(root->u.members[i].key, "signature") != 0)
+				mem[k++] = root->u.members[i];
+		struct json_val copy = *root;
+		copy.len = k;
+		copy.u.members = mem;
+		rc = json_canonical(&copy, &canon, d);
+	}
+	if (rc == ST_OK && !nodekey_verify(key->pk, canon.data, canon.len, sig))
+		rc = diag_set(d, ST_EAUTH,
+			      "attestation %s: the signature does not verify "
+			      "with key %s",
+			      out->id, key->id);
+	free(mem);
+	buf_free(&canon);
+	json_doc_free(doc);
+	if (rc != ST_OK)
+		attest_free(out);
+	return rc;
+}
+
+int attest_check(const struct attest *a, const char *id, const char *version,
+		 const char *canon, size_t canon_len)
+{
+	struct attest_entry key;
+	memset(&key, 0, sizeof(key));
+	if (strlen(id) >= sizeof(key.id) ||
+	    strlen(version) >= sizeof(key.version))
+		return ST_ENOTFOUND;
+	strcpy(key.id, id);
+	strcpy(key.version, version);
+	const struct attest_entry *e =
+	    bsearch(&key, a->entries, a->n, sizeof(*a->entries), cmp_entry);
+	if (e == NULL)
+		return ST_ENOTFOUND;
+	uint8_t h[32];
+	crypto_hash_sha256(h, (const unsigned char *)canon, canon_len);
+	return sodium_memcmp(h, e->sha256, 32) == 0 ? ST_OK : ST_ECONFLICT;
+}

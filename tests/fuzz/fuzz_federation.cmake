@@ -1,0 +1,3 @@
+# Fuzz harnesses of src/federation.
+strait_fuzz(attest ${CMAKE_CURRENT_LIST_DIR}/fuzz_attest.c strait_federation
+  PkgConfig::SODIUM)

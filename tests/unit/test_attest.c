@@ -1,0 +1,345 @@
+/*
+ * Unit tests of provenance attestations (src/federation/attest.c): what a
+ * node signs verifies, each object's bytes are checked, and any change to
+ * the attestation, an unknown key or a malformed one is refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "common/json.h"
+#include "federation/attest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NOW 1790000000000000LL
+#define ORIGIN "identity--6c1a4f8e-2a7b-4c3d-9e5f-0a1b2c3d4e5f"
+#define JP "identity--0b9f8e7d-6c5b-4a39-8271-605f4e3d2c1b"
+
+static const char *const ids[] = {
+    "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+    "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
+};
+static const char *const vers[] = {"2026-11-01T10:00:00.000Z",
+				   "2026-11-02T11:30:00.000Z"};
+static const char *const bodies[] = {
+    "{\"id\":\"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f\",\"x\":1}",
+    "{\"id\":\"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b\",\"x\":2}",
+};
+
+struct fx {
+	char home[256];
+	struct nodekeys *k;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct diag d;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(f->home, sizeof(f->home), "%s/strait-attest-XXXXXX",
+		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->home));
+	assert_int_equal(nodekeys_create(f->home, 1790000000, &d), ST_OK);
+	assert_int_equal(nodekeys_load(f->home, &f->k, &d), ST_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[512];
+	nodekeys_free(f->k);
+	snprintf(p, sizeof(p), "%s/keys/node.key", f->home);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/keys", f->home);
+	rmdir(p);
+	rmdir(f->home);
+	free(f);
+	return 0;
+}
+
+static void keys_of(const struct nodekeys *k, struct attest_key *out, size_t *n)
+{
+	const struct nodekey_pub *h;
+	*n = nodekeys_history(k, &h);
+	for (size_t i = 0; i < *n; i++) {
+		memcpy(out[i].id, h[i].id, sizeof(out[i].id));
+		memcpy(out[i].pk, h[i].pk, sizeof(out[i].pk));
+	}
+}
+
+/* Signs the two objects; the text is in *out (caller frees). */
+static void make(struct fx *f, bool relay, struct buf *out)
+{
+	struct attest_item items[2];
+	for (int i = 0; i < 2; i++)
+		items[i] = (struct attest_item){ids[i], vers[i], bodies[i],
+						strlen(bodies[i])};
+	static const char *const red[] = {JP};
+	struct attest_meta m = {ORIGIN, red, 1, relay};
+	struct diag d;
+	buf_init(out, 1 << 20);
+	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, out, &d), ST_OK);
+}
+
+static int verify(struct fx *f, const char *text, struct attest *a,
+		  struct diag *d)
+{
+	struct attest_key keys[NODEKEY_HISTORY_MAX];
+	size_t n;
+	keys_of(f->k, keys, &n);
+	return attest_verify(text, strlen(text), keys, n, a, d);
+}
+
+static void test_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct buf b;
+	struct attest a;
+	struct diag d;
+	make(f, true, &b);
+	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
+	assert_string_equal(a.origin, ORIGIN);
+	assert_string_equal(a.key_id, nodekeys_current(f->k)->id);
+	assert_true(a.relay_green);
+	assert_int_equal(a.n_red, 1);
+	assert_string_equal(a.red[0], JP);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(strncmp(a.id, ATTEST_TYPE "--", 22), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(attest_check(&a, ids[i], vers[i], bodies[i],
+					      strlen(bodies[i])),
+				 ST_OK);
+	/* Other bytes under a listed (id, version): a conflict; what is not
+	 * listed: not found. */
+	const char *other = "{\"x\":3}";
+	assert_int_equal(
+	    attest_check(&a, ids[0], vers[0], other, strlen(other)),
+	    ST_ECONFLICT);
+	assert_int_equal(
+	    attest_check(&a, ids[0], vers[1], bodies[0], strlen(bodies[0])),
+	    ST_ENOTFOUND);
+	assert_int_equal(attest_check(&a,
+				      "indicator--00000000-0000-4000-8000-"
+				      "000000000000",
+				      vers[0], bodies[0], strlen(bodies[0])),
+			 ST_ENOTFOUND);
+	attest_free(&a);
+
+	/* It is a valid STIX 2.1 object (a custom type), so it can travel
+	 * in an envelope through any TAXII server. */
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root;
+	assert_int_equal(json_parse(doc, b.data, b.len, 0, NULL, &root, &d),
+			 ST_OK);
+	struct stix_info info;
+	struct stix_report rep;
+	stix_report_init(&rep);
+	int rc = stix_validate(root, &info, &rep);
+	struct buf txt = BUF_INIT(1 << 16);
+	stix_report_format(&rep, "attestation", false, &txt);
+	if (txt.len > 0)
+		fprintf(stderr, "%s", txt.data);
+	assert_int_equal(rc, ST_OK);
+	/* Not even a warning: a partner's validator has nothing to say. */
+	assert_int_equal(rep.n_warnings, 0);
+	buf_free(&txt);
+	assert_true(info.custom_type);
+	stix_report_free(&rep);
+	json_doc_free(doc);
+	buf_free(&b);
+}
+
+/* Replaces the first occurrence of from in s by to (same length). */
+static void patch(char *s, const char *from, const char *to)
+{
+	char *p = strstr(s, from);
+	assert_non_null(p);
+	assert_int_equal(strlen(from), strlen(to));
+	memcpy(p, to, strlen(to));
+}
+
+/* A copy of s with the first from replaced by to (caller frees). */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	assert_non_null(p);
+	size_t pre = (size_t)(p - s), fl = strlen(from), tl = strlen(to);
+	char *r = malloc(strlen(s) - fl + tl + 1);
+	assert_non_null(r);
+	memcpy(r, s, pre);
+	memcpy(r + pre, to, tl);
+	strcpy(r + pre + tl, p + fl);
+	return r;
+}
+
+static void test_tampering(void **state)
+{
+	struct fx *f = *state;
+	struct buf b;
+	struct attest a;
+	struct diag d;
+	make(f, false, &b);
+	char *t = malloc(b.len + 1);
+
+	/* Any signed property changed: the signature fails. */
+	memcpy(t, b.data, b.len + 1);
+	patch(t, "\"relay_green\":false", "\"relay_green\":true ");
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+	assert_non_null(strstr(d.msg, "does not verify"));
+	memcpy(t, b.data, b.len + 1);
+	char *h = strstr(t, "\"sha256\":\"") + 10;
+	*h = *h == 'a' ? 'b' : 'a';
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+	memcpy(t, b.data, b.len + 1);
+	patch(t, JP, "identity--0b9f8e7d-6c5b-4a39-8271-605f4e3d2c1c");
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+	memcpy(t, b.data, b.len + 1);
+	patch(t, "2026-11-02T11:30:00.000Z", "2026-11-02T11:30:00.001Z");
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+
+	/* Without its signature, or with a truncated one. */
+	{
+		char *sig = strstr(b.data, ",\"signature\"");
+		size_t keep = (size_t)(sig - b.data);
+		memcpy(t, b.data, keep);
+		strcpy(t + keep, "}");
+	}
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "'signature'"));
+	memcpy(t, b.data, b.len + 1);
+	{
+		char *end = strrchr(t, '"');
+		memmove(end - 4, end, strlen(end) + 1);
+	}
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+
+	/* A key the origin is not known to have. */
+	struct attest_key none = {"0000000000000000", {0}};
+	assert_int_equal(attest_verify(b.data, b.len, &none, 1, &a, &d),
+			 ST_ENOTFOUND);
+	assert_non_null(strstr(d.msg, "not a known key"));
+	/* Nothing is returned for a refused attestation. */
+	assert_null(a.entries);
+	assert_int_equal(a.n, 0);
+	free(t);
+	buf_free(&b);
+}
+
+static void test_malformed(void **state)
+{
+	struct fx *f = *state;
+	struct attest a;
+	struct diag d;
+	static const struct {
+		const char *json;
+		int rc;
+		const char *msg;
+	} cases[] = {
+	    {"", ST_EJSON, NULL},
+	    {"[]", ST_EINVAL, "not an object"},
+	    {"{\"type\":\"indicator\"}", ST_EINVAL, "'type'"},
+	    {"{\"type\":\"x-strait-attestation\",\"spec_version\":\"2.0\"}",
+	     ST_EINVAL, "'spec_version'"},
+	    {"{\"type\":\"x-strait-attestation\",\"spec_version\":\"2.1\","
+	     "\"created\":\"2026-01-01T00:00:00Z\",\"modified\":\"2026-01-01T"
+	     "00:00:00Z\",\"id\":\"indicator--8e2e2d2b-17d4-4cbf-938f-"
+	     "98ee46b3cd3f\"}",
+	     ST_EINVAL, "'id'"},
+	    {"{\"a\":{\"b\":{\"c\":{\"d\":{}}}}}", ST_ELIMIT, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = verify(f, cases[i].json, &a, &d);
+		assert_int_equal(rc, cases[i].rc);
+		if (cases[i].msg != NULL)
+			assert_non_null(strstr(d.msg, cases[i].msg));
+	}
+
+	/* The same (id, version) listed twice: refused by the receiver
+	 * (before the signature is looked at) and never made. */
+	struct buf b;
+	make(f, false, &b);
+	char *t = replaced(b.data, ids[1], ids[0]);
+	patch(t, vers[1], vers[0]);
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "listed twice"));
+	free(t);
+	buf_free(&b);
+	struct attest_item twice[2] = {
+	    {ids[0], vers[0], bodies[0], strlen(bodies[0])},
+	    {ids[0], vers[0], bodies[1], strlen(bodies[1])}};
+	struct attest_meta m0 = {ORIGIN, NULL, 0, false};
+	buf_init(&b, 1 << 16);
+	assert_int_equal(attest_make(f->k, &m0, twice, 2, NOW, &b, &d),
+			 ST_EINVAL);
+	assert_non_null(strstr(d.msg, "listed twice"));
+	buf_free(&b);
+
+	/* Making one: nothing to attest, a bad id or version, a bad
+	 * origin. */
+	struct attest_item it = {ids[0], vers[0], bodies[0], 3};
+	struct attest_meta m = {ORIGIN, NULL, 0, false};
+	buf_init(&b, 1 << 16);
+	assert_int_equal(attest_make(f->k, &m, &it, 0, NOW, &b, &d), ST_EINVAL);
+	it.id = "indicator-8e2e2d2b";
+	assert_int_equal(attest_make(f->k, &m, &it, 1, NOW, &b, &d), ST_EINVAL);
+	it.id = ids[0];
+	it.version = "yesterday";
+	assert_int_equal(attest_make(f->k, &m, &it, 1, NOW, &b, &d), ST_EINVAL);
+	it.version = vers[0];
+	m.origin = "NCSC";
+	assert_int_equal(attest_make(f->k, &m, &it, 1, NOW, &b, &d), ST_EINVAL);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+static void test_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct buf b;
+	struct attest a;
+	struct diag d;
+	make(f, false, &b);
+	struct attest_key before[NODEKEY_HISTORY_MAX];
+	size_t nb;
+	keys_of(f->k, before, &nb);
+	assert_int_equal(nodekeys_rotate(f->k, 1790000100, &d), ST_OK);
+	/* Signed before the rotation: still verifies with the history. */
+	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
+	assert_string_equal(a.key_id, before[0].id);
+	attest_free(&a);
+	/* But not with the new key alone. */
+	struct attest_key now[NODEKEY_HISTORY_MAX];
+	size_t nn;
+	keys_of(f->k, now, &nn);
+	assert_int_equal(nn, 2);
+	assert_int_equal(attest_verify(b.data, b.len, &now[1], 1, &a, &d),
+			 ST_ENOTFOUND);
+	buf_free(&b);
+	/* New attestations name the new key. */
+	make(f, false, &b);
+	assert_int_equal(attest_verify(b.data, b.len, &now[1], 1, &a, &d),
+			 ST_OK);
+	assert_string_equal(a.key_id, now[1].id);
+	attest_free(&a);
+	buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
