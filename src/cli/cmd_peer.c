@@ -39,35 +39,31 @@ static const char peer_usage[] =
     "  --pin SHA256     pin the partner's certificate (two pins: renewal)\n"
     "  --client-cert, --client-key  this node's TLS client certificate\n";
 
-/* Reads a whole small text file into *out (malloc'd). */
-static int read_text(const char *path, size_t cap, char **out)
-{
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return cli_fail(CLI_USAGE, "%s: cannot read", path);
-	char *b = malloc(cap + 1);
-	size_t n = b ? fread(b, 1, cap + 1, f) : 0;
-	fclose(f);
-	if (b == NULL || n > cap) {
-		free(b);
-		return cli_fail(CLI_USAGE, "%s: larger than %zu bytes", path,
-				cap);
-	}
-	b[n] = '\0';
-	*out = b;
-	return CLI_OK;
-}
-
-/* Loads and checks a policy file; its text into *text. */
+/* Reads a policy file once, checks it, and keeps its text in *text. */
 static int policy_text(const char *path, char **text)
 {
+	*text = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return cli_fail(CLI_USAGE, "--policy: %s: cannot read", path);
+	char *b = malloc(PEER_POLICY_MAX_BYTES + 1);
+	size_t n = b ? fread(b, 1, PEER_POLICY_MAX_BYTES + 1, f) : 0;
+	int err = ferror(f);
+	fclose(f);
+	if (b == NULL || err) {
+		free(b);
+		return cli_fail(CLI_USAGE, "--policy: %s: cannot read", path);
+	}
 	struct peer_policy pol;
 	struct diag d;
-	if (peer_policy_load(path, &pol, &d) != ST_OK)
-		return cli_fail(CLI_USAGE, "--policy: %s", d.msg);
+	if (peer_policy_parse(b, n, &pol, &d) != ST_OK) {
+		free(b);
+		return cli_fail(CLI_USAGE, "--policy: %s: %s", path, d.msg);
+	}
 	peer_policy_free(&pol);
-	return read_text(path, PEER_POLICY_MAX_BYTES, text);
+	b[n] = '\0'; /* parsed: no NUL inside, at most the limit */
+	*text = b;
+	return CLI_OK;
 }
 
 static int read_token(const char *arg, char *tok, size_t cap)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #define MAGIC "STNK"
 #define FORMAT 1
@@ -176,11 +177,8 @@ int nodekeys_create(const char *home, int64_t now, struct diag *d)
 	int rc = keys_alloc(home, &k, d);
 	if (rc != ST_OK)
 		return rc;
-	uint8_t probe[1];
-	size_t n = 0;
-	struct diag pd;
-	rc = secfile_read(k->path, probe, sizeof(probe), &n, &pd);
-	if (rc != ST_ENOTFOUND) {
+	struct stat st;
+	if (lstat(k->path, &st) == 0) {
 		rc = diag_set(d, ST_ECONFIG,
 			      "%s already exists: the node has its keys "
 			      "(rotate them with 'strait node rotate-key')",
@@ -229,24 +227,22 @@ int nodekeys_rotate(struct nodekeys *k, int64_t now, struct diag *d)
 		return diag_set(d, ST_ELIMIT,
 				"%s: the key history is full (%d keys)",
 				k->path, NODEKEY_HISTORY_MAX);
-	struct nodekeys old = *k; /* the public part, to undo */
-	k->pub[k->n - 1].retired =
-	    now > k->pub[k->n - 1].created ? now : k->pub[k->n - 1].created;
+	struct nodekey_pub *cur = &k->pub[k->n - 1];
 	struct secret *prev = k->sec;
 	k->sec = sodium_malloc(sizeof(*k->sec));
 	if (k->sec == NULL) {
 		k->sec = prev;
-		k->pub[k->n - 1].retired = 0;
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	}
+	cur->retired = now > cur->created ? now : cur->created;
 	keys_new(k, now);
 	int rc = keys_save(k, d);
 	if (rc != ST_OK) {
 		/* Not persisted: keep signing with the old key. */
 		sodium_free(k->sec);
 		k->sec = prev;
-		memcpy(k->pub, old.pub, sizeof(k->pub));
-		k->n = old.n;
+		k->n--; /* the new key goes; the old one is current again */
+		cur->retired = 0;
 		return rc;
 	}
 	sodium_free(prev); /* the retired secret is gone */

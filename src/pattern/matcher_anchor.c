@@ -271,6 +271,22 @@ static size_t quantifier(const char *p, const char *end, unsigned long *min)
 	return k;
 }
 
+/* The quantifier after an atom, if any: applied to the scan (or a break
+ * when the atom cannot be trusted as a literal); returns its length. */
+static size_t after_atom(struct lscan *s, const char *p, const char *end,
+			 bool unsafe)
+{
+	unsigned long min = 0;
+	size_t q = quantifier(p, end, &min);
+	if (q) {
+		if (unsafe)
+			ls_break(s);
+		else
+			ls_quant(s, min);
+	}
+	return q;
+}
+
 /* Skips a character class starting at p ('['); returns the position after
  * its ']' or NULL if it is malformed. */
 static const char *skip_class(const char *p, const char *end)
@@ -388,14 +404,7 @@ static bool scan_branch(const char *p, const char *end, bool caseless,
 					t += k;
 				}
 				p = t < end ? t + 2 : end;
-				q = quantifier(p, end, &min);
-				if (q) {
-					if (unsafe)
-						ls_break(s);
-					else
-						ls_quant(s, min);
-					p += q;
-				}
+				p += after_atom(s, p, end, unsafe);
 				continue;
 			}
 			if (e == 'E') {
@@ -484,14 +493,9 @@ static bool scan_branch(const char *p, const char *end, bool caseless,
 				ls_break(s);
 			else
 				ls_char(s, &lit, 1);
-			q = quantifier(p, end, &min);
-			if (q) {
-				if (caseless && fold_unsafe((unsigned char)lit))
-					ls_break(s);
-				else
-					ls_quant(s, min);
-				p += q;
-			}
+			p += after_atom(s, p, end,
+					caseless &&
+					    fold_unsafe((unsigned char)lit));
 			continue;
 		}
 		if (c == '[') {
@@ -573,22 +577,18 @@ static bool scan_branch(const char *p, const char *end, bool caseless,
 		else
 			ls_char(s, p, k);
 		p += k;
-		q = quantifier(p, end, &min);
-		if (q) {
-			if (unsafe)
-				ls_break(s);
-			else
-				ls_quant(s, min);
-			p += q;
-		}
+		p += after_atom(s, p, end, unsafe);
 	}
 	ls_break(s);
 	return true;
 }
 
-/* True if the regex turns on caseless matching anywhere: (?i) or (?i:.
- * Applying it to the whole pattern only widens the prefilter. */
-static bool regex_caseless(const char *p, size_t len)
+/* True if the regex sets inline flag f anywhere ((?f) or (?f:).
+ * 'i' (caseless): applying it to the whole pattern only widens the
+ * prefilter. 'x' (extended: whitespace and comments are not literal):
+ * then no literal is trusted. A flag after '-' counts too: both uses
+ * only make the prefilter more careful. */
+static bool regex_flag(const char *p, size_t len, char f)
 {
 	for (size_t i = 0; i + 2 < len; i++) {
 		if (p[i] == '\\') {
@@ -598,26 +598,7 @@ static bool regex_caseless(const char *p, size_t len)
 		if (p[i] == '(' && p[i + 1] == '?') {
 			for (size_t j = i + 2;
 			     j < len && p[j] && strchr("imsxnUJ-^", p[j]); j++)
-				if (p[j] == 'i')
-					return true;
-		}
-	}
-	return false;
-}
-
-/* True if the regex turns on extended mode (whitespace and comments are
- * not literal): then no literal is trusted. */
-static bool regex_extended(const char *p, size_t len)
-{
-	for (size_t i = 0; i + 2 < len; i++) {
-		if (p[i] == '\\') {
-			i++;
-			continue;
-		}
-		if (p[i] == '(' && p[i + 1] == '?') {
-			for (size_t j = i + 2;
-			     j < len && p[j] && strchr("imsxnUJ-^", p[j]); j++)
-				if (p[j] == 'x')
+				if (p[j] == f)
 					return true;
 		}
 	}
@@ -648,9 +629,9 @@ int manchor_literals(const char *pat, size_t len, bool like, struct mlits *l)
 		l->n = 1;
 		return 1;
 	}
-	if (regex_extended(pat, len))
+	if (regex_flag(pat, len, 'x'))
 		return 0;
-	l->caseless = regex_caseless(pat, len);
+	l->caseless = regex_flag(pat, len, 'i');
 	/* Split at top-level '|': every branch needs its own literal. */
 	const char *end = pat + len, *b = pat, *p = pat;
 	int depth = 0;

@@ -473,17 +473,5 @@ int tel_eve_record(struct tel_reader *r, uint64_t line)
 	}
 	rc = eve_map(r, kind);
 out:
-	if (rc == ST_OK && r->err != ST_OK)
-		rc = r->err == ST_ELIMIT
-			 ? diag_set(&r->d, ST_ELIMIT,
-				    "the record needs more than %zu bytes",
-				    r->opt.max_record_mem)
-			 : r->err;
-	if (rc == ST_ENOMEM)
-		return rc;
-	if (rc < 0) {
-		tel_report(r, line, rc, r->d.msg);
-		return ST_OK;
-	}
-	return tel_deliver(r, line, TEL_FMT_EVE, kind, ts);
+	return tel_finish(r, line, rc, TEL_FMT_EVE, kind, ts);
 }

@@ -189,9 +189,21 @@ void tel_report(struct tel_reader *r, uint64_t line, int err, const char *msg)
 			 (unsigned long long)line, msg);
 }
 
-int tel_deliver(struct tel_reader *r, uint64_t line, enum tel_format fmt,
-		enum tel_kind kind, st_time ts)
+int tel_finish(struct tel_reader *r, uint64_t line, int rc, enum tel_format fmt,
+	       enum tel_kind kind, st_time ts)
 {
+	if (rc == ST_OK && r->err != ST_OK)
+		rc = r->err == ST_ELIMIT
+			 ? diag_set(&r->d, ST_ELIMIT,
+				    "the record needs more than %zu bytes",
+				    r->opt.max_record_mem)
+			 : r->err;
+	if (rc == ST_ENOMEM)
+		return rc;
+	if (rc < 0) {
+		tel_report(r, line, rc, r->d.msg);
+		return ST_OK;
+	}
 	if (r->n_scos == 0) {
 		r->stats.skipped++;
 		return ST_OK;

@@ -432,8 +432,13 @@ bool tel_parse_iso(const char *s, size_t len, st_time *out);
 /* Seconds since the epoch as a double (JSON) to st_time. */
 bool tel_epoch_double(double d, st_time *out);
 
-/* Hands the built record to the callback (kind filter, stats). */
-int tel_deliver(struct tel_reader *r, uint64_t line, enum tel_format fmt,
-		enum tel_kind kind, st_time ts);
+/*
+ * Ends a record whose mapping returned rc: a failure (rc, or a limit met
+ * while building it, r->err) is reported with its line and the read goes
+ * on (ST_ENOMEM alone stops it); otherwise the built record goes to the
+ * callback (kind filter, stats).
+ */
+int tel_finish(struct tel_reader *r, uint64_t line, int rc, enum tel_format fmt,
+	       enum tel_kind kind, st_time ts);
 
 #endif

@@ -813,17 +813,5 @@ int tel_zeek_record(struct tel_reader *r, uint64_t line, enum tel_format fmt,
 			r->uid = s;
 		rc = zeek_map(r, kind, ts);
 	}
-	if (rc == ST_OK && r->err != ST_OK)
-		rc = r->err == ST_ELIMIT
-			 ? diag_set(&r->d, ST_ELIMIT,
-				    "the record needs more than %zu bytes",
-				    r->opt.max_record_mem)
-			 : r->err;
-	if (rc == ST_ENOMEM)
-		return rc;
-	if (rc < 0) {
-		tel_report(r, line, rc, r->d.msg);
-		return ST_OK;
-	}
-	return tel_deliver(r, line, fmt, kind, ts);
+	return tel_finish(r, line, rc, fmt, kind, ts);
 }
