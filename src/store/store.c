@@ -190,6 +190,13 @@ int store_count_by_type(struct store *s, store_type_count_fn fn, void *ctx)
 	return s->ops->count_by_type(s, fn, ctx);
 }
 
+int store_memberships(struct store *s, uint64_t seq, int64_t *cids, size_t cap,
+		      size_t *n, struct diag *d)
+{
+	*n = 0;
+	return s->ops->memberships(s, seq, cids, cap, n, d);
+}
+
 int store_check(struct store *s, struct diag *d)
 {
 	return s->ops->check(s, d);

@@ -523,6 +523,14 @@ int store_log_read(struct store *s, uint64_t after_seq, size_t limit,
 		   int64_t cid, store_row_fn fn, void *ctx, uint64_t *last_seq,
 		   struct diag *d);
 
+/*
+ * The collections (cids, ascending) the version seq is a member of, at
+ * most cap of them into cids; *n gets how many there are (may exceed
+ * cap). A seq the log does not hold has none. One short read.
+ */
+int store_memberships(struct store *s, uint64_t seq, int64_t *cids, size_t cap,
+		      size_t *n, struct diag *d);
+
 struct store_stats {
 	uint64_t versions; /* rows in the log */
 	uint64_t objects;  /* distinct ids */
@@ -582,6 +590,8 @@ struct store_ops {
 	int (*stats)(struct store *s, struct store_stats *st);
 	int (*count_by_type)(struct store *s, store_type_count_fn fn,
 			     void *ctx);
+	int (*memberships)(struct store *s, uint64_t seq, int64_t *cids,
+			   size_t cap, size_t *n, struct diag *d);
 	int (*check)(struct store *s, struct diag *d);
 	int (*page)(struct store *s, const struct store_page_query *q,
 		    store_row_fn fn, void *ctx, struct store_page_result *res,

@@ -2866,6 +2866,41 @@ static int log_fn(void *ctx, const struct store_row *row)
 	return l->stop_at != 0 && l->n == l->stop_at ? 42 : 0;
 }
 
+/* Which collections a version is a member of (the partner release
+ * decision's collection scopes). */
+static void test_memberships(void **state)
+{
+	struct fx *f = *state;
+	int64_t c1 = add_coll(f->s, C1, "");
+	int64_t c2 = add_coll(f->s, C2, "");
+	struct diag d;
+	int64_t cids[4];
+	size_t n = 99;
+	struct store_item a = one(f->s, c2, "indicator", 1, true, 1, "1");
+	struct store_item b = one(f->s, 0, "indicator", 2, true, 1, "2");
+	assert_int_equal(store_memberships(f->s, a.seq, cids, 4, &n, &d),
+			 ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(cids[0], c2);
+	/* joins c1 later: both, ascending */
+	one(f->s, c1, "indicator", 1, true, 1, "1");
+	assert_int_equal(store_memberships(f->s, a.seq, cids, 4, &n, &d),
+			 ST_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(cids[0], c1 < c2 ? c1 : c2);
+	assert_int_equal(cids[1], c1 < c2 ? c2 : c1);
+	/* n says how many there are even past cap */
+	assert_int_equal(store_memberships(f->s, a.seq, cids, 1, &n, &d),
+			 ST_OK);
+	assert_int_equal(n, 2);
+	/* in the log but in no collection; not in the log at all */
+	assert_int_equal(store_memberships(f->s, b.seq, cids, 4, &n, &d),
+			 ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_memberships(f->s, 999, cids, 4, &n, &d), ST_OK);
+	assert_int_equal(n, 0);
+}
+
 static void test_log_read(void **state)
 {
 	struct fx *f = *state;
@@ -3026,6 +3061,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_open_reopen),
+	    T(test_memberships),
 	    T(test_schema_version),
 	    T(test_not_a_store),
 	    T(test_meta),

@@ -49,6 +49,8 @@ static const char *const rsql[R_NSTMT] = {
     [R_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
     [R_COUNT_TYPES] = "SELECT name, versions FROM types"
 		      " WHERE versions > 0 ORDER BY name",
+    [R_MEMBERSHIPS] = "SELECT cid FROM membership WHERE seq = ?1"
+		      " ORDER BY cid",
     [R_STATUS_GET] = "SELECT owner, created, pending, total, success,"
 		     " failure, npending, lists FROM status WHERE id = ?1",
     [R_PAGE_RANGE] = "SELECT date_added FROM membership"

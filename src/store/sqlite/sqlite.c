@@ -706,6 +706,33 @@ out:
 	return rc;
 }
 
+static int sq_memberships(struct store *st, uint64_t seq, int64_t *cids,
+			  size_t cap, size_t *n, struct diag *d)
+{
+	struct sq_store *s = SQ(st);
+	struct sq_reader *r = sq_reader_get(s, d);
+	sqlite3_stmt *q;
+	int rc = ST_OK, src;
+	if (r == NULL)
+		return ST_ESTORE;
+	if ((q = sq_reader_stmt(r, R_MEMBERSHIPS, d)) == NULL) {
+		sq_reader_put(s, r);
+		return ST_ESTORE;
+	}
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
+	while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n < cap)
+			cids[*n] = sqlite3_column_int64(q, 0);
+		(*n)++;
+	}
+	if (src != SQLITE_DONE)
+		rc = diag_set(d, ST_ESTORE, "memberships of seq %llu: %s",
+			      (unsigned long long)seq, sqlite3_errmsg(r->db));
+	sqlite3_reset(q);
+	sq_reader_put(s, r);
+	return rc;
+}
+
 struct type_count {
 	char *name;
 	uint64_t n;
@@ -898,6 +925,7 @@ const struct store_ops store_sqlite_ops = {
     .query = sq_query,
     .stats = sq_stats,
     .count_by_type = sq_count_by_type,
+    .memberships = sq_memberships,
     .check = sq_check,
     .page = sq_page,
     .remove = sq_remove,

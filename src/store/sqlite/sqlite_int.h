@@ -115,6 +115,7 @@ enum {
 	R_STATS_COLL,
 	R_LAST_SEQ,
 	R_COUNT_TYPES,
+	R_MEMBERSHIPS,
 	R_STATUS_GET,
 	R_PAGE_RANGE, /* the next chunk of a collection's keys */
 	R_LOG,	      /* versions after a seq */
