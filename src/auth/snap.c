@@ -557,6 +557,9 @@ bool auth_may_delete(const struct auth_account *acct)
 void auth_audience(const struct auth_account *acct, const char *node_org,
 		   struct audience *out)
 {
+	/* A local account: no partner, whatever the caller's memory held
+	 * (peer and liaison accounts get their partner from federation). */
+	memset(out, 0, sizeof(*out));
 	out->account_id = acct->id;
 	out->role = acct->role;
 	out->own_org = node_org != NULL && node_org[0] != '\0' &&

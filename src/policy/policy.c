@@ -70,6 +70,25 @@ const char *release_why_name(enum release_why w)
 		return "TLP:RED and not a named recipient";
 	case RELEASE_DENY_TLP_NONE:
 		return "no marking recorded";
+	case RELEASE_DENY_NO_POLICY:
+		return "the partner has no sharing policy";
+	case RELEASE_DENY_PEER_TLP:
+		return "the partner's policy does not grant this TLP level";
+	case RELEASE_DENY_COLLECTION:
+		return "not in a collection the policy allows";
+	case RELEASE_DENY_TYPE:
+		return "a type the policy does not allow";
+	case RELEASE_DENY_LABEL:
+		return "no label the policy allows, or a denied label";
+	case RELEASE_DENY_RELAY:
+		return "another node's TLP:AMBER, AMBER+STRICT or RED, or its "
+		       "GREEN without relay permission";
+	case RELEASE_DENY_ORIGIN:
+		return "back to the node that made it";
+	case RELEASE_DENY_REFERENCE:
+		return "references an object the audience may not receive";
+	case RELEASE_DENY_DEPTH:
+		return "references nested too deeply to decide";
 	}
 	return "?";
 }
@@ -84,9 +103,131 @@ static bool named(const struct audience *a, const struct release_facts *f)
 	return false;
 }
 
+/* RED recipients are named exactly: no "*" there. */
+static bool has_name_exact(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool has_id(const int64_t *ids, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Whether a list of names holds "*", which stands for every name as in
+ * the policy file (so a converter may pass a denied "*" through: struct
+ * partner has flags only for the allowed "*"). */
+static bool has_star(const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], "*") == 0)
+			return true;
+	return false;
+}
+
+/* Whether a list of names holds name, or "*". A NULL name (not known) is
+ * held only by "*". */
+static bool has_name(const char *const *names, size_t n, const char *name)
+{
+	if (has_star(names, n))
+		return true;
+	return name != NULL && has_name_exact(names, n, name);
+}
+
+static enum release_why collections_rule(const struct partner *p,
+					 const struct release_facts *f)
+{
+	bool allowed = p->all_collections;
+	for (size_t i = 0; i < f->n_cids; i++) {
+		if (has_id(p->deny_collections, p->n_deny_collections,
+			   f->cids[i]))
+			return RELEASE_DENY_COLLECTION;
+		if (has_id(p->collections, p->n_collections, f->cids[i]))
+			allowed = true;
+	}
+	return allowed ? RELEASE_OK : RELEASE_DENY_COLLECTION;
+}
+
+static enum release_why types_rule(const struct partner *p,
+				   const struct release_facts *f)
+{
+	if (has_name(p->deny_types, p->n_deny_types, f->type))
+		return RELEASE_DENY_TYPE;
+	/* An object whose type we were not told is allowed only by "*". */
+	if (p->all_types || has_name(p->types, p->n_types, f->type))
+		return RELEASE_OK;
+	return RELEASE_DENY_TYPE;
+}
+
+static enum release_why labels_rule(const struct partner *p,
+				    const struct release_facts *f)
+{
+	bool allowed = p->all_labels || has_star(p->labels, p->n_labels);
+	for (size_t i = 0; i < f->n_labels; i++) {
+		if (f->labels[i] == NULL)
+			continue;
+		if (has_name(p->deny_labels, p->n_deny_labels, f->labels[i]))
+			return RELEASE_DENY_LABEL;
+		if (has_name(p->labels, p->n_labels, f->labels[i]))
+			allowed = true;
+	}
+	/* With a list of allowed labels, an object without labels has none
+	 * of them. */
+	return allowed ? RELEASE_OK : RELEASE_DENY_LABEL;
+}
+
+/*
+ * A partner node (docs/POLICY.md, "Partner nodes"): the first rule that
+ * matches decides, in the documented order. Provenance comes before the
+ * partner's grants: what we may not relay, or may not send back to its
+ * origin, stays home whatever the policy admits.
+ */
+static enum release_why partner_decide(const struct partner *p,
+				       const struct release_facts *f)
+{
+	if (!p->has_policy)
+		return RELEASE_DENY_NO_POLICY;
+	if (f->flags & STORE_F_UNKNOWN_MARKING)
+		return RELEASE_DENY_UNKNOWN_MARKING;
+	if (f->tlp > TLP_RED)
+		return RELEASE_DENY_TLP_NONE;
+	if (f->foreign && f->origin != NULL && p->identity != NULL &&
+	    strcmp(f->origin, p->identity) == 0)
+		return RELEASE_DENY_ORIGIN;
+	if (f->foreign) {
+		/* Only the community levels travel on, GREEN only when the
+		 * origin allowed it; RED is never relayed. */
+		if (f->tlp >= TLP_AMBER)
+			return RELEASE_DENY_RELAY;
+		if (f->tlp == TLP_GREEN && !f->relay_green)
+			return RELEASE_DENY_RELAY;
+	}
+	if (f->tlp == TLP_RED &&
+	    (p->identity == NULL ||
+	     !has_name_exact(f->red_identities, f->n_red_identities,
+			     p->identity)))
+		return RELEASE_DENY_RED;
+	if (!p->tlp[f->tlp])
+		return RELEASE_DENY_PEER_TLP;
+	enum release_why r;
+	if ((r = collections_rule(p, f)) != RELEASE_OK)
+		return r;
+	if ((r = types_rule(p, f)) != RELEASE_OK)
+		return r;
+	return labels_rule(p, f);
+}
+
 enum release_why policy_decide(const struct audience *a,
 			       const struct release_facts *f)
 {
+	if (a->partner != NULL)
+		return partner_decide(a->partner, f);
 	/* A marking we do not understand is released only to our own
 	 * administrators, and then only if the TLP rules allow it too: with
 	 * several markings the most restrictive wins. */

@@ -9,10 +9,12 @@
 
 /*
  * Whether an object version may go to an audience is decided here and
- * nowhere else: TAXII reads, streams, exports made for someone, and (with
- * the federation work) partner nodes all ask policy_may_release(). What
- * this version covers: accounts of this node, of our own organisation or
- * of others, by role and TLP (docs/POLICY.md has the table).
+ * nowhere else: TAXII reads, streams, exports made for someone and partner
+ * nodes all ask policy_may_release(). Accounts of this node, of our own
+ * organisation or of others, are decided by role and TLP; a partner node
+ * by its sharing policy and the version's provenance (docs/POLICY.md has
+ * both tables). This decides one version on its own facts: the rule over
+ * the objects it references is release_decide() (release.h).
  */
 
 enum role {
@@ -32,11 +34,43 @@ const char *role_name(enum role r);
 /* ST_OK or ST_EINVAL. */
 int role_parse(const char *s, enum role *out);
 
+/*
+ * A partner node as an audience: what its sharing policy admits, with the
+ * policy's collection names resolved to this node's collection ids (an
+ * allowed or denied name that names no collection here counts for
+ * nothing). Borrowed by struct audience.
+ */
+struct partner {
+	const char *name;      /* the peer's name here, for messages */
+	const char *identity;  /* its node's identity id ("identity--..."), or
+				 NULL when not known yet: then nothing RED */
+	bool has_policy;       /* false: the partner receives nothing */
+	bool tlp[TLP_RED + 1]; /* levels granted (RED: still only when the
+				  origin names the partner) */
+	bool all_collections, all_types, all_labels; /* "*" */
+	const int64_t *collections; /* allowed collection ids */
+	size_t n_collections;
+	const char *const *types; /* allowed STIX types */
+	size_t n_types;
+	const char *const *labels; /* allowed labels */
+	size_t n_labels;
+	const int64_t *deny_collections;
+	size_t n_deny_collections;
+	const char *const *deny_types;
+	size_t n_deny_types;
+	const char *const *deny_labels;
+	size_t n_deny_labels;
+};
+
 /* Who would receive the version. */
 struct audience {
 	int64_t account_id; /* > 0 for an account */
 	enum role role;
 	bool own_org; /* the account belongs to the node's organisation */
+	/* Set for a partner node (push, catch-up served to it, its peer
+	 * account, a liaison officer of that partner, an export made for
+	 * it): then only the partner rules apply, whatever role says. */
+	const struct partner *partner;
 };
 
 /* What the decision needs to know about one version (from the store). */
@@ -46,6 +80,21 @@ struct release_facts {
 	/* Accounts named as recipients of a TLP:RED version. */
 	const int64_t *red_recipients;
 	uint32_t n_red_recipients;
+	/* --- for partner audiences (ignored for local accounts) --- */
+	const char *type;	   /* STIX type of the object */
+	const char *const *labels; /* its "labels" */
+	size_t n_labels;
+	const int64_t *cids; /* collections the version is a member of */
+	size_t n_cids;
+	/* Provenance: foreign when another node is the origin (we received
+	 * it, attested by that origin or "received from" a feed peer). */
+	bool foreign;
+	const char *origin; /* origin node identity when foreign, or NULL */
+	bool relay_green;   /* the origin allowed relaying its GREEN */
+	/* Identities named as RED recipients: by the origin's attestation
+	 * when foreign, by this node when it is ours. */
+	const char *const *red_identities;
+	size_t n_red_identities;
 };
 
 enum release_why {
@@ -55,6 +104,18 @@ enum release_why {
 	RELEASE_DENY_STRICT,   /* AMBER+STRICT outside our organisation */
 	RELEASE_DENY_RED,      /* RED, and not a named recipient */
 	RELEASE_DENY_TLP_NONE, /* no marking and no default recorded */
+	/* partner audiences */
+	RELEASE_DENY_NO_POLICY,	 /* the partner has no sharing policy */
+	RELEASE_DENY_PEER_TLP,	 /* the policy does not grant this level */
+	RELEASE_DENY_COLLECTION, /* no allowed collection, or a denied one */
+	RELEASE_DENY_TYPE,	 /* type not allowed, or denied */
+	RELEASE_DENY_LABEL,	 /* a denied label, or none allowed */
+	RELEASE_DENY_RELAY,	 /* foreign AMBER/AMBER+STRICT, foreign GREEN
+				    without relay permission */
+	RELEASE_DENY_ORIGIN,	 /* back to the node that made it */
+	RELEASE_DENY_REFERENCE,	 /* references a held object the audience
+				    may not receive (release.h) */
+	RELEASE_DENY_DEPTH,	 /* references nested too deeply to decide */
 };
 
 /* "released", "unknown marking", ...: for audit logs, never for clients
@@ -78,9 +139,9 @@ static inline bool policy_may_release(const struct audience *a,
 /*
  * The most restrictive TLP level (enum tlp, CLEAR..AMBER+STRICT) a role
  * reads, RED aside (named recipients only); -1 when the role reads nothing
- * through this decision: peer and liaison accounts see exactly a partner's
- * view, which the partner's sharing policy (federation) defines, and until
- * then they see nothing.
+ * by role: peer and liaison accounts see exactly their partner's view (the
+ * caller sets audience.partner, and the partner rules decide), and
+ * nothing when no partner is bound.
  */
 int policy_role_ceiling(enum role r, bool own_org);
 

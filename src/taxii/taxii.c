@@ -253,7 +253,7 @@ int taxii_collection_for(struct http_request *req, struct http_response *resp,
 bool taxii_visible(void *ctx, const struct store_row *row)
 {
 	const struct audience *aud = ctx;
-	struct release_facts f = {row->tlp, row->flags, NULL, 0};
+	struct release_facts f = {.tlp = row->tlp, .flags = row->flags};
 	return policy_may_release(aud, &f);
 }
 
