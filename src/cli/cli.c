@@ -13,6 +13,8 @@ const struct cli_cmd cli_commands[] = {
     {"serve", "run the TAXII 2.1 server", cmd_serve},
     {"node", "show the node's identity and what it holds", cmd_node},
     {"peer", "add, list and remove partner nodes; their policies", cmd_peer},
+    {"quarantine", "objects partners sent that broke a rule: list, release",
+     cmd_quarantine},
     {"user", "add, list, disable and remove accounts; tokens", cmd_user},
     {"collection", "add and list collections; grant access", cmd_collection},
     {"import", "import STIX 2.1 bundles, envelopes or objects", cmd_import},

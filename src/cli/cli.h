@@ -93,6 +93,7 @@ int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_node(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);
+int cmd_quarantine(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);
 int cmd_pattern(struct cli *c, int argc, char **argv);

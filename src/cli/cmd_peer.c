@@ -3,10 +3,12 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "federation/fedstate.h"
 #include "federation/peers.h"
 #include "policy/peer_policy.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +24,9 @@ static const char peer_usage[] =
     "       strait peer list [--json]\n"
     "       strait peer remove NAME\n"
     "       strait peer policy NAME FILE\n"
+    "       strait peer status [NAME] [--json]\n"
+    "       strait peer sent NAME [--since TIMESTAMP] [--json]\n"
+    "       strait peer deadletter NAME [--json] [--skip DID | --skip-all]\n"
     "\n"
     "The partner nodes this node will exchange with (docs/FEDERATION.md).\n"
     "  --url URL        the partner's TAXII discovery URL; http:// only for\n"
@@ -37,7 +42,59 @@ static const char peer_usage[] =
     "                   plain TAXII server)\n"
     "  --ca FILE        CA certificates for the partner's TLS certificate\n"
     "  --pin SHA256     pin the partner's certificate (two pins: renewal)\n"
-    "  --client-cert, --client-key  this node's TLS client certificate\n";
+    "  --client-cert, --client-key  this node's TLS client certificate\n"
+    "\n"
+    "  remove       forgets the partner and everything kept for it (cursors,\n"
+    "               releases, quarantined objects, dead letters, health)\n"
+    "  status       cursors, queue, lag, dead letters and health of each\n"
+    "               partner (or one)\n"
+    "  sent         the record of what was released to a partner\n"
+    "  deadletter   versions a partner refused for good; --skip marks one\n"
+    "               acknowledged, --skip-all every one\n"
+    "'strait peer SUBCOMMAND --help' for one of them. Tokens are never "
+    "shown.\n";
+
+static const char status_usage[] =
+    "usage: strait peer status [NAME] [--json]\n"
+    "\n"
+    "For each partner (or NAME): its URL, trust and whether it has a policy\n"
+    "(without one it receives nothing); its node identity as learnt from\n"
+    "it; for this store's incarnation, the last seq of our log decided for\n"
+    "it and the last delivered; the queue (versions released to it and not\n"
+    "delivered yet); the lag, in versions of our log not delivered and in\n"
+    "seconds since the last success while the queue is not empty; dead\n"
+    "letters not skipped; objects from it in quarantine; the last success,\n"
+    "the last error and since when it is down.\n"
+    "\n"
+    "  --json   an array of objects: name, url, trust, has_policy, identity,\n"
+    "           decided, delivered, queue, lag_objects, lag_seconds,\n"
+    "           dead_letters, quarantined, last_success, last_error,\n"
+    "           last_error_at, down_since (times as STIX timestamps, null\n"
+    "           when never)\n";
+
+static const char sent_usage[] =
+    "usage: strait peer sent NAME [--since TIMESTAMP] [--json]\n"
+    "\n"
+    "What was released to the partner NAME, oldest first: one line per\n"
+    "release (a push batch, a catch-up page, a TAXII read, a stream, an\n"
+    "export): time, path, number of versions, the SHA-256 of their sorted\n"
+    "\"id|version\" lines, and the first id of the release.\n"
+    "\n"
+    "  --since TIMESTAMP   releases at or after it (a STIX timestamp)\n"
+    "  --json              an array of objects: at, path, count, digest,\n"
+    "                      first_id\n";
+
+static const char deadletter_usage[] =
+    "usage: strait peer deadletter NAME [--json] [--skip DID | --skip-all]\n"
+    "\n"
+    "Versions the partner NAME refused for good (they are not sent again),\n"
+    "oldest first: number (DID), time, seq, id, version, reason, and\n"
+    "whether an operator skipped (acknowledged) it.\n"
+    "\n"
+    "  --skip DID   marks dead letter DID skipped\n"
+    "  --skip-all   marks every dead letter of NAME skipped\n"
+    "  --json       an array of objects: did, at, seq, id, version, reason,\n"
+    "               skipped; with --skip, {\"skipped\": N}\n";
 
 /* Reads a policy file once, checks it, and keeps its text in *text. */
 static int policy_text(const char *path, char **text)
@@ -312,6 +369,498 @@ static int cmd_list(struct cli *c, bool json)
 			   : cli_fail(CLI_USAGE, "peer list: %s", d.msg);
 }
 
+/* The options of status, sent and deadletter. */
+struct sub_args {
+	const char *name; /* NULL when not given */
+	bool json;
+	const char *since;
+	const char *skip;
+	bool skip_all;
+};
+
+/* Parses argv (argv[0] the subcommand): options, then at most one NAME
+ * (required when need_name). CLI_OK, -1 after --help, or CLI_USAGE. */
+static int sub_parse(int argc, char **argv, const char *usage,
+		     const struct option *opts, bool need_name,
+		     struct sub_args *a)
+{
+	int opt;
+	struct diag d;
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		case 'j':
+			a->json = true;
+			break;
+		case 's':
+			a->since = optarg;
+			break;
+		case 'k':
+			a->skip = optarg;
+			break;
+		case 'K':
+			a->skip_all = true;
+			break;
+		default:
+			fputs(usage, stderr);
+			return cli_fail(CLI_USAGE,
+					"peer %s: unexpected option '%s'",
+					argv[0], argv[optind - 1]);
+		}
+	}
+	if (argc - optind > 1 || (need_name && argc - optind != 1)) {
+		fputs(usage, stderr);
+		return cli_fail(CLI_USAGE, "peer %s: %s", argv[0],
+				need_name ? "one NAME expected"
+					  : "at most one NAME");
+	}
+	if (optind < argc) {
+		a->name = argv[optind];
+		if (peer_name_check(a->name, &d) != ST_OK)
+			return cli_fail(CLI_USAGE, "peer %s: %s", argv[0],
+					d.msg);
+	}
+	return CLI_OK;
+}
+
+/* Opens the registry and the federation state (store first when
+ * store is set). CLI_OK or CLI_USAGE after saying why. */
+static int open_fed(struct cli *c, const char *sub, bool store,
+		    struct peers **p, struct fedstate **f)
+{
+	struct diag d;
+	*p = NULL;
+	*f = NULL;
+	int rc = store ? cli_open(c) : cli_load_config(c);
+	if (rc != CLI_OK)
+		return rc;
+	if (peers_open(c->home, p, &d) != ST_OK ||
+	    fedstate_open(c->home, f, &d) != ST_OK) {
+		peers_close(*p);
+		*p = NULL;
+		return cli_fail(CLI_USAGE, "peer %s: %s", sub, d.msg);
+	}
+	return CLI_OK;
+}
+
+/* A time for JSON: a STIX timestamp, or null for never (0). */
+static void json_time(struct jw *w, st_time t)
+{
+	char ts[TS_BUFSZ];
+	if (t == 0) {
+		jw_null(w);
+		return;
+	}
+	ts_format(t, ts);
+	jw_str(w, ts);
+}
+
+/* A time for people: a STIX timestamp, or dflt for never (0). */
+static const char *text_time(st_time t, char ts[TS_BUFSZ], const char *dflt)
+{
+	if (t == 0)
+		return dflt;
+	ts_format(t, ts);
+	return ts;
+}
+
+struct status_ctx {
+	struct fedstate *f;
+	const char *incarnation;
+	uint64_t last_seq;
+	st_time now;
+	struct jw *w;
+	size_t n;
+	struct diag d;
+};
+
+static int status_one(void *ctx, const struct peer *peer)
+{
+	struct status_ctx *s = ctx;
+	struct fed_health h;
+	uint64_t decided = 0, delivered = 0, queue = 0;
+	int rc = fed_health_get(s->f, peer->name, &h);
+	if (rc == ST_OK)
+		rc = fed_cursor_get(s->f, peer->name, s->incarnation,
+				    FED_DECIDED, &decided);
+	if (rc == ST_OK)
+		rc = fed_cursor_get(s->f, peer->name, s->incarnation,
+				    FED_DELIVERED, &delivered);
+	if (rc != ST_OK)
+		return diag_set(&s->d, rc, "%s: %s", peer->name,
+				st_strerror(rc));
+	if ((rc = fed_queue_depth(s->f, peer->name, s->incarnation, &queue,
+				  &s->d)) != ST_OK)
+		return rc;
+	uint64_t lag = s->last_seq > delivered ? s->last_seq - delivered : 0;
+	/* Waiting since the last success, or since the peer was added when
+	 * nothing ever went through. */
+	st_time since =
+	    h.last_success ? h.last_success : peer->created * 1000000;
+	int64_t lag_s = queue > 0 && s->now > since
+			    ? (int64_t)((s->now - since) / 1000000)
+			    : 0;
+	uint64_t dead = fed_deadletter_count(s->f, peer->name, false);
+	uint64_t quar = fed_quarantine_count(s->f, peer->name);
+	const char *trust = peer->trust == PEER_FEED ? "feed" : "attested";
+	s->n++;
+	if (s->w != NULL) {
+		struct jw *w = s->w;
+		jw_obj_open(w);
+		jw_key(w, "name");
+		jw_str(w, peer->name);
+		jw_key(w, "url");
+		jw_str(w, peer->url);
+		jw_key(w, "trust");
+		jw_str(w, trust);
+		jw_key(w, "has_policy");
+		jw_bool(w, peer->has_policy);
+		jw_key(w, "identity");
+		if (h.identity[0])
+			jw_str(w, h.identity);
+		else
+			jw_null(w);
+		jw_key(w, "decided");
+		jw_int(w, (int64_t)decided);
+		jw_key(w, "delivered");
+		jw_int(w, (int64_t)delivered);
+		jw_key(w, "queue");
+		jw_int(w, (int64_t)queue);
+		jw_key(w, "lag_objects");
+		jw_int(w, (int64_t)lag);
+		jw_key(w, "lag_seconds");
+		jw_int(w, lag_s);
+		jw_key(w, "dead_letters");
+		jw_int(w, (int64_t)dead);
+		jw_key(w, "quarantined");
+		jw_int(w, (int64_t)quar);
+		jw_key(w, "last_success");
+		json_time(w, h.last_success);
+		jw_key(w, "last_error");
+		if (h.last_error[0])
+			jw_str(w, h.last_error);
+		else
+			jw_null(w);
+		jw_key(w, "last_error_at");
+		json_time(w, h.last_error_at);
+		jw_key(w, "down_since");
+		json_time(w, h.down_since);
+		jw_obj_close(w);
+		return ST_OK;
+	}
+	char t1[TS_BUFSZ], t2[TS_BUFSZ], t3[TS_BUFSZ];
+	printf("%-16s %s (%s)\n", peer->name, peer->url, trust);
+	printf("  policy        %s\n",
+	       peer->has_policy ? "set" : "no policy: receives nothing");
+	printf("  identity      %s\n", h.identity[0] ? h.identity : "unknown");
+	printf("  decided       %llu (our log: %llu)\n",
+	       (unsigned long long)decided, (unsigned long long)s->last_seq);
+	printf("  delivered     %llu\n", (unsigned long long)delivered);
+	printf("  queue         %llu; lag %llu versions, %lld s\n",
+	       (unsigned long long)queue, (unsigned long long)lag,
+	       (long long)lag_s);
+	printf("  dead letters  %llu\n", (unsigned long long)dead);
+	printf("  quarantined   %llu\n", (unsigned long long)quar);
+	printf("  last success  %s\n", text_time(h.last_success, t1, "never"));
+	if (h.last_error_at != 0 || h.last_error[0])
+		printf("  last error    %s: %s\n",
+		       text_time(h.last_error_at, t2, "-"), h.last_error);
+	else
+		printf("  last error    none\n");
+	printf("  down since    %s\n", text_time(h.down_since, t3, "-"));
+	return ST_OK;
+}
+
+static int peer_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sub_args a;
+	int rc = sub_parse(argc, argv, status_usage, opts, false, &a);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	struct peers *p;
+	struct fedstate *f;
+	if ((rc = open_fed(c, "status", true, &p, &f)) != CLI_OK)
+		return rc;
+	struct buf out = BUF_INIT(1 << 24);
+	struct jw w;
+	struct status_ctx s;
+	memset(&s, 0, sizeof(s));
+	s.f = f;
+	s.incarnation = store_incarnation(c->store);
+	s.last_seq = store_last_seq(c->store);
+	s.now = time_now();
+	s.w = a.json ? &w : NULL;
+	struct peer one;
+	int status = CLI_OK;
+	if (a.json) {
+		jw_init(&w, &out);
+		jw_arr_open(&w);
+	}
+	if (a.name != NULL) {
+		rc = peers_get(p, a.name, &one, &s.d);
+		if (rc == ST_OK)
+			rc = status_one(&s, &one);
+	} else {
+		rc = peers_list(p, status_one, &s, &s.d);
+	}
+	if (rc == ST_OK && a.json) {
+		jw_arr_close(&w);
+		if ((rc = jw_finish(&w)) == ST_OK)
+			printf("%s\n", out.data);
+		else
+			diag_set(&s.d, rc, "%s", st_strerror(rc));
+	}
+	if (rc != ST_OK)
+		status = cli_fail(CLI_USAGE, "peer status: %s", s.d.msg);
+	else if (!a.json && s.n == 0)
+		printf("no peers (add one with 'strait peer add')\n");
+	buf_free(&out);
+	fedstate_close(f);
+	peers_close(p);
+	return status;
+}
+
+struct sent_ctx {
+	struct jw *w;
+	size_t n;
+};
+
+static int sent_one(void *ctx, const struct fed_sent *r)
+{
+	struct sent_ctx *x = ctx;
+	char at[TS_BUFSZ];
+	ts_format(r->at, at);
+	x->n++;
+	if (x->w == NULL) {
+		printf("%s  %-8s %6llu  %s  %s\n", at, r->path,
+		       (unsigned long long)r->count, r->digest, r->first_id);
+		return ST_OK;
+	}
+	jw_obj_open(x->w);
+	jw_key(x->w, "at");
+	jw_str(x->w, at);
+	jw_key(x->w, "path");
+	jw_str(x->w, r->path);
+	jw_key(x->w, "count");
+	jw_int(x->w, (int64_t)r->count);
+	jw_key(x->w, "digest");
+	jw_str(x->w, r->digest);
+	jw_key(x->w, "first_id");
+	jw_str(x->w, r->first_id);
+	jw_obj_close(x->w);
+	return ST_OK;
+}
+
+static int peer_sent(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"since", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sub_args a;
+	int rc = sub_parse(argc, argv, sent_usage, opts, true, &a);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	st_time since = 0;
+	if (a.since != NULL &&
+	    ts_parse(a.since, strlen(a.since), &since, NULL) != ST_OK)
+		return cli_fail(CLI_USAGE,
+				"peer sent: --since: '%.40s' is not a STIX "
+				"timestamp (e.g. 2026-01-31T00:00:00Z)",
+				a.since);
+	struct peers *p;
+	struct fedstate *f;
+	if ((rc = open_fed(c, "sent", false, &p, &f)) != CLI_OK)
+		return rc;
+	struct buf out = BUF_INIT(1 << 26);
+	struct jw w;
+	struct sent_ctx x = {a.json ? &w : NULL, 0};
+	struct peer one;
+	struct diag d;
+	if (a.json) {
+		jw_init(&w, &out);
+		jw_arr_open(&w);
+	}
+	rc = peers_get(p, a.name, &one, &d);
+	if (rc == ST_OK)
+		rc = fed_sent_list(f, a.name, since, sent_one, &x, &d);
+	if (rc == ST_OK && a.json) {
+		jw_arr_close(&w);
+		if ((rc = jw_finish(&w)) == ST_OK)
+			printf("%s\n", out.data);
+		else
+			diag_set(&d, rc, "%s", st_strerror(rc));
+	}
+	buf_free(&out);
+	fedstate_close(f);
+	peers_close(p);
+	if (rc != ST_OK)
+		return cli_fail(CLI_USAGE, "peer sent: %s", d.msg);
+	if (!a.json && x.n == 0)
+		printf("nothing released to %s%s%s\n", a.name,
+		       a.since ? " since " : "", a.since ? a.since : "");
+	return CLI_OK;
+}
+
+struct dl_ctx {
+	struct jw *w;
+	size_t n;
+};
+
+static int dl_one(void *ctx, const struct fed_deadletter *dl)
+{
+	struct dl_ctx *x = ctx;
+	char at[TS_BUFSZ], ver[TS_BUFSZ];
+	ts_format(dl->at, at);
+	ts_format(dl->version, ver);
+	x->n++;
+	if (x->w == NULL) {
+		printf("%lld  %s  seq %llu  %s  %s  %s%s\n", (long long)dl->did,
+		       at, (unsigned long long)dl->seq, dl->id, ver, dl->reason,
+		       dl->skipped ? "  [skipped]" : "");
+		return ST_OK;
+	}
+	jw_obj_open(x->w);
+	jw_key(x->w, "did");
+	jw_int(x->w, dl->did);
+	jw_key(x->w, "at");
+	jw_str(x->w, at);
+	jw_key(x->w, "seq");
+	jw_int(x->w, (int64_t)dl->seq);
+	jw_key(x->w, "id");
+	jw_str(x->w, dl->id);
+	jw_key(x->w, "version");
+	jw_str(x->w, ver);
+	jw_key(x->w, "reason");
+	jw_str(x->w, dl->reason);
+	jw_key(x->w, "skipped");
+	jw_bool(x->w, dl->skipped);
+	jw_obj_close(x->w);
+	return ST_OK;
+}
+
+static int peer_deadletter(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"skip", required_argument, NULL, 'k'},
+	    {"skip-all", no_argument, NULL, 'K'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sub_args a;
+	int rc = sub_parse(argc, argv, deadletter_usage, opts, true, &a);
+	if (rc != CLI_OK)
+		return rc < 0 ? CLI_OK : rc;
+	int64_t did = 0;
+	if (a.skip != NULL && a.skip_all)
+		return cli_fail(CLI_USAGE,
+				"peer deadletter: --skip or --skip-all, not "
+				"both");
+	if (a.skip != NULL) {
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(a.skip, &end, 10);
+		if (a.skip[0] < '0' || a.skip[0] > '9' || *end != '\0' ||
+		    errno != 0 || v <= 0)
+			return cli_fail(CLI_USAGE,
+					"peer deadletter: --skip: '%.40s' is "
+					"not a dead letter number (DID)",
+					a.skip);
+		did = v;
+	}
+	struct peers *p;
+	struct fedstate *f;
+	if ((rc = open_fed(c, "deadletter", false, &p, &f)) != CLI_OK)
+		return rc;
+	struct peer one;
+	struct diag d;
+	int status = CLI_OK;
+	if (peers_get(p, a.name, &one, &d) != ST_OK) {
+		status = cli_fail(CLI_USAGE, "peer deadletter: %s", d.msg);
+	} else if (a.skip != NULL || a.skip_all) {
+		size_t n = 0;
+		rc = fed_deadletter_skip(f, a.name, did, &n, &d);
+		if (rc == ST_ENOTFOUND)
+			status = cli_fail(CLI_PARTIAL,
+					  "peer deadletter: no dead letter "
+					  "%lld for %s (see 'strait peer "
+					  "deadletter %s')",
+					  (long long)did, a.name, a.name);
+		else if (rc != ST_OK)
+			status =
+			    cli_fail(CLI_USAGE, "peer deadletter: %s", d.msg);
+		else if (a.json)
+			printf("{\"skipped\":%zu}\n", n);
+		else if (a.skip != NULL)
+			printf("skipped dead letter %lld of %s\n",
+			       (long long)did, a.name);
+		else
+			printf("skipped %zu dead letter%s of %s\n", n,
+			       n == 1 ? "" : "s", a.name);
+	} else {
+		struct buf out = BUF_INIT(1 << 26);
+		struct jw w;
+		struct dl_ctx x = {a.json ? &w : NULL, 0};
+		if (a.json) {
+			jw_init(&w, &out);
+			jw_arr_open(&w);
+		}
+		rc = fed_deadletter_list(f, a.name, dl_one, &x, &d);
+		if (rc == ST_OK && a.json) {
+			jw_arr_close(&w);
+			if ((rc = jw_finish(&w)) == ST_OK)
+				printf("%s\n", out.data);
+			else
+				diag_set(&d, rc, "%s", st_strerror(rc));
+		}
+		if (rc != ST_OK)
+			status =
+			    cli_fail(CLI_USAGE, "peer deadletter: %s", d.msg);
+		else if (!a.json && x.n == 0)
+			printf("no dead letters for %s\n", a.name);
+		buf_free(&out);
+	}
+	fedstate_close(f);
+	peers_close(p);
+	return status;
+}
+
+/* Removes the peer, forgetting first what was kept for it: a peer added
+ * again under the name must start afresh, never inherit what was
+ * decided under another policy. */
+static int peer_remove(struct cli *c, const char *name)
+{
+	struct peers *p;
+	struct fedstate *f;
+	struct peer one;
+	struct diag d;
+	int rc = open_fed(c, "remove", true, &p, &f);
+	if (rc != CLI_OK)
+		return rc;
+	if (peers_get(p, name, &one, &d) != ST_OK ||
+	    fed_forget_peer(f, name, &d) != ST_OK ||
+	    peers_remove(p, name, &d) != ST_OK)
+		rc = cli_fail(CLI_USAGE, "peer remove: %s", d.msg);
+	fedstate_close(f);
+	peers_close(p);
+	if (rc == CLI_OK)
+		printf("removed peer %s\n", name);
+	return rc;
+}
+
 int cmd_peer(struct cli *c, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -329,22 +878,34 @@ int cmd_peer(struct cli *c, int argc, char **argv)
 						   "[--json]");
 		return cmd_list(c, json);
 	}
-	if (strcmp(sub, "remove") == 0 || strcmp(sub, "policy") == 0) {
-		bool rm = sub[0] == 'r';
-		if (argc != (rm ? 3 : 4))
+	if (strcmp(sub, "status") == 0)
+		return peer_status(c, argc - 1, argv + 1);
+	if (strcmp(sub, "sent") == 0)
+		return peer_sent(c, argc - 1, argv + 1);
+	if (strcmp(sub, "deadletter") == 0)
+		return peer_deadletter(c, argc - 1, argv + 1);
+	if (strcmp(sub, "remove") == 0) {
+		if (argc == 3 && strcmp(argv[2], "--help") == 0) {
+			fputs(peer_usage, stdout);
+			return CLI_OK;
+		}
+		if (argc != 3)
 			return cli_fail(CLI_USAGE,
-					rm ? "usage: strait peer remove NAME"
-					   : "usage: strait peer policy NAME "
-					     "FILE");
+					"usage: strait peer remove NAME");
+		return peer_remove(c, argv[2]);
+	}
+	if (strcmp(sub, "policy") == 0) {
+		if (argc != 4)
+			return cli_fail(CLI_USAGE, "usage: strait peer policy "
+						   "NAME FILE");
 		char *text = NULL;
-		int rc = rm ? CLI_OK : policy_text(argv[3], &text);
+		int rc = policy_text(argv[3], &text);
 		if (rc != CLI_OK)
 			return rc;
 		struct peers *p = NULL;
 		if ((rc = cli_open(c)) == CLI_OK &&
 		    peers_open(c->home, &p, &d) == ST_OK) {
-			int src = rm ? peers_remove(p, argv[2], &d)
-				     : peers_set_policy(p, argv[2], text, &d);
+			int src = peers_set_policy(p, argv[2], text, &d);
 			rc = src == ST_OK ? CLI_OK
 					  : cli_fail(CLI_USAGE, "peer %s: %s",
 						     sub, d.msg);
@@ -353,9 +914,7 @@ int cmd_peer(struct cli *c, int argc, char **argv)
 		}
 		peers_close(p);
 		free(text);
-		if (rc == CLI_OK && rm)
-			printf("removed peer %s\n", argv[2]);
-		else if (rc == CLI_OK)
+		if (rc == CLI_OK)
 			printf("policy of %s replaced; what a tighter policy "
 			       "no longer admits stops being sent, but what "
 			       "was already sent cannot be recalled\n",

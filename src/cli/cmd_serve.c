@@ -4,6 +4,8 @@
 #include "taxii/http.h"
 #include "taxii/taxii.h"
 #include "taxii/token.h"
+#include "federation/fed.h"
+#include "federation/nodekey.h"
 #include "pattern/warninglist.h"
 
 #include "common/log.h"
@@ -430,6 +432,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct taxii *tx = NULL;
 	struct http_server *srv = NULL;
 	struct wl_set *wl = NULL;
+	struct nodekeys *nk = NULL;
+	struct fed *fed = NULL;
 	struct rotator rot;
 	int status = CLI_USAGE;
 
@@ -473,6 +477,36 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	    store_collection_find(c->store, CLI_DEFAULT_ALIAS, &sc) == ST_OK) {
 		tc.node_identity = c->cfg.node_identity;
 		tc.sightings_cid = sc.cid;
+	}
+	/* Federation: partner nodes push to us and read what was released
+	 * to them; one sender per registered peer pushes to it. A home
+	 * made before node keys has none: it serves, without federation. */
+	int krc = nodekeys_load(c->home, &nk, &d);
+	if (krc != ST_OK && krc != ST_ENOTFOUND) {
+		cli_fail(CLI_USAGE, "serve: node keys: %s", d.msg);
+		goto out;
+	}
+	if (krc == ST_ENOTFOUND || c->cfg.node_identity[0] == '\0') {
+		log_warn("serve",
+			 "this node has no %s: federation is off (strait "
+			 "node rotate-key makes a key)",
+			 krc == ST_ENOTFOUND ? "signing key" : "identity");
+	} else {
+		struct fed_config fc;
+		memset(&fc, 0, sizeof(fc));
+		fc.home = c->home;
+		fc.store = c->store;
+		fc.keys = nk;
+		fc.identity = c->cfg.node_identity;
+		fc.name = c->cfg.node_name;
+		fc.country = c->cfg.node_country;
+		fc.default_tlp = def;
+		fc.senders = true;
+		if (fed_new(&fc, &fed, &d) != ST_OK) {
+			cli_fail(CLI_USAGE, "serve: federation: %s", d.msg);
+			goto out;
+		}
+		tc.fed = fed;
 	}
 	if (thr == NULL || taxii_new(&tc, &tx, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s",
@@ -529,7 +563,9 @@ out:
 	rotator_watch(&rot, NULL);
 	rotator_stop(&rot);
 	http_server_free(srv);
+	fed_free(fed); /* senders stop before the store closes */
 	taxii_free(tx);
+	nodekeys_free(nk);
 	wl_set_free(wl);
 	auth_throttle_free(thr);
 	token_keys_free(keys);

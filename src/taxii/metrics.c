@@ -7,6 +7,7 @@
  * never allocates. Status codes of a route are kept in a small open table
  * per route whose slots are claimed with a compare-and-swap.
  */
+#include "federation/fed.h"
 #include "taxii/taxii_int.h"
 
 #include "common/time.h"
@@ -363,6 +364,8 @@ int taxii_h_metrics(struct http_request *req, struct http_response *resp)
 	g.rss_bytes = metrics_rss_bytes();
 	g.start_time = t->started;
 	rc = metrics_render(t->metrics, &g, &resp->body);
+	if (rc == ST_OK && t->cfg.fed != NULL)
+		rc = fed_metrics(t->cfg.fed, &resp->body);
 	if (rc != ST_OK)
 		return http_error_from(resp, rc, NULL);
 	resp->status = 200;

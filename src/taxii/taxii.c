@@ -260,17 +260,24 @@ bool taxii_visible(void *ctx, const struct store_row *row)
 /* The release decision for the requesting account. */
 struct viewer {
 	struct audience aud;
+	struct fed *fed;  /* a partner node's account: */
+	const char *peer; /* what was released to that partner */
 };
 
 static bool visible(void *ctx, const struct store_row *row)
 {
 	const struct viewer *v = ctx;
+	if (v->peer != NULL)
+		return fed_peer_visible(v->fed, v->peer, row);
 	return taxii_visible((void *)&v->aud, row);
 }
 
 static void viewer_init(struct http_request *req, struct viewer *v)
 {
-	auth_audience(account_of(req), ctx_of(req)->node_org, &v->aud);
+	const struct auth_account *a = account_of(req);
+	auth_audience(a, ctx_of(req)->node_org, &v->aud);
+	v->fed = ctx_of(req)->cfg.fed;
+	v->peer = v->fed != NULL && a->role == ROLE_PEER ? a->name : NULL;
 }
 
 static void date_headers(struct http_response *resp,
@@ -703,6 +710,7 @@ struct page_out {
 	bool versions;
 	size_t cap; /* stop before the body reaches this */
 	st_time last;
+	struct taxii_fed_page *fp; /* rows released to a partner, or NULL */
 };
 
 static int emit_row(void *ctx, const struct store_row *row)
@@ -729,6 +737,8 @@ static int emit_row(void *ctx, const struct store_row *row)
 		jw_raw(o->w, row->body, row->body_len);
 	}
 	o->last = row->date_added;
+	if (o->fp != NULL && taxii_fed_page_add(o->fp, row) != ST_OK)
+		return ST_ENOMEM;
 	/* A page never outgrows the response cap: it ends early instead and
 	 * the client continues from here. */
 	return o->w->out->len > o->cap ? 1 : 0;
@@ -749,6 +759,8 @@ static int page(struct http_request *req, struct http_response *resp,
 	if (kind == PAGE_OBJECT)
 		allowed |= F_VERSION;
 	struct filters f;
+	struct taxii_fed_page fp;
+	memset(&fp, 0, sizeof(fp));
 	int rc = parse_filters(req, allowed, &f, resp);
 	if (rc != ST_OK)
 		goto out;
@@ -775,8 +787,12 @@ static int page(struct http_request *req, struct http_response *resp,
 	size_t cap = resp->body.max > (16u << 20) + 4096
 			 ? resp->body.max - (16u << 20) - 4096
 			 : resp->body.max / 2;
-	struct page_out o = {&w, kind == PAGE_MANIFEST, kind == PAGE_VERSIONS,
-			     cap, 0};
+	struct page_out o = {
+	    &w, kind == PAGE_MANIFEST, kind == PAGE_VERSIONS, cap, 0, NULL};
+	taxii_fed_page_init(&fp, v.peer,
+			    kind == PAGE_OBJECTS || kind == PAGE_OBJECT);
+	if (v.peer != NULL)
+		o.fp = &fp;
 	struct store_page_result res;
 	struct diag d;
 	if (kind == PAGE_VERSIONS) {
@@ -820,6 +836,13 @@ static int page(struct http_request *req, struct http_response *resp,
 		http_error_from(resp, rc, d.msg);
 		goto out;
 	}
+	/* What a partner reads goes with its attestations, and is
+	 * recorded as released on this path. */
+	if (o.fp != NULL &&
+	    (rc = taxii_fed_page_finish(&fp, t->cfg.fed, &w, &d)) != ST_OK) {
+		http_error_from(resp, rc, d.msg);
+		goto out;
+	}
 	jw_arr_close(&w);
 	bool more = cut || res.more;
 	st_time next = cut ? o.last : res.next;
@@ -837,6 +860,7 @@ static int page(struct http_request *req, struct http_response *resp,
 	if (send_json(resp, &w, 200) == ST_OK)
 		date_headers(resp, &res);
 out:
+	taxii_fed_page_free(&fp);
 	filters_free(&f);
 	return ST_OK;
 }
@@ -1062,6 +1086,21 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 	int rc = envelope_split(body, body_len, &elems, &n, &d);
 	if (rc != ST_OK)
 		return http_error(resp, 400, "Invalid envelope", d.msg);
+	if (t->cfg.fed != NULL && account_of(req)->role == ROLE_PEER) {
+		/* A partner node: attestations checked, quarantine. */
+		struct fed_elem *fe = calloc(n ? n : 1, sizeof(*fe));
+		if (fe == NULL) {
+			free(elems);
+			return http_error_from(resp, ST_ENOMEM, NULL);
+		}
+		for (size_t i = 0; i < n; i++)
+			fe[i] = (struct fed_elem){body + elems[i].off,
+						  elems[i].len};
+		free(elems);
+		rc = taxii_fed_post(req, resp, &c, fe, n);
+		free(fe);
+		return rc;
+	}
 
 	struct add_ctx a;
 	memset(&a, 0, sizeof(a));
@@ -1258,6 +1297,10 @@ static const struct http_route route_table[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "telemetry"},
     {HTTP_GET, "/metrics/", taxii_h_metrics,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "metrics"},
+    {HTTP_GET, "/api/v1/node/", taxii_h_node,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "node"},
+    {HTTP_GET, "/api/v1/peers/", taxii_h_peers,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "peers"},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) <= TAXII_MAX_ROUTES,

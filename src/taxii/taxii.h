@@ -54,10 +54,15 @@ struct taxii_config {
 	int64_t sightings_cid;
 	int64_t sighting_window_s;
 	const struct wl_set *warninglists;
+	/* Federation (borrowed, may be NULL): partner nodes' accounts (role
+	 * peer) post through it (attestations, quarantine) and read what
+	 * was released to their node; GET /api/v1/node and /api/v1/peers. */
+	struct fed *fed;
 };
 
 struct taxii;
 struct wl_set;
+struct fed;
 
 /* Copies cfg (the pointers are borrowed and must outlive the taxii). */
 int taxii_new(const struct taxii_config *cfg, struct taxii **out,

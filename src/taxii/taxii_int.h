@@ -7,6 +7,8 @@
 #define STRAIT_TAXII_TAXII_INT_H
 
 #include "common/buf.h"
+#include "common/json.h"
+#include "federation/fed.h"
 #include "taxii/taxii.h"
 
 struct match_engine;
@@ -69,6 +71,39 @@ void stream_cache_free(struct stream_cache *c);
 int taxii_h_telemetry(struct http_request *req, struct http_response *resp);
 /* GET /metrics (metrics.c). */
 int taxii_h_metrics(struct http_request *req, struct http_response *resp);
+
+/* ---- Federation (fed_api.c) --------------------------------------------- */
+
+/* GET /api/v1/node: the node's identity and public keys (any account: a
+ * partner checks the key it was given out of band against it). */
+int taxii_h_node(struct http_request *req, struct http_response *resp);
+/* GET /api/v1/peers: per-peer replication state (admin, auditor). */
+int taxii_h_peers(struct http_request *req, struct http_response *resp);
+/* TAXII Add Objects by a partner node's account: fed_receive, then the
+ * TAXII status (quarantined objects are failures with the reason). */
+struct fed_elem;
+int taxii_fed_post(struct http_request *req, struct http_response *resp,
+		   const struct store_collection *c,
+		   const struct fed_elem *elems, size_t n);
+
+/* The rows of a page served to a partner: recorded as released on the
+ * "taxii" path and, for object pages, followed by their attestations. */
+struct taxii_fed_page {
+	const char *peer; /* NULL: not a partner's page */
+	bool attest;
+	struct fed_page_item *items;
+	size_t n, cap;
+	struct buf bytes; /* ids and bodies of the items */
+};
+void taxii_fed_page_init(struct taxii_fed_page *p, const char *peer,
+			 bool attest);
+/* Inside the store's callback: copies the row (no I/O). */
+int taxii_fed_page_add(struct taxii_fed_page *p, const struct store_row *row);
+/* After the page: appends the attestations to the objects array of w and
+ * records the release. */
+int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
+			  struct jw *w, struct diag *d);
+void taxii_fed_page_free(struct taxii_fed_page *p);
 
 /* ---- Server-Sent Events (pure; stream.c) -------------------------------- */
 

@@ -457,6 +457,14 @@ def test_peer_writes_only_where_granted(srv, node):
     r = peer.post(objects_url(inbox), envelope([indicator()]))
     assert r.status_code == 404
     grant(node, peer, inbox, "jp", "write")
+    # a peer account not linked to a registered partner may not write
+    r = peer.post(objects_url(inbox), envelope([indicator()]))
+    assert r.status_code == 403
+    assert "partner" in r.json()["description"]
+    # linked (a feed partner: no attestations needed), it may
+    node.run("peer", "add", "jp", "--url", "http://127.0.0.1:9/taxii2/",
+             "--key", "FH2PF_E6vyZKHafoxsgmv7ajpq5AcP3xRGyrS1GLvrE",
+             "--token", "-", "--trust", "feed", stdin="unused\n", check=0)
     r = peer.post(objects_url(inbox), envelope([indicator()]))
     assert r.status_code == 202
     assert peer.post(objects_url(node.coll),

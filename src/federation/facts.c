@@ -1,0 +1,455 @@
+/*
+ * strait: what the release decision needs to know about a version, read
+ * from the store (marking, body, memberships) and from fedstate
+ * (provenance), and a partner's policy resolved into an audience.
+ */
+#include "federation/fed_int.h"
+
+#include "common/hex.h"
+#include "common/log.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CIDS 64
+#define MAX_REFS 4096
+#define MAX_LABELS 256
+
+void fed_sha256(const void *p, size_t n, uint8_t out[32])
+{
+	crypto_hash_sha256(out, p, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* A partner's audience                                                 */
+/* ------------------------------------------------------------------ */
+
+static int resolve(struct store *s, const struct peer_list *l, int64_t **out,
+		   size_t *n)
+{
+	*out = calloc(l->n ? l->n : 1, sizeof(**out));
+	*n = 0;
+	if (*out == NULL)
+		return ST_ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		struct store_collection c;
+		if (strcmp(l->items[i], "*") == 0)
+			continue;
+		/* A name that names no collection here counts for nothing. */
+		if (store_collection_find(s, l->items[i], &c) == ST_OK)
+			(*out)[(*n)++] = c.cid;
+	}
+	return ST_OK;
+}
+
+static int names(const struct peer_list *l, const char ***out, size_t *n)
+{
+	*out = calloc(l->n ? l->n : 1, sizeof(**out));
+	*n = 0;
+	if (*out == NULL)
+		return ST_ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], "*") != 0)
+			(*out)[(*n)++] = l->items[i];
+	return ST_OK;
+}
+
+void fed_partner_free(struct fed_partner *p)
+{
+	if (p == NULL)
+		return;
+	peer_policy_free(&p->pol);
+	free(p->allow);
+	free(p->deny);
+	free(p->types);
+	free(p->labels);
+	free(p->dtypes);
+	free(p->dlabels);
+	memset(p, 0, sizeof(*p));
+}
+
+int fed_partner_build(struct store *s, const char *name, const char *identity,
+		      const char *policy_text, struct fed_partner *out,
+		      struct diag *d)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->identity, sizeof(out->identity), "%s",
+		 identity != NULL ? identity : "");
+	out->p.name = out->name;
+	out->p.identity = out->identity[0] ? out->identity : NULL;
+	out->aud.role = ROLE_PEER;
+	out->aud.partner = &out->p;
+	if (policy_text == NULL)
+		return ST_OK; /* has_policy false: receives nothing */
+	uint8_t h[32];
+	fed_sha256(policy_text, strlen(policy_text), h);
+	sodium_bin2hex(out->hash, sizeof(out->hash), h, sizeof(h));
+	int rc =
+	    peer_policy_parse(policy_text, strlen(policy_text), &out->pol, d);
+	if (rc != ST_OK)
+		return rc;
+	const struct peer_policy *pol = &out->pol;
+	struct partner *p = &out->p;
+	memcpy(p->tlp, pol->tlp, sizeof(p->tlp));
+	p->all_collections = pol->collections.all;
+	p->all_types = pol->types.all;
+	p->all_labels = pol->labels.all;
+	if ((rc = resolve(s, &pol->collections, &out->allow,
+			  &p->n_collections)) != ST_OK ||
+	    (rc = resolve(s, &pol->deny_collections, &out->deny,
+			  &p->n_deny_collections)) != ST_OK ||
+	    (rc = names(&pol->types, &out->types, &p->n_types)) != ST_OK ||
+	    (rc = names(&pol->labels, &out->labels, &p->n_labels)) != ST_OK ||
+	    (rc = names(&pol->deny_types, &out->dtypes, &p->n_deny_types)) !=
+		ST_OK ||
+	    (rc = names(&pol->deny_labels, &out->dlabels, &p->n_deny_labels)) !=
+		ST_OK)
+		return diag_set(d, rc, "out of memory");
+	p->collections = out->allow;
+	p->deny_collections = out->deny;
+	p->types = out->types;
+	p->labels = out->labels;
+	p->deny_types = out->dtypes;
+	p->deny_labels = out->dlabels;
+	p->has_policy = true;
+	return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* References                                                           */
+/* ------------------------------------------------------------------ */
+
+struct refs {
+	struct arena *a;
+	const char **v;
+	size_t n, cap;
+	int rc;
+};
+
+static bool ends_with(const char *k, size_t kl, const char *suf)
+{
+	size_t sl = strlen(suf);
+	return kl >= sl && memcmp(k + kl - sl, suf, sl) == 0;
+}
+
+static void add_ref(struct refs *r, const struct json_val *v)
+{
+	if (v->type != JSON_STRING || v->len == 0 || v->len >= STIX_ID_MAX ||
+	    memchr(v->u.str, '-', v->len) == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->v[i], v->u.str) == 0)
+			return;
+	if (r->n == MAX_REFS) {
+		r->rc = ST_ELIMIT;
+		return;
+	}
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 16;
+		const char **g = arena_alloc(r->a, nc * sizeof(*g));
+		if (g == NULL) {
+			r->rc = ST_ENOMEM;
+			return;
+		}
+		if (r->n)
+			memcpy(g, r->v, r->n * sizeof(*g));
+		r->v = g;
+		r->cap = nc;
+	}
+	char *s = arena_alloc(r->a, v->len + 1);
+	if (s == NULL) {
+		r->rc = ST_ENOMEM;
+		return;
+	}
+	memcpy(s, v->u.str, v->len + 1);
+	r->v[r->n++] = s;
+}
+
+/* Marking references are decided by the marking rules, not as
+ * references (a TLP marking definition is pinned, never "held"). */
+static bool marking_key(const char *k, size_t kl)
+{
+	return (kl == 19 && memcmp(k, "object_marking_refs", 19) == 0) ||
+	       (kl == 11 && memcmp(k, "marking_ref", 11) == 0);
+}
+
+static void walk(struct refs *r, const struct json_val *v, int depth)
+{
+	if (depth > 8 || r->rc != ST_OK)
+		return;
+	if (v->type == JSON_ARRAY) {
+		for (uint32_t i = 0; i < v->len; i++)
+			walk(r, &v->u.items[i], depth + 1);
+		return;
+	}
+	if (v->type != JSON_OBJECT)
+		return;
+	for (uint32_t i = 0; i < v->len; i++) {
+		const struct json_member *m = &v->u.members[i];
+		if (marking_key(m->key, m->klen))
+			continue;
+		if (ends_with(m->key, m->klen, "_ref")) {
+			add_ref(r, &m->val);
+		} else if (ends_with(m->key, m->klen, "_refs") &&
+			   m->val.type == JSON_ARRAY) {
+			for (uint32_t j = 0; j < m->val.len; j++)
+				add_ref(r, &m->val.u.items[j]);
+		} else if (m->val.type == JSON_OBJECT ||
+			   m->val.type == JSON_ARRAY) {
+			walk(r, &m->val, depth + 1);
+		}
+	}
+}
+
+int fed_refs_of(const struct json_val *obj, struct arena *a, const char ***refs,
+		size_t *n)
+{
+	struct refs r = {.a = a};
+	walk(&r, obj, 0);
+	*refs = r.v;
+	*n = r.n;
+	return r.rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Facts of versions                                                    */
+/* ------------------------------------------------------------------ */
+
+struct fed_facts {
+	struct store *store;
+	struct fedstate *fs;
+	struct json_doc *doc;
+	struct arena *row_arena;  /* the version being decided */
+	struct arena *look_arena; /* the last lookup's versions */
+	struct release_version *looked;
+	size_t nlooked, caplooked;
+	int err; /* of the last lookup's reads */
+};
+
+struct fed_facts *fed_facts_new(struct store *s, struct fedstate *fs)
+{
+	struct fed_facts *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->store = s;
+	x->fs = fs;
+	x->doc = json_doc_new();
+	x->row_arena = arena_new(64 * 1024);
+	x->look_arena = arena_new(64 * 1024);
+	if (x->doc == NULL || x->row_arena == NULL || x->look_arena == NULL) {
+		fed_facts_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void fed_facts_free(struct fed_facts *x)
+{
+	if (x == NULL)
+		return;
+	json_doc_free(x->doc);
+	arena_free(x->row_arena);
+	arena_free(x->look_arena);
+	free(x->looked);
+	free(x);
+}
+
+void fed_facts_reset(struct fed_facts *x)
+{
+	arena_reset(x->row_arena);
+	arena_reset(x->look_arena);
+	x->nlooked = 0;
+}
+
+static char *adup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* Fills v from one stored version; strings in arena a. */
+static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
+		 const char *id, st_time version, uint8_t tlp, uint8_t flags,
+		 const char *body, size_t body_len, struct release_version *v,
+		 struct diag *d)
+{
+	memset(v, 0, sizeof(*v));
+	v->f.tlp = tlp;
+	v->f.flags = flags;
+	if ((v->id = adup(a, id, strlen(id))) == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	const char *dd = strstr(v->id, "--");
+	char *type = adup(a, v->id, dd ? (size_t)(dd - v->id) : 0);
+	if (type == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	v->f.type = type;
+
+	const struct json_val *root;
+	int rc = json_parse(x->doc, body, body_len, 0, NULL, &root, d);
+	if (rc != ST_OK)
+		return rc;
+	const struct json_val *labels = json_get(root, "labels");
+	if (labels != NULL && labels->type == JSON_ARRAY) {
+		size_t nl = labels->len < MAX_LABELS ? labels->len : MAX_LABELS;
+		const char **l = arena_alloc(a, (nl ? nl : 1) * sizeof(*l));
+		if (l == NULL)
+			return diag_set(d, ST_ENOMEM, "out of memory");
+		size_t k = 0;
+		for (size_t i = 0; i < nl; i++) {
+			const struct json_val *e = &labels->u.items[i];
+			if (e->type == JSON_STRING &&
+			    (l[k] = adup(a, e->u.str, e->len)) != NULL)
+				k++;
+		}
+		v->f.labels = l;
+		v->f.n_labels = k;
+	}
+	const char **refs;
+	size_t nrefs;
+	if ((rc = fed_refs_of(root, a, &refs, &nrefs)) != ST_OK)
+		return diag_set(d, rc, "%s: too many references", id);
+	v->refs = refs;
+	v->n_refs = nrefs;
+
+	int64_t cids[MAX_CIDS];
+	size_t nc = 0;
+	if ((rc = store_memberships(x->store, seq, cids, MAX_CIDS, &nc, d)) !=
+	    ST_OK)
+		return rc;
+	if (nc > MAX_CIDS)
+		nc = MAX_CIDS;
+	int64_t *c = arena_alloc(a, (nc ? nc : 1) * sizeof(*c));
+	if (c == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	memcpy(c, cids, nc * sizeof(*c));
+	v->f.cids = c;
+	v->f.n_cids = nc;
+
+	struct fed_prov p;
+	rc = fed_prov_get(x->fs, id, version, &p);
+	/* A received SCO's record is kept under version 0: its version key
+	 * here was assigned by our store (receive.c). */
+	if (rc == ST_ENOTFOUND && stix_is_sco_type(type, strlen(type)))
+		rc = fed_prov_get(x->fs, id, 0, &p);
+	if (rc == ST_OK) {
+		v->f.foreign = true;
+		v->f.origin =
+		    p.origin[0] ? adup(a, p.origin, strlen(p.origin)) : NULL;
+		v->f.relay_green = p.relay_green;
+		const char **red =
+		    arena_alloc(a, (p.n_red ? p.n_red : 1) * sizeof(*red));
+		for (size_t i = 0; red != NULL && i < p.n_red; i++)
+			red[i] = adup(a, p.red[i], strlen(p.red[i]));
+		v->f.red_identities = red;
+		v->f.n_red_identities = red != NULL ? p.n_red : 0;
+		fed_prov_free(&p);
+	} else if (rc != ST_ENOTFOUND) {
+		return diag_set(d, rc, "%s: provenance could not be read", id);
+	}
+	return ST_OK;
+}
+
+int fed_facts_row(struct fed_facts *x, const struct store_row *row,
+		  struct release_version *out, struct diag *d)
+{
+	arena_reset(x->row_arena);
+	return build(x, x->row_arena, row->seq, row->id, row->version, row->tlp,
+		     row->flags, row->body, row->body_len, out, d);
+}
+
+/* A copy of a row read by lookup (the callback may not read further). */
+struct held {
+	uint64_t seq;
+	char *id;
+	st_time version;
+	uint8_t tlp, flags;
+	char *body;
+	size_t len;
+};
+
+struct held_list {
+	struct arena *a;
+	struct held v[64];
+	size_t n;
+};
+
+static int keep_row(void *ctx, const struct store_row *row)
+{
+	struct held_list *h = ctx;
+	if (h->n == 64)
+		return 1; /* an SCO held 64 times: enough to decide */
+	struct held *e = &h->v[h->n];
+	e->seq = row->seq;
+	e->version = row->version;
+	e->tlp = row->tlp;
+	e->flags = row->flags;
+	e->id = adup(h->a, row->id, strlen(row->id));
+	e->body = adup(h->a, row->body, row->body_len);
+	e->len = row->body_len;
+	if (e->id == NULL || e->body == NULL)
+		return ST_ENOMEM;
+	h->n++;
+	return 0;
+}
+
+static int lookup(void *ctx, const char *id, const struct release_version **out,
+		  size_t *n)
+{
+	struct fed_facts *x = ctx;
+	struct diag d;
+	char type[STIX_TYPE_MAX];
+	const char *dd = strstr(id, "--");
+	*out = NULL;
+	*n = 0;
+	arena_reset(x->look_arena);
+	x->nlooked = 0;
+	if (dd == NULL || (size_t)(dd - id) >= sizeof(type))
+		return ST_OK; /* not an id: nothing held */
+	memcpy(type, id, (size_t)(dd - id));
+	type[dd - id] = '\0';
+	struct store_query q;
+	memset(&q, 0, sizeof(q));
+	q.id = id;
+	q.vsel =
+	    stix_is_sco_type(type, strlen(type)) ? STORE_V_ALL : STORE_V_LAST;
+	struct held_list h = {.a = x->look_arena};
+	int rc = store_query(x->store, &q, keep_row, &h, NULL, &d);
+	if (rc == ST_EINVAL)
+		return ST_OK; /* a malformed id names nothing we hold */
+	if (rc < 0) {
+		log_warn("federation", "reference %s: %s", id, d.msg);
+		return rc;
+	}
+	if (h.n > x->caplooked) {
+		struct release_version *g =
+		    realloc(x->looked, h.n * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		x->looked = g;
+		x->caplooked = h.n;
+	}
+	for (size_t i = 0; i < h.n; i++) {
+		const struct held *e = &h.v[i];
+		if ((rc = build(x, x->look_arena, e->seq, e->id, e->version,
+				e->tlp, e->flags, e->body, e->len,
+				&x->looked[i], &d)) != ST_OK) {
+			log_warn("federation", "reference %s: %s", id, d.msg);
+			return rc;
+		}
+	}
+	x->nlooked = h.n;
+	*out = x->looked;
+	*n = h.n;
+	return ST_OK;
+}
+
+struct release_source fed_facts_source(struct fed_facts *x)
+{
+	return (struct release_source){lookup, x};
+}

@@ -1,0 +1,405 @@
+/* strait: federation at run time; see fed.h. */
+#include "federation/fed_int.h"
+
+#include "common/log.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
+{
+	*out = NULL;
+	if (cfg->store == NULL || cfg->home == NULL)
+		return diag_set(d, ST_EINVAL, "federation: no store or home");
+	struct fed *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	f->cfg = *cfg;
+	snprintf(f->home, sizeof(f->home), "%s", cfg->home);
+	snprintf(f->identity, sizeof(f->identity), "%s",
+		 cfg->identity ? cfg->identity : "");
+	snprintf(f->name, sizeof(f->name), "%s", cfg->name ? cfg->name : "");
+	snprintf(f->country, sizeof(f->country), "%s",
+		 cfg->country ? cfg->country : "");
+	f->cfg.home = f->home;
+	f->cfg.identity = f->identity[0] ? f->identity : NULL;
+	f->cfg.name = f->name;
+	f->cfg.country = f->country;
+	pthread_mutex_init(&f->peers_mu, NULL);
+	pthread_mutex_init(&f->aud_mu, NULL);
+	int rc = fedstate_open(cfg->home, &f->state, d);
+	if (rc == ST_OK)
+		rc = peers_open(cfg->home, &f->peers, d);
+	/* A restored store numbers its log anew: decisions made for another
+	 * incarnation name other versions. */
+	if (rc == ST_OK)
+		rc = fed_adopt_incarnation(f->state,
+					   store_incarnation(cfg->store), d);
+	if (rc == ST_OK && cfg->senders) {
+		if (cfg->keys == NULL || f->identity[0] == '\0')
+			rc = diag_set(d, ST_ECONFIG,
+				      "federation needs the node's identity "
+				      "and signing key (strait init; strait "
+				      "node rotate-key for an older home)");
+		else if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+			rc = diag_set(d, ST_ENOMEM, "cannot start libcurl");
+		else
+			rc = fed_senders_start(f, d);
+	}
+	if (rc != ST_OK) {
+		fed_free(f);
+		return rc;
+	}
+	*out = f;
+	return ST_OK;
+}
+
+void fed_free(struct fed *f)
+{
+	if (f == NULL)
+		return;
+	fed_senders_stop(f);
+	peers_close(f->peers);
+	fedstate_close(f->state);
+	pthread_mutex_destroy(&f->peers_mu);
+	pthread_mutex_destroy(&f->aud_mu);
+	free(f);
+}
+
+struct fedstate *fed_state(struct fed *f)
+{
+	return f->state;
+}
+
+bool fed_peer_visible(struct fed *f, const char *peer,
+		      const struct store_row *row)
+{
+	return f != NULL && fed_released(f->state, peer, row->seq);
+}
+
+int fed_attestations(struct fed *f, bool relay_green,
+		     const struct fed_page_item *items, size_t n,
+		     fed_json_fn fn, void *ctx, struct diag *d)
+{
+	struct attest_item *own = calloc(n ? n : 1, sizeof(*own));
+	char(*vers)[TS_BUFSZ] = calloc(n ? n : 1, sizeof(*vers));
+	char(*refs)[STIX_ID_MAX] = calloc(n ? n : 1, sizeof(*refs));
+	size_t nown = 0, nrefs = 0;
+	int rc = ST_OK;
+	struct buf b;
+	buf_init(&b, ATTEST_MAX_BYTES);
+	if (own == NULL || vers == NULL || refs == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct fed_page_item *it = &items[i];
+		struct fed_prov p;
+		const char *dd = strstr(it->id, "--");
+		bool sco =
+		    dd && stix_is_sco_type(it->id, (size_t)(dd - it->id));
+		int pr = fed_prov_get(f->state, it->id, it->version, &p);
+		if (pr == ST_ENOTFOUND && sco)
+			pr = fed_prov_get(f->state, it->id, 0, &p);
+		if (pr == ST_OK && p.attestation[0] != '\0') {
+			bool seen = false;
+			for (size_t k = 0; k < nrefs && !seen; k++)
+				seen = strcmp(refs[k], p.attestation) == 0;
+			if (!seen)
+				snprintf(refs[nrefs++], STIX_ID_MAX, "%s",
+					 p.attestation);
+		} else {
+			/* ours, or received from a feed peer: we attest */
+			ts_format(it->version, vers[nown]);
+			own[nown].id = it->id;
+			own[nown].version = vers[nown];
+			own[nown].canon = it->body;
+			own[nown].canon_len = it->body_len;
+			nown++;
+		}
+		if (pr == ST_OK)
+			fed_prov_free(&p);
+	}
+	if (nown > 0) {
+		struct attest_meta m;
+		memset(&m, 0, sizeof(m));
+		m.origin = f->identity;
+		m.relay_green = relay_green;
+		if ((rc = attest_make(f->cfg.keys, &m, own, nown, time_now(),
+				      &b, d)) != ST_OK ||
+		    (rc = fn(ctx, b.data, b.len)) != ST_OK)
+			goto out;
+	}
+	for (size_t k = 0; k < nrefs; k++) {
+		char *json = NULL;
+		size_t len = 0;
+		if (fed_attestation_get(f->state, refs[k], &json, &len) !=
+		    ST_OK) {
+			/* Without it the partner quarantines those. */
+			log_warn("federation", "attestation %s is not kept",
+				 refs[k]);
+			continue;
+		}
+		rc = fn(ctx, json, len);
+		free(json);
+		if (rc != ST_OK)
+			goto out;
+	}
+out:
+	buf_free(&b);
+	free(own);
+	free(vers);
+	free(refs);
+	return rc;
+}
+
+int fed_page_attestations(struct fed *f, const char *peer,
+			  const struct fed_page_item *items, size_t n,
+			  fed_json_fn fn, void *ctx, struct diag *d)
+{
+	if (n == 0)
+		return ST_OK;
+	bool relay_green = false;
+	char *text = NULL;
+	struct peer_policy pol;
+	pthread_mutex_lock(&f->peers_mu);
+	peers_policy(f->peers, peer, &text, NULL);
+	pthread_mutex_unlock(&f->peers_mu);
+	if (text != NULL &&
+	    peer_policy_parse(text, strlen(text), &pol, NULL) == ST_OK) {
+		relay_green = pol.relay_green;
+		peer_policy_free(&pol);
+	}
+	free(text);
+	return fed_attestations(f, relay_green, items, n, fn, ctx, d);
+}
+
+void fed_record_release(struct fed *f, const char *peer, const char *path,
+			const struct fed_page_item *items, size_t n)
+{
+	if (f == NULL || n == 0)
+		return;
+	struct fed_sent_item *s = calloc(n, sizeof(*s));
+	struct diag d;
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		s[i] = (struct fed_sent_item){items[i].seq, items[i].id,
+					      items[i].version};
+	if (fed_sent_record(f->state, peer, path, s, n, time_now(), &d) !=
+	    ST_OK)
+		log_error("federation", "release record for %s: %s", peer,
+			  d.msg);
+	free(s);
+}
+
+int fed_node_json(struct fed *f, struct buf *out)
+{
+	struct jw w;
+	jw_init(&w, out);
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, f->identity);
+	jw_key(&w, "name");
+	jw_str(&w, f->name);
+	jw_key(&w, "country");
+	jw_str(&w, f->country);
+	const struct nodekey_pub *cur =
+	    f->cfg.keys ? nodekeys_current(f->cfg.keys) : NULL;
+	char text[NODEKEY_PUB_TEXT];
+	jw_key(&w, "key_id");
+	if (cur != NULL)
+		jw_str(&w, cur->id);
+	else
+		jw_null(&w);
+	jw_key(&w, "public_key");
+	if (cur != NULL) {
+		nodekey_pub_text(cur->pk, text);
+		jw_str(&w, text);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "keys");
+	jw_arr_open(&w);
+	const struct nodekey_pub *h;
+	size_t nh = f->cfg.keys ? nodekeys_history(f->cfg.keys, &h) : 0;
+	for (size_t i = 0; i < nh; i++) {
+		jw_obj_open(&w);
+		jw_key(&w, "key_id");
+		jw_str(&w, h[i].id);
+		nodekey_pub_text(h[i].pk, text);
+		jw_key(&w, "public_key");
+		jw_str(&w, text);
+		jw_key(&w, "retired");
+		jw_bool(&w, h[i].retired != 0);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	return jw_finish(&w);
+}
+
+static void ts_or_null(struct jw *w, const char *key, st_time t)
+{
+	char ts[TS_BUFSZ];
+	jw_key(w, key);
+	if (t == 0) {
+		jw_null(w);
+		return;
+	}
+	ts_format(t, ts);
+	jw_str(w, ts);
+}
+
+struct peers_out {
+	struct fed *f;
+	struct jw *w;
+	struct buf *metrics;
+	int pass; /* metrics: which family */
+};
+
+static void peer_numbers(struct fed *f, const struct peer *p,
+			 struct fed_health *h, uint64_t *decided,
+			 uint64_t *delivered, uint64_t *queue, uint64_t *lag,
+			 double *lag_s)
+{
+	const char *inc = store_incarnation(f->cfg.store);
+	fed_health_get(f->state, p->name, h);
+	*decided = *delivered = 0;
+	fed_cursor_get(f->state, p->name, inc, FED_DECIDED, decided);
+	fed_cursor_get(f->state, p->name, inc, FED_DELIVERED, delivered);
+	*queue = 0;
+	fed_queue_depth(f->state, p->name, inc, queue, NULL);
+	uint64_t last = store_last_seq(f->cfg.store);
+	*lag = last > *delivered ? last - *delivered : 0;
+	*lag_s = 0;
+	if (*queue > 0 && h->last_success > 0)
+		*lag_s = (double)(time_now() - h->last_success) / 1e6;
+}
+
+static int one_peer(void *ctx, const struct peer *p)
+{
+	struct peers_out *o = ctx;
+	struct fed *f = o->f;
+	struct fed_health h;
+	uint64_t decided, delivered, queue, lag;
+	double lag_s;
+	peer_numbers(f, p, &h, &decided, &delivered, &queue, &lag, &lag_s);
+	uint64_t dead = fed_deadletter_count(f->state, p->name, false);
+	uint64_t quar = fed_quarantine_count(f->state, p->name);
+	if (o->metrics != NULL) {
+		struct buf *m = o->metrics;
+		const char *n = p->name;
+		buf_printf(
+		    m,
+		    "strait_peer_queue{peer=\"%s\"} %llu\n"
+		    "strait_peer_lag_objects{peer=\"%s\"} %llu\n"
+		    "strait_peer_lag_seconds{peer=\"%s\"} %.3f\n"
+		    "strait_peer_dead_letters{peer=\"%s\"} %llu\n"
+		    "strait_peer_quarantined{peer=\"%s\"} %llu\n"
+		    "strait_peer_sent_total{peer=\"%s\"} %llu\n"
+		    "strait_peer_received_total{peer=\"%s\"} %llu\n"
+		    "strait_peer_up{peer=\"%s\"} %d\n"
+		    "strait_peer_last_success_seconds{peer=\"%s\"} "
+		    "%.3f\n",
+		    n, (unsigned long long)queue, n, (unsigned long long)lag, n,
+		    lag_s, n, (unsigned long long)dead, n,
+		    (unsigned long long)quar, n, (unsigned long long)h.sent, n,
+		    (unsigned long long)h.received, n,
+		    h.down_since == 0 && h.last_success != 0, n,
+		    (double)h.last_success / 1e6);
+		return 0;
+	}
+	struct jw *w = o->w;
+	jw_obj_open(w);
+	jw_key(w, "name");
+	jw_str(w, p->name);
+	jw_key(w, "url");
+	jw_str(w, p->url);
+	jw_key(w, "trust");
+	jw_str(w, p->trust == PEER_FEED ? "feed" : "attested");
+	jw_key(w, "has_policy");
+	jw_bool(w, p->has_policy);
+	jw_key(w, "identity");
+	if (h.identity[0])
+		jw_str(w, h.identity);
+	else
+		jw_null(w);
+	jw_key(w, "decided");
+	jw_int(w, (int64_t)decided);
+	jw_key(w, "delivered");
+	jw_int(w, (int64_t)delivered);
+	jw_key(w, "queue");
+	jw_int(w, (int64_t)queue);
+	jw_key(w, "lag_objects");
+	jw_int(w, (int64_t)lag);
+	jw_key(w, "lag_seconds");
+	jw_double(w, lag_s);
+	jw_key(w, "dead_letters");
+	jw_int(w, (int64_t)dead);
+	jw_key(w, "quarantined");
+	jw_int(w, (int64_t)quar);
+	jw_key(w, "sent");
+	jw_int(w, (int64_t)h.sent);
+	jw_key(w, "received");
+	jw_int(w, (int64_t)h.received);
+	ts_or_null(w, "last_success", h.last_success);
+	ts_or_null(w, "last_error_at", h.last_error_at);
+	jw_key(w, "last_error");
+	if (h.last_error[0])
+		jw_str(w, h.last_error);
+	else
+		jw_null(w);
+	ts_or_null(w, "down_since", h.down_since);
+	jw_obj_close(w);
+	return 0;
+}
+
+int fed_peers_json(struct fed *f, struct buf *out)
+{
+	struct jw w;
+	struct diag d;
+	jw_init(&w, out);
+	jw_obj_open(&w);
+	jw_key(&w, "peers");
+	jw_arr_open(&w);
+	struct peers_out o = {f, &w, NULL, 0};
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_list(f->peers, one_peer, &o, &d);
+	pthread_mutex_unlock(&f->peers_mu);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	int rc2 = jw_finish(&w);
+	return rc != ST_OK ? rc : rc2;
+}
+
+int fed_metrics(struct fed *f, struct buf *out)
+{
+	struct diag d;
+	buf_printf(out, "# TYPE strait_peer_queue gauge\n"
+			"# TYPE strait_peer_lag_objects gauge\n"
+			"# TYPE strait_peer_lag_seconds gauge\n"
+			"# TYPE strait_peer_dead_letters gauge\n"
+			"# TYPE strait_peer_quarantined gauge\n"
+			"# TYPE strait_peer_sent_total counter\n"
+			"# TYPE strait_peer_received_total counter\n"
+			"# TYPE strait_peer_up gauge\n"
+			"# TYPE strait_peer_last_success_seconds gauge\n");
+	struct peers_out o = {f, NULL, out, 0};
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_list(f->peers, one_peer, &o, &d);
+	pthread_mutex_unlock(&f->peers_mu);
+	buf_printf(out,
+		   "# TYPE strait_federation_pushed_total counter\n"
+		   "strait_federation_pushed_total %llu\n"
+		   "# TYPE strait_federation_caught_up_total counter\n"
+		   "strait_federation_caught_up_total %llu\n"
+		   "# TYPE strait_federation_quarantined_total counter\n"
+		   "strait_federation_quarantined_total %llu\n",
+		   (unsigned long long)atomic_load(&f->pushed),
+		   (unsigned long long)atomic_load(&f->caught_up),
+		   (unsigned long long)atomic_load(&f->quarantined));
+	return rc;
+}

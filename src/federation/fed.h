@@ -1,0 +1,127 @@
+/*
+ * strait: federation at run time, inside `strait serve` (docs/FEDERATION.md).
+ *
+ * One sender thread per partner reads our log after its cursors, decides
+ * what the partner may receive (the release decision, materialised in
+ * fedstate), and delivers it with attestations as TAXII Add Objects to the
+ * partner's writable collection, waiting for the partner's durable 202. The
+ * same thread catches up from the partner (TAXII added_after/next, every
+ * version) on start, after an outage, and periodically for feed peers.
+ *
+ * What a partner sends (pushed to our TAXII API by its peer account, or
+ * fetched by catch-up) goes through fed_receive: attestations verified,
+ * each object checked against them and against the arrival rules, then
+ * provenance recorded and the objects stored; whatever fails a rule is
+ * quarantined, never applied.
+ */
+#ifndef STRAIT_FEDERATION_FED_H
+#define STRAIT_FEDERATION_FED_H
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/time.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fed;
+struct fedstate;
+struct nodekeys;
+
+struct fed_config {
+	const char *home;	    /* peers.db, keys/ */
+	struct store *store;	    /* borrowed */
+	struct nodekeys *keys;	    /* borrowed: our signing keys */
+	const char *identity;	    /* our node's identity id */
+	const char *name, *country; /* for GET /api/v1/node */
+	enum tlp default_tlp;	    /* node default for unmarked objects */
+	bool senders;		    /* start the sender threads */
+	/* Limits of the client (0: defaults). */
+	size_t max_response;	  /* bytes of one response (64 MiB) */
+	unsigned batch_objects;	  /* objects per push (1000) */
+	unsigned catchup_every_s; /* feed peers are polled this often (30) */
+	unsigned timeout_ms;	  /* per request (30000) */
+};
+
+/* Opens the federation state; starts the senders when cfg->senders. */
+int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d);
+/* Stops the senders (finishing nothing half-way: cursors only move after
+ * a partner's 202), closes. NULL is a no-op. */
+void fed_free(struct fed *f);
+
+struct fedstate *fed_state(struct fed *f);
+
+/* One object of a TAXII envelope, as received. */
+struct fed_elem {
+	const char *json;
+	size_t len;
+};
+
+/* What became of one received object (for the TAXII status). */
+enum fed_outcome {
+	FED_STORED,
+	FED_DUPLICATE,
+	FED_QUARANTINED,
+	FED_REJECTED,	 /* not valid STIX: not kept (the sender is told why) */
+	FED_FAILED,	 /* the store failed */
+	FED_ATTESTATION, /* an attestation: verified and kept, not stored */
+};
+
+struct fed_result {
+	enum fed_outcome outcome;
+	char id[STIX_ID_MAX];
+	char version[TS_BUFSZ];
+	char msg[256];
+};
+
+/*
+ * Receives the objects of one envelope from peer (its name here), into
+ * our collection cid. peer_date is the partner's HTTP Date (0 when
+ * absent: our clock), against which "modified in the future" is judged.
+ * results[0..n) gets one outcome per element. ST_OK unless the store or
+ * fedstate failed as a whole (then nothing more is certain: the sender
+ * retries). ST_ENOTFOUND when peer is not a registered peer.
+ */
+int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
+		const struct fed_elem *elems, size_t n,
+		struct fed_result *results, struct diag *d);
+
+/* The audience of a partner (its policy resolved against our
+ * collections), for TAXII reads by its account and `policy explain`:
+ * whether row was released to it (the materialised decision). */
+bool fed_peer_visible(struct fed *f, const char *peer,
+		      const struct store_row *row);
+
+/*
+ * The attestations that must travel beside rows released to peer in one
+ * TAXII page (catch-up served to a strait partner): one signed now by
+ * us over our own versions and feed-received ones, and the stored ones of
+ * relayed versions. fn gets each attestation's JSON once.
+ */
+struct fed_page_item {
+	uint64_t seq;
+	const char *id;
+	st_time version;
+	const char *body;
+	size_t body_len;
+};
+typedef int (*fed_json_fn)(void *ctx, const char *json, size_t len);
+int fed_page_attestations(struct fed *f, const char *peer,
+			  const struct fed_page_item *items, size_t n,
+			  fed_json_fn fn, void *ctx, struct diag *d);
+/* Records a release to peer on a path other than push ("taxii",
+ * "stream"). */
+void fed_record_release(struct fed *f, const char *peer, const char *path,
+			const struct fed_page_item *items, size_t n);
+
+/* GET /api/v1/node: our identity and public keys (JSON object). */
+int fed_node_json(struct fed *f, struct buf *out);
+/* GET /api/v1/peers: per-peer state (JSON array; never tokens). */
+int fed_peers_json(struct fed *f, struct buf *out);
+/* Prometheus lines for /metrics. */
+int fed_metrics(struct fed *f, struct buf *out);
+
+#endif

@@ -1,0 +1,96 @@
+/* strait: federation internals shared by fed.c, facts.c, receive.c,
+ * client.c and sender.c (private to src/federation). */
+#ifndef STRAIT_FEDERATION_FED_INT_H
+#define STRAIT_FEDERATION_FED_INT_H
+
+#include "common/arena.h"
+#include "common/json.h"
+#include "federation/attest.h"
+#include "federation/fed.h"
+#include "federation/fedstate.h"
+#include "federation/peers.h"
+#include "policy/peer_policy.h"
+#include "policy/release.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct fed_sender;
+
+struct fed {
+	struct fed_config cfg;
+	char identity[STIX_ID_MAX];
+	char name[128], country[8];
+	char home[4096];
+	struct fedstate *state;
+	struct peers *peers; /* registry: under peers_mu */
+	pthread_mutex_t peers_mu;
+	/* the audiences of peer accounts, rebuilt when a policy changes */
+	pthread_mutex_t aud_mu;
+	struct fed_sender *senders; /* the supervisor's */
+	pthread_t supervisor;
+	bool supervising;
+	atomic_bool stop;
+	atomic_uint_fast64_t quarantined; /* since start */
+	atomic_uint_fast64_t dead_letters;
+	atomic_uint_fast64_t pushed; /* versions delivered */
+	atomic_uint_fast64_t push_batches;
+	atomic_uint_fast64_t caught_up; /* versions fetched by catch-up */
+};
+
+/* A partner's audience: its policy, resolved against our collections. */
+struct fed_partner {
+	struct partner p;
+	struct peer_policy pol;
+	char name[PEER_NAME_MAX];
+	char identity[STIX_ID_MAX];
+	int64_t *allow, *deny; /* resolved collection ids */
+	const char **types, **labels, **dtypes, **dlabels;
+	struct audience aud;
+	char hash[65]; /* SHA-256 hex of the policy text, "" for none */
+};
+
+/* Builds *out for peer from its policy text (NULL: none). identity may be
+ * "" (unknown yet). ST_OK, or ST_ECONFIG with d (the stored policy no
+ * longer parses: the partner then receives nothing). */
+int fed_partner_build(struct store *s, const char *name, const char *identity,
+		      const char *policy_text, struct fed_partner *out,
+		      struct diag *d);
+void fed_partner_free(struct fed_partner *p);
+
+/* The facts of versions, read from the store and fedstate, for the release
+ * engine (its source) and for the sender. */
+struct fed_facts;
+struct fed_facts *fed_facts_new(struct store *s, struct fedstate *fs);
+void fed_facts_free(struct fed_facts *x);
+/* The engine's source over these facts. */
+struct release_source fed_facts_source(struct fed_facts *x);
+/* The version of row as the decision sees it (valid until the next call
+ * of fed_facts_row or fed_facts_reset). */
+int fed_facts_row(struct fed_facts *x, const struct store_row *row,
+		  struct release_version *out, struct diag *d);
+/* Frees what rows and lookups kept. */
+void fed_facts_reset(struct fed_facts *x);
+
+/* Every reference a STIX object makes (*_ref, *_refs at any depth, but not
+ * marking references), into refs (arena strings); *n gets the count. */
+int fed_refs_of(const struct json_val *obj, struct arena *a, const char ***refs,
+		size_t *n);
+
+/* The attestations covering items (versions released to one partner):
+ * one signed now by us over our own versions and those received from feed
+ * peers ("received from"), then the origin's stored attestation of each
+ * relayed version, each passed to fn once. relay_green: whether the
+ * partner may relay our GREEN (its policy). */
+int fed_attestations(struct fed *f, bool relay_green,
+		     const struct fed_page_item *items, size_t n,
+		     fed_json_fn fn, void *ctx, struct diag *d);
+
+/* sender.c: one thread per registered peer. */
+int fed_senders_start(struct fed *f, struct diag *d);
+void fed_senders_stop(struct fed *f);
+
+/* The canonical SHA-256 of bytes. */
+void fed_sha256(const void *p, size_t n, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,1725 @@
+/*
+ * strait: what federation keeps beside the store, in <home>/peers.db; see
+ * fedstate.h.
+ *
+ * The file belongs to the peer registry (peers.c), whose schema_version
+ * table says which of its migrations ran. This file's tables have their
+ * own version table, fedstate_schema, so that the two sets of migrations
+ * never count each other's versions. fedstate_open opens the registry
+ * first: a new file is made by peers.c (0600, no symlink), and a file that
+ * is not a strait peers database is refused before anything is added.
+ *
+ * The released sets (fed_released) are kept in memory, one sorted array of
+ * seqs per peer, loaded from the file on first use for that peer. Lock
+ * order: the connection's mutex, then the sets' rwlock.
+ */
+#include "federation/fedstate.h"
+
+#include "common/buf.h"
+#include "common/json.h"
+#include "common/sqlschema.h"
+#include "federation/peers.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INCARNATION_MAX 64   /* bytes of a store incarnation id */
+#define COLLECTION_MAX 256   /* bytes of a remote collection id */
+#define BLOB_MAX (16u << 20) /* a quarantined object or attestation */
+#define LIST_PAGE 256	     /* rows read per lock hold in listings */
+
+/* The seqs released to one peer, ascending. */
+struct relset {
+	char peer[PEER_NAME_MAX];
+	uint64_t *v;
+	size_t n, cap;
+};
+
+struct fedstate {
+	sqlite3 *db;
+	pthread_mutex_t mu;  /* the connection */
+	pthread_rwlock_t rw; /* sets */
+	struct relset *sets; /* loaded sets, any order */
+	size_t nsets, capsets;
+	char path[PATH_MAX];
+};
+
+/* Tables of this file; a change is a new row, never an edit. */
+static const struct sql_migration migrations[] = {
+    {1, "CREATE TABLE provenance(id TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" origin TEXT NOT NULL,"
+	" peer TEXT NOT NULL,"
+	" attestation TEXT NOT NULL,"
+	" relay_green INTEGER NOT NULL,"
+	" red TEXT NOT NULL," /* JSON array of identity ids */
+	" sha256 BLOB NOT NULL,"
+	" PRIMARY KEY(id, version));"
+	/* The first origin bound to an id: rowids only grow (no row of
+	 * provenance is ever deleted), so the least is the earliest. */
+	"CREATE INDEX provenance_origin ON provenance(id)"
+	" WHERE origin <> '';"
+	"CREATE TABLE attestations(id TEXT PRIMARY KEY, json BLOB NOT NULL);"
+	"CREATE TABLE cursors(peer TEXT NOT NULL, kind INTEGER NOT NULL,"
+	" incarnation TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY(peer, kind)) WITHOUT ROWID;"
+	"CREATE TABLE released(peer TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" PRIMARY KEY(peer, seq)) WITHOUT ROWID;"
+	"CREATE TABLE sent(rowid INTEGER PRIMARY KEY, peer TEXT NOT NULL,"
+	" at INTEGER NOT NULL, path TEXT NOT NULL, count INTEGER NOT NULL,"
+	" digest TEXT NOT NULL, first_id TEXT NOT NULL);"
+	"CREATE INDEX sent_peer ON sent(peer, at);"
+	"CREATE TABLE catchup(peer TEXT NOT NULL, collection TEXT NOT NULL,"
+	" after INTEGER NOT NULL, PRIMARY KEY(peer, collection))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE quarantine(qid INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL, peer TEXT NOT NULL, id TEXT NOT NULL,"
+	" version TEXT NOT NULL, reason TEXT NOT NULL, cid INTEGER NOT NULL,"
+	" object BLOB NOT NULL, attestation BLOB);"
+	"CREATE INDEX quarantine_peer ON quarantine(peer);"
+	"CREATE TABLE deadletter(did INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL, peer TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" id TEXT NOT NULL, version INTEGER NOT NULL,"
+	" reason TEXT NOT NULL, skipped INTEGER NOT NULL);"
+	"CREATE INDEX deadletter_peer ON deadletter(peer);"
+	"CREATE TABLE health(peer TEXT PRIMARY KEY, identity TEXT NOT NULL,"
+	" last_success INTEGER NOT NULL, last_error_at INTEGER NOT NULL,"
+	" last_error TEXT NOT NULL, down_since INTEGER NOT NULL,"
+	" sent INTEGER NOT NULL, received INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE policy_hash(peer TEXT PRIMARY KEY,"
+	" hash TEXT NOT NULL) WITHOUT ROWID;"},
+};
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+static const char *const sent_paths[] = {"push", "catch-up", "taxii", "stream",
+					 "export"};
+
+/* ---- checks of what callers hand in ---- */
+
+/* A NUL within the cap bytes of a fixed-size field. */
+static bool terminated(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+static int check_text(const char *s, size_t cap, bool empty_ok,
+		      const char *what, struct diag *d)
+{
+	if (s == NULL || (!empty_ok && s[0] == '\0') || strlen(s) >= cap)
+		return diag_set(d, ST_EINVAL,
+				"%s: missing, or %zu bytes or more", what, cap);
+	return ST_OK;
+}
+
+static int check_peer(const char *peer, struct diag *d)
+{
+	return peer_name_check(peer, d);
+}
+
+/* ---- the connection ---- */
+
+static int prep(struct fedstate *f, const char *sql, sqlite3_stmt **st,
+		struct diag *d)
+{
+	*st = NULL;
+	if (sqlite3_prepare_v2(f->db, sql, -1, st, NULL) != SQLITE_OK)
+		return sql_diag(f->db, d, "federation state");
+	return ST_OK;
+}
+
+static int exec(struct fedstate *f, const char *sql, struct diag *d)
+{
+	if (sqlite3_exec(f->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sql_diag(f->db, d, "federation state");
+	return ST_OK;
+}
+
+/* Steps a statement that returns no row. */
+static int step_done(struct fedstate *f, sqlite3_stmt *st, const char *what,
+		     struct diag *d)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sql_diag(f->db, d, what);
+	sqlite3_reset(st);
+	return ST_OK;
+}
+
+/* Ends the transaction begun with BEGIN IMMEDIATE: commits when rc is
+ * ST_OK, else rolls back. Returns the outcome. */
+static int end_tx(struct fedstate *f, int rc, struct diag *d)
+{
+	if (rc == ST_OK)
+		rc = exec(f, "COMMIT", d);
+	if (rc != ST_OK && !sqlite3_get_autocommit(f->db))
+		sqlite3_exec(f->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	snprintf(dst, cap, "%s", s != NULL ? s : "");
+}
+
+/* Brings this file's tables to the last migration, under their own
+ * version table (schema_version is the registry's). */
+static int migrate(struct fedstate *f, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t cur = 0;
+	int rc = exec(f, "BEGIN IMMEDIATE", d);
+	if (rc != ST_OK)
+		return rc;
+	rc = exec(f,
+		  "CREATE TABLE IF NOT EXISTS fedstate_schema("
+		  "version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
+		  d);
+	if (rc == ST_OK)
+		rc = sql_query_int(f->db,
+				   "SELECT max(version) FROM fedstate_schema",
+				   0, &cur, d);
+	if (rc != ST_OK)
+		goto out;
+	int latest = migrations[NMIGRATIONS - 1].version;
+	if (cur > latest) {
+		rc = diag_set(d, ST_ESTORE,
+			      "%s: federation state version %lld is newer "
+			      "than this program's (%d)",
+			      f->path, (long long)cur, latest);
+		goto out;
+	}
+	if ((rc = prep(f,
+		       "INSERT INTO fedstate_schema(version, applied)"
+		       " VALUES(?1, ?2)",
+		       &st, d)) != ST_OK)
+		goto out;
+	for (size_t i = 0; i < NMIGRATIONS; i++) {
+		if (migrations[i].version <= cur)
+			continue;
+		if ((rc = exec(f, migrations[i].sql, d)) != ST_OK) {
+			diag_prefix(d, "federation state migration %d",
+				    migrations[i].version);
+			goto out;
+		}
+		sqlite3_bind_int(st, 1, migrations[i].version);
+		sqlite3_bind_int64(st, 2, time_now());
+		if ((rc = step_done(f, st, "fedstate_schema", d)) != ST_OK)
+			goto out;
+	}
+out:
+	sqlite3_finalize(st);
+	return end_tx(f, rc, d);
+}
+
+int fedstate_open(const char *home, struct fedstate **out, struct diag *d)
+{
+	if (out == NULL || home == NULL || home[0] == '\0')
+		return diag_set(d, ST_EINVAL, "fedstate_open: no home");
+	*out = NULL;
+	if (sodium_init() < 0)
+		return diag_set(d, ST_EIO, "libsodium did not start");
+	/* The registry makes the file (0600) or checks it is one of ours. */
+	struct peers *reg = NULL;
+	int rc = peers_open(home, &reg, d);
+	peers_close(reg);
+	if (rc != ST_OK)
+		return rc;
+	struct fedstate *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	if (pthread_mutex_init(&f->mu, NULL) != 0) {
+		free(f);
+		return diag_set(d, ST_ENOMEM, "federation state: no mutex");
+	}
+	if (pthread_rwlock_init(&f->rw, NULL) != 0) {
+		pthread_mutex_destroy(&f->mu);
+		free(f);
+		return diag_set(d, ST_ENOMEM, "federation state: no lock");
+	}
+	if ((size_t)snprintf(f->path, sizeof(f->path), "%s/peers.db", home) >=
+	    sizeof(f->path)) {
+		fedstate_close(f);
+		return diag_set(d, ST_EINVAL, "%s: path too long", home);
+	}
+	/* No SQLITE_OPEN_CREATE: the registry made the file above. */
+	if (sqlite3_open_v2(f->path, &f->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		rc = sql_diag(f->db, d, f->path);
+		goto out;
+	}
+	sqlite3_busy_timeout(f->db, 5000);
+	/* WAL lets the CLI read while serve writes; FULL makes each commit
+	 * durable when it returns, WAL or not. */
+	if ((rc = exec(f, "PRAGMA journal_mode=WAL", d)) != ST_OK ||
+	    (rc = exec(f, "PRAGMA synchronous=FULL", d)) != ST_OK)
+		goto out;
+	rc = migrate(f, d);
+	if (rc != ST_OK)
+		diag_prefix(d, "%s", f->path);
+out:
+	if (rc != ST_OK) {
+		fedstate_close(f);
+		return rc;
+	}
+	*out = f;
+	return ST_OK;
+}
+
+static void sets_clear(struct fedstate *f)
+{
+	for (size_t i = 0; i < f->nsets; i++)
+		free(f->sets[i].v);
+	free(f->sets);
+	f->sets = NULL;
+	f->nsets = f->capsets = 0;
+}
+
+void fedstate_close(struct fedstate *f)
+{
+	if (f == NULL)
+		return;
+	sqlite3_close(f->db);
+	sets_clear(f);
+	pthread_rwlock_destroy(&f->rw);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
+
+/* ---- released sets in memory (callers hold rw) ---- */
+
+static struct relset *set_find(struct fedstate *f, const char *peer)
+{
+	for (size_t i = 0; i < f->nsets; i++)
+		if (strcmp(f->sets[i].peer, peer) == 0)
+			return &f->sets[i];
+	return NULL;
+}
+
+/* Index of the first element >= seq. */
+static size_t set_lower(const struct relset *s, uint64_t seq)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool set_has(const struct relset *s, uint64_t seq)
+{
+	size_t i = set_lower(s, seq);
+	return i < s->n && s->v[i] == seq;
+}
+
+/* Adds seq, keeping the order; cheap for the usual ascending arrival. */
+static int set_add(struct relset *s, uint64_t seq)
+{
+	size_t i = s->n;
+	if (s->n > 0 && seq <= s->v[s->n - 1]) {
+		i = set_lower(s, seq);
+		if (i < s->n && s->v[i] == seq)
+			return ST_OK;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *v = realloc(s->v, cap * sizeof(*v));
+		if (v == NULL)
+			return ST_ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof(*s->v));
+	s->v[i] = seq;
+	s->n++;
+	return ST_OK;
+}
+
+/* Forgets the set of peer (it is loaded again from the file on use). */
+static void set_drop(struct fedstate *f, const char *peer)
+{
+	struct relset *s = set_find(f, peer);
+	if (s == NULL)
+		return;
+	free(s->v);
+	*s = f->sets[--f->nsets];
+}
+
+/* Empties the loaded set of peer (the file's set is empty too). */
+static void set_empty(struct fedstate *f, const char *peer)
+{
+	struct relset *s = set_find(f, peer);
+	if (s != NULL)
+		s->n = 0;
+}
+
+/* Reads the released set of peer from the file and installs it, unless
+ * another thread did first. Called with mu held. */
+static int set_load(struct fedstate *f, const char *peer)
+{
+	struct relset s = {0};
+	sqlite3_stmt *st = NULL;
+	int rc =
+	    prep(f, "SELECT seq FROM released WHERE peer = ?1 ORDER BY seq",
+		 &st, NULL);
+	if (rc != ST_OK)
+		return rc;
+	snprintf(s.peer, sizeof(s.peer), "%s", peer);
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	int src;
+	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = set_add(&s, (uint64_t)sqlite3_column_int64(st, 0));
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = ST_ESTORE;
+	sqlite3_finalize(st);
+	if (rc == ST_OK) {
+		pthread_rwlock_wrlock(&f->rw);
+		if (set_find(f, peer) == NULL) {
+			if (f->nsets == f->capsets) {
+				size_t cap = f->capsets ? f->capsets * 2 : 8;
+				struct relset *v =
+				    realloc(f->sets, cap * sizeof(*v));
+				if (v == NULL)
+					rc = ST_ENOMEM;
+				else {
+					f->sets = v;
+					f->capsets = cap;
+				}
+			}
+			if (rc == ST_OK) {
+				f->sets[f->nsets++] = s;
+				s.v = NULL;
+			}
+		}
+		pthread_rwlock_unlock(&f->rw);
+	}
+	free(s.v);
+	return rc;
+}
+
+bool fed_released(struct fedstate *f, const char *peer, uint64_t seq)
+{
+	if (f == NULL || peer == NULL)
+		return false;
+	for (int pass = 0; pass < 2; pass++) {
+		pthread_rwlock_rdlock(&f->rw);
+		const struct relset *s = set_find(f, peer);
+		bool known = s != NULL, has = known && set_has(s, seq);
+		pthread_rwlock_unlock(&f->rw);
+		if (known)
+			return has;
+		if (pass == 1 || peer_name_check(peer, NULL) != ST_OK)
+			break;
+		pthread_mutex_lock(&f->mu);
+		int rc = set_load(f, peer);
+		pthread_mutex_unlock(&f->mu);
+		if (rc != ST_OK)
+			break; /* unreadable: nothing counts as released */
+	}
+	return false;
+}
+
+/* ---- provenance ---- */
+
+static int prov_check(const struct fed_prov *p, struct diag *d)
+{
+	int rc;
+	if (!terminated(p->id, sizeof(p->id)) || p->id[0] == '\0')
+		return diag_set(d, ST_EINVAL, "provenance: no id");
+	if (!terminated(p->origin, sizeof(p->origin)) ||
+	    !terminated(p->attestation, sizeof(p->attestation)))
+		return diag_set(d, ST_EINVAL,
+				"provenance of %s: origin or attestation "
+				"too long",
+				p->id);
+	if (!terminated(p->peer, sizeof(p->peer)) ||
+	    (rc = check_peer(p->peer, d)) != ST_OK)
+		return diag_set(d, ST_EINVAL, "provenance of %s: bad peer name",
+				p->id);
+	if (p->n_red > FED_MAX_RED || (p->n_red > 0 && p->red == NULL))
+		return diag_set(d, ST_EINVAL,
+				"provenance of %s: %zu RED recipients (at "
+				"most %d)",
+				p->id, p->n_red, FED_MAX_RED);
+	for (size_t i = 0; i < p->n_red; i++)
+		if (!terminated(p->red[i], STIX_ID_MAX) || p->red[i][0] == '\0')
+			return diag_set(d, ST_EINVAL,
+					"provenance of %s: RED recipient %zu "
+					"empty or too long",
+					p->id, i);
+	return ST_OK;
+}
+
+static int red_json(const struct fed_prov *p, struct buf *b, struct diag *d)
+{
+	struct jw w;
+	buf_reset(b);
+	jw_init(&w, b);
+	jw_arr_open(&w);
+	for (size_t i = 0; i < p->n_red; i++)
+		jw_str(&w, p->red[i]);
+	jw_arr_close(&w);
+	int rc = jw_finish(&w);
+	if (rc != ST_OK)
+		return diag_set(d, rc, "provenance of %s: RED recipients: %s",
+				p->id, st_strerror(rc));
+	return ST_OK;
+}
+
+int fed_prov_put(struct fedstate *f, const struct fed_prov *p, size_t n,
+		 const struct fed_attestation *att, size_t natt, struct diag *d)
+{
+	if (f == NULL || (n > 0 && p == NULL) || (natt > 0 && att == NULL))
+		return diag_set(d, ST_EINVAL, "fed_prov_put: NULL argument");
+	int rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = prov_check(&p[i], d)) != ST_OK)
+			return rc;
+	for (size_t i = 0; i < natt; i++)
+		if (att[i].id == NULL || att[i].id[0] == '\0' ||
+		    strlen(att[i].id) >= STIX_ID_MAX || att[i].json == NULL ||
+		    att[i].len == 0 || att[i].len > BLOB_MAX)
+			return diag_set(d, ST_EINVAL,
+					"attestation %zu: no id, or no JSON, "
+					"or more than %u bytes",
+					i, BLOB_MAX);
+	if (n == 0 && natt == 0)
+		return ST_OK;
+	struct buf red = BUF_INIT(1 << 20);
+	sqlite3_stmt *ps = NULL, *as = NULL;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
+		goto unlock;
+	rc = prep(f,
+		  "INSERT OR IGNORE INTO provenance(id, version, origin, peer,"
+		  " attestation, relay_green, red, sha256)"
+		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		  &ps, d);
+	if (rc == ST_OK)
+		rc = prep(f,
+			  "INSERT OR IGNORE INTO attestations(id, json)"
+			  " VALUES(?1, ?2)",
+			  &as, d);
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		if ((rc = red_json(&p[i], &red, d)) != ST_OK)
+			break;
+		sqlite3_bind_text(ps, 1, p[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ps, 2, p[i].version);
+		sqlite3_bind_text(ps, 3, p[i].origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ps, 4, p[i].peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ps, 5, p[i].attestation, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ps, 6, p[i].relay_green);
+		sqlite3_bind_text(ps, 7, red.data, (int)red.len, SQLITE_STATIC);
+		sqlite3_bind_blob(ps, 8, p[i].sha256, sizeof(p[i].sha256),
+				  SQLITE_STATIC);
+		rc = step_done(f, ps, "provenance", d);
+	}
+	for (size_t i = 0; rc == ST_OK && i < natt; i++) {
+		sqlite3_bind_text(as, 1, att[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(as, 2, att[i].json, (int)att[i].len,
+				  SQLITE_STATIC);
+		rc = step_done(f, as, "attestation", d);
+	}
+	sqlite3_finalize(ps);
+	sqlite3_finalize(as);
+	rc = end_tx(f, rc, d);
+unlock:
+	pthread_mutex_unlock(&f->mu);
+	buf_free(&red);
+	return rc;
+}
+
+/* Parses the stored RED list into out->red. */
+static int red_parse(const char *text, size_t len, struct fed_prov *out)
+{
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root = NULL;
+	int rc = doc != NULL ? ST_OK : ST_ENOMEM;
+	if (rc == ST_OK)
+		rc = json_parse(doc, text, len, 0, NULL, &root, NULL);
+	if (rc == ST_OK && root->type != JSON_ARRAY)
+		rc = ST_ESTORE;
+	size_t n = rc == ST_OK ? root->len : 0;
+	if (n > FED_MAX_RED)
+		rc = ST_ESTORE;
+	if (rc == ST_OK && n > 0 &&
+	    (out->red = calloc(n, sizeof(*out->red))) == NULL)
+		rc = ST_ENOMEM;
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		const struct json_val *v = &root->u.items[i];
+		if (v->type != JSON_STRING || v->len >= STIX_ID_MAX) {
+			rc = ST_ESTORE;
+			break;
+		}
+		memcpy(out->red[i], v->u.str, v->len);
+		out->red[i][v->len] = '\0';
+		out->n_red++;
+	}
+	json_doc_free(doc);
+	return rc;
+}
+
+int fed_prov_get(struct fedstate *f, const char *id, st_time version,
+		 struct fed_prov *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (f == NULL || out == NULL || id == NULL || id[0] == '\0' ||
+	    strlen(id) >= STIX_ID_MAX)
+		return ST_EINVAL;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f,
+		      "SELECT origin, peer, attestation, relay_green, red,"
+		      " sha256 FROM provenance WHERE id = ?1 AND version = ?2",
+		      &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, version);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			snprintf(out->id, sizeof(out->id), "%s", id);
+			out->version = version;
+			copy_col(out->origin, sizeof(out->origin), st, 0);
+			copy_col(out->peer, sizeof(out->peer), st, 1);
+			copy_col(out->attestation, sizeof(out->attestation), st,
+				 2);
+			out->relay_green = sqlite3_column_int(st, 3) != 0;
+			if (sqlite3_column_bytes(st, 5) == 32)
+				memcpy(out->sha256, sqlite3_column_blob(st, 5),
+				       32);
+			const char *red =
+			    (const char *)sqlite3_column_text(st, 4);
+			rc =
+			    red_parse(red != NULL ? red : "[]",
+				      (size_t)sqlite3_column_bytes(st, 4), out);
+		} else {
+			rc = src == SQLITE_DONE ? ST_ENOTFOUND : ST_ESTORE;
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	if (rc != ST_OK)
+		fed_prov_free(out);
+	return rc;
+}
+
+void fed_prov_free(struct fed_prov *p)
+{
+	if (p == NULL)
+		return;
+	free(p->red);
+	p->red = NULL;
+	p->n_red = 0;
+}
+
+int fed_origin_of(struct fedstate *f, const char *id, char *origin)
+{
+	if (origin != NULL)
+		origin[0] = '\0';
+	if (f == NULL || id == NULL || origin == NULL || id[0] == '\0' ||
+	    strlen(id) >= STIX_ID_MAX)
+		return ST_EINVAL;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f,
+		      "SELECT origin FROM provenance"
+		      " WHERE id = ?1 AND origin <> '' ORDER BY rowid LIMIT 1",
+		      &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			copy_col(origin, STIX_ID_MAX, st, 0);
+		else
+			rc = src == SQLITE_DONE ? ST_ENOTFOUND : ST_ESTORE;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_attestation_get(struct fedstate *f, const char *id, char **json,
+			size_t *len)
+{
+	if (json != NULL)
+		*json = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (f == NULL || id == NULL || json == NULL || len == NULL ||
+	    id[0] == '\0' || strlen(id) >= STIX_ID_MAX)
+		return ST_EINVAL;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc =
+	    prep(f, "SELECT json FROM attestations WHERE id = ?1", &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			size_t n = (size_t)sqlite3_column_bytes(st, 0);
+			const void *b = sqlite3_column_blob(st, 0);
+			if ((*json = malloc(n + 1)) == NULL) {
+				rc = ST_ENOMEM;
+			} else {
+				if (n > 0)
+					memcpy(*json, b, n);
+				(*json)[n] = '\0';
+				*len = n;
+			}
+		} else {
+			rc = src == SQLITE_DONE ? ST_ENOTFOUND : ST_ESTORE;
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* ---- cursors and the released sets ---- */
+
+static int check_incarnation(const char *inc, struct diag *d)
+{
+	return check_text(inc, INCARNATION_MAX, false, "store incarnation", d);
+}
+
+int fed_cursor_get(struct fedstate *f, const char *peer,
+		   const char *incarnation, enum fed_cursor which,
+		   uint64_t *seq)
+{
+	if (seq != NULL)
+		*seq = 0;
+	if (f == NULL || seq == NULL || check_peer(peer, NULL) != ST_OK ||
+	    check_incarnation(incarnation, NULL) != ST_OK ||
+	    (which != FED_DECIDED && which != FED_DELIVERED))
+		return ST_EINVAL;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f,
+		      "SELECT seq FROM cursors WHERE peer = ?1 AND kind = ?2"
+		      " AND incarnation = ?3",
+		      &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, (int)which);
+		sqlite3_bind_text(st, 3, incarnation, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		else if (src != SQLITE_DONE)
+			rc = ST_ESTORE;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* Moves a cursor (inside the caller's transaction). */
+static int cursor_set(struct fedstate *f, const char *peer,
+		      const char *incarnation, enum fed_cursor which,
+		      uint64_t seq, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(f,
+		      "INSERT OR REPLACE INTO cursors(peer, kind, incarnation,"
+		      " seq) VALUES(?1, ?2, ?3, ?4)",
+		      &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, (int)which);
+		sqlite3_bind_text(st, 3, incarnation, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)seq);
+		rc = step_done(f, st, "cursor", d);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Runs sql with ?1 bound to peer (a DELETE of the peer's rows). */
+static int peer_exec(struct fedstate *f, const char *sql, const char *peer,
+		     struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(f, sql, &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		rc = step_done(f, st, "federation state", d);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Whether the peer's DECIDED cursor was kept for another incarnation (its
+ * released set then names seqs of another log). */
+static int other_incarnation(struct fedstate *f, const char *peer,
+			     const char *incarnation, bool *other,
+			     struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	*other = false;
+	int rc = prep(f,
+		      "SELECT incarnation FROM cursors WHERE peer = ?1 AND"
+		      " kind = ?2",
+		      &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, FED_DECIDED);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			const char *inc =
+			    (const char *)sqlite3_column_text(st, 0);
+			*other = inc == NULL || strcmp(inc, incarnation) != 0;
+		} else if (src != SQLITE_DONE) {
+			rc = sql_diag(f->db, d, "cursor");
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
+		uint64_t cursor, const uint64_t *seqs, size_t n, struct diag *d)
+{
+	int rc;
+	if (f == NULL || (n > 0 && seqs == NULL))
+		return diag_set(d, ST_EINVAL, "fed_decided: NULL argument");
+	if ((rc = check_peer(peer, d)) != ST_OK ||
+	    (rc = check_incarnation(incarnation, d)) != ST_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	bool other = false;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
+		goto unlock;
+	rc = other_incarnation(f, peer, incarnation, &other, d);
+	if (rc == ST_OK && other)
+		rc = peer_exec(f, "DELETE FROM released WHERE peer = ?1", peer,
+			       d);
+	if (rc == ST_OK)
+		rc = prep(f,
+			  "INSERT OR IGNORE INTO released(peer, seq)"
+			  " VALUES(?1, ?2)",
+			  &st, d);
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)seqs[i]);
+		rc = step_done(f, st, "released", d);
+	}
+	sqlite3_finalize(st);
+	if (rc == ST_OK)
+		rc = cursor_set(f, peer, incarnation, FED_DECIDED, cursor, d);
+	rc = end_tx(f, rc, d);
+	if (rc == ST_OK) {
+		/* Durable: now the loaded set, if any, follows. */
+		pthread_rwlock_wrlock(&f->rw);
+		struct relset *s = set_find(f, peer);
+		if (s != NULL && other)
+			s->n = 0;
+		for (size_t i = 0; s != NULL && i < n; i++)
+			if (set_add(s, seqs[i]) != ST_OK) {
+				set_drop(f, peer); /* reloaded on next use */
+				break;
+			}
+		pthread_rwlock_unlock(&f->rw);
+	}
+unlock:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_adopt_incarnation(struct fedstate *f, const char *incarnation,
+			  struct diag *d)
+{
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_adopt_incarnation: NULL");
+	int rc = check_incarnation(incarnation, d);
+	if (rc != ST_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
+		goto unlock;
+	rc = prep(f,
+		  "DELETE FROM released WHERE peer IN (SELECT peer FROM"
+		  " cursors WHERE kind = ?2 AND incarnation <> ?1)",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, incarnation, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, FED_DECIDED);
+		rc = step_done(f, st, "released", d);
+	}
+	sqlite3_finalize(st);
+	if (rc == ST_OK)
+		rc = prep(f, "DELETE FROM cursors WHERE incarnation <> ?1", &st,
+			  d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, incarnation, -1, SQLITE_STATIC);
+		rc = step_done(f, st, "cursors", d);
+		sqlite3_finalize(st);
+	}
+	rc = end_tx(f, rc, d);
+	if (rc == ST_OK) {
+		pthread_rwlock_wrlock(&f->rw);
+		sets_clear(f); /* loaded again on use */
+		pthread_rwlock_unlock(&f->rw);
+	}
+unlock:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_queue_depth(struct fedstate *f, const char *peer,
+		    const char *incarnation, uint64_t *n, struct diag *d)
+{
+	if (n != NULL)
+		*n = 0;
+	if (f == NULL || n == NULL)
+		return diag_set(d, ST_EINVAL, "fed_queue_depth: NULL");
+	int rc;
+	if ((rc = check_peer(peer, d)) != ST_OK ||
+	    (rc = check_incarnation(incarnation, d)) != ST_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  "SELECT count(*) FROM released WHERE peer = ?1"
+		  " AND seq > coalesce((SELECT seq FROM cursors WHERE"
+		  " peer = ?1 AND kind = ?3 AND incarnation = ?2), 0)"
+		  " AND EXISTS (SELECT 1 FROM cursors WHERE peer = ?1"
+		  " AND kind = ?4 AND incarnation = ?2)",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, incarnation, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, FED_DELIVERED);
+		sqlite3_bind_int(st, 4, FED_DECIDED);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*n = (uint64_t)sqlite3_column_int64(st, 0);
+		else
+			rc = sql_diag(f->db, d, "queue");
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* ---- releases ---- */
+
+static int check_path(const char *path, struct diag *d)
+{
+	for (size_t i = 0;
+	     path != NULL && i < sizeof(sent_paths) / sizeof(sent_paths[0]);
+	     i++)
+		if (strcmp(path, sent_paths[i]) == 0)
+			return ST_OK;
+	return diag_set(d, ST_EINVAL,
+			"release path '%.20s': push, catch-up, taxii, stream "
+			"or export",
+			path != NULL ? path : "");
+}
+
+static int check_items(const struct fed_sent_item *items, size_t n,
+		       struct diag *d)
+{
+	if (n > 0 && items == NULL)
+		return diag_set(d, ST_EINVAL, "release: no items");
+	for (size_t i = 0; i < n; i++)
+		if (items[i].id == NULL || items[i].id[0] == '\0' ||
+		    strlen(items[i].id) >= STIX_ID_MAX)
+			return diag_set(d, ST_EINVAL,
+					"release: item %zu has no id, or an "
+					"id too long",
+					i);
+	return ST_OK;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The hex SHA-256 of the items' "id|version\n" lines, sorted bytewise. */
+static int digest(const struct fed_sent_item *items, size_t n, char hex[65],
+		  struct diag *d)
+{
+	size_t each = STIX_ID_MAX + TS_BUFSZ + 2;
+	char **lines = calloc(n > 0 ? n : 1, sizeof(*lines));
+	char *text = malloc((n > 0 ? n : 1) * each);
+	int rc = ST_OK;
+	if (lines == NULL || text == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ts[TS_BUFSZ];
+		ts_format(items[i].version, ts);
+		lines[i] = text + i * each;
+		snprintf(lines[i], each, "%s|%s\n", items[i].id, ts);
+	}
+	qsort(lines, n, sizeof(*lines), cmp_line);
+	crypto_hash_sha256_state h;
+	uint8_t md[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&h);
+	for (size_t i = 0; i < n; i++)
+		crypto_hash_sha256_update(&h, (const uint8_t *)lines[i],
+					  strlen(lines[i]));
+	crypto_hash_sha256_final(&h, md);
+	sodium_bin2hex(hex, 65, md, sizeof(md));
+out:
+	free(lines);
+	free(text);
+	return rc;
+}
+
+/* Records one release (inside the caller's transaction). */
+static int sent_insert(struct fedstate *f, const char *peer, const char *path,
+		       const struct fed_sent_item *items, size_t n,
+		       const char *hex, st_time now, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(f,
+		      "INSERT INTO sent(peer, at, path, count, digest,"
+		      " first_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		      &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)n);
+		sqlite3_bind_text(st, 5, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, items[0].id, -1, SQLITE_STATIC);
+		rc = step_done(f, st, "release record", d);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int fed_delivered(struct fedstate *f, const char *peer, const char *incarnation,
+		  uint64_t cursor, const struct fed_sent_item *items, size_t n,
+		  const char *path, st_time now, struct diag *d)
+{
+	int rc;
+	char hex[65];
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_delivered: NULL");
+	if ((rc = check_peer(peer, d)) != ST_OK ||
+	    (rc = check_incarnation(incarnation, d)) != ST_OK ||
+	    (rc = check_path(path, d)) != ST_OK ||
+	    (rc = check_items(items, n, d)) != ST_OK ||
+	    (rc = digest(items, n, hex, d)) != ST_OK)
+		return rc;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) == ST_OK) {
+		rc = cursor_set(f, peer, incarnation, FED_DELIVERED, cursor, d);
+		if (rc == ST_OK && n > 0)
+			rc = sent_insert(f, peer, path, items, n, hex, now, d);
+		rc = end_tx(f, rc, d);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_sent_record(struct fedstate *f, const char *peer, const char *path,
+		    const struct fed_sent_item *items, size_t n, st_time now,
+		    struct diag *d)
+{
+	int rc;
+	char hex[65];
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_sent_record: NULL");
+	if ((rc = check_peer(peer, d)) != ST_OK ||
+	    (rc = check_path(path, d)) != ST_OK ||
+	    (rc = check_items(items, n, d)) != ST_OK)
+		return rc;
+	if (n == 0)
+		return ST_OK;
+	if ((rc = digest(items, n, hex, d)) != ST_OK)
+		return rc;
+	pthread_mutex_lock(&f->mu);
+	rc = sent_insert(f, peer, path, items, n, hex, now, d);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_sent_list(struct fedstate *f, const char *peer, st_time since,
+		  fed_sent_fn fn, void *ctx, struct diag *d)
+{
+	if (f == NULL || fn == NULL)
+		return diag_set(d, ST_EINVAL, "fed_sent_list: NULL");
+	int rc = check_peer(peer, d);
+	if (rc != ST_OK)
+		return rc;
+	/* Pages of rows read under the lock, handed out without it, so
+	 * that fn may call this module. */
+	struct fed_sent *page = malloc(LIST_PAGE * sizeof(*page));
+	int64_t *rowids = malloc(LIST_PAGE * sizeof(*rowids));
+	if (page == NULL || rowids == NULL) {
+		free(page);
+		free(rowids);
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	}
+	st_time at = since;
+	int64_t after = -1; /* rowid after which rows at `at` follow */
+	for (;;) {
+		sqlite3_stmt *st = NULL;
+		size_t k = 0;
+		pthread_mutex_lock(&f->mu);
+		rc = prep(f,
+			  "SELECT at, path, count, digest, first_id, rowid"
+			  " FROM sent WHERE peer = ?1 AND (at > ?2 OR"
+			  " (at = ?2 AND rowid > ?3)) ORDER BY at, rowid"
+			  " LIMIT ?4",
+			  &st, d);
+		if (rc == ST_OK) {
+			sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, at);
+			sqlite3_bind_int64(st, 3, after);
+			sqlite3_bind_int(st, 4, LIST_PAGE);
+			int src;
+			while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+				struct fed_sent *s = &page[k];
+				memset(s, 0, sizeof(*s));
+				s->at = sqlite3_column_int64(st, 0);
+				copy_col(s->path, sizeof(s->path), st, 1);
+				s->count =
+				    (uint64_t)sqlite3_column_int64(st, 2);
+				copy_col(s->digest, sizeof(s->digest), st, 3);
+				copy_col(s->first_id, sizeof(s->first_id), st,
+					 4);
+				rowids[k++] = sqlite3_column_int64(st, 5);
+			}
+			if (src != SQLITE_DONE)
+				rc = sql_diag(f->db, d, "releases");
+		}
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&f->mu);
+		for (size_t i = 0; rc == ST_OK && i < k; i++)
+			rc = fn(ctx, &page[i]);
+		if (rc != ST_OK || k < LIST_PAGE)
+			break;
+		at = page[k - 1].at;
+		after = rowids[k - 1];
+	}
+	free(page);
+	free(rowids);
+	return rc;
+}
+
+/* ---- policy hash ---- */
+
+int fed_policy_hash_get(struct fedstate *f, const char *peer, char hash[65])
+{
+	if (hash != NULL)
+		hash[0] = '\0';
+	if (f == NULL || hash == NULL || check_peer(peer, NULL) != ST_OK)
+		return ST_EINVAL;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc =
+	    prep(f, "SELECT hash FROM policy_hash WHERE peer = ?1", &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			copy_col(hash, 65, st, 0);
+		else if (src != SQLITE_DONE)
+			rc = ST_ESTORE;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_policy_reset(struct fedstate *f, const char *peer, const char *hash,
+		     struct diag *d)
+{
+	if (f == NULL || hash == NULL)
+		return diag_set(d, ST_EINVAL, "fed_policy_reset: NULL");
+	int rc = check_peer(peer, d);
+	if (rc != ST_OK)
+		return rc;
+	size_t hl = strlen(hash);
+	if ((hl != 0 && hl != 64) || strspn(hash, "0123456789abcdef") != hl)
+		return diag_set(d, ST_EINVAL,
+				"policy hash: 64 lowercase hex digits, or "
+				"\"\" for none");
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
+		goto unlock;
+	rc = peer_exec(f, "DELETE FROM released WHERE peer = ?1", peer, d);
+	if (rc == ST_OK)
+		rc = peer_exec(f, "DELETE FROM cursors WHERE peer = ?1", peer,
+			       d);
+	if (rc == ST_OK)
+		rc = prep(f,
+			  "INSERT OR REPLACE INTO policy_hash(peer, hash)"
+			  " VALUES(?1, ?2)",
+			  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+		rc = step_done(f, st, "policy hash", d);
+	}
+	sqlite3_finalize(st);
+	rc = end_tx(f, rc, d);
+	if (rc == ST_OK) {
+		pthread_rwlock_wrlock(&f->rw);
+		set_empty(f, peer);
+		pthread_rwlock_unlock(&f->rw);
+	}
+unlock:
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* ---- catch-up cursors ---- */
+
+int fed_catchup_get(struct fedstate *f, const char *peer,
+		    const char *collection, st_time *after)
+{
+	if (after != NULL)
+		*after = 0;
+	if (f == NULL || after == NULL || check_peer(peer, NULL) != ST_OK ||
+	    check_text(collection, COLLECTION_MAX, false, "collection", NULL) !=
+		ST_OK)
+		return ST_EINVAL;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f,
+		      "SELECT after FROM catchup WHERE peer = ?1 AND"
+		      " collection = ?2",
+		      &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, collection, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			*after = sqlite3_column_int64(st, 0);
+		else if (src != SQLITE_DONE)
+			rc = ST_ESTORE;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_catchup_set(struct fedstate *f, const char *peer,
+		    const char *collection, st_time after, struct diag *d)
+{
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_catchup_set: NULL");
+	int rc;
+	if ((rc = check_peer(peer, d)) != ST_OK ||
+	    (rc = check_text(collection, COLLECTION_MAX, false,
+			     "remote collection", d)) != ST_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  "INSERT OR REPLACE INTO catchup(peer, collection, after)"
+		  " VALUES(?1, ?2, ?3)",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, collection, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, after);
+		rc = step_done(f, st, "catch-up cursor", d);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* ---- quarantine ---- */
+
+int fed_quarantine_add(struct fedstate *f, const struct fed_quarantined *q,
+		       int64_t *qid, struct diag *d)
+{
+	if (qid != NULL)
+		*qid = 0;
+	if (f == NULL || q == NULL)
+		return diag_set(d, ST_EINVAL, "fed_quarantine_add: NULL");
+	int rc;
+	if (!terminated(q->peer, sizeof(q->peer)) ||
+	    (rc = check_peer(q->peer, d)) != ST_OK)
+		return diag_set(d, ST_EINVAL, "quarantine: bad peer name");
+	if (!terminated(q->id, sizeof(q->id)) ||
+	    !terminated(q->version, sizeof(q->version)) ||
+	    !terminated(q->reason, sizeof(q->reason)))
+		return diag_set(d, ST_EINVAL,
+				"quarantine: id, version or reason not "
+				"terminated");
+	if (q->object == NULL || q->object_len == 0 || q->object_len > BLOB_MAX)
+		return diag_set(d, ST_EINVAL,
+				"quarantine: no object, or more than %u bytes",
+				BLOB_MAX);
+	if ((q->attestation == NULL) != (q->attestation_len == 0) ||
+	    q->attestation_len > BLOB_MAX)
+		return diag_set(d, ST_EINVAL,
+				"quarantine: attestation and its length "
+				"disagree, or more than %u bytes",
+				BLOB_MAX);
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  "INSERT INTO quarantine(at, peer, id, version, reason, cid,"
+		  " object, attestation) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		  " ?8)",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, q->at);
+		sqlite3_bind_text(st, 2, q->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, q->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, q->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, q->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, q->cid);
+		sqlite3_bind_blob(st, 7, q->object, (int)q->object_len,
+				  SQLITE_STATIC);
+		if (q->attestation != NULL)
+			sqlite3_bind_blob(st, 8, q->attestation,
+					  (int)q->attestation_len,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 8);
+		rc = step_done(f, st, "quarantine", d);
+		if (rc == ST_OK && qid != NULL)
+			*qid = sqlite3_last_insert_rowid(f->db);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* A copy of a blob column (NUL-terminated, *len without it), or NULL for
+ * SQL NULL. */
+static int blob_dup(sqlite3_stmt *st, int col, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return ST_OK;
+	const void *b = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if ((*out = malloc(n + 1)) == NULL)
+		return ST_ENOMEM;
+	if (n > 0)
+		memcpy(*out, b, n);
+	(*out)[n] = '\0';
+	*len = n;
+	return ST_OK;
+}
+
+#define Q_COLUMNS "qid, at, peer, id, version, reason, cid"
+
+static void q_row(sqlite3_stmt *st, struct fed_quarantined *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->qid = sqlite3_column_int64(st, 0);
+	q->at = sqlite3_column_int64(st, 1);
+	copy_col(q->peer, sizeof(q->peer), st, 2);
+	copy_col(q->id, sizeof(q->id), st, 3);
+	copy_col(q->version, sizeof(q->version), st, 4);
+	copy_col(q->reason, sizeof(q->reason), st, 5);
+	q->cid = sqlite3_column_int64(st, 6);
+}
+
+int fed_quarantine_list(struct fedstate *f, fed_quarantine_fn fn, void *ctx,
+			struct diag *d)
+{
+	if (f == NULL || fn == NULL)
+		return diag_set(d, ST_EINVAL, "fed_quarantine_list: NULL");
+	struct fed_quarantined *page = malloc(LIST_PAGE * sizeof(*page));
+	if (page == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	int64_t after = 0;
+	int rc;
+	for (;;) {
+		sqlite3_stmt *st = NULL;
+		size_t k = 0;
+		pthread_mutex_lock(&f->mu);
+		rc = prep(f,
+			  "SELECT " Q_COLUMNS " FROM quarantine WHERE qid > ?1"
+			  " ORDER BY qid LIMIT ?2",
+			  &st, d);
+		if (rc == ST_OK) {
+			sqlite3_bind_int64(st, 1, after);
+			sqlite3_bind_int(st, 2, LIST_PAGE);
+			int src;
+			while ((src = sqlite3_step(st)) == SQLITE_ROW)
+				q_row(st, &page[k++]);
+			if (src != SQLITE_DONE)
+				rc = sql_diag(f->db, d, "quarantine");
+		}
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&f->mu);
+		for (size_t i = 0; rc == ST_OK && i < k; i++)
+			rc = fn(ctx, &page[i]);
+		if (rc != ST_OK || k < LIST_PAGE)
+			break;
+		after = page[k - 1].qid;
+	}
+	free(page);
+	return rc;
+}
+
+int fed_quarantine_get(struct fedstate *f, int64_t qid,
+		       struct fed_quarantined *out, struct diag *d)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (f == NULL || out == NULL)
+		return diag_set(d, ST_EINVAL, "fed_quarantine_get: NULL");
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f,
+		      "SELECT " Q_COLUMNS ", object, attestation FROM"
+		      " quarantine WHERE qid = ?1",
+		      &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, qid);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			q_row(st, out);
+			if (blob_dup(st, 7, &out->object, &out->object_len) !=
+				ST_OK ||
+			    blob_dup(st, 8, &out->attestation,
+				     &out->attestation_len) != ST_OK)
+				rc = diag_set(d, ST_ENOMEM, "out of memory");
+		} else if (src == SQLITE_DONE) {
+			rc = diag_set(d, ST_ENOTFOUND,
+				      "no quarantined object %lld",
+				      (long long)qid);
+		} else {
+			rc = sql_diag(f->db, d, "quarantine");
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	if (rc != ST_OK)
+		fed_quarantined_free(out);
+	return rc;
+}
+
+void fed_quarantined_free(struct fed_quarantined *q)
+{
+	if (q == NULL)
+		return;
+	free(q->object);
+	free(q->attestation);
+	q->object = q->attestation = NULL;
+	q->object_len = q->attestation_len = 0;
+}
+
+int fed_quarantine_remove(struct fedstate *f, int64_t qid, struct diag *d)
+{
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_quarantine_remove: NULL");
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f, "DELETE FROM quarantine WHERE qid = ?1", &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, qid);
+		rc = step_done(f, st, "quarantine", d);
+		if (rc == ST_OK && sqlite3_changes(f->db) == 0)
+			rc = diag_set(d, ST_ENOTFOUND,
+				      "no quarantined object %lld",
+				      (long long)qid);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* A count query with ?1 bound to peer unless peer is NULL. 0 on error. */
+static uint64_t count_rows(struct fedstate *f, const char *sql,
+			   const char *peer)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t n = 0;
+	pthread_mutex_lock(&f->mu);
+	if (prep(f, sql, &st, NULL) == ST_OK) {
+		if (peer != NULL)
+			sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+uint64_t fed_quarantine_count(struct fedstate *f, const char *peer)
+{
+	if (f == NULL)
+		return 0;
+	if (peer == NULL || peer[0] == '\0')
+		return count_rows(f, "SELECT count(*) FROM quarantine", NULL);
+	if (check_peer(peer, NULL) != ST_OK)
+		return 0;
+	return count_rows(f, "SELECT count(*) FROM quarantine WHERE peer = ?1",
+			  peer);
+}
+
+/* ---- dead letters ---- */
+
+int fed_deadletter_add(struct fedstate *f, const struct fed_deadletter *dl,
+		       struct diag *d)
+{
+	if (f == NULL || dl == NULL)
+		return diag_set(d, ST_EINVAL, "fed_deadletter_add: NULL");
+	int rc;
+	if (!terminated(dl->peer, sizeof(dl->peer)) ||
+	    (rc = check_peer(dl->peer, d)) != ST_OK)
+		return diag_set(d, ST_EINVAL, "dead letter: bad peer name");
+	if (!terminated(dl->id, sizeof(dl->id)) || dl->id[0] == '\0' ||
+	    !terminated(dl->reason, sizeof(dl->reason)))
+		return diag_set(d, ST_EINVAL,
+				"dead letter: no id, or id or reason not "
+				"terminated");
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  "INSERT INTO deadletter(at, peer, seq, id, version, reason,"
+		  " skipped) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, dl->at);
+		sqlite3_bind_text(st, 2, dl->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)dl->seq);
+		sqlite3_bind_text(st, 4, dl->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, dl->version);
+		sqlite3_bind_text(st, 6, dl->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 7, dl->skipped);
+		rc = step_done(f, st, "dead letter", d);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_deadletter_list(struct fedstate *f, const char *peer,
+			fed_deadletter_fn fn, void *ctx, struct diag *d)
+{
+	if (f == NULL || fn == NULL)
+		return diag_set(d, ST_EINVAL, "fed_deadletter_list: NULL");
+	int rc = check_peer(peer, d);
+	if (rc != ST_OK)
+		return rc;
+	struct fed_deadletter *page = malloc(LIST_PAGE * sizeof(*page));
+	if (page == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	int64_t after = 0;
+	for (;;) {
+		sqlite3_stmt *st = NULL;
+		size_t k = 0;
+		pthread_mutex_lock(&f->mu);
+		rc = prep(f,
+			  "SELECT did, at, peer, seq, id, version, reason,"
+			  " skipped FROM deadletter WHERE peer = ?1 AND"
+			  " did > ?2 ORDER BY did LIMIT ?3",
+			  &st, d);
+		if (rc == ST_OK) {
+			sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, after);
+			sqlite3_bind_int(st, 3, LIST_PAGE);
+			int src;
+			while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+				struct fed_deadletter *x = &page[k++];
+				memset(x, 0, sizeof(*x));
+				x->did = sqlite3_column_int64(st, 0);
+				x->at = sqlite3_column_int64(st, 1);
+				copy_col(x->peer, sizeof(x->peer), st, 2);
+				x->seq = (uint64_t)sqlite3_column_int64(st, 3);
+				copy_col(x->id, sizeof(x->id), st, 4);
+				x->version = sqlite3_column_int64(st, 5);
+				copy_col(x->reason, sizeof(x->reason), st, 6);
+				x->skipped = sqlite3_column_int(st, 7) != 0;
+			}
+			if (src != SQLITE_DONE)
+				rc = sql_diag(f->db, d, "dead letters");
+		}
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&f->mu);
+		for (size_t i = 0; rc == ST_OK && i < k; i++)
+			rc = fn(ctx, &page[i]);
+		if (rc != ST_OK || k < LIST_PAGE)
+			break;
+		after = page[k - 1].did;
+	}
+	free(page);
+	return rc;
+}
+
+int fed_deadletter_skip(struct fedstate *f, const char *peer, int64_t did,
+			size_t *n, struct diag *d)
+{
+	if (n != NULL)
+		*n = 0;
+	if (f == NULL || did < 0)
+		return diag_set(d, ST_EINVAL,
+				"fed_deadletter_skip: bad "
+				"argument");
+	int rc = check_peer(peer, d);
+	if (rc != ST_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  did == 0 ? "UPDATE deadletter SET skipped = 1 WHERE"
+			     " peer = ?1 AND skipped = 0"
+			   : "UPDATE deadletter SET skipped = 1 WHERE"
+			     " peer = ?1 AND did = ?2",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		if (did != 0)
+			sqlite3_bind_int64(st, 2, did);
+		rc = step_done(f, st, "dead letters", d);
+		int changed = rc == ST_OK ? sqlite3_changes(f->db) : 0;
+		if (rc == ST_OK && did != 0 && changed == 0)
+			rc = diag_set(d, ST_ENOTFOUND,
+				      "no dead letter %lld for peer %s",
+				      (long long)did, peer);
+		if (n != NULL)
+			*n = (size_t)changed;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+uint64_t fed_deadletter_count(struct fedstate *f, const char *peer,
+			      bool include_skipped)
+{
+	if (f == NULL || check_peer(peer, NULL) != ST_OK)
+		return 0;
+	return count_rows(
+	    f,
+	    include_skipped ? "SELECT count(*) FROM deadletter WHERE peer = ?1"
+			    : "SELECT count(*) FROM deadletter WHERE peer = ?1"
+			      " AND skipped = 0",
+	    peer);
+}
+
+/* ---- health ---- */
+
+int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (f == NULL || out == NULL || check_peer(peer, NULL) != ST_OK)
+		return ST_EINVAL;
+	snprintf(out->peer, sizeof(out->peer), "%s", peer);
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	int rc = prep(f,
+		      "SELECT identity, last_success, last_error_at,"
+		      " last_error, down_since, sent, received FROM health"
+		      " WHERE peer = ?1",
+		      &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			copy_col(out->identity, sizeof(out->identity), st, 0);
+			out->last_success = sqlite3_column_int64(st, 1);
+			out->last_error_at = sqlite3_column_int64(st, 2);
+			copy_col(out->last_error, sizeof(out->last_error), st,
+				 3);
+			out->down_since = sqlite3_column_int64(st, 4);
+			out->sent = (uint64_t)sqlite3_column_int64(st, 5);
+			out->received = (uint64_t)sqlite3_column_int64(st, 6);
+		} else if (src != SQLITE_DONE) {
+			rc = ST_ESTORE;
+		}
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_health_put(struct fedstate *f, const struct fed_health *h,
+		   struct diag *d)
+{
+	if (f == NULL || h == NULL)
+		return diag_set(d, ST_EINVAL, "fed_health_put: NULL");
+	int rc;
+	if (!terminated(h->peer, sizeof(h->peer)) ||
+	    (rc = check_peer(h->peer, d)) != ST_OK)
+		return diag_set(d, ST_EINVAL, "health: bad peer name");
+	if (!terminated(h->identity, sizeof(h->identity)) ||
+	    !terminated(h->last_error, sizeof(h->last_error)))
+		return diag_set(d, ST_EINVAL,
+				"health of %s: identity or error text not "
+				"terminated",
+				h->peer);
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  "INSERT OR REPLACE INTO health(peer, identity, last_success,"
+		  " last_error_at, last_error, down_since, sent, received)"
+		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, h->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, h->identity, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h->last_success);
+		sqlite3_bind_int64(st, 4, h->last_error_at);
+		sqlite3_bind_text(st, 5, h->last_error, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, h->down_since);
+		sqlite3_bind_int64(st, 7, (int64_t)h->sent);
+		sqlite3_bind_int64(st, 8, (int64_t)h->received);
+		rc = step_done(f, st, "health", d);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+/* ---- forgetting a peer ---- */
+
+int fed_forget_peer(struct fedstate *f, const char *peer, struct diag *d)
+{
+	/* Provenance and attestations stay: they describe versions in the
+	 * store, whatever became of the peer they came through. */
+	static const char *const deletes[] = {
+	    "DELETE FROM cursors WHERE peer = ?1",
+	    "DELETE FROM released WHERE peer = ?1",
+	    "DELETE FROM sent WHERE peer = ?1",
+	    "DELETE FROM catchup WHERE peer = ?1",
+	    "DELETE FROM quarantine WHERE peer = ?1",
+	    "DELETE FROM deadletter WHERE peer = ?1",
+	    "DELETE FROM health WHERE peer = ?1",
+	    "DELETE FROM policy_hash WHERE peer = ?1",
+	};
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_forget_peer: NULL");
+	int rc = check_peer(peer, d);
+	if (rc != ST_OK)
+		return rc;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) == ST_OK) {
+		for (size_t i = 0;
+		     rc == ST_OK && i < sizeof(deletes) / sizeof(deletes[0]);
+		     i++)
+			rc = peer_exec(f, deletes[i], peer, d);
+		rc = end_tx(f, rc, d);
+	}
+	if (rc == ST_OK) {
+		pthread_rwlock_wrlock(&f->rw);
+		set_empty(f, peer);
+		pthread_rwlock_unlock(&f->rw);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}

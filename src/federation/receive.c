@@ -1,0 +1,594 @@
+/*
+ * strait: what a partner sends, checked before anything is applied.
+ *
+ * Two passes over one envelope: first every attestation is verified (one
+ * signature per batch), then every object is validated, hashed in its
+ * canonical form and checked against the attestation that lists it and
+ * against the arrival rules (docs/FEDERATION.md, "What arrives"). Objects
+ * that pass get their provenance recorded (durably, before the objects)
+ * and are stored; the others are quarantined with the reason. Nothing is
+ * silently dropped: every element gets an outcome.
+ */
+#include "federation/fed_int.h"
+
+#include "common/log.h"
+#include "ingest/ingest.h"
+#include "stix/stix.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Allowed clock skew for "modified": five minutes, in microseconds. */
+#define FUTURE_SKEW ((st_time)5 * 60 * 1000000)
+
+struct verified {
+	struct attest a;
+	const char *json;
+	size_t len;
+	bool ok;
+	char err[200];
+	char peer[PEER_NAME_MAX]; /* the registered peer whose key signed */
+};
+
+struct rx {
+	struct fed *f;
+	const char *peer;
+	struct peer info;
+	char peer_identity[STIX_ID_MAX];
+	struct verified *att;
+	size_t natt;
+	struct fed_result *res;
+	const struct fed_elem *elems;
+	size_t *map; /* ingest index -> element index */
+	uint64_t stored;
+};
+
+struct keys_ctx {
+	struct attest_key *k;
+	char (*owner)[PEER_NAME_MAX];
+	size_t n, cap;
+};
+
+static int add_peer_key(void *ctx, const struct peer *p)
+{
+	struct keys_ctx *c = ctx;
+	if (c->n == c->cap)
+		return 0;
+	memcpy(c->k[c->n].id, p->key_id, sizeof(c->k[c->n].id));
+	memcpy(c->k[c->n].pk, p->pk, sizeof(p->pk));
+	snprintf(c->owner[c->n], PEER_NAME_MAX, "%s", p->name);
+	c->n++;
+	return 0;
+}
+
+static int known_keys(struct fed *f, struct attest_key **out,
+		      char (**owner)[PEER_NAME_MAX], size_t *n, struct diag *d)
+{
+	struct keys_ctx c = {0};
+	c.cap = 256 + NODEKEY_HISTORY_MAX;
+	c.k = calloc(c.cap, sizeof(*c.k));
+	c.owner = calloc(c.cap, sizeof(*c.owner));
+	if (c.k == NULL || c.owner == NULL) {
+		free(c.k);
+		free(c.owner);
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	}
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_list(f->peers, add_peer_key, &c, d);
+	pthread_mutex_unlock(&f->peers_mu);
+	const struct nodekey_pub *h;
+	size_t nh = f->cfg.keys ? nodekeys_history(f->cfg.keys, &h) : 0;
+	for (size_t i = 0; i < nh && c.n < c.cap; i++) {
+		memcpy(c.k[c.n].id, h[i].id, sizeof(c.k[c.n].id));
+		memcpy(c.k[c.n].pk, h[i].pk, sizeof(h[i].pk));
+		c.owner[c.n][0] = '\0'; /* ours */
+		c.n++;
+	}
+	*out = c.k;
+	*owner = c.owner;
+	*n = c.n;
+	return rc;
+}
+
+static void result(struct fed_result *r, enum fed_outcome o, const char *id,
+		   const char *version, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void result(struct fed_result *r, enum fed_outcome o, const char *id,
+		   const char *version, const char *fmt, ...)
+{
+	r->outcome = o;
+	snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
+	snprintf(r->version, sizeof(r->version), "%s", version ? version : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void quarantine(struct rx *x, size_t i, int64_t cid,
+		       const struct verified *v, const char *id,
+		       const char *version, const char *reason)
+{
+	struct fed_quarantined q;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.peer, sizeof(q.peer), "%s", x->peer);
+	snprintf(q.id, sizeof(q.id), "%s", id ? id : "");
+	snprintf(q.version, sizeof(q.version), "%s", version ? version : "");
+	snprintf(q.reason, sizeof(q.reason), "%s", reason);
+	q.cid = cid;
+	q.at = time_now();
+	q.object = (char *)x->elems[i].json;
+	q.object_len = x->elems[i].len;
+	if (v != NULL) {
+		q.attestation = (char *)v->json;
+		q.attestation_len = v->len;
+	}
+	struct diag d;
+	int64_t qid = 0;
+	if (fed_quarantine_add(x->f->state, &q, &qid, &d) != ST_OK) {
+		/* Not applied either way; the sender is told, and retries. */
+		result(&x->res[i], FED_FAILED, id, version,
+		       "could not be quarantined: %s", d.msg);
+		return;
+	}
+	atomic_fetch_add(&x->f->quarantined, 1);
+	log_warn("federation",
+		 "quarantined %s %s from peer %s (entry %lld): %s",
+		 id && *id ? id : "(no id)", version ? version : "", x->peer,
+		 (long long)qid, reason);
+	result(&x->res[i], FED_QUARANTINED, id, version, "quarantined: %s",
+	       reason);
+}
+
+/* The attestation entry for (id, version) with these bytes. SCOs are
+ * matched by id and bytes (their version key is the origin's own). */
+enum match { M_NONE, M_OK, M_BYTES };
+
+static enum match find(const struct attest *a, const char *id,
+		       const char *version, bool versioned,
+		       const uint8_t sha[32])
+{
+	/* entries are sorted by (id, version): find the first of id */
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(a->entries[mid].id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	enum match m = M_NONE;
+	for (size_t i = lo; i < a->n && strcmp(a->entries[i].id, id) == 0;
+	     i++) {
+		const struct attest_entry *e = &a->entries[i];
+		if (versioned && strcmp(e->version, version) != 0)
+			continue;
+		if (sodium_memcmp(e->sha256, sha, 32) == 0)
+			return M_OK;
+		m = M_BYTES;
+	}
+	return m;
+}
+
+static bool named(const struct attest *a, const char *identity)
+{
+	for (size_t i = 0; identity != NULL && *identity && i < a->n_red; i++)
+		if (strcmp(a->red[i], identity) == 0)
+			return true;
+	return false;
+}
+
+struct same_ctx {
+	const char *body;
+	size_t len;
+	int found; /* 0 none, 1 same, 2 different */
+};
+
+static int same_row(void *ctx, const struct store_row *row)
+{
+	struct same_ctx *c = ctx;
+	c->found =
+	    row->body_len == c->len && memcmp(row->body, c->body, c->len) == 0
+		? 1
+		: 2;
+	return 1;
+}
+
+static void on_ingest(void *ctx, const struct ingest_event *ev)
+{
+	struct rx *x = ctx;
+	size_t i = x->map[ev->index];
+	struct fed_result *r = &x->res[i];
+	char ts[TS_BUFSZ];
+	switch (ev->kind) {
+	case INGEST_ACCEPTED:
+		ts_format(ev->version, ts);
+		bool dup = strcmp(ev->msg, "duplicate") == 0;
+		result(r, dup ? FED_DUPLICATE : FED_STORED, ev->id, ts, "%s",
+		       ev->msg);
+		if (!dup)
+			x->stored++;
+		break;
+	case INGEST_REJECTED:
+		result(r, FED_REJECTED, ev->id, r->version, "%s", ev->msg);
+		break;
+	case INGEST_CONFLICT:
+	case INGEST_FAILED:
+		result(r, FED_FAILED, ev->id, r->version, "%s", ev->msg);
+		break;
+	default:
+		break;
+	}
+}
+
+/* One object that passed the checks, waiting for its provenance. */
+struct accepted {
+	size_t elem;
+	struct fed_prov prov;
+};
+
+int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
+		const struct fed_elem *elems, size_t n,
+		struct fed_result *results, struct diag *d)
+{
+	struct rx x;
+	memset(&x, 0, sizeof(x));
+	x.f = f;
+	x.peer = peer;
+	x.res = results;
+	x.elems = elems;
+	memset(results, 0, n * sizeof(*results));
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_get(f->peers, peer, &x.info, d);
+	pthread_mutex_unlock(&f->peers_mu);
+	if (rc != ST_OK)
+		return rc;
+	bool feed = x.info.trust == PEER_FEED;
+	struct fed_health h;
+	fed_health_get(f->state, peer, &h);
+	snprintf(x.peer_identity, sizeof(x.peer_identity), "%s", h.identity);
+	if (peer_date == 0)
+		peer_date = time_now();
+
+	struct attest_key *keys = NULL;
+	char(*owner)[PEER_NAME_MAX] = NULL;
+	size_t nkeys = 0;
+	struct json_doc *doc = json_doc_new();
+	struct stix_report rep;
+	struct buf canon;
+	struct accepted *acc = calloc(n ? n : 1, sizeof(*acc));
+	struct fed_attestation *keep = calloc(n ? n : 1, sizeof(*keep));
+	x.att = calloc(n ? n : 1, sizeof(*x.att));
+	x.map = calloc(n ? n : 1, sizeof(*x.map));
+	size_t nacc = 0, nkeep = 0;
+	struct ingest *in = NULL;
+	stix_report_init(&rep);
+	buf_init(&canon, (size_t)32 << 20);
+	if (doc == NULL || acc == NULL || keep == NULL || x.att == NULL ||
+	    x.map == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!feed && (rc = known_keys(f, &keys, &owner, &nkeys, d)) != ST_OK)
+		goto out;
+
+	/* Pass 1: the attestations. */
+	const struct json_val *root;
+	struct diag pd;
+	for (size_t i = 0; i < n; i++) {
+		if (json_parse(doc, elems[i].json, elems[i].len, 0, NULL, &root,
+			       &pd) != ST_OK)
+			continue; /* reported in pass 2 */
+		const struct json_val *t = json_get(root, "type");
+		if (t == NULL || !json_str_eq(t, ATTEST_TYPE))
+			continue;
+		const struct json_val *idv = json_get(root, "id");
+		const char *aid =
+		    idv && idv->type == JSON_STRING ? idv->u.str : "";
+		struct verified *v = &x.att[x.natt];
+		v->json = elems[i].json;
+		v->len = elems[i].len;
+		if (feed) {
+			/* A feed peer's attestation proves nothing to us:
+			 * kept aside, never trusted. */
+			quarantine(&x, i, cid, NULL, aid, "",
+				   "an attestation from a feed peer");
+			continue;
+		}
+		x.natt++;
+		int vr = attest_verify(elems[i].json, elems[i].len, keys, nkeys,
+				       &v->a, &pd);
+		result(&results[i], FED_ATTESTATION, aid, "", "attestation %s",
+		       vr == ST_OK ? "verified" : "refused");
+		if (vr != ST_OK) {
+			snprintf(v->err, sizeof(v->err), "%s", pd.msg);
+			log_warn("federation",
+				 "attestation %s from peer %s refused: %s", aid,
+				 peer, pd.msg);
+			/* The objects it would cover are quarantined in pass
+			 * 2; the attestation itself with them. */
+			continue;
+		}
+		/* Which registered node signed, and is the origin it names
+		 * the one that node is known as? */
+		for (size_t k = 0; k < nkeys; k++)
+			if (strcmp(keys[k].id, v->a.key_id) == 0)
+				snprintf(v->peer, sizeof(v->peer), "%s",
+					 owner[k]);
+		if (v->peer[0] == '\0') {
+			/* our own key: our own objects coming back */
+			if (f->cfg.identity == NULL ||
+			    strcmp(v->a.origin, f->cfg.identity) != 0) {
+				snprintf(v->err, sizeof(v->err),
+					 "signed with this node's key but "
+					 "names origin %s",
+					 v->a.origin);
+				continue;
+			}
+		} else {
+			struct fed_health oh;
+			fed_health_get(f->state, v->peer, &oh);
+			if (oh.identity[0] == '\0') {
+				/* First sight: the key was given out of
+				 * band, so the origin it signs as is that
+				 * partner's identity. */
+				snprintf(oh.identity, sizeof(oh.identity), "%s",
+					 v->a.origin);
+				fed_health_put(f->state, &oh, NULL);
+				if (strcmp(v->peer, peer) == 0)
+					snprintf(x.peer_identity,
+						 sizeof(x.peer_identity), "%s",
+						 v->a.origin);
+			} else if (strcmp(oh.identity, v->a.origin) != 0) {
+				snprintf(v->err, sizeof(v->err),
+					 "signed with the key of peer %s, "
+					 "known as %s, but names origin %s",
+					 v->peer, oh.identity, v->a.origin);
+				continue;
+			}
+		}
+		v->ok = true;
+		keep[nkeep].id = v->a.id;
+		keep[nkeep].json = v->json;
+		keep[nkeep].len = v->len;
+		nkeep++;
+	}
+
+	/* Pass 2: the objects. */
+	for (size_t i = 0; i < n; i++) {
+		if (results[i].outcome == FED_ATTESTATION ||
+		    results[i].outcome == FED_QUARANTINED)
+			continue;
+		if ((rc = json_parse(doc, elems[i].json, elems[i].len, 0, NULL,
+				     &root, &pd)) != ST_OK) {
+			result(&results[i], FED_REJECTED, "", "",
+			       "not JSON: %s", pd.msg);
+			rc = ST_OK;
+			continue;
+		}
+		struct stix_info info;
+		stix_report_reset(&rep);
+		if (stix_validate(root, &info, &rep) != ST_OK ||
+		    rep.n_errors > 0) {
+			struct buf m;
+			buf_init(&m, 4096);
+			stix_report_format(&rep, info.id, true, &m);
+			result(&results[i], FED_REJECTED, info.id, "", "%.*s",
+			       (int)(m.len < 200 ? m.len : 200),
+			       m.data ? m.data : "invalid");
+			buf_free(&m);
+			continue;
+		}
+		if (info.kind == STIX_BUNDLE) {
+			result(&results[i], FED_REJECTED, "", "",
+			       "a bundle inside an envelope");
+			continue;
+		}
+		char ver[TS_BUFSZ] = "";
+		if (info.versioned)
+			ts_format(info.version, ver);
+		buf_reset(&canon);
+		if ((rc = json_canonical(root, &canon, &pd)) != ST_OK) {
+			result(&results[i], FED_REJECTED, info.id, ver, "%s",
+			       pd.msg);
+			rc = ST_OK;
+			continue;
+		}
+		uint8_t sha[32];
+		fed_sha256(canon.data, canon.len, sha);
+
+		struct accepted *a = &acc[nacc];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->prov.id, sizeof(a->prov.id), "%s", info.id);
+		snprintf(a->prov.peer, sizeof(a->prov.peer), "%s", peer);
+		memcpy(a->prov.sha256, sha, 32);
+		const struct verified *cover = NULL;
+		const char *why = NULL;
+		char whybuf[300];
+		if (!feed) {
+			const struct verified *bytes = NULL, *bad = NULL;
+			for (size_t k = 0; k < x.natt && cover == NULL; k++) {
+				const struct verified *v = &x.att[k];
+				if (!v->ok) {
+					bad = v;
+					continue;
+				}
+				enum match m = find(&v->a, info.id, ver,
+						    info.versioned, sha);
+				if (m == M_OK)
+					cover = v;
+				else if (m == M_BYTES)
+					bytes = v;
+			}
+			if (cover == NULL) {
+				if (bytes != NULL)
+					why = "its bytes differ from what "
+					      "the attestation lists";
+				else if (bad != NULL) {
+					snprintf(whybuf, sizeof(whybuf),
+						 "no valid attestation covers "
+						 "it (one was refused: %s)",
+						 bad->err);
+					why = whybuf;
+				} else
+					why = "no attestation covers it";
+				quarantine(&x, i, cid, bytes ? bytes : bad,
+					   info.id, ver, why);
+				continue;
+			}
+			const char *origin = cover->a.origin;
+			bool from_origin = x.peer_identity[0] &&
+					   strcmp(origin, x.peer_identity) == 0;
+			char bound[STIX_ID_MAX];
+			if ((info.tlp == TLP_AMBER ||
+			     info.tlp == TLP_AMBER_STRICT) &&
+			    !from_origin) {
+				why = "TLP:AMBER relayed by a node that is not "
+				      "its origin";
+			} else if (info.tlp == TLP_RED && !from_origin) {
+				why = "TLP:RED relayed by a node that is not "
+				      "its origin";
+			} else if (info.tlp == TLP_RED &&
+				   !named(&cover->a, f->cfg.identity)) {
+				why = "TLP:RED and the origin's attestation "
+				      "does not name this node";
+			} else if (info.versioned &&
+				   fed_origin_of(f->state, info.id, bound) ==
+				       ST_OK &&
+				   strcmp(bound, origin) != 0) {
+				snprintf(whybuf, sizeof(whybuf),
+					 "attested by %s, but the object is "
+					 "bound to origin %s",
+					 origin, bound);
+				why = whybuf;
+			}
+			if (why != NULL) {
+				quarantine(&x, i, cid, cover, info.id, ver,
+					   why);
+				continue;
+			}
+			snprintf(a->prov.origin, sizeof(a->prov.origin), "%s",
+				 origin);
+			snprintf(a->prov.attestation,
+				 sizeof(a->prov.attestation), "%s",
+				 cover->a.id);
+			a->prov.relay_green = cover->a.relay_green;
+			if (info.tlp == TLP_RED && cover->a.n_red > 0) {
+				a->prov.red = cover->a.red;
+				a->prov.n_red = cover->a.n_red;
+			}
+		}
+		if (info.modified > peer_date + FUTURE_SKEW) {
+			quarantine(&x, i, cid, cover, info.id, ver,
+				   "'modified' is more than five minutes "
+				   "ahead of the partner's clock");
+			continue;
+		}
+		if (info.versioned) {
+			struct store_query q;
+			memset(&q, 0, sizeof(q));
+			q.id = info.id;
+			q.vsel = STORE_V_AT;
+			q.at = info.version;
+			struct same_ctx sc = {canon.data, canon.len, 0};
+			if (store_query(f->cfg.store, &q, same_row, &sc, NULL,
+					&pd) >= 0 &&
+			    sc.found == 2) {
+				quarantine(&x, i, cid, cover, info.id, ver,
+					   "the same version is held with "
+					   "other bytes");
+				continue;
+			}
+		}
+		a->elem = i;
+		a->prov.version = info.versioned ? info.version : 0;
+		snprintf(results[i].id, sizeof(results[i].id), "%s", info.id);
+		snprintf(results[i].version, sizeof(results[i].version), "%s",
+			 ver);
+		nacc++;
+	}
+
+	/* Provenance first, durably; then the objects. */
+	if (nacc > 0) {
+		struct fed_prov *pv = calloc(nacc, sizeof(*pv));
+		if (pv == NULL) {
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < nacc; k++)
+			pv[k] = acc[k].prov;
+		/* An SCO's version key is assigned by our store: its record
+		 * is keyed by version 0 (any copy), see fed_prov_get. */
+		rc = fed_prov_put(f->state, pv, nacc, keep, nkeep, d);
+		free(pv);
+		if (rc != ST_OK)
+			goto out;
+		struct ingest_options opt;
+		memset(&opt, 0, sizeof(opt));
+		opt.cid = cid;
+		/* Unmarked objects: a feed peer's declared default; from a
+		 * strait partner AMBER (the origin's own default is not
+		 * known here, and AMBER is never relayed). */
+		opt.default_tlp = TLP_AMBER;
+		opt.default_declared = true;
+		if (feed) {
+			char *text = NULL;
+			struct peer_policy pol;
+			pthread_mutex_lock(&f->peers_mu);
+			peers_policy(f->peers, peer, &text, NULL);
+			pthread_mutex_unlock(&f->peers_mu);
+			if (text != NULL &&
+			    peer_policy_parse(text, strlen(text), &pol, NULL) ==
+				ST_OK) {
+				if (pol.has_default_tlp)
+					opt.default_tlp = pol.default_tlp;
+				peer_policy_free(&pol);
+			}
+			free(text);
+		}
+		opt.batch_size = nacc < 4096 ? (uint32_t)nacc : 4096;
+		opt.in_flight = 2;
+		opt.report_accepted = true;
+		in = ingest_new(f->cfg.store, &opt, on_ingest, &x);
+		if (in == NULL) {
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < nacc && rc == ST_OK; k++) {
+			x.map[k] = acc[k].elem;
+			rc = ingest_object(in, elems[acc[k].elem].json,
+					   elems[acc[k].elem].len, 0, k);
+		}
+		if (rc == ST_OK)
+			rc = ingest_finish(in);
+		if (rc != ST_OK) {
+			diag_set(d, rc, "the store failed: %s",
+				 st_strerror(rc));
+			goto out;
+		}
+	}
+	if (x.stored > 0) {
+		fed_health_get(f->state, peer, &h);
+		h.received += x.stored;
+		fed_health_put(f->state, &h, NULL);
+	}
+	rc = ST_OK;
+out:
+	for (size_t k = 0; k < x.natt; k++)
+		attest_free(&x.att[k].a);
+	free(x.att);
+	free(x.map);
+	free(acc);
+	free(keep);
+	free(keys);
+	free(owner);
+	ingest_free(in);
+	buf_free(&canon);
+	stix_report_free(&rep);
+	json_doc_free(doc);
+	return rc;
+}

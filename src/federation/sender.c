@@ -1,0 +1,880 @@
+/*
+ * strait: one sender per partner: decide, deliver, catch up.
+ *
+ * Decide: the versions of our log after the DECIDED cursor go through the
+ * release decision for the partner's audience; those released are marked
+ * (fedstate's released set, which every other path serving the partner
+ * reads) and the cursor moves, in one durable transaction.
+ *
+ * Deliver: the versions after the DELIVERED cursor that were released go
+ * to the partner's writable collection as TAXII Add Objects, with the
+ * attestations that cover them: one we sign now over our own versions and
+ * over what feed peers gave us ("received from"), and for relayed versions
+ * the origin's own attestation, stored when they arrived. Only after the
+ * partner's 202 (its objects are durable) does the cursor move, so delivery
+ * is at-least-once and in log order (per origin too). Versions the partner
+ * refuses go to the dead letters, with an alert; what follows is not held
+ * up.
+ *
+ * Catch up: on start, after an outage, and every catchup_every_s for feed
+ * peers (which never push), every collection the partner lets us read is
+ * paged with added_after and match[version]=all from the position kept
+ * per collection; what arrives goes through fed_receive.
+ */
+#include "federation/client.h"
+#include "federation/fed_int.h"
+
+#include "common/log.h"
+#include "common/split.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DECIDE_ROWS 1000
+#define PUSH_BYTES ((size_t)8 << 20)
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+#define CATCHUP_LIMIT 1000
+/* Pages in a row that bring nothing new before paging counts as stuck. */
+#define CATCHUP_STUCK 3
+
+struct row_copy {
+	uint64_t seq;
+	char *id;
+	st_time version;
+	uint8_t tlp, flags;
+	char *body;
+	size_t len;
+};
+
+struct fed_sender {
+	struct fed *f;
+	struct fed_sender *next;
+	char name[PEER_NAME_MAX];
+	pthread_t thread;
+	bool started;
+	atomic_bool ended; /* the thread returned (peer removed) */
+	/* state of the thread */
+	struct fed_client c;
+	bool connected;
+	struct fed_partner part;
+	bool have_part;
+	struct peer peer;
+	char incarnation[37];
+	struct release_engine *eng;
+	struct fed_facts *facts;
+	struct row_copy *rows;
+	size_t nrows, caprows;
+	unsigned backoff_ms;
+	double next_catchup;
+	double next_reload;
+	bool catchup_due;
+	struct fc_response resp;
+	struct buf env;
+};
+
+/* ------------------------------------------------------------------ */
+
+static void health_error(struct fed_sender *s, const char *msg)
+{
+	struct fed_health h;
+	fed_health_get(s->f->state, s->name, &h);
+	h.last_error_at = time_now();
+	snprintf(h.last_error, sizeof(h.last_error), "%s", msg);
+	if (h.down_since == 0)
+		h.down_since = h.last_error_at;
+	fed_health_put(s->f->state, &h, NULL);
+}
+
+static void health_ok(struct fed_sender *s, uint64_t sent)
+{
+	struct fed_health h;
+	fed_health_get(s->f->state, s->name, &h);
+	bool was_down = h.down_since != 0;
+	h.last_success = time_now();
+	h.down_since = 0;
+	h.sent += sent;
+	fed_health_put(s->f->state, &h, NULL);
+	if (was_down)
+		log_info("federation", "peer %s: reachable again", s->name);
+}
+
+static void rows_clear(struct fed_sender *s)
+{
+	for (size_t i = 0; i < s->nrows; i++) {
+		free(s->rows[i].id);
+		free(s->rows[i].body);
+	}
+	s->nrows = 0;
+}
+
+static int copy_row(void *ctx, const struct store_row *row)
+{
+	struct fed_sender *s = ctx;
+	if (s->nrows == s->caprows) {
+		size_t nc = s->caprows ? s->caprows * 2 : 256;
+		struct row_copy *g = realloc(s->rows, nc * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		s->rows = g;
+		s->caprows = nc;
+	}
+	struct row_copy *r = &s->rows[s->nrows];
+	r->seq = row->seq;
+	r->version = row->version;
+	r->tlp = row->tlp;
+	r->flags = row->flags;
+	r->id = strdup(row->id);
+	r->body = malloc(row->body_len + 1);
+	r->len = row->body_len;
+	if (r->id == NULL || r->body == NULL) {
+		free(r->id);
+		free(r->body);
+		return ST_ENOMEM;
+	}
+	memcpy(r->body, row->body, row->body_len);
+	r->body[row->body_len] = '\0';
+	s->nrows++;
+	return 0;
+}
+
+/* Sleeps up to ms, waking early when the node stops. */
+static void nap(struct fed_sender *s, unsigned ms)
+{
+	while (ms > 0 && !atomic_load(&s->f->stop)) {
+		unsigned step = ms < 100 ? ms : 100;
+		struct timespec ts = {0, (long)step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+static void backoff(struct fed_sender *s)
+{
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	nap(s, s->backoff_ms);
+}
+
+/* ------------------------------------------------------------------ */
+/* The partner's registry entry and policy                              */
+/* ------------------------------------------------------------------ */
+
+/* Re-reads the registry (about once a second): a changed policy resets
+ * what was decided (backfill when loosened; when tightened, what was
+ * sent cannot be recalled, and the log says so). */
+static int reload(struct fed_sender *s)
+{
+	struct fed *f = s->f;
+	double now = time_mono();
+	if (s->have_part && now < s->next_reload)
+		return ST_OK;
+	s->next_reload = now + 1.0;
+	struct diag d;
+	char *text = NULL;
+	struct peer p;
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_get(f->peers, s->name, &p, &d);
+	if (rc == ST_OK)
+		rc = peers_policy(f->peers, s->name, &text, &d);
+	pthread_mutex_unlock(&f->peers_mu);
+	if (rc != ST_OK)
+		return rc; /* removed: the thread ends */
+	if (s->connected && (strcmp(p.url, s->peer.url) != 0 ||
+			     memcmp(p.pk, s->peer.pk, sizeof(p.pk)) != 0)) {
+		fc_close(&s->c);
+		s->connected = false;
+	}
+	s->peer = p;
+	struct fed_health h;
+	fed_health_get(f->state, s->name, &h);
+	struct fed_partner np;
+	rc =
+	    fed_partner_build(f->cfg.store, s->name, h.identity, text, &np, &d);
+	free(text);
+	if (rc != ST_OK) {
+		log_error("federation",
+			  "peer %s: its stored policy is refused (%s): it "
+			  "receives nothing until `strait peer policy` "
+			  "replaces it",
+			  s->name, d.msg);
+		fed_partner_free(&np);
+		fed_partner_build(f->cfg.store, s->name, h.identity, NULL, &np,
+				  &d);
+	}
+	char old[65] = "";
+	fed_policy_hash_get(f->state, s->name, old);
+	if (strcmp(old, np.hash) != 0) {
+		if (old[0] != '\0')
+			log_warn("federation",
+				 "peer %s: policy changed: deciding again "
+				 "from the start of the log (what the new "
+				 "policy admits is sent; what was already "
+				 "sent cannot be recalled)",
+				 s->name);
+		if (fed_policy_reset(f->state, s->name, np.hash, &d) != ST_OK) {
+			log_error("federation", "peer %s: %s", s->name, d.msg);
+			fed_partner_free(&np);
+			return ST_ESTORE;
+		}
+	}
+	fed_partner_free(&s->part);
+	s->part = np;
+	/* struct partner points into itself: fix the pointers up */
+	s->part.p.name = s->part.name;
+	s->part.p.identity = s->part.identity[0] ? s->part.identity : NULL;
+	s->part.aud.partner = &s->part.p;
+	s->have_part = true;
+	return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deciding                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Decides the next rows of the log; returns how many were read (0: up to
+ * date), or an error. */
+static int decide(struct fed_sender *s, uint64_t *read)
+{
+	struct fed *f = s->f;
+	struct diag d;
+	uint64_t cur, last = 0;
+	*read = 0;
+	int rc = fed_cursor_get(f->state, s->name, s->incarnation, FED_DECIDED,
+				&cur);
+	if (rc != ST_OK)
+		return rc;
+	/* No shortcut through store_last_seq: it knows only this process's
+	 * commits, and `strait import` writes from another one. */
+	rows_clear(s);
+	rc = store_log_read(f->cfg.store, cur, DECIDE_ROWS, 0, copy_row, s,
+			    &last, &d);
+	if (rc < 0)
+		return rc;
+	if (last <= cur)
+		return ST_OK;
+	uint64_t *rel = malloc((s->nrows ? s->nrows : 1) * sizeof(*rel));
+	size_t nrel = 0;
+	if (rel == NULL)
+		return ST_ENOMEM;
+	release_engine_reset(s->eng);
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct row_copy *r = &s->rows[i];
+		struct store_row row;
+		memset(&row, 0, sizeof(row));
+		row.seq = r->seq;
+		row.id = r->id;
+		row.version = r->version;
+		row.tlp = r->tlp;
+		row.flags = r->flags;
+		row.body = r->body;
+		row.body_len = r->len;
+		struct release_version v;
+		fed_facts_reset(s->facts);
+		if (fed_facts_row(s->facts, &row, &v, &d) != ST_OK) {
+			log_warn("federation", "peer %s: %s withheld: %s",
+				 s->name, r->id, d.msg);
+			continue;
+		}
+		if (release_decide(s->eng, &s->part.aud, &v, NULL) ==
+		    RELEASE_OK)
+			rel[nrel++] = r->seq;
+	}
+	rc =
+	    fed_decided(f->state, s->name, s->incarnation, last, rel, nrel, &d);
+	free(rel);
+	if (rc != ST_OK) {
+		log_error("federation", "peer %s: %s", s->name, d.msg);
+		return rc;
+	}
+	*read = last - cur;
+	return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Delivering                                                           */
+/* ------------------------------------------------------------------ */
+
+static int add_json(void *ctx, const char *json, size_t len)
+{
+	struct buf *e = ctx;
+	int rc = buf_addc(e, ',');
+	return rc == ST_OK ? buf_add(e, json, len) : rc;
+}
+
+/* Builds the envelope for rows[0..n): bodies, then attestations. */
+static int envelope(struct fed_sender *s, const struct row_copy *const *rows,
+		    size_t n, struct diag *d)
+{
+	struct buf *e = &s->env;
+	buf_reset(e);
+	struct fed_page_item *items = calloc(n ? n : 1, sizeof(*items));
+	if (items == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	int rc = buf_adds(e, "{\"objects\":[");
+	for (size_t i = 0; i < n && rc == ST_OK; i++) {
+		const struct row_copy *r = rows[i];
+		items[i] = (struct fed_page_item){r->seq, r->id, r->version,
+						  r->body, r->len};
+		if (i > 0)
+			rc = buf_addc(e, ',');
+		if (rc == ST_OK)
+			rc = buf_add(e, r->body, r->len);
+	}
+	if (rc == ST_OK)
+		rc = fed_attestations(s->f, s->part.pol.relay_green, items, n,
+				      add_json, e, d);
+	if (rc == ST_OK)
+		rc = buf_adds(e, "]}");
+	if (rc != ST_OK && d->msg[0] == '\0')
+		diag_set(d, rc, "envelope: %s", st_strerror(rc));
+	free(items);
+	return rc;
+}
+
+/* The failures of a TAXII status into dead letters. */
+static void dead_letters(struct fed_sender *s,
+			 const struct row_copy *const *rows, size_t n,
+			 const char *status, size_t len)
+{
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root, *fl;
+	struct diag d;
+	if (doc == NULL ||
+	    json_parse(doc, status, len, 0, NULL, &root, &d) != ST_OK ||
+	    (fl = json_get(root, "failures")) == NULL ||
+	    fl->type != JSON_ARRAY) {
+		json_doc_free(doc);
+		return;
+	}
+	for (uint32_t i = 0; i < fl->len; i++) {
+		const struct json_val *id = json_get(&fl->u.items[i], "id");
+		const struct json_val *msg =
+		    json_get(&fl->u.items[i], "message");
+		if (id == NULL || id->type != JSON_STRING)
+			continue;
+		struct fed_deadletter dl;
+		memset(&dl, 0, sizeof(dl));
+		dl.at = time_now();
+		snprintf(dl.peer, sizeof(dl.peer), "%s", s->name);
+		snprintf(dl.id, sizeof(dl.id), "%s", id->u.str);
+		snprintf(dl.reason, sizeof(dl.reason), "%s",
+			 msg && msg->type == JSON_STRING ? msg->u.str
+							 : "refused");
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(rows[k]->id, id->u.str) == 0) {
+				dl.seq = rows[k]->seq;
+				dl.version = rows[k]->version;
+			}
+		if (fed_deadletter_add(s->f->state, &dl, &d) == ST_OK) {
+			atomic_fetch_add(&s->f->dead_letters, 1);
+			log_warn("federation",
+				 "peer %s refused %s: %s (dead letter; `strait "
+				 "peer deadletter %s`)",
+				 s->name, dl.id, dl.reason, s->name);
+		}
+	}
+	json_doc_free(doc);
+}
+
+/* Delivers the next released versions; *done gets how many log rows the
+ * cursor moved over (0: nothing to deliver). */
+static int deliver(struct fed_sender *s, uint64_t *moved)
+{
+	struct fed *f = s->f;
+	struct diag d;
+	uint64_t cur, decided, last = 0;
+	*moved = 0;
+	if (fed_cursor_get(f->state, s->name, s->incarnation, FED_DELIVERED,
+			   &cur) != ST_OK ||
+	    fed_cursor_get(f->state, s->name, s->incarnation, FED_DECIDED,
+			   &decided) != ST_OK)
+		return ST_ESTORE;
+	if (cur >= decided)
+		return ST_OK;
+	rows_clear(s);
+	unsigned want = f->cfg.batch_objects ? f->cfg.batch_objects : 1000;
+	uint64_t span = decided - cur;
+	int rc = store_log_read(f->cfg.store, cur,
+				span < DECIDE_ROWS * 4 ? (size_t)span
+						       : DECIDE_ROWS * 4,
+				0, copy_row, s, &last, &d);
+	if (rc < 0)
+		return rc;
+	if (last > decided)
+		last = decided;
+	/* The released rows, up to a batch. */
+	const struct row_copy **sel =
+	    malloc((s->nrows ? s->nrows : 1) * sizeof(*sel));
+	struct fed_sent_item *items =
+	    malloc((s->nrows ? s->nrows : 1) * sizeof(*items));
+	size_t nsel = 0, bytes = 0;
+	uint64_t upto = cur;
+	if (sel == NULL || items == NULL) {
+		free(sel);
+		free(items);
+		return ST_ENOMEM;
+	}
+	for (size_t i = 0; i < s->nrows && s->rows[i].seq <= last; i++) {
+		const struct row_copy *r = &s->rows[i];
+		if (fed_released(f->state, s->name, r->seq)) {
+			if (nsel == want ||
+			    (nsel > 0 && bytes + r->len > PUSH_BYTES))
+				break;
+			items[nsel] =
+			    (struct fed_sent_item){r->seq, r->id, r->version};
+			sel[nsel++] = r;
+			bytes += r->len;
+		}
+		upto = r->seq;
+	}
+	if (upto == cur)
+		upto = last; /* nothing held in between (should not happen) */
+	if (nsel == 0) {
+		/* Nothing released in this stretch: only the cursor moves. */
+		rc = fed_delivered(f->state, s->name, s->incarnation, upto,
+				   NULL, 0, "push", time_now(), &d);
+		*moved = upto - cur;
+		goto out;
+	}
+	if (!s->connected || s->c.inbox[0] == '\0') {
+		rc = ST_EIO; /* not reachable yet */
+		goto out;
+	}
+	if ((rc = envelope(s, sel, nsel, &d)) != ST_OK) {
+		log_error("federation", "peer %s: %s", s->name, d.msg);
+		goto out;
+	}
+	rc = fc_request(&s->c, "POST", s->c.inbox, s->env.data, s->env.len,
+			(size_t)16 << 20, &s->resp, &d);
+	if (rc != ST_OK) {
+		health_error(s, d.msg);
+		s->connected = rc != ST_EIO && rc != ST_EAUTH;
+		goto out;
+	}
+	long st = s->resp.status;
+	if (st == 202) {
+		dead_letters(s, sel, nsel, s->resp.body.data, s->resp.body.len);
+		rc = fed_delivered(f->state, s->name, s->incarnation, upto,
+				   items, nsel, "push", time_now(), &d);
+		if (rc == ST_OK) {
+			atomic_fetch_add(&f->pushed, nsel);
+			atomic_fetch_add(&f->push_batches, 1);
+			health_ok(s, nsel);
+			*moved = upto - cur;
+		}
+		goto out;
+	}
+	char msg[300];
+	snprintf(msg, sizeof(msg), "POST %s: HTTP %ld: %.200s", s->c.inbox, st,
+		 s->resp.body.data ? s->resp.body.data : "");
+	health_error(s, msg);
+	if (st == 413 && f->cfg.batch_objects != 1) {
+		/* too large for the partner: halve the batches */
+		f->cfg.batch_objects = nsel > 1 ? (unsigned)(nsel / 2) : 1;
+	}
+	if (st == 401 || st == 403 || st == 404)
+		s->connected = false; /* rediscover, with backoff */
+	rc = ST_EIO;
+out:
+	free(sel);
+	free(items);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Catching up                                                          */
+/* ------------------------------------------------------------------ */
+
+static int catchup_collection(struct fed_sender *s, const char *coll,
+			      int64_t cid, uint64_t *got)
+{
+	struct fed *f = s->f;
+	struct diag d;
+	st_time after = 0;
+	char next[512] = "";
+	char url[PEER_URL_MAX + 512];
+	unsigned stuck = 0;
+	int rc = fed_catchup_get(f->state, s->name, coll, &after);
+	if (rc != ST_OK)
+		return rc;
+	struct json_doc *doc = json_doc_new();
+	if (doc == NULL)
+		return ST_ENOMEM;
+	for (;;) {
+		if (atomic_load(&f->stop))
+			break;
+		char ts[TS_BUFSZ];
+		ts_format(after, ts);
+		int n = snprintf(url, sizeof(url),
+				 "%scollections/%s/objects/?limit=%d"
+				 "&match%%5Bversion%%5D=all%s%s%s%s",
+				 s->c.api_root, coll, CATCHUP_LIMIT,
+				 after ? "&added_after=" : "", after ? ts : "",
+				 next[0] ? "&next=" : "", next);
+		if (n < 0 || (size_t)n >= sizeof(url)) {
+			rc = ST_ELIMIT;
+			break;
+		}
+		rc = fc_request(&s->c, "GET", url, NULL, 0, 0, &s->resp, &d);
+		if (rc != ST_OK)
+			break;
+		if (s->resp.status != 200) {
+			snprintf(d.msg, sizeof(d.msg), "GET %s: HTTP %ld", url,
+				 s->resp.status);
+			rc = ST_EIO;
+			break;
+		}
+		const struct json_val *root, *objs, *more, *nx;
+		struct json_limits lim = JSON_LIMITS_DEFAULT;
+		lim.max_bytes = s->c.max_response;
+		rc = json_parse(doc, s->resp.body.data ? s->resp.body.data : "",
+				s->resp.body.len, 0, &lim, &root, &d);
+		if (rc != ST_OK || root->type != JSON_OBJECT) {
+			rc = ST_EJSON;
+			break;
+		}
+		objs = json_get(root, "objects");
+		more = json_get(root, "more");
+		nx = json_get(root, "next");
+		size_t cnt = objs && objs->type == JSON_ARRAY ? objs->len : 0;
+		if (cnt > 0) {
+			/* Re-serialise each object (the parser's tree is
+			 * not the bytes): canonical form is what is hashed
+			 * anyway. */
+			struct fed_elem *el = calloc(cnt, sizeof(*el));
+			struct fed_result *res = calloc(cnt, sizeof(*res));
+			struct buf *bs = calloc(cnt, sizeof(*bs));
+			if (el == NULL || res == NULL || bs == NULL) {
+				free(el);
+				free(res);
+				free(bs);
+				rc = ST_ENOMEM;
+				break;
+			}
+			for (size_t i = 0; i < cnt && rc == ST_OK; i++) {
+				buf_init(&bs[i], (size_t)32 << 20);
+				rc = json_canonical(&objs->u.items[i], &bs[i],
+						    &d);
+				el[i].json = bs[i].data;
+				el[i].len = bs[i].len;
+			}
+			if (rc == ST_OK)
+				rc = fed_receive(f, s->name, s->resp.date, cid,
+						 el, cnt, res, &d);
+			uint64_t stored = 0;
+			for (size_t i = 0; rc == ST_OK && i < cnt; i++)
+				if (res[i].outcome == FED_STORED)
+					stored++;
+			*got += stored;
+			atomic_fetch_add(&f->caught_up, stored);
+			for (size_t i = 0; i < cnt; i++)
+				buf_free(&bs[i]);
+			free(el);
+			free(res);
+			free(bs);
+			if (rc != ST_OK)
+				break;
+		}
+		/* Progress: the position must move, or the page must end. */
+		bool has_more = more && more->type == JSON_TRUE;
+		st_time pos = s->resp.added_last;
+		if (cnt > 0 && pos > after) {
+			after = pos;
+			stuck = 0;
+			if ((rc = fed_catchup_set(f->state, s->name, coll,
+						  after, &d)) != ST_OK)
+				break;
+		} else if (has_more && ++stuck >= CATCHUP_STUCK) {
+			snprintf(d.msg, sizeof(d.msg),
+				 "collection %s: paging makes no progress "
+				 "(%u pages without a new position)",
+				 coll, stuck);
+			rc = ST_ELIMIT;
+			break;
+		}
+		if (!has_more)
+			break;
+		if (nx != NULL && nx->type == JSON_STRING && nx->len > 0 &&
+		    nx->len < sizeof(next) &&
+		    strspn(nx->u.str, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+				      "nopqrstuvwxyz0123456789-_.~") == nx->len)
+			snprintf(next, sizeof(next), "%s", nx->u.str);
+		else
+			next[0] = '\0'; /* resume by added_after alone */
+	}
+	json_doc_free(doc);
+	if (rc != ST_OK) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "catch-up: %s", d.msg);
+		health_error(s, msg);
+		log_warn("federation", "peer %s: %s", s->name, msg);
+	}
+	return rc;
+}
+
+static int catchup(struct fed_sender *s)
+{
+	struct store_collection dc;
+	if (store_collection_find(s->f->cfg.store, "default", &dc) != ST_OK)
+		return ST_ENOTFOUND;
+	uint64_t got = 0;
+	double t0 = time_mono();
+	int rc = ST_OK;
+	for (size_t i = 0; i < s->c.nreadable && rc == ST_OK; i++)
+		rc = catchup_collection(s, s->c.readable[i], dc.cid, &got);
+	if (got > 0)
+		log_info("federation",
+			 "peer %s: caught up %llu versions in %.2f s", s->name,
+			 (unsigned long long)got, time_mono() - t0);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int connect_peer(struct fed_sender *s)
+{
+	struct fed *f = s->f;
+	struct diag d;
+	char token[PEER_TOKEN_MAX + 1];
+	fc_close(&s->c);
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_token(f->peers, s->name, token, sizeof(token), &d);
+	pthread_mutex_unlock(&f->peers_mu);
+	if (rc == ST_OK)
+		rc = fc_open(&s->c, &s->peer, token,
+			     f->cfg.max_response ? f->cfg.max_response
+						 : (size_t)64 << 20,
+			     f->cfg.timeout_ms ? f->cfg.timeout_ms : 30000, &d);
+	sodium_memzero(token, sizeof(token));
+	if (rc == ST_OK)
+		rc = fc_discover(&s->c, &d);
+	if (rc == ST_OK && s->peer.trust == PEER_ATTESTED) {
+		char id[STIX_ID_MAX];
+		rc = fc_node(&s->c, id, sizeof(id), &d);
+		if (rc == ST_OK) {
+			struct fed_health h;
+			fed_health_get(f->state, s->name, &h);
+			if (h.identity[0] && strcmp(h.identity, id) != 0) {
+				rc = diag_set(&d, ST_EAUTH,
+					      "peer %s now says it is %s; it "
+					      "was known as %s",
+					      s->name, id, h.identity);
+			} else if (h.identity[0] == '\0') {
+				snprintf(h.identity, sizeof(h.identity), "%s",
+					 id);
+				fed_health_put(f->state, &h, NULL);
+				s->next_reload = 0; /* rebuild the audience */
+			}
+		}
+	}
+	if (rc != ST_OK) {
+		health_error(s, d.msg);
+		log_warn("federation", "peer %s: %s", s->name, d.msg);
+		return rc;
+	}
+	s->connected = true;
+	s->catchup_due = true;
+	return ST_OK;
+}
+
+static void *sender_main(void *arg)
+{
+	struct fed_sender *s = arg;
+	struct fed *f = s->f;
+	snprintf(s->incarnation, sizeof(s->incarnation), "%s",
+		 store_incarnation(f->cfg.store));
+	buf_init(&s->env, (size_t)64 << 20);
+	buf_init(&s->resp.body, (size_t)64 << 20);
+	while (!atomic_load(&f->stop)) {
+		int lr = reload(s);
+		if (lr == ST_ENOTFOUND)
+			break; /* removed from the registry */
+		if (lr != ST_OK) {
+			nap(s, 1000);
+			continue;
+		}
+		if (!s->connected) {
+			if (connect_peer(s) != ST_OK) {
+				backoff(s);
+				continue;
+			}
+			s->backoff_ms = 0;
+			/* the identity may just have been learnt */
+			if (s->next_reload == 0 && reload(s) != ST_OK)
+				continue;
+		}
+		/* Catch-up on connecting, then every catchup_every_s for
+		 * feed peers (they never push). */
+		double now = time_mono();
+		if (s->catchup_due ||
+		    (s->peer.trust == PEER_FEED && now >= s->next_catchup)) {
+			s->catchup_due = false;
+			unsigned every = f->cfg.catchup_every_s
+					     ? f->cfg.catchup_every_s
+					     : 30;
+			s->next_catchup = now + every;
+			if (catchup(s) != ST_OK)
+				s->connected = false;
+		}
+		/* Decisions need the partner's identity (RED, origin): a
+		 * strait partner's is learnt when connecting. */
+		uint64_t decided = 0, moved = 0;
+		bool ready = s->peer.trust == PEER_FEED || s->part.p.identity;
+		if (ready && decide(s, &decided) != ST_OK) {
+			nap(s, 1000);
+			continue;
+		}
+		int rc = deliver(s, &moved);
+		if (rc != ST_OK) {
+			backoff(s);
+			continue;
+		}
+		s->backoff_ms = 0;
+		if (decided == 0 && moved == 0) {
+			uint64_t cur = 0;
+			fed_cursor_get(f->state, s->name, s->incarnation,
+				       FED_DECIDED, &cur);
+			store_wait_seq(f->cfg.store, cur, 500);
+		}
+	}
+	rows_clear(s);
+	free(s->rows);
+	buf_free(&s->env);
+	buf_free(&s->resp.body);
+	fc_close(&s->c);
+	fed_partner_free(&s->part);
+	atomic_store(&s->ended, true);
+	return NULL;
+}
+
+/* Starts a sender for each registered peer that has none (the supervisor
+ * runs this about once a second, so `strait peer add` takes effect on a
+ * running node); joins those whose peer was removed. */
+struct known {
+	struct fed *f;
+	char (*names)[PEER_NAME_MAX];
+	size_t n, cap;
+};
+
+static int collect(void *ctx, const struct peer *p)
+{
+	struct known *k = ctx;
+	if (k->n == k->cap) {
+		size_t nc = k->cap ? k->cap * 2 : 8;
+		char(*g)[PEER_NAME_MAX] = realloc(k->names, nc * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		k->names = g;
+		k->cap = nc;
+	}
+	snprintf(k->names[k->n++], PEER_NAME_MAX, "%s", p->name);
+	return 0;
+}
+
+static void sender_free(struct fed_sender *s)
+{
+	release_engine_free(s->eng);
+	fed_facts_free(s->facts);
+	free(s);
+}
+
+static int start_sender(struct fed *f, const char *name)
+{
+	struct fed_sender *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ST_ENOMEM;
+	s->f = f;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->facts = fed_facts_new(f->cfg.store, f->state);
+	struct release_source src = fed_facts_source(s->facts);
+	s->eng = s->facts ? release_engine_new(&src) : NULL;
+	if (s->eng == NULL ||
+	    pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+		sender_free(s);
+		return ST_ENOMEM;
+	}
+	s->started = true;
+	s->next = f->senders;
+	f->senders = s;
+	log_info("federation", "peer %s: sender started", name);
+	return ST_OK;
+}
+
+static void supervise(struct fed *f)
+{
+	struct known k = {f, NULL, 0, 0};
+	struct diag d;
+	pthread_mutex_lock(&f->peers_mu);
+	int rc = peers_list(f->peers, collect, &k, &d);
+	pthread_mutex_unlock(&f->peers_mu);
+	if (rc != ST_OK) {
+		free(k.names);
+		return;
+	}
+	/* join the senders that ended (their peer was removed) */
+	for (struct fed_sender **pp = &f->senders; *pp != NULL;) {
+		struct fed_sender *s = *pp;
+		if (atomic_load(&s->ended)) {
+			pthread_join(s->thread, NULL);
+			*pp = s->next;
+			log_info("federation", "peer %s: sender stopped",
+				 s->name);
+			sender_free(s);
+			continue;
+		}
+		pp = &s->next;
+	}
+	for (size_t i = 0; i < k.n; i++) {
+		bool have = false;
+		for (struct fed_sender *s = f->senders; s && !have; s = s->next)
+			have = strcmp(s->name, k.names[i]) == 0;
+		if (!have)
+			start_sender(f, k.names[i]);
+	}
+	free(k.names);
+}
+
+static void *supervisor_main(void *arg)
+{
+	struct fed *f = arg;
+	while (!atomic_load(&f->stop)) {
+		supervise(f);
+		for (int i = 0; i < 10 && !atomic_load(&f->stop); i++) {
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+int fed_senders_start(struct fed *f, struct diag *d)
+{
+	supervise(f);
+	if (pthread_create(&f->supervisor, NULL, supervisor_main, f) != 0)
+		return diag_set(d, ST_ENOMEM, "cannot start a thread");
+	f->supervising = true;
+	return ST_OK;
+}
+
+void fed_senders_stop(struct fed *f)
+{
+	atomic_store(&f->stop, true);
+	if (f->supervising)
+		pthread_join(f->supervisor, NULL);
+	f->supervising = false;
+	struct fed_sender *s = f->senders;
+	while (s != NULL) {
+		struct fed_sender *n = s->next;
+		if (s->started)
+			pthread_join(s->thread, NULL);
+		sender_free(s);
+		s = n;
+	}
+	f->senders = NULL;
+}

@@ -1,0 +1,250 @@
+#define _DEFAULT_SOURCE	  /* timegm */
+#define _XOPEN_SOURCE 700 /* strptime */
+/*
+ * strait: the TAXII side of federation: partner nodes' posts go through
+ * fed_receive (attestations, arrival rules, quarantine); what a partner
+ * reads is what was released to it, with attestations beside it; the
+ * node's identity and the peers' state as JSON.
+ */
+#include "taxii/taxii_int.h"
+
+#include "common/log.h"
+#include "common/uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct auth_account *acct_of(const struct http_request *req)
+{
+	return req->account;
+}
+
+int taxii_h_node(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	if (t->cfg.fed == NULL)
+		return http_error(resp, 404, "Not found",
+				  "this node does not federate");
+	int rc = fed_node_json(t->cfg.fed, &resp->body);
+	if (rc != ST_OK)
+		return http_error_from(resp, rc, NULL);
+	resp->status = 200;
+	resp->content_type = "application/json";
+	return ST_OK;
+}
+
+int taxii_h_peers(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	enum role r = acct_of(req)->role;
+	if (r != ROLE_ADMIN && r != ROLE_AUDITOR)
+		return http_error(resp, 403, "Forbidden",
+				  "peer state is for admin and auditor "
+				  "accounts");
+	if (t->cfg.fed == NULL)
+		return http_error(resp, 404, "Not found",
+				  "this node does not federate");
+	int rc = fed_peers_json(t->cfg.fed, &resp->body);
+	if (rc != ST_OK)
+		return http_error_from(resp, rc, NULL);
+	resp->status = 200;
+	resp->content_type = "application/json";
+	return ST_OK;
+}
+
+/* An HTTP date (IMF-fixdate, RFC 9110 5.6.7) in microseconds; 0 when
+ * absent or malformed (our clock is used then). */
+static st_time http_date(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL)
+		return 0;
+	const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return 0;
+	time_t t = timegm(&tm);
+	return t > 0 ? (st_time)t * 1000000 : 0;
+}
+
+static void detail(struct jw *w, const struct fed_result *r)
+{
+	jw_obj_open(w);
+	jw_key(w, "id");
+	jw_str(w, r->id);
+	jw_key(w, "version");
+	jw_str(w, r->version);
+	if (r->msg[0]) {
+		jw_key(w, "message");
+		jw_str(w, r->msg);
+	}
+	jw_obj_close(w);
+}
+
+int taxii_fed_post(struct http_request *req, struct http_response *resp,
+		   const struct store_collection *c,
+		   const struct fed_elem *elems, size_t n)
+{
+	struct taxii *t = req->ctx;
+	const struct auth_account *a = acct_of(req);
+	struct diag d;
+	struct fed_result *res = calloc(n ? n : 1, sizeof(*res));
+	if (res == NULL)
+		return http_error_from(resp, ST_ENOMEM, NULL);
+	st_time date = http_date(http_header(req, "Date"));
+	int rc =
+	    fed_receive(t->cfg.fed, a->name, date, c->cid, elems, n, res, &d);
+	if (rc == ST_ENOTFOUND) {
+		free(res);
+		log_warn("federation",
+			 "account %s has role peer but no peer of that name "
+			 "is registered (strait peer add %s ...)",
+			 a->name, a->name);
+		return http_error(resp, 403, "Forbidden",
+				  "this account is not linked to a partner "
+				  "node");
+	}
+	if (rc != ST_OK) {
+		free(res);
+		log_error("federation", "post from %s: %s", a->name, d.msg);
+		return http_error_from(resp, rc, NULL);
+	}
+	/* Attestations are accounted as successes (they were kept or, when
+	 * refused, quarantined with the objects they would cover). */
+	uint64_t ok = 0, bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		enum fed_outcome o = res[i].outcome;
+		if (o == FED_STORED || o == FED_DUPLICATE ||
+		    o == FED_ATTESTATION)
+			ok++;
+		else
+			bad++;
+	}
+	struct store_status st;
+	memset(&st, 0, sizeof(st));
+	uint8_t u[16];
+	uuid_v4(u);
+	uuid_format(u, st.id);
+	st.owner = a->id;
+	st.total = n;
+	st.success = ok;
+	st.failure = bad;
+	struct jw w;
+	jw_init(&w, &resp->body);
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, st.id);
+	jw_key(&w, "status");
+	jw_str(&w, "complete");
+	jw_key(&w, "total_count");
+	jw_int(&w, (int64_t)n);
+	jw_key(&w, "success_count");
+	jw_int(&w, (int64_t)ok);
+	jw_key(&w, "successes");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < n; i++)
+		if (res[i].outcome == FED_STORED ||
+		    res[i].outcome == FED_DUPLICATE ||
+		    res[i].outcome == FED_ATTESTATION)
+			detail(&w, &res[i]);
+	jw_arr_close(&w);
+	jw_key(&w, "failure_count");
+	jw_int(&w, (int64_t)bad);
+	jw_key(&w, "failures");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < n; i++)
+		if (!(res[i].outcome == FED_STORED ||
+		      res[i].outcome == FED_DUPLICATE ||
+		      res[i].outcome == FED_ATTESTATION))
+			detail(&w, &res[i]);
+	jw_arr_close(&w);
+	jw_key(&w, "pending_count");
+	jw_int(&w, 0);
+	jw_key(&w, "pendings");
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	free(res);
+	if ((rc = jw_finish(&w)) != ST_OK)
+		return http_error_from(resp, rc, NULL);
+	st.lists = resp->body.data;
+	st.lists_len = resp->body.len;
+	if ((rc = store_status_put_async(t->cfg.store, &st, &d)) != ST_OK)
+		return http_error_from(resp, rc, NULL);
+	resp->status = 202;
+	return ST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pages served to a partner                                            */
+/* ------------------------------------------------------------------ */
+
+void taxii_fed_page_init(struct taxii_fed_page *p, const char *peer,
+			 bool attest)
+{
+	memset(p, 0, sizeof(*p));
+	p->peer = peer;
+	p->attest = attest;
+	buf_init(&p->bytes, (size_t)256 << 20);
+}
+
+int taxii_fed_page_add(struct taxii_fed_page *p, const struct store_row *row)
+{
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 64;
+		struct fed_page_item *g = realloc(p->items, nc * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		p->items = g;
+		p->cap = nc;
+	}
+	/* Offsets now, pointers once the buffer stops moving. */
+	struct fed_page_item *it = &p->items[p->n];
+	it->seq = row->seq;
+	it->version = row->version;
+	it->id = (const char *)(uintptr_t)p->bytes.len;
+	int rc = buf_add(&p->bytes, row->id, strlen(row->id) + 1);
+	it->body = (const char *)(uintptr_t)p->bytes.len;
+	it->body_len = p->attest ? row->body_len : 0;
+	if (rc == ST_OK && p->attest)
+		rc = buf_add(&p->bytes, row->body, row->body_len);
+	if (rc == ST_OK)
+		rc = buf_addc(&p->bytes, '\0');
+	if (rc != ST_OK)
+		return rc;
+	p->n++;
+	return ST_OK;
+}
+
+static int add_raw(void *ctx, const char *json, size_t len)
+{
+	jw_raw(ctx, json, len);
+	return ST_OK;
+}
+
+int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
+			  struct jw *w, struct diag *d)
+{
+	if (p->peer == NULL || p->n == 0)
+		return ST_OK;
+	for (size_t i = 0; i < p->n; i++) {
+		p->items[i].id = p->bytes.data + (uintptr_t)p->items[i].id;
+		p->items[i].body = p->bytes.data + (uintptr_t)p->items[i].body;
+	}
+	int rc = ST_OK;
+	if (p->attest)
+		rc = fed_page_attestations(fed, p->peer, p->items, p->n,
+					   add_raw, w, d);
+	if (rc == ST_OK)
+		fed_record_release(fed, p->peer, "taxii", p->items, p->n);
+	return rc;
+}
+
+void taxii_fed_page_free(struct taxii_fed_page *p)
+{
+	free(p->items);
+	buf_free(&p->bytes);
+	memset(p, 0, sizeof(*p));
+}
