@@ -35,6 +35,13 @@ build-asan: setup
 run: build
 	@sh scripts/run.sh $(BUILD)/src/daemon/strait
 
+# Three federated nodes (KR, JP, US) on loopback and a short scenario; they
+# keep running until Ctrl-C. DEMO_DIR (default ./demo-run) is made anew.
+DEMO_DIR ?= demo-run
+demo: build
+	@/usr/bin/python3 scripts/demo.py --bin $(BUILD)/src/daemon/strait \
+		--dir $(DEMO_DIR)
+
 # Every test (unit, store contract, fuzz corpus replay, integration), in the
 # normal build and then in the ASan+UBSan build.
 test: test-fast test-asan

@@ -262,6 +262,7 @@ def main():
                 say("   %s -> %s: %s" % (n.node_name, p.node_name,
                                          ", ".join(POLICIES[(n.name,
                                                              p.name)])))
+        wait_links(nodes)
         scenario(nodes, root)
         say()
         say("== the nodes keep running; explore them:")
@@ -288,6 +289,24 @@ def main():
         for n in nodes.values():
             n.stop()
     return 0
+
+
+def wait_links(nodes, timeout=60.0):
+    """Waits until every node has reached both partners once."""
+    t0 = time.monotonic()
+    for n in nodes.values():
+        while True:
+            st = json.loads(n.run("peer", "status", "--json").stdout)
+            peers = st if isinstance(st, list) else st.get("peers", [])
+            if len(peers) == 2 and all(p.get("identity") and
+                                       not p.get("down_since")
+                                       for p in peers):
+                break
+            if time.monotonic() - t0 > timeout:
+                raise SystemExit("demo: the links did not come up in %d s;"
+                                 " see %s/serve.log" % (timeout, n.home))
+            time.sleep(0.05)
+    say("   links up after %.1f s" % (time.monotonic() - t0))
 
 
 def scenario(nodes, root):

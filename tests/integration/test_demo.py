@@ -1,0 +1,42 @@
+"""`make demo` (scripts/demo.py): three federated nodes and the scenario a
+newcomer sees, checked line by line."""
+import os
+import re
+import subprocess
+
+from conftest import BIN, SRC
+
+
+def test_demo_scenario(tmp_path):
+    out_dir = tmp_path / "demo"
+    p = subprocess.run(
+        ["/usr/bin/python3", os.path.join(SRC, "scripts", "demo.py"),
+         "--bin", os.path.abspath(BIN), "--dir", str(out_dir), "--no-wait"],
+        capture_output=True, text=True, timeout=600, cwd=SRC)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout
+    # 1. the campaign reaches both partners, with a measured time
+    assert re.search(r"all 11 TLP:GREEN objects readable at NISC \d+ ms", out)
+    assert re.search(r"all 11 TLP:GREEN objects readable at CISA \d+ ms", out)
+    assert re.search(r"20 single indicators posted to KR: at JP after "
+                     r"[\d.]+ ms \(median\)", out)
+    # 2. AMBER+STRICT: JP's policy admits it, US's does not
+    assert "at JP: yes   at US: no" in out
+    # 3. RED and what points at it stay home
+    assert re.search(r"the RED indicator +held at KR: yes   at JP or US: no",
+                     out)
+    assert re.search(r"a GREEN relationship to it +held at KR: yes   at JP "
+                     r"or US: no", out)
+    assert "leak" not in out
+    # 4. the tampered copy is quarantined, and listed
+    assert "quarantined: its bytes differ from what the attestation " \
+        "lists" in out
+    assert re.search(r"^\s+1\s+\S+Z\s+kr\s+indicator--", out, re.M)
+    # URLs and tokens to explore with
+    assert len(re.findall(r"analyst token  strait_", out)) == 3
+    # the nodes were stopped cleanly: no sanitizer report, no crash
+    for n in ("kr", "jp", "us"):
+        log = (out_dir / n / "serve.log").read_text()
+        assert "signal 15: stopping" in log, log[-2000:]
+        assert "ERROR: AddressSanitizer" not in log
+        assert "runtime error" not in log
