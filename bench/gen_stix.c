@@ -76,7 +76,7 @@ static const char *recent_id(struct gen_stix *g)
 static void timestamp(struct gen_stix *g, char out[32], unsigned day,
 		      unsigned sec)
 {
-	snprintf(out, 32, "2026-%02u-%02uT%02u:%02u:%02u.%03uZ", 1 + day % 12,
+	snprintf(out, 32, "2025-%02u-%02uT%02u:%02u:%02u.%03uZ", 1 + day % 12,
 		 1 + day % 28, sec / 3600 % 24, sec / 60 % 60, sec % 60,
 		 pick(g, 1000));
 }

@@ -12,6 +12,8 @@ const struct cli_cmd cli_commands[] = {
     {"init", "create a node home: configuration, store, identity", cmd_init},
     {"serve", "run the TAXII 2.1 server", cmd_serve},
     {"node", "show the node's identity and what it holds", cmd_node},
+    {"policy", "explain the release decision for an object and audience",
+     cmd_policy},
     {"peer", "add, list and remove partner nodes; their policies", cmd_peer},
     {"quarantine", "objects partners sent that broke a rule: list, release",
      cmd_quarantine},

@@ -24,6 +24,8 @@ struct config {
 	char store[512];      /* store URL; relative paths are in the home */
 	char default_tlp[16]; /* marking of unmarked objects */
 	char listen[128];
+	char fed_disk_reserve_mb[24];	   /* peer writes stop below this */
+	char fed_peer_objects_per_min[24]; /* each partner's quota */
 };
 
 /* One entry of the config table: YAML key, field, size, meaning. */
@@ -93,6 +95,7 @@ int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_node(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);
+int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_quarantine(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);

@@ -2,6 +2,8 @@
 
 #include "common/json.h"
 #include "common/uuid.h"
+#include "federation/fed.h"
+#include "federation/fedstate.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +14,7 @@
 
 static const char export_usage[] =
     "usage: strait export [--collection ID] [--type T,...] [--added-after TS]\n"
-    "                     [--all-versions] [-o FILE]\n"
+    "                     [--all-versions] [--for PEER] [-o FILE]\n"
     "\n"
     "Writes the objects of a collection as one STIX 2.1 bundle, in the\n"
     "order they were added, each object exactly as stored (RFC 8785\n"
@@ -22,28 +24,101 @@ static const char export_usage[] =
     "  --type T,...       only these STIX types\n"
     "  --added-after TS   only versions added after this timestamp\n"
     "  --all-versions     every version, not only the latest\n"
+    "  --for PEER         only what the release decision gives that partner\n"
+    "                     (its sharing policy, references, relay rules);\n"
+    "                     the export is recorded as a release to it\n"
     "  -o, --output FILE  write to FILE (atomically) instead of stdout\n";
 
 #define PAGE 1000
 #define MAX_TYPES 64
+
+/* A row kept for deciding after the read (the decision reads the store
+ * for references, which a store callback may not do). */
+struct kept {
+	struct store_row row;
+	char *id, *body;
+};
 
 struct export_ctx {
 	FILE *f;
 	uint64_t n;
 	st_time last_added;
 	int err;
+	struct fed_decider *dec; /* --for */
+	struct kept *kept;
+	size_t nkept;
+	uint64_t withheld;
+	struct fed_sent_item *sent;
+	size_t nsent, capsent;
 };
+
+static void write_body(struct export_ctx *x, const char *body, size_t len)
+{
+	if (x->n > 0 && fputc(',', x->f) == EOF)
+		x->err = errno;
+	if (fwrite(body, 1, len, x->f) != len)
+		x->err = errno;
+	x->n++;
+}
 
 static int write_row(void *ctx, const struct store_row *row)
 {
 	struct export_ctx *x = ctx;
-	if (x->n > 0 && fputc(',', x->f) == EOF)
-		x->err = errno;
-	if (fwrite(row->body, 1, row->body_len, x->f) != row->body_len)
-		x->err = errno;
-	x->n++;
 	x->last_added = row->date_added;
-	return x->err != 0;
+	if (x->dec == NULL) {
+		write_body(x, row->body, row->body_len);
+		return x->err != 0;
+	}
+	struct kept *k = &x->kept[x->nkept];
+	k->row = *row;
+	k->id = strdup(row->id);
+	k->body = malloc(row->body_len + 1);
+	if (k->id == NULL || k->body == NULL) {
+		free(k->id);
+		free(k->body);
+		x->err = ENOMEM;
+		return 1;
+	}
+	memcpy(k->body, row->body, row->body_len);
+	k->body[row->body_len] = '\0';
+	k->row.id = k->id;
+	k->row.body = k->body;
+	k->row.warnings = NULL;
+	x->nkept++;
+	return 0;
+}
+
+/* --for: decides the kept rows and writes what is released. */
+static void flush_kept(struct export_ctx *x)
+{
+	for (size_t i = 0; i < x->nkept; i++) {
+		struct kept *k = &x->kept[i];
+		if (x->err == 0 &&
+		    fed_decider_decide(x->dec, &k->row, NULL) == RELEASE_OK) {
+			write_body(x, k->body, k->row.body_len);
+			if (x->nsent == x->capsent) {
+				size_t nc = x->capsent ? x->capsent * 2 : 1024;
+				struct fed_sent_item *g =
+				    realloc(x->sent, nc * sizeof(*g));
+				if (g == NULL) {
+					x->err = ENOMEM;
+				} else {
+					x->sent = g;
+					x->capsent = nc;
+				}
+			}
+			if (x->nsent < x->capsent) {
+				x->sent[x->nsent++] = (struct fed_sent_item){
+				    k->row.seq, k->id, k->row.version};
+				k->id = NULL; /* kept until recorded */
+			}
+		} else if (x->err == 0) {
+			x->withheld++;
+		}
+		free(k->id);
+		free(k->body);
+	}
+	x->nkept = 0;
 }
 
 int cmd_export(struct cli *c, int argc, char **argv)
@@ -54,10 +129,11 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	    {"added-after", required_argument, NULL, 'a'},
 	    {"all-versions", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
+	    {"for", required_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *coll_arg = NULL, *out_path = NULL;
+	const char *coll_arg = NULL, *out_path = NULL, *for_peer = NULL;
 	char *types_arg = NULL;
 	const char *types[MAX_TYPES + 1] = {NULL};
 	struct store_query q;
@@ -88,6 +164,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			break;
 		case 'o':
 			out_path = optarg;
+			break;
+		case 'f':
+			for_peer = optarg;
 			break;
 		case 'h':
 			fputs(export_usage, stdout);
@@ -123,7 +202,33 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	q.limit = PAGE;
 
 	char tmp[4200] = "";
-	struct export_ctx x = {stdout, 0, 0, 0};
+	struct export_ctx x;
+	memset(&x, 0, sizeof(x));
+	x.f = stdout;
+	if (for_peer != NULL) {
+		struct diag d;
+		int frc =
+		    fed_decider_new(c->store, c->home, for_peer, &x.dec, &d);
+		if (frc == ST_ENOTFOUND)
+			return cli_fail(CLI_USAGE,
+					"export: --for: no peer named '%s' "
+					"(strait peer list)",
+					for_peer);
+		if (frc != ST_OK)
+			return cli_fail(CLI_USAGE, "export: --for %s: %s",
+					for_peer, d.msg);
+		x.kept = calloc(PAGE, sizeof(*x.kept));
+		if (x.kept == NULL) {
+			fed_decider_free(x.dec);
+			return cli_fail(CLI_USAGE, "export: out of memory");
+		}
+		if (!fed_decider_knows_identity(x.dec))
+			fprintf(stderr,
+				"export: the identity of %s is not known yet "
+				"(its node was never reached): nothing "
+				"TLP:RED can be released to it\n",
+				for_peer);
+	}
 	if (out_path != NULL) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out_path,
 			 (long)getpid());
@@ -143,6 +248,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		size_t got = 0;
 		struct diag d;
 		rc = store_query(c->store, &q, write_row, &x, &got, &d);
+		if (x.dec != NULL)
+			flush_kept(&x);
 		if (rc < 0) {
 			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
 			break;
@@ -175,6 +282,29 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	} else if (fflush(stdout) != 0) {
 		status =
 		    cli_fail(CLI_USAGE, "export: write: %s", strerror(errno));
+	}
+	if (x.dec != NULL) {
+		/* What a partner was given is on record, like a push. */
+		struct fedstate *fs = NULL;
+		struct diag d;
+		if (status == CLI_OK &&
+		    (fedstate_open(c->home, &fs, &d) != ST_OK ||
+		     fed_sent_record(fs, for_peer, "export", x.sent, x.nsent,
+				     time_now(), &d) != ST_OK))
+			status = cli_fail(CLI_USAGE,
+					  "export: recording the release: %s",
+					  d.msg);
+		fedstate_close(fs);
+		fprintf(stderr,
+			"for %s: %llu versions released, %llu withheld by the "
+			"release decision\n",
+			for_peer, (unsigned long long)x.n,
+			(unsigned long long)x.withheld);
+		for (size_t i = 0; i < x.nsent; i++)
+			free((char *)x.sent[i].id);
+		free(x.sent);
+		free(x.kept);
+		fed_decider_free(x.dec);
 	}
 	return status;
 }

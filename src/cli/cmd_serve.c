@@ -395,6 +395,21 @@ static void nofile_fit(unsigned conns)
 			 conns);
 }
 
+/* A whole number from strait.yaml (0 and up), or a message naming it. */
+static int config_u64(const char *key, const char *text, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || end == NULL || *end != '\0' ||
+	    errno != 0)
+		return cli_fail(CLI_USAGE,
+				"strait.yaml: %s: not a whole number: '%s'",
+				key, text);
+	*out = v;
+	return CLI_OK;
+}
+
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
 	struct serve_opts o;
@@ -502,6 +517,13 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		fc.country = c->cfg.node_country;
 		fc.default_tlp = def;
 		fc.senders = true;
+		if (config_u64("federation.disk_reserve_mb",
+			       c->cfg.fed_disk_reserve_mb,
+			       &fc.disk_reserve_mb) != CLI_OK ||
+		    config_u64("federation.peer_objects_per_minute",
+			       c->cfg.fed_peer_objects_per_min,
+			       &fc.peer_objects_per_min) != CLI_OK)
+			goto out;
 		if (fed_new(&fc, &fed, &d) != ST_OK) {
 			cli_fail(CLI_USAGE, "serve: federation: %s", d.msg);
 			goto out;

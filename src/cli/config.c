@@ -32,6 +32,13 @@ const struct config_key config_keys[] = {
 	"marking that unmarked objects take (clear, green, amber, "
 	"amber+strict, red)"),
     KEY("listen", listen, "127.0.0.1:7400", "HTTP listen address"),
+    KEY("federation.disk_reserve_mb", fed_disk_reserve_mb, "1024",
+	"free disk space (MiB) kept for local work: below it, partners' "
+	"writes get 503"),
+    KEY("federation.peer_objects_per_minute", fed_peer_objects_per_min,
+	"6000000",
+	"objects each partner may send per minute (a burst of as many); "
+	"past it, 429"),
     {NULL, 0, 0, NULL, NULL},
 };
 

@@ -4,9 +4,11 @@
 #include "common/log.h"
 
 #include <curl/curl.h>
+#include <sys/statvfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
 {
@@ -29,6 +31,7 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
 	f->cfg.country = f->country;
 	pthread_mutex_init(&f->peers_mu, NULL);
 	pthread_mutex_init(&f->aud_mu, NULL);
+	pthread_mutex_init(&f->quota_mu, NULL);
 	int rc = fedstate_open(cfg->home, &f->state, d);
 	if (rc == ST_OK)
 		rc = peers_open(cfg->home, &f->peers, d);
@@ -65,7 +68,78 @@ void fed_free(struct fed *f)
 	fedstate_close(f->state);
 	pthread_mutex_destroy(&f->peers_mu);
 	pthread_mutex_destroy(&f->aud_mu);
+	pthread_mutex_destroy(&f->quota_mu);
+	free(f->buckets);
 	free(f);
+}
+
+struct fed_bucket {
+	char peer[PEER_NAME_MAX];
+	double tokens; /* objects it may still send */
+	double at;     /* time_mono() of the last refill */
+};
+
+int fed_admit(struct fed *f, const char *peer, size_t n, unsigned *retry_s,
+	      struct diag *d)
+{
+	*retry_s = 0;
+	if (f->cfg.disk_reserve_mb > 0) {
+		struct statvfs v;
+		if (statvfs(f->home, &v) == 0) {
+			uint64_t free_mb =
+			    (uint64_t)v.f_bavail * v.f_frsize >> 20;
+			if (free_mb < f->cfg.disk_reserve_mb) {
+				*retry_s = 60;
+				return diag_set(
+				    d, ST_EIO,
+				    "the node keeps its disk reserve "
+				    "(%llu MiB free, %llu kept for "
+				    "local work): partners' writes "
+				    "wait",
+				    (unsigned long long)free_mb,
+				    (unsigned long long)f->cfg.disk_reserve_mb);
+			}
+		}
+	}
+	uint64_t rate = f->cfg.peer_objects_per_min;
+	if (rate == 0)
+		return ST_OK;
+	int rc = ST_OK;
+	double now = time_mono();
+	pthread_mutex_lock(&f->quota_mu);
+	struct fed_bucket *b = NULL;
+	for (size_t i = 0; i < f->nbuckets && b == NULL; i++)
+		if (strcmp(f->buckets[i].peer, peer) == 0)
+			b = &f->buckets[i];
+	if (b == NULL) {
+		struct fed_bucket *g =
+		    realloc(f->buckets, (f->nbuckets + 1) * sizeof(*g));
+		if (g != NULL) {
+			f->buckets = g;
+			b = &g[f->nbuckets++];
+			snprintf(b->peer, sizeof(b->peer), "%s", peer);
+			b->tokens = (double)rate;
+			b->at = now;
+		}
+	}
+	if (b != NULL) {
+		b->tokens += (now - b->at) * (double)rate / 60.0;
+		if (b->tokens > (double)rate)
+			b->tokens = (double)rate;
+		b->at = now;
+		if ((double)n > b->tokens) {
+			double need = (double)n - b->tokens;
+			*retry_s = (unsigned)(need * 60.0 / (double)rate) + 1;
+			rc = diag_set(d, ST_ELIMIT,
+				      "partner %s is past its quota of %llu "
+				      "objects per minute",
+				      peer, (unsigned long long)rate);
+		} else {
+			b->tokens -= (double)n;
+		}
+	}
+	pthread_mutex_unlock(&f->quota_mu);
+	return rc;
 }
 
 struct fedstate *fed_state(struct fed *f)
@@ -77,6 +151,22 @@ bool fed_peer_visible(struct fed *f, const char *peer,
 		      const struct store_row *row)
 {
 	return f != NULL && fed_released(f->state, peer, row->seq);
+}
+
+void fed_wait_decided(struct fed *f, const char *peer, uint64_t seq,
+		      unsigned timeout_ms)
+{
+	const char *inc = store_incarnation(f->cfg.store);
+	double end = time_mono() + timeout_ms / 1e3;
+	for (;;) {
+		uint64_t cur = 0;
+		if (fed_cursor_get(f->state, peer, inc, FED_DECIDED, &cur) !=
+			ST_OK ||
+		    cur >= seq || time_mono() >= end || atomic_load(&f->stop))
+			return;
+		struct timespec ts = {0, 2 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 int fed_attestations(struct fed *f, bool relay_green,
@@ -402,4 +492,87 @@ int fed_metrics(struct fed *f, struct buf *out)
 		   (unsigned long long)atomic_load(&f->caught_up),
 		   (unsigned long long)atomic_load(&f->quarantined));
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deciding for one partner outside serve                               */
+/* ------------------------------------------------------------------ */
+
+struct fed_decider {
+	struct fedstate *state;
+	struct fed_facts *facts;
+	struct release_engine *eng;
+	struct fed_partner part;
+};
+
+int fed_decider_new(struct store *s, const char *home, const char *peer,
+		    struct fed_decider **out, struct diag *d)
+{
+	*out = NULL;
+	struct fed_decider *x = calloc(1, sizeof(*x));
+	struct peers *reg = NULL;
+	char *text = NULL;
+	struct peer p;
+	if (x == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	int rc = fedstate_open(home, &x->state, d);
+	if (rc == ST_OK)
+		rc = peers_open(home, &reg, d);
+	if (rc == ST_OK)
+		rc = peers_get(reg, peer, &p, d);
+	if (rc == ST_OK)
+		rc = peers_policy(reg, peer, &text, d);
+	peers_close(reg);
+	if (rc == ST_OK) {
+		struct fed_health h;
+		fed_health_get(x->state, peer, &h);
+		rc = fed_partner_build(s, peer, h.identity, text, &x->part, d);
+	}
+	free(text);
+	if (rc == ST_OK) {
+		x->facts = fed_facts_new(s, x->state);
+		struct release_source src = fed_facts_source(x->facts);
+		x->eng = x->facts ? release_engine_new(&src) : NULL;
+		if (x->eng == NULL)
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+	}
+	if (rc != ST_OK) {
+		fed_decider_free(x);
+		return rc;
+	}
+	*out = x;
+	return ST_OK;
+}
+
+void fed_decider_free(struct fed_decider *x)
+{
+	if (x == NULL)
+		return;
+	release_engine_free(x->eng);
+	fed_facts_free(x->facts);
+	fed_partner_free(&x->part);
+	fedstate_close(x->state);
+	free(x);
+}
+
+bool fed_decider_knows_identity(const struct fed_decider *x)
+{
+	return x->part.identity[0] != '\0';
+}
+
+enum release_why fed_decider_decide(struct fed_decider *x,
+				    const struct store_row *row,
+				    struct release_explain *why)
+{
+	struct release_version v;
+	struct diag d;
+	fed_facts_reset(x->facts);
+	if (fed_facts_row(x->facts, row, &v, &d) != ST_OK) {
+		if (why != NULL) {
+			memset(why, 0, sizeof(*why));
+			why->why = RELEASE_DENY_REFERENCE;
+		}
+		return RELEASE_DENY_REFERENCE;
+	}
+	return release_decide(x->eng, &x->part.aud, &v, why);
 }

@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "common/time.h"
 #include "policy/policy.h"
+#include "policy/release.h"
 #include "store/store.h"
 
 #include <stdbool.h>
@@ -44,6 +45,10 @@ struct fed_config {
 	unsigned batch_objects;	  /* objects per push (1000) */
 	unsigned catchup_every_s; /* feed peers are polled this often (30) */
 	unsigned timeout_ms;	  /* per request (30000) */
+	/* What partners may write (0: no limit): free space kept on the
+	 * home's file system, and objects per partner per minute. */
+	uint64_t disk_reserve_mb;
+	uint64_t peer_objects_per_min;
 };
 
 /* Opens the federation state; starts the senders when cfg->senders. */
@@ -53,6 +58,15 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d);
 void fed_free(struct fed *f);
 
 struct fedstate *fed_state(struct fed *f);
+
+/*
+ * Whether peer may write n objects now: ST_OK; ST_ELIMIT when its quota
+ * is spent (the caller answers 429), ST_EIO when the disk is down to its
+ * reserve (503), with *retry_s and d saying why. Local work and the audit
+ * never go through this.
+ */
+int fed_admit(struct fed *f, const char *peer, size_t n, unsigned *retry_s,
+	      struct diag *d);
 
 /* One object of a TAXII envelope, as received. */
 struct fed_elem {
@@ -95,6 +109,11 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 bool fed_peer_visible(struct fed *f, const char *peer,
 		      const struct store_row *row);
 
+/* Waits until peer's sender has decided our log up to seq (or timeout_ms
+ * passed): streams by the partner's account scan only decided rows. */
+void fed_wait_decided(struct fed *f, const char *peer, uint64_t seq,
+		      unsigned timeout_ms);
+
 /*
  * The attestations that must travel beside rows released to peer in one
  * TAXII page (catch-up served to a strait partner): one signed now by
@@ -116,6 +135,24 @@ int fed_page_attestations(struct fed *f, const char *peer,
  * "stream"). */
 void fed_record_release(struct fed *f, const char *peer, const char *path,
 			const struct fed_page_item *items, size_t n);
+
+/*
+ * The release decision for one partner outside `strait serve` (exports
+ * made for a partner, `strait policy explain`): the same engine and facts
+ * as the sender, over the store and <home>/peers.db. ST_ENOTFOUND when
+ * no peer has that name.
+ */
+struct fed_decider;
+int fed_decider_new(struct store *s, const char *home, const char *peer,
+		    struct fed_decider **out, struct diag *d);
+void fed_decider_free(struct fed_decider *x);
+/* The decision for a stored version (read outside any store callback:
+ * the references are looked up in the store). */
+enum release_why fed_decider_decide(struct fed_decider *x,
+				    const struct store_row *row,
+				    struct release_explain *why);
+/* Whether the partner's identity is known yet (RED needs it). */
+bool fed_decider_knows_identity(const struct fed_decider *x);
 
 /* GET /api/v1/node: our identity and public keys (JSON object). */
 int fed_node_json(struct fed *f, struct buf *out);

@@ -36,6 +36,10 @@ struct fed {
 	atomic_uint_fast64_t pushed; /* versions delivered */
 	atomic_uint_fast64_t push_batches;
 	atomic_uint_fast64_t caught_up; /* versions fetched by catch-up */
+	/* quotas: a token bucket per partner */
+	pthread_mutex_t quota_mu;
+	struct fed_bucket *buckets;
+	size_t nbuckets;
 };
 
 /* A partner's audience: its policy, resolved against our collections. */

@@ -701,6 +701,13 @@ static void *sender_main(void *arg)
 		}
 		if (!s->connected) {
 			if (connect_peer(s) != ST_OK) {
+				/* Deciding goes on while the partner is away:
+				 * catch-up and streams served to it when it
+				 * is back read the decisions. */
+				uint64_t n = 0;
+				if (s->part.p.identity != NULL ||
+				    s->peer.trust == PEER_FEED)
+					decide(s, &n);
 				backoff(s);
 				continue;
 			}
@@ -740,7 +747,9 @@ static void *sender_main(void *arg)
 			uint64_t cur = 0;
 			fed_cursor_get(f->state, s->name, s->incarnation,
 				       FED_DECIDED, &cur);
-			store_wait_seq(f->cfg.store, cur, 500);
+			/* commits of this process wake it at once; `strait
+			 * import` (another process) is seen within 100 ms */
+			store_wait_seq(f->cfg.store, cur, 100);
 		}
 	}
 	rows_clear(s);

@@ -90,6 +90,17 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 	struct taxii *t = req->ctx;
 	const struct auth_account *a = acct_of(req);
 	struct diag d;
+	unsigned retry = 0;
+	int arc = fed_admit(t->cfg.fed, a->name, n, &retry, &d);
+	if (arc != ST_OK) {
+		resp->retry_after_s = retry;
+		log_warn("federation", "post from %s refused: %s", a->name,
+			 d.msg);
+		return http_error(resp, arc == ST_ELIMIT ? 429 : 503,
+				  arc == ST_ELIMIT ? "Too Many Requests"
+						   : "Service Unavailable",
+				  d.msg);
+	}
 	struct fed_result *res = calloc(n ? n : 1, sizeof(*res));
 	if (res == NULL)
 		return http_error_from(resp, ST_ENOMEM, NULL);

@@ -397,6 +397,7 @@ struct sub {
 	struct http_server *srv;
 	struct auth_account acct; /* a copy: the request's goes first */
 	struct audience aud;
+	bool peer; /* a partner node's account: what was released to it */
 	char coll_id[37];
 	int64_t cid;
 	uint8_t fhash[32];
@@ -485,6 +486,7 @@ static bool sub_allowed(struct sub *s)
 	if (!(auth_access(a, &s->acct, s->coll_id) & AUTH_ACCESS_READ))
 		return false;
 	auth_audience(&s->acct, s->t->node_org, &s->aud);
+	s->peer = s->t->cfg.fed != NULL && s->acct.role == ROLE_PEER;
 	return true;
 }
 
@@ -558,6 +560,16 @@ static int take_row(void *ctx, const struct store_row *row)
 	return take_event(ctx, row, NULL, 0);
 }
 
+/* The release decision for this subscriber: a partner's account sees
+ * what was released to its node (the materialised decision). */
+static bool sub_visible(void *ctx, const struct store_row *row)
+{
+	const struct sub *s = ctx;
+	if (s->peer)
+		return fed_peer_visible(s->t->cfg.fed, s->acct.name, row);
+	return taxii_visible((void *)&s->aud, row);
+}
+
 /* One bounded scan of the collection after pos, read by this subscriber
  * alone. ST_OK or an error (the stream then ends). */
 static int sub_scan_direct(struct sub *s)
@@ -568,8 +580,8 @@ static int sub_scan_direct(struct sub *s)
 	q.version.sel = STORE_VM_ALL;
 	q.after = s->pos;
 	q.limit = STREAM_PAGE;
-	q.visible = taxii_visible;
-	q.visible_ctx = &s->aud;
+	q.visible = sub_visible;
+	q.visible_ctx = s;
 	q.budget = STREAM_SCAN;
 	q.scan_max = STREAM_SCAN;
 	struct scan sc = {s, 0, 0};
@@ -597,6 +609,12 @@ static int sub_scan_direct(struct sub *s)
  * row under this account's release decision. ST_OK or an error. */
 static int sub_scan(struct sub *s)
 {
+	/* A partner's rows are visible once its sender decided them: wait
+	 * (briefly) for the decisions to reach what is committed, so that
+	 * the scan does not pass rows not decided yet. */
+	if (s->peer)
+		fed_wait_decided(s->t->cfg.fed, s->acct.name,
+				 store_last_seq(s->t->cfg.store), 2000);
 	if (s->direct || s->t->scache == NULL) {
 		s->direct = false;
 		return sub_scan_direct(s);
@@ -623,7 +641,7 @@ static int sub_scan(struct sub *s)
 		row.tlp = r->tlp;
 		row.flags = r->flags;
 		row.spec_version = STORE_SPEC_VERSION;
-		if (!taxii_visible(&s->aud, &row)) {
+		if (!sub_visible(s, &row)) {
 			done = r->date_added;
 			continue;
 		}
@@ -866,6 +884,7 @@ int taxii_h_stream(struct http_request *req, struct http_response *resp)
 		return http_error(resp, 503, NULL, NULL);
 	}
 	auth_audience(&s->acct, t->node_org, &s->aud);
+	s->peer = t->cfg.fed != NULL && s->acct.role == ROLE_PEER;
 	s->gen = auth_generation(t->cfg.auth);
 	s->cap = t->cfg.stream_buffer;
 	/* The cap is soft for one event's head and for what a line break

@@ -1,0 +1,86 @@
+"""What partners may write: a per-partner quota (429) and a disk reserve
+(503) that stop partners' writes while local work goes on."""
+import json
+
+from conftest import indicator
+from taxii_fixtures import TAXII, Client, Server, add_user, collection_id
+
+KEY = "FH2PF_E6vyZKHafoxsgmv7ajpq5AcP3xRGyrS1GLvrE"
+
+
+def envelope(objs):
+    return {"objects": objs}
+
+
+def link_feed_peer(node, name="jp"):
+    """A peer account and its registered (feed) partner: it may post
+    without attestations."""
+    tok = add_user(node, name, "peer", org="NISC")
+    node.run("collection", "grant", "default", name, "write", check=0)
+    pol = node.home + "/../%s.yaml" % name
+    with open(pol, "w", encoding="utf-8") as f:
+        f.write("tlp: []\n")  # it receives nothing from us
+    node.run("peer", "add", name, "--url", "http://127.0.0.1:9/taxii2/",
+             "--key", KEY, "--token", "-", "--trust", "feed",
+             "--policy", pol, stdin="unused\n", check=0)
+    return tok
+
+
+def set_config(node, text):
+    with open(node.home + "/strait.yaml", "a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def test_partner_quota_gives_429_and_local_work_goes_on(node):
+    set_config(node, "federation:\n  peer_objects_per_minute: 5\n")
+    tok = link_feed_peer(node)
+    admin = add_user(node, "admin", "admin")
+    srv = Server(node)
+    try:
+        coll = collection_id(node)
+        peer = Client(srv, tok)
+        url = "collections/%s/objects/" % coll
+        r = peer.post(url, envelope([indicator() for _ in range(5)]))
+        assert r.status_code == 202, r.text
+        r = peer.post(url, envelope([indicator()]))
+        assert r.status_code == 429, r.text
+        assert int(r.headers["Retry-After"]) >= 1
+        assert "quota of 5 objects per minute" in r.json()["description"]
+        # a local account is not limited
+        loc = Client(srv, admin)
+        r = loc.post(url, envelope([indicator() for _ in range(20)]))
+        assert r.status_code == 202
+        assert r.json()["success_count"] == 20
+    finally:
+        srv.stop()
+    assert "past its quota" in srv.log
+
+
+def test_disk_reserve_stops_partner_writes_only(node):
+    # a reserve no disk can meet: every partner write waits
+    set_config(node, "federation:\n  disk_reserve_mb: 1000000000000\n")
+    tok = link_feed_peer(node)
+    admin = add_user(node, "admin", "admin")
+    srv = Server(node)
+    try:
+        coll = collection_id(node)
+        url = "collections/%s/objects/" % coll
+        obj = indicator()
+        r = Client(srv, tok).post(url, envelope([obj]))
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "60"
+        assert "disk reserve" in r.json()["description"]
+        assert node.run("get", obj["id"]).rc == 1  # nothing stored
+        r = Client(srv, admin).post(url, envelope([obj]))
+        assert r.status_code == 202
+        assert node.run("get", obj["id"]).rc == 0
+    finally:
+        srv.stop()
+
+
+def test_a_limit_that_is_not_a_number_is_refused(node):
+    set_config(node, "federation:\n  peer_objects_per_minute: lots\n")
+    r = node.run("serve", "--listen", "127.0.0.1:0", timeout=30)
+    assert r.rc == 2
+    assert "federation.peer_objects_per_minute" in r.err
+    assert "'lots'" in r.err
