@@ -56,6 +56,20 @@ int sql_migrate(sqlite3 *db, const char *path, const char *kind,
 {
 	sqlite3_stmt *st = NULL;
 	int64_t have, ntables, cur = 0;
+	/* Nothing to do (every open but the first and an upgrade): decided
+	 * by reading only. The write lock below would make a running
+	 * server's writers wait on each CLI command that opens the file. */
+	int latest0 = n > 0 ? m[n - 1].version : 0;
+	if (sql_query_int(db,
+			  "SELECT count(*) FROM sqlite_master"
+			  " WHERE type = 'table' AND name = 'schema_version'",
+			  0, &have, NULL) == ST_OK &&
+	    have &&
+	    sql_query_int(db, "SELECT max(version) FROM schema_version", 0,
+			  &cur, NULL) == ST_OK &&
+	    cur >= upto && cur <= latest0)
+		return ST_OK;
+	cur = 0;
 	int rc = exec(db, "BEGIN IMMEDIATE", d);
 	if (rc != ST_OK)
 		return rc;

@@ -40,6 +40,8 @@ struct relset {
 	size_t n, cap;
 };
 
+#define STMT_CACHE 64
+
 struct fedstate {
 	sqlite3 *db;
 	pthread_mutex_t mu;  /* the connection */
@@ -47,6 +49,14 @@ struct fedstate {
 	struct relset *sets; /* loaded sets, any order */
 	size_t nsets, capsets;
 	char path[PATH_MAX];
+	/* Prepared statements, kept for the life of the connection: the
+	 * queries are string literals, so the text's address is the key
+	 * (preparing each call was a visible share of the sender's time). */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	size_t ncache;
 };
 
 /* Tables of this file; a change is a new row, never an edit. */
@@ -123,13 +133,43 @@ static int check_peer(const char *peer, struct diag *d)
 
 /* ---- the connection ---- */
 
+/* A prepared statement for sql (a string literal), from the cache; give
+ * it back with unprep(), never finalize it. */
 static int prep(struct fedstate *f, const char *sql, sqlite3_stmt **st,
 		struct diag *d)
 {
 	*st = NULL;
-	if (sqlite3_prepare_v2(f->db, sql, -1, st, NULL) != SQLITE_OK)
+	for (size_t i = 0; i < f->ncache; i++) {
+		if (f->cache[i].sql == sql) {
+			*st = f->cache[i].st;
+			return ST_OK;
+		}
+	}
+	unsigned flags = f->ncache < STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0;
+	if (sqlite3_prepare_v3(f->db, sql, -1, flags, st, NULL) != SQLITE_OK)
 		return sql_diag(f->db, d, "federation state");
+	if (f->ncache < STMT_CACHE) {
+		f->cache[f->ncache].sql = sql;
+		f->cache[f->ncache].st = *st;
+		f->ncache++;
+	}
 	return ST_OK;
+}
+
+/* Gives a statement from prep() back: reset for its next use (a
+ * statement that did not fit in the cache is finalized). */
+static void unprep(struct fedstate *f, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < f->ncache; i++) {
+		if (f->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 static int exec(struct fedstate *f, const char *sql, struct diag *d)
@@ -172,6 +212,14 @@ static int migrate(struct fedstate *f, struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t cur = 0;
+	/* Up to date already (every open but the first): no write lock,
+	 * which a running server's writers would wait behind (a CLI
+	 * command's open once held them up by a busy wait per call). */
+	if (sql_query_int(f->db, "SELECT max(version) FROM fedstate_schema", 0,
+			  &cur, NULL) == ST_OK &&
+	    cur == migrations[NMIGRATIONS - 1].version)
+		return ST_OK;
+	cur = 0;
 	int rc = exec(f, "BEGIN IMMEDIATE", d);
 	if (rc != ST_OK)
 		return rc;
@@ -212,7 +260,7 @@ static int migrate(struct fedstate *f, struct diag *d)
 			goto out;
 	}
 out:
-	sqlite3_finalize(st);
+	unprep(f, st);
 	return end_tx(f, rc, d);
 }
 
@@ -284,6 +332,8 @@ void fedstate_close(struct fedstate *f)
 {
 	if (f == NULL)
 		return;
+	for (size_t i = 0; i < f->ncache; i++)
+		sqlite3_finalize(f->cache[i].st);
 	sqlite3_close(f->db);
 	sets_clear(f);
 	pthread_rwlock_destroy(&f->rw);
@@ -380,7 +430,7 @@ static int set_load(struct fedstate *f, const char *peer)
 		rc = set_add(&s, (uint64_t)sqlite3_column_int64(st, 0));
 	if (rc == ST_OK && src != SQLITE_DONE)
 		rc = ST_ESTORE;
-	sqlite3_finalize(st);
+	unprep(f, st);
 	if (rc == ST_OK) {
 		pthread_rwlock_wrlock(&f->rw);
 		if (set_find(f, peer) == NULL) {
@@ -529,8 +579,8 @@ int fed_prov_put(struct fedstate *f, const struct fed_prov *p, size_t n,
 				  SQLITE_STATIC);
 		rc = step_done(f, as, "attestation", d);
 	}
-	sqlite3_finalize(ps);
-	sqlite3_finalize(as);
+	unprep(f, ps);
+	unprep(f, as);
 	rc = end_tx(f, rc, d);
 unlock:
 	pthread_mutex_unlock(&f->mu);
@@ -606,7 +656,7 @@ int fed_prov_get(struct fedstate *f, const char *id, st_time version,
 			rc = src == SQLITE_DONE ? ST_ENOTFOUND : ST_ESTORE;
 		}
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	if (rc != ST_OK)
 		fed_prov_free(out);
@@ -643,7 +693,7 @@ int fed_origin_of(struct fedstate *f, const char *id, char *origin)
 		else
 			rc = src == SQLITE_DONE ? ST_ENOTFOUND : ST_ESTORE;
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -680,7 +730,7 @@ int fed_attestation_get(struct fedstate *f, const char *id, char **json,
 			rc = src == SQLITE_DONE ? ST_ENOTFOUND : ST_ESTORE;
 		}
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -718,7 +768,7 @@ int fed_cursor_get(struct fedstate *f, const char *peer,
 		else if (src != SQLITE_DONE)
 			rc = ST_ESTORE;
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -740,7 +790,7 @@ static int cursor_set(struct fedstate *f, const char *peer,
 		sqlite3_bind_int64(st, 4, (int64_t)seq);
 		rc = step_done(f, st, "cursor", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	return rc;
 }
 
@@ -754,7 +804,7 @@ static int peer_exec(struct fedstate *f, const char *sql, const char *peer,
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		rc = step_done(f, st, "federation state", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	return rc;
 }
 
@@ -782,7 +832,7 @@ static int other_incarnation(struct fedstate *f, const char *peer,
 			rc = sql_diag(f->db, d, "cursor");
 		}
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	return rc;
 }
 
@@ -798,6 +848,11 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
 	sqlite3_stmt *st = NULL;
 	bool other = false;
 	pthread_mutex_lock(&f->mu);
+	/* Decisions and delivery cursors are re-made after a power loss
+	 * (the sender decides and delivers again; receivers deduplicate):
+	 * their commits need not wait for the disk. Provenance does (it is
+	 * written with the default, FULL). */
+	exec(f, "PRAGMA synchronous=NORMAL", NULL);
 	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
 		goto unlock;
 	rc = other_incarnation(f, peer, incarnation, &other, d);
@@ -814,7 +869,7 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
 		sqlite3_bind_int64(st, 2, (int64_t)seqs[i]);
 		rc = step_done(f, st, "released", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	if (rc == ST_OK)
 		rc = cursor_set(f, peer, incarnation, FED_DECIDED, cursor, d);
 	rc = end_tx(f, rc, d);
@@ -832,6 +887,7 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
 		pthread_rwlock_unlock(&f->rw);
 	}
 unlock:
+	exec(f, "PRAGMA synchronous=FULL", NULL);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -857,14 +913,14 @@ int fed_adopt_incarnation(struct fedstate *f, const char *incarnation,
 		sqlite3_bind_int(st, 2, FED_DECIDED);
 		rc = step_done(f, st, "released", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	if (rc == ST_OK)
 		rc = prep(f, "DELETE FROM cursors WHERE incarnation <> ?1", &st,
 			  d);
 	if (rc == ST_OK) {
 		sqlite3_bind_text(st, 1, incarnation, -1, SQLITE_STATIC);
 		rc = step_done(f, st, "cursors", d);
-		sqlite3_finalize(st);
+		unprep(f, st);
 	}
 	rc = end_tx(f, rc, d);
 	if (rc == ST_OK) {
@@ -907,7 +963,7 @@ int fed_queue_depth(struct fedstate *f, const char *peer,
 		else
 			rc = sql_diag(f->db, d, "queue");
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -999,7 +1055,7 @@ static int sent_insert(struct fedstate *f, const char *peer, const char *path,
 		sqlite3_bind_text(st, 6, items[0].id, -1, SQLITE_STATIC);
 		rc = step_done(f, st, "release record", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	return rc;
 }
 
@@ -1018,12 +1074,16 @@ int fed_delivered(struct fedstate *f, const char *peer, const char *incarnation,
 	    (rc = digest(items, n, hex, d)) != ST_OK)
 		return rc;
 	pthread_mutex_lock(&f->mu);
+	/* As fed_decided: a lost cursor means a batch delivered again, and
+	 * recorded again then. */
+	exec(f, "PRAGMA synchronous=NORMAL", NULL);
 	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) == ST_OK) {
 		rc = cursor_set(f, peer, incarnation, FED_DELIVERED, cursor, d);
 		if (rc == ST_OK && n > 0)
 			rc = sent_insert(f, peer, path, items, n, hex, now, d);
 		rc = end_tx(f, rc, d);
 	}
+	exec(f, "PRAGMA synchronous=FULL", NULL);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1100,7 +1160,7 @@ int fed_sent_list(struct fedstate *f, const char *peer, st_time since,
 			if (src != SQLITE_DONE)
 				rc = sql_diag(f->db, d, "releases");
 		}
-		sqlite3_finalize(st);
+		unprep(f, st);
 		pthread_mutex_unlock(&f->mu);
 		for (size_t i = 0; rc == ST_OK && i < k; i++)
 			rc = fn(ctx, &page[i]);
@@ -1134,7 +1194,7 @@ int fed_policy_hash_get(struct fedstate *f, const char *peer, char hash[65])
 		else if (src != SQLITE_DONE)
 			rc = ST_ESTORE;
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1170,7 +1230,7 @@ int fed_policy_reset(struct fedstate *f, const char *peer, const char *hash,
 		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 		rc = step_done(f, st, "policy hash", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	rc = end_tx(f, rc, d);
 	if (rc == ST_OK) {
 		pthread_rwlock_wrlock(&f->rw);
@@ -1208,7 +1268,7 @@ int fed_catchup_get(struct fedstate *f, const char *peer,
 		else if (src != SQLITE_DONE)
 			rc = ST_ESTORE;
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1235,7 +1295,7 @@ int fed_catchup_set(struct fedstate *f, const char *peer,
 		sqlite3_bind_int64(st, 3, after);
 		rc = step_done(f, st, "catch-up cursor", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1295,7 +1355,7 @@ int fed_quarantine_add(struct fedstate *f, const struct fed_quarantined *q,
 		if (rc == ST_OK && qid != NULL)
 			*qid = sqlite3_last_insert_rowid(f->db);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1360,7 +1420,7 @@ int fed_quarantine_list(struct fedstate *f, fed_quarantine_fn fn, void *ctx,
 			if (src != SQLITE_DONE)
 				rc = sql_diag(f->db, d, "quarantine");
 		}
-		sqlite3_finalize(st);
+		unprep(f, st);
 		pthread_mutex_unlock(&f->mu);
 		for (size_t i = 0; rc == ST_OK && i < k; i++)
 			rc = fn(ctx, &page[i]);
@@ -1403,7 +1463,7 @@ int fed_quarantine_get(struct fedstate *f, int64_t qid,
 			rc = sql_diag(f->db, d, "quarantine");
 		}
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	if (rc != ST_OK)
 		fed_quarantined_free(out);
@@ -1435,7 +1495,7 @@ int fed_quarantine_remove(struct fedstate *f, int64_t qid, struct diag *d)
 				      "no quarantined object %lld",
 				      (long long)qid);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1453,7 +1513,7 @@ static uint64_t count_rows(struct fedstate *f, const char *sql,
 		if (sqlite3_step(st) == SQLITE_ROW)
 			n = (uint64_t)sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }
@@ -1502,7 +1562,7 @@ int fed_deadletter_add(struct fedstate *f, const struct fed_deadletter *dl,
 		sqlite3_bind_int(st, 7, dl->skipped);
 		rc = step_done(f, st, "dead letter", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1548,7 +1608,7 @@ int fed_deadletter_list(struct fedstate *f, const char *peer,
 			if (src != SQLITE_DONE)
 				rc = sql_diag(f->db, d, "dead letters");
 		}
-		sqlite3_finalize(st);
+		unprep(f, st);
 		pthread_mutex_unlock(&f->mu);
 		for (size_t i = 0; rc == ST_OK && i < k; i++)
 			rc = fn(ctx, &page[i]);
@@ -1593,7 +1653,7 @@ int fed_deadletter_skip(struct fedstate *f, const char *peer, int64_t did,
 		if (n != NULL)
 			*n = (size_t)changed;
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1643,7 +1703,7 @@ int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
 			rc = ST_ESTORE;
 		}
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1681,7 +1741,7 @@ int fed_health_put(struct fedstate *f, const struct fed_health *h,
 		sqlite3_bind_int64(st, 8, (int64_t)h->received);
 		rc = step_done(f, st, "health", d);
 	}
-	sqlite3_finalize(st);
+	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }

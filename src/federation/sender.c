@@ -34,7 +34,7 @@
 #include <string.h>
 #include <time.h>
 
-#define DECIDE_ROWS 1000
+#define DECIDE_ROWS 2000
 #define PUSH_BYTES ((size_t)8 << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
@@ -51,6 +51,12 @@ struct row_copy {
 	size_t len;
 };
 
+/* Rows read from the log, copied (a store callback may not block). */
+struct rowbuf {
+	struct row_copy *v;
+	size_t n, cap;
+};
+
 struct fed_sender {
 	struct fed *f;
 	struct fed_sender *next;
@@ -62,13 +68,23 @@ struct fed_sender {
 	struct fed_client c;
 	bool connected;
 	struct fed_partner part;
-	bool have_part;
+	bool have_part, part_feed; /* under part_mu */
 	struct peer peer;
 	char incarnation[37];
-	struct release_engine *eng;
-	struct fed_facts *facts;
-	struct row_copy *rows;
-	size_t nrows, caprows;
+	struct release_engine *eng; /* the decider's */
+	struct fed_facts *facts;    /* the decider's */
+	struct rowbuf rows;	    /* the deliverer's */
+	struct rowbuf drows;	    /* the decider's */
+	/* The decider thread decides while this one delivers: part (the
+	 * partner's audience) is swapped by reload under part_mu, which the
+	 * decider holds for each batch. */
+	pthread_t decider;
+	bool decider_started;
+	atomic_bool quit;
+	pthread_mutex_t part_mu;
+	pthread_mutex_t dmu; /* decided_gen, and the wait on it */
+	pthread_cond_t dcv;
+	uint64_t decided_gen;
 	unsigned backoff_ms;
 	double next_catchup;
 	double next_reload;
@@ -103,27 +119,27 @@ static void health_ok(struct fed_sender *s, uint64_t sent)
 		log_info("federation", "peer %s: reachable again", s->name);
 }
 
-static void rows_clear(struct fed_sender *s)
+static void rows_clear(struct rowbuf *b)
 {
-	for (size_t i = 0; i < s->nrows; i++) {
-		free(s->rows[i].id);
-		free(s->rows[i].body);
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->v[i].id);
+		free(b->v[i].body);
 	}
-	s->nrows = 0;
+	b->n = 0;
 }
 
 static int copy_row(void *ctx, const struct store_row *row)
 {
-	struct fed_sender *s = ctx;
-	if (s->nrows == s->caprows) {
-		size_t nc = s->caprows ? s->caprows * 2 : 256;
-		struct row_copy *g = realloc(s->rows, nc * sizeof(*g));
+	struct rowbuf *b = ctx;
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 256;
+		struct row_copy *g = realloc(b->v, nc * sizeof(*g));
 		if (g == NULL)
 			return ST_ENOMEM;
-		s->rows = g;
-		s->caprows = nc;
+		b->v = g;
+		b->cap = nc;
 	}
-	struct row_copy *r = &s->rows[s->nrows];
+	struct row_copy *r = &b->v[b->n];
 	r->seq = row->seq;
 	r->version = row->version;
 	r->tlp = row->tlp;
@@ -138,7 +154,7 @@ static int copy_row(void *ctx, const struct store_row *row)
 	}
 	memcpy(r->body, row->body, row->body_len);
 	r->body[row->body_len] = '\0';
-	s->nrows++;
+	b->n++;
 	return 0;
 }
 
@@ -207,6 +223,9 @@ static int reload(struct fed_sender *s)
 		fed_partner_build(f->cfg.store, s->name, h.identity, NULL, &np,
 				  &d);
 	}
+	/* The decider holds part_mu for each batch: a reset and the new
+	 * audience come between two batches, never inside one. */
+	pthread_mutex_lock(&s->part_mu);
 	char old[65] = "";
 	fed_policy_hash_get(f->state, s->name, old);
 	if (strcmp(old, np.hash) != 0) {
@@ -218,6 +237,7 @@ static int reload(struct fed_sender *s)
 				 "sent cannot be recalled)",
 				 s->name);
 		if (fed_policy_reset(f->state, s->name, np.hash, &d) != ST_OK) {
+			pthread_mutex_unlock(&s->part_mu);
 			log_error("federation", "peer %s: %s", s->name, d.msg);
 			fed_partner_free(&np);
 			return ST_ESTORE;
@@ -229,7 +249,9 @@ static int reload(struct fed_sender *s)
 	s->part.p.name = s->part.name;
 	s->part.p.identity = s->part.identity[0] ? s->part.identity : NULL;
 	s->part.aud.partner = &s->part.p;
+	s->part_feed = p.trust == PEER_FEED;
 	s->have_part = true;
+	pthread_mutex_unlock(&s->part_mu);
 	return ST_OK;
 }
 
@@ -251,20 +273,20 @@ static int decide(struct fed_sender *s, uint64_t *read)
 		return rc;
 	/* No shortcut through store_last_seq: it knows only this process's
 	 * commits, and `strait import` writes from another one. */
-	rows_clear(s);
-	rc = store_log_read(f->cfg.store, cur, DECIDE_ROWS, 0, copy_row, s,
-			    &last, &d);
+	rows_clear(&s->drows);
+	rc = store_log_read(f->cfg.store, cur, DECIDE_ROWS, 0, copy_row,
+			    &s->drows, &last, &d);
 	if (rc < 0)
 		return rc;
 	if (last <= cur)
 		return ST_OK;
-	uint64_t *rel = malloc((s->nrows ? s->nrows : 1) * sizeof(*rel));
+	uint64_t *rel = malloc((s->drows.n ? s->drows.n : 1) * sizeof(*rel));
 	size_t nrel = 0;
 	if (rel == NULL)
 		return ST_ENOMEM;
 	release_engine_reset(s->eng);
-	for (size_t i = 0; i < s->nrows; i++) {
-		const struct row_copy *r = &s->rows[i];
+	for (size_t i = 0; i < s->drows.n; i++) {
+		const struct row_copy *r = &s->drows.v[i];
 		struct store_row row;
 		memset(&row, 0, sizeof(row));
 		row.seq = r->seq;
@@ -397,22 +419,22 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 		return ST_ESTORE;
 	if (cur >= decided)
 		return ST_OK;
-	rows_clear(s);
+	rows_clear(&s->rows);
 	unsigned want = f->cfg.batch_objects ? f->cfg.batch_objects : 1000;
 	uint64_t span = decided - cur;
 	int rc = store_log_read(f->cfg.store, cur,
 				span < DECIDE_ROWS * 4 ? (size_t)span
 						       : DECIDE_ROWS * 4,
-				0, copy_row, s, &last, &d);
+				0, copy_row, &s->rows, &last, &d);
 	if (rc < 0)
 		return rc;
 	if (last > decided)
 		last = decided;
 	/* The released rows, up to a batch. */
 	const struct row_copy **sel =
-	    malloc((s->nrows ? s->nrows : 1) * sizeof(*sel));
+	    malloc((s->rows.n ? s->rows.n : 1) * sizeof(*sel));
 	struct fed_sent_item *items =
-	    malloc((s->nrows ? s->nrows : 1) * sizeof(*items));
+	    malloc((s->rows.n ? s->rows.n : 1) * sizeof(*items));
 	size_t nsel = 0, bytes = 0;
 	uint64_t upto = cur;
 	if (sel == NULL || items == NULL) {
@@ -420,8 +442,8 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 		free(items);
 		return ST_ENOMEM;
 	}
-	for (size_t i = 0; i < s->nrows && s->rows[i].seq <= last; i++) {
-		const struct row_copy *r = &s->rows[i];
+	for (size_t i = 0; i < s->rows.n && s->rows.v[i].seq <= last; i++) {
+		const struct row_copy *r = &s->rows.v[i];
 		if (fed_released(f->state, s->name, r->seq)) {
 			if (nsel == want ||
 			    (nsel > 0 && bytes + r->len > PUSH_BYTES))
@@ -683,6 +705,63 @@ static int connect_peer(struct fed_sender *s)
 	return ST_OK;
 }
 
+/* The decider: decides our log for the partner as it grows, while the
+ * sender thread delivers. Deciding needs the partner's audience (reload,
+ * in the sender thread) and, for a strait partner, its identity (RED,
+ * "not back to its origin"), learnt when the sender first connects; it
+ * goes on while the partner is down, so what the partner reads when it
+ * comes back (catch-up, streams) is decided. */
+static void *decider_main(void *arg)
+{
+	struct fed_sender *s = arg;
+	struct fed *f = s->f;
+	while (!atomic_load(&f->stop) && !atomic_load(&s->quit)) {
+		uint64_t n = 0;
+		int rc = ST_OK;
+		pthread_mutex_lock(&s->part_mu);
+		bool ready = s->have_part &&
+			     (s->part_feed || s->part.p.identity != NULL);
+		if (ready)
+			rc = decide(s, &n);
+		pthread_mutex_unlock(&s->part_mu);
+		if (n > 0) {
+			pthread_mutex_lock(&s->dmu);
+			s->decided_gen++;
+			pthread_cond_broadcast(&s->dcv);
+			pthread_mutex_unlock(&s->dmu);
+			continue;
+		}
+		if (rc != ST_OK || !ready) {
+			nap(s, rc != ST_OK ? 1000 : 20);
+			continue;
+		}
+		uint64_t cur = 0;
+		fed_cursor_get(f->state, s->name, s->incarnation, FED_DECIDED,
+			       &cur);
+		/* Commits of this process wake it at once; `strait import`
+		 * (another process) is seen within 100 ms. */
+		store_wait_seq(f->cfg.store, cur, 100);
+	}
+	rows_clear(&s->drows);
+	free(s->drows.v);
+	return NULL;
+}
+
+/* Waits (up to ms) for the decider to decide more. */
+static void wait_decided(struct fed_sender *s, uint64_t gen, unsigned ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_nsec += (long)ms * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&s->dmu);
+	while (s->decided_gen == gen && !atomic_load(&s->f->stop) &&
+	       pthread_cond_timedwait(&s->dcv, &s->dmu, &dl) == 0)
+		;
+	pthread_mutex_unlock(&s->dmu);
+}
+
 static void *sender_main(void *arg)
 {
 	struct fed_sender *s = arg;
@@ -691,7 +770,12 @@ static void *sender_main(void *arg)
 		 store_incarnation(f->cfg.store));
 	buf_init(&s->env, (size_t)64 << 20);
 	buf_init(&s->resp.body, (size_t)64 << 20);
-	while (!atomic_load(&f->stop)) {
+	if (pthread_create(&s->decider, NULL, decider_main, s) == 0)
+		s->decider_started = true;
+	else
+		log_error("federation", "peer %s: cannot start its decider",
+			  s->name);
+	while (!atomic_load(&f->stop) && s->decider_started) {
 		int lr = reload(s);
 		if (lr == ST_ENOTFOUND)
 			break; /* removed from the registry */
@@ -701,13 +785,6 @@ static void *sender_main(void *arg)
 		}
 		if (!s->connected) {
 			if (connect_peer(s) != ST_OK) {
-				/* Deciding goes on while the partner is away:
-				 * catch-up and streams served to it when it
-				 * is back read the decisions. */
-				uint64_t n = 0;
-				if (s->part.p.identity != NULL ||
-				    s->peer.trust == PEER_FEED)
-					decide(s, &n);
 				backoff(s);
 				continue;
 			}
@@ -729,31 +806,24 @@ static void *sender_main(void *arg)
 			if (catchup(s) != ST_OK)
 				s->connected = false;
 		}
-		/* Decisions need the partner's identity (RED, origin): a
-		 * strait partner's is learnt when connecting. */
-		uint64_t decided = 0, moved = 0;
-		bool ready = s->peer.trust == PEER_FEED || s->part.p.identity;
-		if (ready && decide(s, &decided) != ST_OK) {
-			nap(s, 1000);
-			continue;
-		}
+		pthread_mutex_lock(&s->dmu);
+		uint64_t gen = s->decided_gen;
+		pthread_mutex_unlock(&s->dmu);
+		uint64_t moved = 0;
 		int rc = deliver(s, &moved);
 		if (rc != ST_OK) {
 			backoff(s);
 			continue;
 		}
 		s->backoff_ms = 0;
-		if (decided == 0 && moved == 0) {
-			uint64_t cur = 0;
-			fed_cursor_get(f->state, s->name, s->incarnation,
-				       FED_DECIDED, &cur);
-			/* commits of this process wake it at once; `strait
-			 * import` (another process) is seen within 100 ms */
-			store_wait_seq(f->cfg.store, cur, 100);
-		}
+		if (moved == 0)
+			wait_decided(s, gen, 100);
 	}
-	rows_clear(s);
-	free(s->rows);
+	atomic_store(&s->quit, true);
+	if (s->decider_started)
+		pthread_join(s->decider, NULL);
+	rows_clear(&s->rows);
+	free(s->rows.v);
 	buf_free(&s->env);
 	buf_free(&s->resp.body);
 	fc_close(&s->c);
@@ -788,6 +858,9 @@ static int collect(void *ctx, const struct peer *p)
 
 static void sender_free(struct fed_sender *s)
 {
+	pthread_mutex_destroy(&s->part_mu);
+	pthread_mutex_destroy(&s->dmu);
+	pthread_cond_destroy(&s->dcv);
 	release_engine_free(s->eng);
 	fed_facts_free(s->facts);
 	free(s);
@@ -800,6 +873,9 @@ static int start_sender(struct fed *f, const char *name)
 		return ST_ENOMEM;
 	s->f = f;
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	pthread_mutex_init(&s->part_mu, NULL);
+	pthread_mutex_init(&s->dmu, NULL);
+	pthread_cond_init(&s->dcv, NULL);
 	s->facts = fed_facts_new(f->cfg.store, f->state);
 	struct release_source src = fed_facts_source(s->facts);
 	s->eng = s->facts ? release_engine_new(&src) : NULL;
