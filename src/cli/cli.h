@@ -26,6 +26,7 @@ struct config {
 	char listen[128];
 	char fed_disk_reserve_mb[24];	   /* peer writes stop below this */
 	char fed_peer_objects_per_min[24]; /* each partner's quota */
+	char fed_max_response_mb[24];	   /* what we read from a partner */
 };
 
 /* One entry of the config table: YAML key, field, size, meaning. */

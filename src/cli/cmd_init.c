@@ -54,6 +54,13 @@ static int make_identity(struct cli *c, struct buf *out)
 	jw_str(&w, c->cfg.node_org);
 	jw_key(&w, "identity_class");
 	jw_str(&w, "organization");
+	/* Marked, not only stored as CLEAR: partners store unmarked objects
+	 * from us as AMBER, and everything whose created_by_ref names this
+	 * identity could then never be relayed. */
+	jw_key(&w, "object_marking_refs");
+	jw_arr_open(&w);
+	jw_str(&w, tlp_marking_id(TLP_CLEAR));
+	jw_arr_close(&w);
 	jw_key(&w, "sectors");
 	jw_arr_open(&w);
 	jw_str(&w, "government-national");

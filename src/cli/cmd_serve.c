@@ -508,6 +508,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 			 krc == ST_ENOTFOUND ? "signing key" : "identity");
 	} else {
 		struct fed_config fc;
+		uint64_t mr = 0;
 		memset(&fc, 0, sizeof(fc));
 		fc.home = c->home;
 		fc.store = c->store;
@@ -522,8 +523,18 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 			       &fc.disk_reserve_mb) != CLI_OK ||
 		    config_u64("federation.peer_objects_per_minute",
 			       c->cfg.fed_peer_objects_per_min,
-			       &fc.peer_objects_per_min) != CLI_OK)
+			       &fc.peer_objects_per_min) != CLI_OK ||
+		    config_u64("federation.max_response_mb",
+			       c->cfg.fed_max_response_mb, &mr) != CLI_OK)
 			goto out;
+		if (mr < 1 || mr > 4096) {
+			cli_fail(CLI_USAGE,
+				 "strait.yaml: federation.max_response_mb: "
+				 "%llu is not between 1 and 4096",
+				 (unsigned long long)mr);
+			goto out;
+		}
+		fc.max_response = (size_t)mr << 20;
 		if (fed_new(&fc, &fed, &d) != ST_OK) {
 			cli_fail(CLI_USAGE, "serve: federation: %s", d.msg);
 			goto out;

@@ -39,6 +39,9 @@ const struct config_key config_keys[] = {
 	"6000000",
 	"objects each partner may send per minute (a burst of as many); "
 	"past it, 429"),
+    KEY("federation.max_response_mb", fed_max_response_mb, "64",
+	"largest response read from a partner (a page of objects, a "
+	"status), in MiB"),
     {NULL, 0, 0, NULL, NULL},
 };
 

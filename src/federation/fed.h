@@ -94,7 +94,8 @@ struct fed_result {
 /*
  * Receives the objects of one envelope from peer (its name here), into
  * our collection cid. peer_date is the partner's HTTP Date (0 when
- * absent: our clock), against which "modified in the future" is judged.
+ * absent: our clock), against which "modified in the future" is judged
+ * (never a later clock than ours: a partner cannot widen the window).
  * results[0..n) gets one outcome per element. ST_OK unless the store or
  * fedstate failed as a whole (then nothing more is certain: the sender
  * retries). ST_ENOTFOUND when peer is not a registered peer.

@@ -182,20 +182,62 @@ static bool named(const struct attest *a, const char *identity)
 	return false;
 }
 
-struct same_ctx {
+/* What the store holds of one id: whether it holds this version (and
+ * with which bytes), and every version it holds. */
+struct held_ctx {
 	const char *body;
 	size_t len;
-	int found; /* 0 none, 1 same, 2 different */
+	st_time version;
+	int found; /* this version: 0 not held, 1 same bytes, 2 other bytes */
+	st_time *versions;
+	size_t n, cap;
+	bool nomem;
 };
 
-static int same_row(void *ctx, const struct store_row *row)
+static int held_row(void *ctx, const struct store_row *row)
 {
-	struct same_ctx *c = ctx;
-	c->found =
-	    row->body_len == c->len && memcmp(row->body, c->body, c->len) == 0
-		? 1
-		: 2;
-	return 1;
+	struct held_ctx *c = ctx;
+	if (row->version == c->version)
+		c->found = row->body_len == c->len &&
+				   memcmp(row->body, c->body, c->len) == 0
+			       ? 1
+			       : 2;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 8;
+		st_time *g = realloc(c->versions, nc * sizeof(*g));
+		if (g == NULL) {
+			c->nomem = true;
+			return 1;
+		}
+		c->versions = g;
+		c->cap = nc;
+	}
+	c->versions[c->n++] = row->version;
+	return 0;
+}
+
+/* The origin id is bound to, into bound: the first origin recorded for
+ * it, else this node when it made a version of it (one without a
+ * provenance record). A copy of a version held with the same bytes
+ * changes nothing here and binds nothing. */
+static bool bound_origin(struct fed *f, const char *id,
+			 const struct held_ctx *c, char bound[STIX_ID_MAX])
+{
+	if (fed_origin_of(f->state, id, bound) == ST_OK)
+		return true;
+	if (f->cfg.identity == NULL || c->found == 1)
+		return false;
+	for (size_t i = 0; i < c->n; i++) {
+		struct fed_prov p;
+		int rc = fed_prov_get(f->state, id, c->versions[i], &p);
+		if (rc == ST_OK) {
+			fed_prov_free(&p);
+		} else if (rc == ST_ENOTFOUND) {
+			snprintf(bound, STIX_ID_MAX, "%s", f->cfg.identity);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void on_ingest(void *ctx, const struct ingest_event *ev)
@@ -236,7 +278,9 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		struct fed_result *results, struct diag *d)
 {
 	struct rx x;
+	struct held_ctx hc;
 	memset(&x, 0, sizeof(x));
+	memset(&hc, 0, sizeof(hc));
 	x.f = f;
 	x.peer = peer;
 	x.res = results;
@@ -251,8 +295,12 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	struct fed_health h;
 	fed_health_get(f->state, peer, &h);
 	snprintf(x.peer_identity, sizeof(x.peer_identity), "%s", h.identity);
-	if (peer_date == 0)
-		peer_date = time_now();
+	/* "In the future" is judged against the partner's clock, but never
+	 * a later one than ours: a partner whose Date is ahead (a wrong clock,
+	 * or a hostile one) cannot widen the window. */
+	st_time now = time_now();
+	if (peer_date == 0 || peer_date > now)
+		peer_date = now;
 
 	struct attest_key *keys = NULL;
 	char(*owner)[PEER_NAME_MAX] = NULL;
@@ -400,6 +448,27 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		}
 		uint8_t sha[32];
 		fed_sha256(canon.data, canon.len, sha);
+		hc.body = canon.data;
+		hc.len = canon.len;
+		hc.version = info.version;
+		hc.found = 0;
+		hc.n = 0;
+		if (info.versioned) {
+			struct store_query q;
+			memset(&q, 0, sizeof(q));
+			q.id = info.id;
+			q.vsel = STORE_V_ALL;
+			if (store_query(f->cfg.store, &q, held_row, &hc, NULL,
+					&pd) < 0 ||
+			    hc.nomem) {
+				rc = hc.nomem ? diag_set(d, ST_ENOMEM,
+							 "out of memory")
+					      : diag_set(d, ST_ESTORE,
+							 "the store failed: %s",
+							 pd.msg);
+				goto out;
+			}
+		}
 
 		struct accepted *a = &acc[nacc];
 		memset(a, 0, sizeof(*a));
@@ -457,8 +526,7 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 				why = "TLP:RED and the origin's attestation "
 				      "does not name this node";
 			} else if (info.versioned &&
-				   fed_origin_of(f->state, info.id, bound) ==
-				       ST_OK &&
+				   bound_origin(f, info.id, &hc, bound) &&
 				   strcmp(bound, origin) != 0) {
 				snprintf(whybuf, sizeof(whybuf),
 					 "attested by %s, but the object is "
@@ -481,6 +549,21 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 				a->prov.red = cover->a.red;
 				a->prov.n_red = cover->a.n_red;
 			}
+		} else {
+			/* A feed peer proves no origin: it may add objects
+			 * and new versions of what feeds gave us, never
+			 * change what an origin (this node included) made. */
+			char bound[STIX_ID_MAX];
+			if (info.versioned && hc.found != 1 &&
+			    bound_origin(f, info.id, &hc, bound)) {
+				snprintf(whybuf, sizeof(whybuf),
+					 "a feed peer may not change an object "
+					 "bound to origin %s",
+					 bound);
+				quarantine(&x, i, cid, NULL, info.id, ver,
+					   whybuf);
+				continue;
+			}
 		}
 		if (info.modified > peer_date + FUTURE_SKEW) {
 			quarantine(&x, i, cid, cover, info.id, ver,
@@ -488,21 +571,10 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 				   "ahead of the partner's clock");
 			continue;
 		}
-		if (info.versioned) {
-			struct store_query q;
-			memset(&q, 0, sizeof(q));
-			q.id = info.id;
-			q.vsel = STORE_V_AT;
-			q.at = info.version;
-			struct same_ctx sc = {canon.data, canon.len, 0};
-			if (store_query(f->cfg.store, &q, same_row, &sc, NULL,
-					&pd) >= 0 &&
-			    sc.found == 2) {
-				quarantine(&x, i, cid, cover, info.id, ver,
-					   "the same version is held with "
-					   "other bytes");
-				continue;
-			}
+		if (info.versioned && hc.found == 2) {
+			quarantine(&x, i, cid, cover, info.id, ver,
+				   "the same version is held with other bytes");
+			continue;
 		}
 		a->elem = i;
 		a->prov.version = info.versioned ? info.version : 0;
@@ -578,6 +650,7 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	}
 	rc = ST_OK;
 out:
+	free(hc.versions);
 	for (size_t k = 0; k < x.natt; k++)
 		attest_free(&x.att[k].a);
 	free(x.att);

@@ -769,7 +769,8 @@ static void *sender_main(void *arg)
 	snprintf(s->incarnation, sizeof(s->incarnation), "%s",
 		 store_incarnation(f->cfg.store));
 	buf_init(&s->env, (size_t)64 << 20);
-	buf_init(&s->resp.body, (size_t)64 << 20);
+	buf_init(&s->resp.body,
+		 f->cfg.max_response ? f->cfg.max_response : (size_t)64 << 20);
 	if (pthread_create(&s->decider, NULL, decider_main, s) == 0)
 		s->decider_started = true;
 	else
@@ -793,11 +794,11 @@ static void *sender_main(void *arg)
 			if (s->next_reload == 0 && reload(s) != ST_OK)
 				continue;
 		}
-		/* Catch-up on connecting, then every catchup_every_s for
-		 * feed peers (they never push). */
+		/* Catch-up on connecting, then every catchup_every_s: feed
+		 * peers never push, and a strait partner's push to us may be
+		 * broken while ours to it works. */
 		double now = time_mono();
-		if (s->catchup_due ||
-		    (s->peer.trust == PEER_FEED && now >= s->next_catchup)) {
+		if (s->catchup_due || now >= s->next_catchup) {
 			s->catchup_due = false;
 			unsigned every = f->cfg.catchup_every_s
 					     ? f->cfg.catchup_every_s
