@@ -44,6 +44,15 @@ struct rx {
 	const struct fed_elem *elems;
 	size_t *map; /* ingest index -> element index */
 	uint64_t stored;
+	/* for admit() */
+	bool feed;
+	int64_t cid;
+	st_time peer_date;
+	struct held_ctx *hc;
+	struct accepted *acc;
+	size_t nacc;
+	int store_err;
+	char store_msg[200];
 };
 
 struct keys_ctx {
@@ -91,6 +100,21 @@ static int known_keys(struct fed *f, struct attest_key **out,
 	*owner = c.owner;
 	*n = c.n;
 	return rc;
+}
+
+/* Whether needle occurs in the n bytes at p. */
+static bool contains(const char *p, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (const char *e = p + n; (size_t)(e - p) >= k;) {
+		const char *c = memchr(p, needle[0], (size_t)(e - p) - k + 1);
+		if (c == NULL)
+			return false;
+		if (memcmp(c, needle, k) == 0)
+			return true;
+		p = c + 1;
+	}
+	return false;
 }
 
 static void result(struct fed_result *r, enum fed_outcome o, const char *id,
@@ -273,6 +297,151 @@ struct accepted {
 	struct fed_prov prov;
 };
 
+/* The ingest's admission check: one object, valid STIX, in canonical
+ * form. Quarantines (and returns false) what breaks an arrival rule;
+ * records the provenance of what passes. */
+static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
+		  const struct json_val *root, const char *canon, size_t len)
+{
+	struct rx *x = ctx;
+	struct fed *f = x->f;
+	struct held_ctx *hc = x->hc;
+	size_t i = x->map[index]; /* the element */
+	struct diag pd;
+	(void)root;
+	if (x->store_err != ST_OK)
+		return false;
+	char ver[TS_BUFSZ] = "";
+	if (info->versioned)
+		ts_format(info->version, ver);
+	uint8_t sha[32];
+	fed_sha256(canon, len, sha);
+	hc->body = canon;
+	hc->len = len;
+	hc->version = info->version;
+	hc->found = 0;
+	hc->n = 0;
+	if (info->versioned) {
+		struct store_query q;
+		memset(&q, 0, sizeof(q));
+		q.id = info->id;
+		q.vsel = STORE_V_ALL;
+		if (store_query(f->cfg.store, &q, held_row, hc, NULL, &pd) <
+			0 ||
+		    hc->nomem) {
+			x->store_err = hc->nomem ? ST_ENOMEM : ST_ESTORE;
+			snprintf(x->store_msg, sizeof(x->store_msg), "%s",
+				 hc->nomem ? "out of memory" : pd.msg);
+			return false;
+		}
+	}
+	struct accepted *a = &x->acc[x->nacc];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->prov.id, sizeof(a->prov.id), "%s", info->id);
+	snprintf(a->prov.peer, sizeof(a->prov.peer), "%s", x->peer);
+	memcpy(a->prov.sha256, sha, 32);
+	const struct verified *cover = NULL;
+	const char *why = NULL;
+	char whybuf[300];
+	char bound[STIX_ID_MAX];
+	if (!x->feed) {
+		const struct verified *bytes = NULL, *bad = NULL;
+		for (size_t k = 0; k < x->natt && cover == NULL; k++) {
+			const struct verified *v = &x->att[k];
+			if (!v->ok) {
+				bad = v;
+				continue;
+			}
+			enum match m =
+			    find(&v->a, info->id, ver, info->versioned, sha);
+			if (m == M_OK)
+				cover = v;
+			else if (m == M_BYTES)
+				bytes = v;
+		}
+		if (cover == NULL) {
+			if (bytes != NULL) {
+				why = "its bytes differ from what the "
+				      "attestation lists";
+			} else if (bad != NULL) {
+				snprintf(whybuf, sizeof(whybuf),
+					 "no valid attestation covers it (one "
+					 "was refused: %s)",
+					 bad->err);
+				why = whybuf;
+			} else {
+				why = "no attestation covers it";
+			}
+			quarantine(x, i, x->cid, bytes ? bytes : bad, info->id,
+				   ver, why);
+			return false;
+		}
+		const char *origin = cover->a.origin;
+		bool from_origin = x->peer_identity[0] &&
+				   strcmp(origin, x->peer_identity) == 0;
+		if ((info->tlp == TLP_AMBER || info->tlp == TLP_AMBER_STRICT) &&
+		    !from_origin) {
+			why = "TLP:AMBER relayed by a node that is not its "
+			      "origin";
+		} else if (info->tlp == TLP_RED && !from_origin) {
+			why = "TLP:RED relayed by a node that is not its "
+			      "origin";
+		} else if (info->tlp == TLP_RED &&
+			   !named(&cover->a, f->cfg.identity)) {
+			why = "TLP:RED and the origin's attestation does not "
+			      "name this node";
+		} else if (info->versioned &&
+			   bound_origin(f, info->id, hc, bound) &&
+			   strcmp(bound, origin) != 0) {
+			snprintf(whybuf, sizeof(whybuf),
+				 "attested by %s, but the object is bound to "
+				 "origin %s",
+				 origin, bound);
+			why = whybuf;
+		}
+		if (why != NULL) {
+			quarantine(x, i, x->cid, cover, info->id, ver, why);
+			return false;
+		}
+		snprintf(a->prov.origin, sizeof(a->prov.origin), "%s", origin);
+		snprintf(a->prov.attestation, sizeof(a->prov.attestation), "%s",
+			 cover->a.id);
+		a->prov.relay_green = cover->a.relay_green;
+		if (info->tlp == TLP_RED && cover->a.n_red > 0) {
+			a->prov.red = cover->a.red;
+			a->prov.n_red = cover->a.n_red;
+		}
+	} else if (info->versioned && hc->found != 1 &&
+		   bound_origin(f, info->id, hc, bound)) {
+		/* A feed peer proves no origin: it may add objects and new
+		 * versions of what feeds gave us, never change what an
+		 * origin (this node included) made. */
+		snprintf(whybuf, sizeof(whybuf),
+			 "a feed peer may not change an object bound to "
+			 "origin %s",
+			 bound);
+		quarantine(x, i, x->cid, NULL, info->id, ver, whybuf);
+		return false;
+	}
+	if (info->modified > x->peer_date + FUTURE_SKEW) {
+		quarantine(x, i, x->cid, cover, info->id, ver,
+			   "'modified' is more than five minutes ahead of the "
+			   "partner's clock");
+		return false;
+	}
+	if (info->versioned && hc->found == 2) {
+		quarantine(x, i, x->cid, cover, info->id, ver,
+			   "the same version is held with other bytes");
+		return false;
+	}
+	a->elem = i;
+	a->prov.version = info->versioned ? info->version : 0;
+	snprintf(x->res[i].id, sizeof(x->res[i].id), "%s", info->id);
+	snprintf(x->res[i].version, sizeof(x->res[i].version), "%s", ver);
+	x->nacc++;
+	return true;
+}
+
 int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		const struct fed_elem *elems, size_t n,
 		struct fed_result *results, struct diag *d)
@@ -328,7 +497,10 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	const struct json_val *root;
 	struct diag pd;
 	for (size_t i = 0; i < n; i++) {
-		if (json_parse(doc, elems[i].json, elems[i].len, 0, NULL, &root,
+		/* Only an element that names the type can be one: the
+		 * others are parsed once, by the ingest in pass 2. */
+		if (!contains(elems[i].json, elems[i].len, ATTEST_TYPE) ||
+		    json_parse(doc, elems[i].json, elems[i].len, 0, NULL, &root,
 			       &pd) != ST_OK)
 			continue; /* reported in pass 2 */
 		const struct json_val *t = json_get(root, "type");
@@ -406,184 +578,67 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		nkeep++;
 	}
 
-	/* Pass 2: the objects. */
-	for (size_t i = 0; i < n; i++) {
+	/* Pass 2: the objects, through one ingest: each is parsed,
+	 * validated and put in canonical form once, and admit() checks it
+	 * there against the attestations and the arrival rules. The ingest
+	 * submits nothing before ingest_finish (one batch larger than the
+	 * envelope), so the provenance of what was admitted is durable
+	 * before any of it is stored. */
+	x.feed = feed;
+	x.cid = cid;
+	x.peer_date = peer_date;
+	x.hc = &hc;
+	x.acc = acc;
+	x.store_err = ST_OK;
+	struct ingest_options opt;
+	memset(&opt, 0, sizeof(opt));
+	opt.cid = cid;
+	/* Unmarked objects: a feed peer's declared default; from a strait
+	 * partner AMBER (the origin's own default is not known here, and
+	 * AMBER is never relayed). */
+	opt.default_tlp = TLP_AMBER;
+	opt.default_declared = true;
+	if (feed) {
+		char *text = NULL;
+		struct peer_policy pol;
+		pthread_mutex_lock(&f->peers_mu);
+		peers_policy(f->peers, peer, &text, NULL);
+		pthread_mutex_unlock(&f->peers_mu);
+		if (text != NULL && peer_policy_parse(text, strlen(text), &pol,
+						      NULL) == ST_OK) {
+			if (pol.has_default_tlp)
+				opt.default_tlp = pol.default_tlp;
+			peer_policy_free(&pol);
+		}
+		free(text);
+	}
+	opt.batch_size = (uint32_t)n + 1;
+	opt.in_flight = 1;
+	opt.report_accepted = true;
+	opt.admit = admit;
+	opt.admit_ctx = &x;
+	in = ingest_new(f->cfg.store, &opt, on_ingest, &x);
+	if (in == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t nin = 0;
+	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		if (results[i].outcome == FED_ATTESTATION ||
 		    results[i].outcome == FED_QUARANTINED)
 			continue;
-		if ((rc = json_parse(doc, elems[i].json, elems[i].len, 0, NULL,
-				     &root, &pd)) != ST_OK) {
-			result(&results[i], FED_REJECTED, "", "",
-			       "not JSON: %s", pd.msg);
-			rc = ST_OK;
-			continue;
-		}
-		struct stix_info info;
-		stix_report_reset(&rep);
-		if (stix_validate(root, &info, &rep) != ST_OK ||
-		    rep.n_errors > 0) {
-			struct buf m;
-			buf_init(&m, 4096);
-			stix_report_format(&rep, info.id, true, &m);
-			result(&results[i], FED_REJECTED, info.id, "", "%.*s",
-			       (int)(m.len < 200 ? m.len : 200),
-			       m.data ? m.data : "invalid");
-			buf_free(&m);
-			continue;
-		}
-		if (info.kind == STIX_BUNDLE) {
-			result(&results[i], FED_REJECTED, "", "",
-			       "a bundle inside an envelope");
-			continue;
-		}
-		char ver[TS_BUFSZ] = "";
-		if (info.versioned)
-			ts_format(info.version, ver);
-		buf_reset(&canon);
-		if ((rc = json_canonical(root, &canon, &pd)) != ST_OK) {
-			result(&results[i], FED_REJECTED, info.id, ver, "%s",
-			       pd.msg);
-			rc = ST_OK;
-			continue;
-		}
-		uint8_t sha[32];
-		fed_sha256(canon.data, canon.len, sha);
-		hc.body = canon.data;
-		hc.len = canon.len;
-		hc.version = info.version;
-		hc.found = 0;
-		hc.n = 0;
-		if (info.versioned) {
-			struct store_query q;
-			memset(&q, 0, sizeof(q));
-			q.id = info.id;
-			q.vsel = STORE_V_ALL;
-			if (store_query(f->cfg.store, &q, held_row, &hc, NULL,
-					&pd) < 0 ||
-			    hc.nomem) {
-				rc = hc.nomem ? diag_set(d, ST_ENOMEM,
-							 "out of memory")
-					      : diag_set(d, ST_ESTORE,
-							 "the store failed: %s",
-							 pd.msg);
-				goto out;
-			}
-		}
-
-		struct accepted *a = &acc[nacc];
-		memset(a, 0, sizeof(*a));
-		snprintf(a->prov.id, sizeof(a->prov.id), "%s", info.id);
-		snprintf(a->prov.peer, sizeof(a->prov.peer), "%s", peer);
-		memcpy(a->prov.sha256, sha, 32);
-		const struct verified *cover = NULL;
-		const char *why = NULL;
-		char whybuf[300];
-		if (!feed) {
-			const struct verified *bytes = NULL, *bad = NULL;
-			for (size_t k = 0; k < x.natt && cover == NULL; k++) {
-				const struct verified *v = &x.att[k];
-				if (!v->ok) {
-					bad = v;
-					continue;
-				}
-				enum match m = find(&v->a, info.id, ver,
-						    info.versioned, sha);
-				if (m == M_OK)
-					cover = v;
-				else if (m == M_BYTES)
-					bytes = v;
-			}
-			if (cover == NULL) {
-				if (bytes != NULL)
-					why = "its bytes differ from what "
-					      "the attestation lists";
-				else if (bad != NULL) {
-					snprintf(whybuf, sizeof(whybuf),
-						 "no valid attestation covers "
-						 "it (one was refused: %s)",
-						 bad->err);
-					why = whybuf;
-				} else
-					why = "no attestation covers it";
-				quarantine(&x, i, cid, bytes ? bytes : bad,
-					   info.id, ver, why);
-				continue;
-			}
-			const char *origin = cover->a.origin;
-			bool from_origin = x.peer_identity[0] &&
-					   strcmp(origin, x.peer_identity) == 0;
-			char bound[STIX_ID_MAX];
-			if ((info.tlp == TLP_AMBER ||
-			     info.tlp == TLP_AMBER_STRICT) &&
-			    !from_origin) {
-				why = "TLP:AMBER relayed by a node that is not "
-				      "its origin";
-			} else if (info.tlp == TLP_RED && !from_origin) {
-				why = "TLP:RED relayed by a node that is not "
-				      "its origin";
-			} else if (info.tlp == TLP_RED &&
-				   !named(&cover->a, f->cfg.identity)) {
-				why = "TLP:RED and the origin's attestation "
-				      "does not name this node";
-			} else if (info.versioned &&
-				   bound_origin(f, info.id, &hc, bound) &&
-				   strcmp(bound, origin) != 0) {
-				snprintf(whybuf, sizeof(whybuf),
-					 "attested by %s, but the object is "
-					 "bound to origin %s",
-					 origin, bound);
-				why = whybuf;
-			}
-			if (why != NULL) {
-				quarantine(&x, i, cid, cover, info.id, ver,
-					   why);
-				continue;
-			}
-			snprintf(a->prov.origin, sizeof(a->prov.origin), "%s",
-				 origin);
-			snprintf(a->prov.attestation,
-				 sizeof(a->prov.attestation), "%s",
-				 cover->a.id);
-			a->prov.relay_green = cover->a.relay_green;
-			if (info.tlp == TLP_RED && cover->a.n_red > 0) {
-				a->prov.red = cover->a.red;
-				a->prov.n_red = cover->a.n_red;
-			}
-		} else {
-			/* A feed peer proves no origin: it may add objects
-			 * and new versions of what feeds gave us, never
-			 * change what an origin (this node included) made. */
-			char bound[STIX_ID_MAX];
-			if (info.versioned && hc.found != 1 &&
-			    bound_origin(f, info.id, &hc, bound)) {
-				snprintf(whybuf, sizeof(whybuf),
-					 "a feed peer may not change an object "
-					 "bound to origin %s",
-					 bound);
-				quarantine(&x, i, cid, NULL, info.id, ver,
-					   whybuf);
-				continue;
-			}
-		}
-		if (info.modified > peer_date + FUTURE_SKEW) {
-			quarantine(&x, i, cid, cover, info.id, ver,
-				   "'modified' is more than five minutes "
-				   "ahead of the partner's clock");
-			continue;
-		}
-		if (info.versioned && hc.found == 2) {
-			quarantine(&x, i, cid, cover, info.id, ver,
-				   "the same version is held with other bytes");
-			continue;
-		}
-		a->elem = i;
-		a->prov.version = info.versioned ? info.version : 0;
-		snprintf(results[i].id, sizeof(results[i].id), "%s", info.id);
-		snprintf(results[i].version, sizeof(results[i].version), "%s",
-			 ver);
-		nacc++;
+		x.map[nin++] = i;
+		rc = ingest_object(in, elems[i].json, elems[i].len, 0, i);
 	}
-
+	if (rc == ST_OK && x.store_err != ST_OK)
+		rc = diag_set(d, x.store_err, "the store failed: %s",
+			      x.store_msg);
+	if (rc != ST_OK) {
+		if (d->msg[0] == '\0')
+			diag_set(d, rc, "receiving: %s", st_strerror(rc));
+		goto out;
+	}
+	nacc = x.nacc;
 	/* Provenance first, durably; then the objects. */
 	if (nacc > 0) {
 		struct fed_prov *pv = calloc(nacc, sizeof(*pv));
@@ -591,57 +646,18 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 			rc = diag_set(d, ST_ENOMEM, "out of memory");
 			goto out;
 		}
-		for (size_t k = 0; k < nacc; k++)
-			pv[k] = acc[k].prov;
+		for (size_t j = 0; j < nacc; j++)
+			pv[j] = acc[j].prov;
 		/* An SCO's version key is assigned by our store: its record
 		 * is keyed by version 0 (any copy), see fed_prov_get. */
 		rc = fed_prov_put(f->state, pv, nacc, keep, nkeep, d);
 		free(pv);
 		if (rc != ST_OK)
 			goto out;
-		struct ingest_options opt;
-		memset(&opt, 0, sizeof(opt));
-		opt.cid = cid;
-		/* Unmarked objects: a feed peer's declared default; from a
-		 * strait partner AMBER (the origin's own default is not
-		 * known here, and AMBER is never relayed). */
-		opt.default_tlp = TLP_AMBER;
-		opt.default_declared = true;
-		if (feed) {
-			char *text = NULL;
-			struct peer_policy pol;
-			pthread_mutex_lock(&f->peers_mu);
-			peers_policy(f->peers, peer, &text, NULL);
-			pthread_mutex_unlock(&f->peers_mu);
-			if (text != NULL &&
-			    peer_policy_parse(text, strlen(text), &pol, NULL) ==
-				ST_OK) {
-				if (pol.has_default_tlp)
-					opt.default_tlp = pol.default_tlp;
-				peer_policy_free(&pol);
-			}
-			free(text);
-		}
-		opt.batch_size = nacc < 4096 ? (uint32_t)nacc : 4096;
-		opt.in_flight = 2;
-		opt.report_accepted = true;
-		in = ingest_new(f->cfg.store, &opt, on_ingest, &x);
-		if (in == NULL) {
-			rc = diag_set(d, ST_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t k = 0; k < nacc && rc == ST_OK; k++) {
-			x.map[k] = acc[k].elem;
-			rc = ingest_object(in, elems[acc[k].elem].json,
-					   elems[acc[k].elem].len, 0, k);
-		}
-		if (rc == ST_OK)
-			rc = ingest_finish(in);
-		if (rc != ST_OK) {
-			diag_set(d, rc, "the store failed: %s",
-				 st_strerror(rc));
-			goto out;
-		}
+	}
+	if ((rc = ingest_finish(in)) != ST_OK) {
+		diag_set(d, rc, "the store failed: %s", st_strerror(rc));
+		goto out;
 	}
 	if (x.stored > 0) {
 		fed_health_get(f->state, peer, &h);

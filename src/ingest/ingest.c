@@ -284,12 +284,22 @@ static int queue(struct ingest *in, const struct json_val *root,
 	struct diag d;
 	size_t body_at = s->bodies.len;
 	int rc = json_canonical(root, &s->bodies, &d);
-	free(members);
 	if (rc != ST_OK) {
+		free(members);
 		char msg[DIAG_MAX + 64];
 		snprintf(msg, sizeof(msg), "%s: %s", info->id, d.msg);
 		in->stats.rejected++;
 		emit(in, INGEST_REJECTED, index, offset, info->id, msg);
+		return ST_OK;
+	}
+	bool admit =
+	    in->opt.admit == NULL ||
+	    in->opt.admit(in->opt.admit_ctx, index, info, root,
+			  s->bodies.data + body_at, s->bodies.len - body_at);
+	free(members);
+	if (!admit) {
+		s->bodies.len = body_at; /* not queued: forget its bytes */
+		in->stats.held++;
 		return ST_OK;
 	}
 	s->body_off[i] = body_at;

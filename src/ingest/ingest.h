@@ -19,6 +19,20 @@
 
 struct ingest;
 
+/*
+ * An admission check (federation: attestations, arrival rules), called
+ * for each object that passed validation, with its canonical bytes (what
+ * would be stored), before it is queued: return true to store it, false
+ * to keep it out (the hook has reported it; the ingest counts it as held
+ * and emits nothing for it). index is the object's ordinal in this
+ * ingest. canon is valid only during the call.
+ */
+struct stix_report;
+typedef bool (*ingest_admit_fn)(void *ctx, uint64_t index,
+				const struct stix_info *info,
+				const struct json_val *root, const char *canon,
+				size_t len);
+
 struct ingest_options {
 	int64_t cid;	       /* collection the objects join; 0 = none */
 	enum tlp default_tlp;  /* marking that unmarked objects take */
@@ -28,6 +42,8 @@ struct ingest_options {
 	uint32_t in_flight;    /* batches queued at once (default 6) */
 	bool report_accepted;  /* emit INGEST_ACCEPTED for every object */
 	size_t max_object;     /* bytes in one object (default 16 MiB) */
+	ingest_admit_fn admit; /* NULL: every valid object is stored */
+	void *admit_ctx;
 };
 
 struct ingest_stats {
@@ -39,6 +55,7 @@ struct ingest_stats {
 	uint64_t failed;    /* valid, but the store failed to write them */
 	uint64_t warned;    /* stored with warnings */
 	uint64_t defaulted; /* took the default marking */
+	uint64_t held;	    /* kept out by the admission check */
 	uint64_t bytes;	    /* input bytes of objects handed in */
 };
 
