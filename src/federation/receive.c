@@ -335,6 +335,16 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 			return false;
 		}
 	}
+	/* A copy of a version we hold with these very bytes: nothing new
+	 * (the store reports the duplicate; its provenance is recorded
+	 * already, the first record wins). Catch-up and push overlap after
+	 * an outage, so this is common. */
+	if (info->versioned && hc->found == 1) {
+		snprintf(x->res[i].id, sizeof(x->res[i].id), "%s", info->id);
+		snprintf(x->res[i].version, sizeof(x->res[i].version), "%s",
+			 ver);
+		return true;
+	}
 	struct accepted *a = &x->acc[x->nacc];
 	memset(a, 0, sizeof(*a));
 	snprintf(a->prov.id, sizeof(a->prov.id), "%s", info->id);

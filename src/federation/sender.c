@@ -420,11 +420,11 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 	if (cur >= decided)
 		return ST_OK;
 	rows_clear(&s->rows);
-	unsigned want = f->cfg.batch_objects ? f->cfg.batch_objects : 1000;
+	unsigned want = f->cfg.batch_objects ? f->cfg.batch_objects : 4000;
 	uint64_t span = decided - cur;
 	int rc = store_log_read(f->cfg.store, cur,
-				span < DECIDE_ROWS * 4 ? (size_t)span
-						       : DECIDE_ROWS * 4,
+				span < DECIDE_ROWS * 8 ? (size_t)span
+						       : DECIDE_ROWS * 8,
 				0, copy_row, &s->rows, &last, &d);
 	if (rc < 0)
 		return rc;
