@@ -605,6 +605,7 @@ static int q_release(struct cli *c, int argc, char **argv)
 	opt.cid = coll.cid;
 	opt.default_tlp = def;
 	opt.default_declared = declared;
+	opt.flags = STORE_F_FOREIGN; /* received, whatever its record */
 	opt.report_accepted = true;
 	if ((in = ingest_new(c->store, &opt, on_event, &r)) == NULL) {
 		rc = cli_fail(CLI_USAGE, "quarantine release: out of memory");

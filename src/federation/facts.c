@@ -351,6 +351,11 @@ static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 		fed_prov_free(&p);
 	} else if (rc != ST_ENOTFOUND) {
 		return diag_set(d, rc, "%s: provenance could not be read", id);
+	} else if (flags & STORE_F_FOREIGN) {
+		/* Received, its record lost (a power cut before the
+		 * provenance reached the disk): another node's, origin
+		 * unknown, no permission to relay. */
+		v->f.foreign = true;
 	}
 	return ST_OK;
 }

@@ -49,9 +49,12 @@ struct fed_prov {
 /*
  * Records n provenance records and the attestations they cite (json of
  * each, by id; an attestation already kept is not written again) in one
- * durable transaction. Written before the versions are appended to the
- * store, so a crash never leaves a received version without provenance
- * (a record without its version is harmless: the version arrives again).
+ * transaction. Written before the versions are appended to the store (a
+ * record without its version is harmless: the version arrives again);
+ * the commit does not wait for the disk, because the store marks each
+ * received version STORE_F_FOREIGN in its own durable commit: a record
+ * lost to a power cut leaves a version that still reads as another
+ * node's (origin unknown, never relayed beyond what that allows).
  * An existing record for (id, version) is kept (first origin wins).
  */
 struct fed_attestation {

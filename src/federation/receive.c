@@ -214,6 +214,7 @@ struct held_ctx {
 	st_time version;
 	int found; /* this version: 0 not held, 1 same bytes, 2 other bytes */
 	st_time *versions;
+	bool *foreign; /* of each held version: received, not made here */
 	size_t n, cap;
 	bool nomem;
 };
@@ -229,13 +230,17 @@ static int held_row(void *ctx, const struct store_row *row)
 	if (c->n == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 8;
 		st_time *g = realloc(c->versions, nc * sizeof(*g));
-		if (g == NULL) {
+		bool *fg = g ? realloc(c->foreign, nc * sizeof(*fg)) : NULL;
+		if (g != NULL)
+			c->versions = g;
+		if (fg == NULL) {
 			c->nomem = true;
 			return 1;
 		}
-		c->versions = g;
+		c->foreign = fg;
 		c->cap = nc;
 	}
+	c->foreign[c->n] = (row->flags & STORE_F_FOREIGN) != 0;
 	c->versions[c->n++] = row->version;
 	return 0;
 }
@@ -253,6 +258,8 @@ static bool bound_origin(struct fed *f, const char *id,
 		return false;
 	for (size_t i = 0; i < c->n; i++) {
 		struct fed_prov p;
+		if (c->foreign[i])
+			continue; /* received: not ours, whatever was kept */
 		int rc = fed_prov_get(f->state, id, c->versions[i], &p);
 		if (rc == ST_OK) {
 			fed_prov_free(&p);
@@ -622,6 +629,10 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		}
 		free(text);
 	}
+	/* Marked in the store, in the same commit: a received version never
+	 * reads as our own, even if its provenance record (written first,
+	 * but without waiting for the disk) were lost to a power cut. */
+	opt.flags = STORE_F_FOREIGN;
 	opt.batch_size = (uint32_t)n + 1;
 	opt.in_flight = 1;
 	opt.report_accepted = true;
@@ -649,7 +660,7 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		goto out;
 	}
 	nacc = x.nacc;
-	/* Provenance first, durably; then the objects. */
+	/* Provenance first; then the objects, marked foreign. */
 	if (nacc > 0) {
 		struct fed_prov *pv = calloc(nacc, sizeof(*pv));
 		if (pv == NULL) {
@@ -677,6 +688,7 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	rc = ST_OK;
 out:
 	free(hc.versions);
+	free(hc.foreign);
 	for (size_t k = 0; k < x.natt; k++)
 		attest_free(&x.att[k].a);
 	free(x.att);

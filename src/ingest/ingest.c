@@ -328,6 +328,7 @@ static int queue(struct ingest *in, const struct json_val *root,
 		it->flags |= STORE_F_UNKNOWN_MARKING;
 	if (info->revoked)
 		it->flags |= STORE_F_REVOKED;
+	it->flags |= in->opt.flags;
 	if (info->tlp == TLP_NONE && !info->unknown_marking) {
 		it->tlp = (uint8_t)in->opt.default_tlp;
 		it->flags |= STORE_F_DEFAULT_TLP;

@@ -43,6 +43,7 @@ struct ingest_options {
 	bool report_accepted;  /* emit INGEST_ACCEPTED for every object */
 	size_t max_object;     /* bytes in one object (default 16 MiB) */
 	ingest_admit_fn admit; /* NULL: every valid object is stored */
+	uint8_t flags;	       /* STORE_F_* added to every version stored */
 	void *admit_ctx;
 };
 

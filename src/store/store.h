@@ -132,6 +132,9 @@ enum store_result {
 					default, not from the object */
 #define STORE_F_UNKNOWN_MARKING 0x2u /* carries a marking that is not TLP */
 #define STORE_F_REVOKED 0x4u
+#define STORE_F_FOREIGN \
+	0x8u /* received from a partner node: made by another origin (its
+		provenance is kept by federation) */
 
 struct store_item {
 	/* in */
