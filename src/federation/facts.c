@@ -21,6 +21,27 @@ void fed_sha256(const void *p, size_t n, uint8_t out[32])
 	crypto_hash_sha256(out, p, n);
 }
 
+st_time fed_copy_key(const uint8_t sha[32])
+{
+	uint64_t k = 0;
+	for (int i = 0; i < 7; i++)
+		k = k << 8 | sha[i];
+	return -(st_time)k - 1;
+}
+
+int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
+		uint8_t flags, const char *body, size_t len,
+		struct fed_prov *out)
+{
+	int rc = fed_prov_get(fs, id, version, out);
+	if (rc == ST_ENOTFOUND && (flags & STORE_F_FOREIGN) && body != NULL) {
+		uint8_t sha[32];
+		fed_sha256(body, len, sha);
+		rc = fed_prov_get(fs, id, fed_copy_key(sha), out);
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* A partner's audience                                                 */
 /* ------------------------------------------------------------------ */
@@ -109,6 +130,7 @@ int fed_partner_build(struct store *s, const char *name, const char *identity,
 		return diag_set(d, rc, "out of memory");
 	p->collections = out->allow;
 	p->deny_collections = out->deny;
+	p->deny_all_collections = pol->deny_collections.all;
 	p->types = out->types;
 	p->labels = out->labels;
 	p->deny_types = out->dtypes;
@@ -332,11 +354,7 @@ static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 	v->f.n_cids = nc;
 
 	struct fed_prov p;
-	rc = fed_prov_get(x->fs, id, version, &p);
-	/* A received SCO's record is kept under version 0: its version key
-	 * here was assigned by our store (receive.c). */
-	if (rc == ST_ENOTFOUND && stix_is_sco_type(type, strlen(type)))
-		rc = fed_prov_get(x->fs, id, 0, &p);
+	rc = fed_prov_of(x->fs, id, version, flags, body, body_len, &p);
 	if (rc == ST_OK) {
 		v->f.foreign = true;
 		v->f.origin =

@@ -187,12 +187,8 @@ int fed_attestations(struct fed *f, bool relay_green,
 	for (size_t i = 0; i < n; i++) {
 		const struct fed_page_item *it = &items[i];
 		struct fed_prov p;
-		const char *dd = strstr(it->id, "--");
-		bool sco =
-		    dd && stix_is_sco_type(it->id, (size_t)(dd - it->id));
-		int pr = fed_prov_get(f->state, it->id, it->version, &p);
-		if (pr == ST_ENOTFOUND && sco)
-			pr = fed_prov_get(f->state, it->id, 0, &p);
+		int pr = fed_prov_of(f->state, it->id, it->version, it->flags,
+				     it->body, it->body_len, &p);
 		if (pr == ST_OK && p.attestation[0] != '\0') {
 			bool seen = false;
 			for (size_t k = 0; k < nrefs && !seen; k++)

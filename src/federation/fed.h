@@ -127,6 +127,7 @@ struct fed_page_item {
 	st_time version;
 	const char *body;
 	size_t body_len;
+	uint8_t flags; /* STORE_F_* of the version */
 };
 typedef int (*fed_json_fn)(void *ctx, const char *json, size_t len);
 int fed_page_attestations(struct fed *f, const char *peer,

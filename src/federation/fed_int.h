@@ -94,6 +94,20 @@ int fed_attestations(struct fed *f, bool relay_green,
 int fed_senders_start(struct fed *f, struct diag *d);
 void fed_senders_stop(struct fed *f);
 
+/*
+ * The provenance of a stored version: by its version key; else, for a
+ * received copy (STORE_F_FOREIGN) of an object STIX does not version (an
+ * SCO, a marking definition: our store assigned its version key), by the
+ * hash of its bytes, the key receive.c records it under (fed_copy_key).
+ * ST_ENOTFOUND for our own versions.
+ */
+int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
+		uint8_t flags, const char *body, size_t len,
+		struct fed_prov *out);
+/* The key of an unversioned copy's record: from the SHA-256 of its bytes,
+ * negative, so never a real version key. */
+st_time fed_copy_key(const uint8_t sha[32]);
+
 /* The canonical SHA-256 of bytes. */
 void fed_sha256(const void *p, size_t n, uint8_t out[32]);
 

@@ -452,7 +452,10 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 		return false;
 	}
 	a->elem = i;
-	a->prov.version = info->versioned ? info->version : 0;
+	/* An unversioned copy (SCO, marking definition) gets its version
+	 * key from our store: its record is keyed by its bytes instead. */
+	a->prov.version =
+	    info->versioned ? info->version : fed_copy_key(a->prov.sha256);
 	snprintf(x->res[i].id, sizeof(x->res[i].id), "%s", info->id);
 	snprintf(x->res[i].version, sizeof(x->res[i].version), "%s", ver);
 	x->nacc++;

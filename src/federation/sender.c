@@ -341,8 +341,8 @@ static int envelope(struct fed_sender *s, const struct row_copy *const *rows,
 	int rc = buf_adds(e, "{\"objects\":[");
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		const struct row_copy *r = rows[i];
-		items[i] = (struct fed_page_item){r->seq, r->id, r->version,
-						  r->body, r->len};
+		items[i] = (struct fed_page_item){r->seq,  r->id,  r->version,
+						  r->body, r->len, r->flags};
 		if (i > 0)
 			rc = buf_addc(e, ',');
 		if (rc == ST_OK)

@@ -144,6 +144,8 @@ static enum release_why collections_rule(const struct partner *p,
 					 const struct release_facts *f)
 {
 	bool allowed = p->all_collections;
+	if (p->deny_all_collections)
+		return RELEASE_DENY_COLLECTION; /* deny wins, "*" is all */
 	for (size_t i = 0; i < f->n_cids; i++) {
 		if (has_id(p->deny_collections, p->n_deny_collections,
 			   f->cids[i]))

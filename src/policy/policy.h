@@ -56,6 +56,7 @@ struct partner {
 	size_t n_labels;
 	const int64_t *deny_collections;
 	size_t n_deny_collections;
+	bool deny_all_collections; /* deny: collections: ["*"] */
 	const char *const *deny_types;
 	size_t n_deny_types;
 	const char *const *deny_labels;
