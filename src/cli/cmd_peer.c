@@ -449,17 +449,6 @@ static int open_fed(struct cli *c, const char *sub, bool store,
 }
 
 /* A time for JSON: a STIX timestamp, or null for never (0). */
-static void json_time(struct jw *w, st_time t)
-{
-	char ts[TS_BUFSZ];
-	if (t == 0) {
-		jw_null(w);
-		return;
-	}
-	ts_format(t, ts);
-	jw_str(w, ts);
-}
-
 /* A time for people: a STIX timestamp, or dflt for never (0). */
 static const char *text_time(st_time t, char ts[TS_BUFSZ], const char *dflt)
 {
@@ -482,77 +471,22 @@ struct status_ctx {
 static int status_one(void *ctx, const struct peer *peer)
 {
 	struct status_ctx *s = ctx;
-	struct fed_health h;
-	uint64_t decided = 0, delivered = 0, queue = 0;
-	int rc = fed_health_get(s->f, peer->name, &h);
-	if (rc == ST_OK)
-		rc = fed_cursor_get(s->f, peer->name, s->incarnation,
-				    FED_DECIDED, &decided);
-	if (rc == ST_OK)
-		rc = fed_cursor_get(s->f, peer->name, s->incarnation,
-				    FED_DELIVERED, &delivered);
+	struct fed_peer_status st;
+	int rc = fed_peer_status(s->f, peer, s->incarnation, s->last_seq,
+				 s->now, &st, &s->d);
 	if (rc != ST_OK)
-		return diag_set(&s->d, rc, "%s: %s", peer->name,
-				st_strerror(rc));
-	if ((rc = fed_queue_depth(s->f, peer->name, s->incarnation, &queue,
-				  &s->d)) != ST_OK)
 		return rc;
-	uint64_t lag = s->last_seq > delivered ? s->last_seq - delivered : 0;
-	/* Waiting since the last success, or since the peer was added when
-	 * nothing ever went through. */
-	st_time since =
-	    h.last_success ? h.last_success : peer->created * 1000000;
-	int64_t lag_s = queue > 0 && s->now > since
-			    ? (int64_t)((s->now - since) / 1000000)
-			    : 0;
-	uint64_t dead = fed_deadletter_count(s->f, peer->name, false);
-	uint64_t quar = fed_quarantine_count(s->f, peer->name);
+	const struct fed_health h = st.h;
 	const char *trust = peer->trust == PEER_FEED ? "feed" : "attested";
 	s->n++;
 	if (s->w != NULL) {
-		struct jw *w = s->w;
-		jw_obj_open(w);
-		jw_key(w, "name");
-		jw_str(w, peer->name);
-		jw_key(w, "url");
-		jw_str(w, peer->url);
-		jw_key(w, "trust");
-		jw_str(w, trust);
-		jw_key(w, "has_policy");
-		jw_bool(w, peer->has_policy);
-		jw_key(w, "identity");
-		if (h.identity[0])
-			jw_str(w, h.identity);
-		else
-			jw_null(w);
-		jw_key(w, "decided");
-		jw_int(w, (int64_t)decided);
-		jw_key(w, "delivered");
-		jw_int(w, (int64_t)delivered);
-		jw_key(w, "queue");
-		jw_int(w, (int64_t)queue);
-		jw_key(w, "lag_objects");
-		jw_int(w, (int64_t)lag);
-		jw_key(w, "lag_seconds");
-		jw_int(w, lag_s);
-		jw_key(w, "dead_letters");
-		jw_int(w, (int64_t)dead);
-		jw_key(w, "quarantined");
-		jw_int(w, (int64_t)quar);
-		jw_key(w, "last_success");
-		json_time(w, h.last_success);
-		jw_key(w, "last_error");
-		if (h.last_error[0])
-			jw_str(w, h.last_error);
-		else
-			jw_null(w);
-		jw_key(w, "last_error_at");
-		json_time(w, h.last_error_at);
-		jw_key(w, "down_since");
-		json_time(w, h.down_since);
-		jw_obj_close(w);
+		fed_peer_status_json(s->w, peer, &st);
 		return ST_OK;
 	}
+	uint64_t decided = st.decided, delivered = st.delivered,
+		 queue = st.queue, lag = st.lag, dead = st.dead_letters,
+		 quar = st.quarantined;
+	int64_t lag_s = st.lag_s;
 	char t1[TS_BUFSZ], t2[TS_BUFSZ], t3[TS_BUFSZ];
 	printf("%-16s %s (%s)\n", peer->name, peer->url, trust);
 	printf("  policy        %s\n",

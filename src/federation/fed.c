@@ -327,119 +327,44 @@ int fed_node_json(struct fed *f, struct buf *out)
 	return jw_finish(&w);
 }
 
-static void ts_or_null(struct jw *w, const char *key, st_time t)
-{
-	char ts[TS_BUFSZ];
-	jw_key(w, key);
-	if (t == 0) {
-		jw_null(w);
-		return;
-	}
-	ts_format(t, ts);
-	jw_str(w, ts);
-}
-
 struct peers_out {
 	struct fed *f;
 	struct jw *w;
 	struct buf *metrics;
-	int pass; /* metrics: which family */
 };
-
-static void peer_numbers(struct fed *f, const struct peer *p,
-			 struct fed_health *h, uint64_t *decided,
-			 uint64_t *delivered, uint64_t *queue, uint64_t *lag,
-			 double *lag_s)
-{
-	const char *inc = store_incarnation(f->cfg.store);
-	fed_health_get(f->state, p->name, h);
-	*decided = *delivered = 0;
-	fed_cursor_get(f->state, p->name, inc, FED_DECIDED, decided);
-	fed_cursor_get(f->state, p->name, inc, FED_DELIVERED, delivered);
-	*queue = 0;
-	fed_queue_depth(f->state, p->name, inc, queue, NULL);
-	uint64_t last = store_last_seq(f->cfg.store);
-	*lag = last > *delivered ? last - *delivered : 0;
-	*lag_s = 0;
-	if (*queue > 0 && h->last_success > 0)
-		*lag_s = (double)(time_now() - h->last_success) / 1e6;
-}
 
 static int one_peer(void *ctx, const struct peer *p)
 {
 	struct peers_out *o = ctx;
 	struct fed *f = o->f;
-	struct fed_health h;
-	uint64_t decided, delivered, queue, lag;
-	double lag_s;
-	peer_numbers(f, p, &h, &decided, &delivered, &queue, &lag, &lag_s);
-	uint64_t dead = fed_deadletter_count(f->state, p->name, false);
-	uint64_t quar = fed_quarantine_count(f->state, p->name);
-	if (o->metrics != NULL) {
-		struct buf *m = o->metrics;
-		const char *n = p->name;
-		buf_printf(
-		    m,
-		    "strait_peer_queue{peer=\"%s\"} %llu\n"
-		    "strait_peer_lag_objects{peer=\"%s\"} %llu\n"
-		    "strait_peer_lag_seconds{peer=\"%s\"} %.3f\n"
-		    "strait_peer_dead_letters{peer=\"%s\"} %llu\n"
-		    "strait_peer_quarantined{peer=\"%s\"} %llu\n"
-		    "strait_peer_sent_total{peer=\"%s\"} %llu\n"
-		    "strait_peer_received_total{peer=\"%s\"} %llu\n"
-		    "strait_peer_up{peer=\"%s\"} %d\n"
-		    "strait_peer_last_success_seconds{peer=\"%s\"} "
-		    "%.3f\n",
-		    n, (unsigned long long)queue, n, (unsigned long long)lag, n,
-		    lag_s, n, (unsigned long long)dead, n,
-		    (unsigned long long)quar, n, (unsigned long long)h.sent, n,
-		    (unsigned long long)h.received, n,
-		    h.down_since == 0 && h.last_success != 0, n,
-		    (double)h.last_success / 1e6);
+	struct fed_peer_status st;
+	struct diag d;
+	if (fed_peer_status(f->state, p, store_incarnation(f->cfg.store),
+			    store_last_seq(f->cfg.store), time_now(), &st,
+			    &d) != ST_OK)
+		memset(&st, 0, sizeof(st)); /* shown as nothing known */
+	if (o->w != NULL) {
+		fed_peer_status_json(o->w, p, &st);
 		return 0;
 	}
-	struct jw *w = o->w;
-	jw_obj_open(w);
-	jw_key(w, "name");
-	jw_str(w, p->name);
-	jw_key(w, "url");
-	jw_str(w, p->url);
-	jw_key(w, "trust");
-	jw_str(w, p->trust == PEER_FEED ? "feed" : "attested");
-	jw_key(w, "has_policy");
-	jw_bool(w, p->has_policy);
-	jw_key(w, "identity");
-	if (h.identity[0])
-		jw_str(w, h.identity);
-	else
-		jw_null(w);
-	jw_key(w, "decided");
-	jw_int(w, (int64_t)decided);
-	jw_key(w, "delivered");
-	jw_int(w, (int64_t)delivered);
-	jw_key(w, "queue");
-	jw_int(w, (int64_t)queue);
-	jw_key(w, "lag_objects");
-	jw_int(w, (int64_t)lag);
-	jw_key(w, "lag_seconds");
-	jw_double(w, lag_s);
-	jw_key(w, "dead_letters");
-	jw_int(w, (int64_t)dead);
-	jw_key(w, "quarantined");
-	jw_int(w, (int64_t)quar);
-	jw_key(w, "sent");
-	jw_int(w, (int64_t)h.sent);
-	jw_key(w, "received");
-	jw_int(w, (int64_t)h.received);
-	ts_or_null(w, "last_success", h.last_success);
-	ts_or_null(w, "last_error_at", h.last_error_at);
-	jw_key(w, "last_error");
-	if (h.last_error[0])
-		jw_str(w, h.last_error);
-	else
-		jw_null(w);
-	ts_or_null(w, "down_since", h.down_since);
-	jw_obj_close(w);
+	const char *n = p->name;
+	buf_printf(
+	    o->metrics,
+	    "strait_peer_queue{peer=\"%s\"} %llu\n"
+	    "strait_peer_lag_objects{peer=\"%s\"} %llu\n"
+	    "strait_peer_lag_seconds{peer=\"%s\"} %lld\n"
+	    "strait_peer_dead_letters{peer=\"%s\"} %llu\n"
+	    "strait_peer_quarantined{peer=\"%s\"} %llu\n"
+	    "strait_peer_sent_total{peer=\"%s\"} %llu\n"
+	    "strait_peer_received_total{peer=\"%s\"} %llu\n"
+	    "strait_peer_up{peer=\"%s\"} %d\n"
+	    "strait_peer_last_success_seconds{peer=\"%s\"} %.3f\n",
+	    n, (unsigned long long)st.queue, n, (unsigned long long)st.lag, n,
+	    (long long)st.lag_s, n, (unsigned long long)st.dead_letters, n,
+	    (unsigned long long)st.quarantined, n,
+	    (unsigned long long)st.h.sent, n, (unsigned long long)st.h.received,
+	    n, st.h.down_since == 0 && st.h.last_success != 0, n,
+	    (double)st.h.last_success / 1e6);
 	return 0;
 }
 
@@ -451,7 +376,7 @@ int fed_peers_json(struct fed *f, struct buf *out)
 	jw_obj_open(&w);
 	jw_key(&w, "peers");
 	jw_arr_open(&w);
-	struct peers_out o = {f, &w, NULL, 0};
+	struct peers_out o = {f, &w, NULL};
 	pthread_mutex_lock(&f->peers_mu);
 	int rc = peers_list(f->peers, one_peer, &o, &d);
 	pthread_mutex_unlock(&f->peers_mu);
@@ -473,7 +398,7 @@ int fed_metrics(struct fed *f, struct buf *out)
 			"# TYPE strait_peer_received_total counter\n"
 			"# TYPE strait_peer_up gauge\n"
 			"# TYPE strait_peer_last_success_seconds gauge\n");
-	struct peers_out o = {f, NULL, out, 0};
+	struct peers_out o = {f, NULL, out};
 	pthread_mutex_lock(&f->peers_mu);
 	int rc = peers_list(f->peers, one_peer, &o, &d);
 	pthread_mutex_unlock(&f->peers_mu);

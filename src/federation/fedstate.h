@@ -261,6 +261,28 @@ int fed_health_get(struct fedstate *f, const char *peer,
 int fed_health_put(struct fedstate *f, const struct fed_health *h,
 		   struct diag *d);
 
+/* ---- one partner's state, as every view shows it (status.c) ---- */
+
+struct peer;
+struct jw;
+struct fed_peer_status {
+	struct fed_health h;
+	uint64_t decided, delivered; /* cursors, this store incarnation */
+	uint64_t queue;		     /* released, not delivered yet */
+	uint64_t lag;		     /* our last seq - delivered */
+	int64_t lag_s; /* seconds since the last success (or since the peer
+			  was added) while the queue is not empty */
+	uint64_t dead_letters; /* not skipped */
+	uint64_t quarantined;
+};
+int fed_peer_status(struct fedstate *fs, const struct peer *p,
+		    const char *incarnation, uint64_t last_seq, st_time now,
+		    struct fed_peer_status *out, struct diag *d);
+/* The object `peer status --json` and GET /api/v1/peers list (never a
+ * token). */
+void fed_peer_status_json(struct jw *w, const struct peer *p,
+			  const struct fed_peer_status *s);
+
 /* Forgets everything kept for peer (when it is removed). */
 int fed_forget_peer(struct fedstate *f, const char *peer, struct diag *d);
 /* What is forgotten: cursors, the released set, the release records,

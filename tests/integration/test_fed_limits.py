@@ -84,3 +84,36 @@ def test_a_limit_that_is_not_a_number_is_refused(node):
     assert r.rc == 2
     assert "federation.peer_objects_per_minute" in r.err
     assert "'lots'" in r.err
+
+
+def test_peer_state_over_http_and_metrics(node):
+    """GET /api/v1/peers shows what `peer status --json` shows (admins and
+    auditors only, never a token); GET /api/v1/node gives the key partners
+    check; /metrics has one line per partner and measure."""
+    link_feed_peer(node)
+    admin = add_user(node, "admin", "admin")
+    analyst = add_user(node, "ana", "analyst")
+    srv = Server(node)
+    try:
+        a = Client(srv, admin)
+        r = a.get(srv.base + "api/v1/peers")
+        assert r.status_code == 200, r.text
+        peers = r.json()["peers"]
+        cli = node.run("peer", "status", "--json", check=0).json()
+        assert [p["name"] for p in peers] == ["jp"]
+        assert set(peers[0]) == set(cli[0])
+        assert peers[0]["trust"] == "feed"
+        assert "unused" not in r.text  # the token we hold for jp
+        assert Client(srv, analyst).get(
+            srv.base + "api/v1/peers").status_code == 403
+        r = Client(srv, analyst).get(srv.base + "api/v1/node")
+        assert r.status_code == 200
+        me = node.run("node", "show", "--json", check=0).json()
+        assert r.json()["id"] == me["id"]
+        assert r.json()["public_key"] == me["public_key"]
+        m = a.get(srv.base + "metrics").text
+        for name in ("queue", "lag_objects", "dead_letters", "quarantined",
+                     "up"):
+            assert 'strait_peer_%s{peer="jp"}' % name in m, name
+    finally:
+        srv.stop()

@@ -98,8 +98,8 @@ def test_refusals(tmp_path):
 
 STATUS_KEYS = {"name", "url", "trust", "has_policy", "identity", "decided",
                "delivered", "queue", "lag_objects", "lag_seconds",
-               "dead_letters", "quarantined", "last_success", "last_error",
-               "last_error_at", "down_since"}
+               "dead_letters", "quarantined", "sent", "received",
+               "last_success", "last_error", "last_error_at", "down_since"}
 
 
 def _with_peers(tmp_path):
