@@ -140,6 +140,7 @@ struct maud {
 	uint8_t allow_c, deny_c, allow_l, deny_l;
 	uint16_t allow_t, deny_t;
 	bool allow_t_star, deny_t_star, allow_l_star, deny_l_star;
+	bool deny_c_star; /* deny: collections: ["*"] */
 	/* The engine's view. */
 	struct partner p;
 	struct audience a;
@@ -429,6 +430,7 @@ static void random_audience(struct maud *m)
 	m->deny_l = chance(25) ? (uint8_t)rnd(1u << N_LABELS) : 0;
 	m->deny_t_star = chance(3);
 	m->deny_l_star = chance(3);
+	m->deny_c_star = chance(3);
 
 	struct partner *p = &m->p;
 	*p = (struct partner){.name = "partner",
@@ -436,6 +438,7 @@ static void random_audience(struct maud *m)
 				  m->ident >= 0 ? node_names[m->ident] : NULL,
 			      .has_policy = m->has_policy,
 			      .all_collections = m->all_c,
+			      .deny_all_collections = m->deny_c_star,
 			      .all_types = m->all_t,
 			      .all_labels = m->all_l};
 	memcpy(p->tlp, m->grant, sizeof(p->tlp));
@@ -529,7 +532,8 @@ static uint32_t model_broken(const struct maud *m, const struct mver *v, int t)
 		b |= BIT(RELEASE_DENY_RED);
 	if (valid && !m->grant[level])
 		b |= BIT(RELEASE_DENY_PEER_TLP);
-	if ((v->cids & m->deny_c) || !(m->all_c || (v->cids & m->allow_c)))
+	if (m->deny_c_star || (v->cids & m->deny_c) ||
+	    !(m->all_c || (v->cids & m->allow_c)))
 		b |= BIT(RELEASE_DENY_COLLECTION);
 	bool t_denied = m->deny_t_star || (t >= 0 && (m->deny_t & BIT(t)));
 	bool t_allowed =
