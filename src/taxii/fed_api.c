@@ -193,10 +193,11 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 /* ------------------------------------------------------------------ */
 
 void taxii_fed_page_init(struct taxii_fed_page *p, const char *peer,
-			 bool attest)
+			 const char *path, bool attest)
 {
 	memset(p, 0, sizeof(*p));
 	p->peer = peer;
+	p->path = path;
 	p->attest = attest;
 	buf_init(&p->bytes, (size_t)256 << 20);
 }
@@ -250,7 +251,7 @@ int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
 		rc = fed_page_attestations(fed, p->peer, p->items, p->n,
 					   add_raw, w, d);
 	if (rc == ST_OK)
-		fed_record_release(fed, p->peer, "taxii", p->items, p->n);
+		fed_record_release(fed, p->peer, p->path, p->items, p->n);
 	return rc;
 }
 

@@ -398,6 +398,8 @@ struct sub {
 	struct auth_account acct; /* a copy: the request's goes first */
 	struct audience aud;
 	bool peer; /* a partner node's account: what was released to it */
+	struct taxii_fed_page rec; /* a partner's events of one scan, to be
+				      recorded as released on "stream" */
 	char coll_id[37];
 	int64_t cid;
 	uint8_t fhash[32];
@@ -519,6 +521,8 @@ static int take_event(struct scan *sc, const struct store_row *row,
 		return TAKE_NOROOM;
 	if (cursor_make(s, row->date_added, tok) != ST_OK)
 		return TAKE_ERROR;
+	if (s->rec.peer != NULL && taxii_fed_page_add(&s->rec, row) != ST_OK)
+		return TAKE_ERROR;
 	if (s->out.len + need > s->cap) {
 		/* Larger than the buffer: the head now, the data in pieces
 		 * read again from the store (sub_big). */
@@ -607,7 +611,7 @@ static int sub_scan_direct(struct sub *s)
 
 /* One bounded scan of the collection after pos from a shared page, each
  * row under this account's release decision. ST_OK or an error. */
-static int sub_scan(struct sub *s)
+static int sub_scan_page(struct sub *s)
 {
 	/* A partner's rows are visible once its sender decided them: wait
 	 * (briefly) for the decisions to reach what is committed, so that
@@ -671,6 +675,21 @@ static int sub_scan(struct sub *s)
 		s->rescan = true;
 	}
 	return ST_OK;
+}
+
+/* One scan; what it gives a partner's account is recorded as released
+ * to that partner (path "stream"), like every other way out. */
+static int sub_scan(struct sub *s)
+{
+	struct diag d;
+	taxii_fed_page_init(&s->rec, s->peer ? s->acct.name : NULL, "stream",
+			    false);
+	int rc = sub_scan_page(s);
+	if (s->rec.peer != NULL && s->rec.n > 0 &&
+	    taxii_fed_page_finish(&s->rec, s->t->cfg.fed, NULL, &d) != ST_OK)
+		log_warn("stream", "recording a release: %s", d.msg);
+	taxii_fed_page_free(&s->rec);
+	return rc;
 }
 
 struct piece {

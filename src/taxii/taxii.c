@@ -789,7 +789,7 @@ static int page(struct http_request *req, struct http_response *resp,
 			 : resp->body.max / 2;
 	struct page_out o = {
 	    &w, kind == PAGE_MANIFEST, kind == PAGE_VERSIONS, cap, 0, NULL};
-	taxii_fed_page_init(&fp, v.peer,
+	taxii_fed_page_init(&fp, v.peer, "taxii",
 			    kind == PAGE_OBJECTS || kind == PAGE_OBJECT);
 	if (v.peer != NULL)
 		o.fp = &fp;

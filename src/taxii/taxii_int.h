@@ -90,13 +90,14 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
  * "taxii" path and, for object pages, followed by their attestations. */
 struct taxii_fed_page {
 	const char *peer; /* NULL: not a partner's page */
+	const char *path; /* recorded as released on: "taxii", "stream" */
 	bool attest;
 	struct fed_page_item *items;
 	size_t n, cap;
 	struct buf bytes; /* ids and bodies of the items */
 };
 void taxii_fed_page_init(struct taxii_fed_page *p, const char *peer,
-			 bool attest);
+			 const char *path, bool attest);
 /* Inside the store's callback: copies the row (no I/O). */
 int taxii_fed_page_add(struct taxii_fed_page *p, const struct store_row *row);
 /* After the page: appends the attestations to the objects array of w and

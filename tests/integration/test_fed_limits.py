@@ -117,3 +117,40 @@ def test_peer_state_over_http_and_metrics(node):
             assert 'strait_peer_%s{peer="jp"}' % name in m, name
     finally:
         srv.stop()
+
+
+def test_a_partners_stream_is_recorded_as_a_release(node):
+    """What a partner's account reads on the live stream is what was
+    released to it, and `peer sent` records it on the path "stream"."""
+    tok = link_feed_peer(node)
+    with open(node.home + "/../jp.yaml", "w", encoding="utf-8") as f:
+        f.write('tlp: [clear]\ncollections: ["*"]\ntypes: ["*"]\n'
+                'labels: ["*"]\n')
+    node.run("peer", "policy", "jp", node.home + "/../jp.yaml", check=0)
+    clear = indicator(marking="marking-definition--"
+                      "94868c89-83c2-464b-929b-a1a8aa3c8487")
+    green = indicator()  # GREEN: not in jp's policy
+    with open(node.home + "/../b.json", "w", encoding="utf-8") as f:
+        json.dump({"type": "bundle", "id": "bundle--" + clear["id"][-36:],
+                   "objects": [green, clear]}, f)
+    node.run("import", node.home + "/../b.json", check=0)
+    srv = Server(node)
+    try:
+        coll = collection_id(node)
+        r = Client(srv, tok).s.get(
+            srv.base + "api/v1/collections/%s/stream/?from=start" % coll,
+            headers={"Accept": "text/event-stream"}, stream=True, timeout=30)
+        assert r.status_code == 200
+        got = []
+        for line in r.iter_lines(decode_unicode=True):
+            if line.startswith("data: "):
+                got.append(json.loads(line[6:])["id"])
+                break
+        r.close()
+        assert got == [clear["id"]]  # the GREEN one is not released
+    finally:
+        srv.stop()
+    sent = node.run("peer", "sent", "jp", "--json", check=0).json()
+    paths = {s["path"]: s for s in sent}
+    assert "stream" in paths, sent
+    assert paths["stream"]["first_id"] == clear["id"]
