@@ -66,13 +66,22 @@ static int resolve(struct store *s, const struct peer_list *l, int64_t **out,
 
 static int names(const struct peer_list *l, const char ***out, size_t *n)
 {
-	*out = calloc(l->n ? l->n : 1, sizeof(**out));
+	*out = calloc(l->n + 1, sizeof(**out));
 	*n = 0;
 	if (*out == NULL)
 		return ST_ENOMEM;
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->items[i], "*") != 0)
+	/* "*" is kept (the policy reader records it as the list's all
+	 * flag): policy_decide reads a denied "*" as every type or every
+	 * labelled object; an allowed one is also the all flag. */
+	bool star = l->all;
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->items[i], "*") == 0)
+			star = true;
+		else
 			(*out)[(*n)++] = l->items[i];
+	}
+	if (star)
+		(*out)[(*n)++] = "*";
 	return ST_OK;
 }
 

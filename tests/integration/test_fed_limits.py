@@ -154,3 +154,36 @@ def test_a_partners_stream_is_recorded_as_a_release(node):
     paths = {s["path"]: s for s in sent}
     assert "stream" in paths, sent
     assert paths["stream"]["first_id"] == clear["id"]
+
+
+def test_a_denied_star_denies_what_it_names(node):
+    """deny: labels: ["*"] withholds every labelled object, types: ["*"]
+    every object, collections: ["*"] everything: the policy file's "*"
+    reaches the decision (strait policy explain and export --for)."""
+    link_feed_peer(node)
+    labelled = indicator(marking="marking-definition--"
+                         "94868c89-83c2-464b-929b-a1a8aa3c8487",
+                         labels=["apt"])
+    plain = indicator(marking="marking-definition--"
+                      "94868c89-83c2-464b-929b-a1a8aa3c8487")
+    path = node.home + "/../two.json"
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"type": "bundle", "id": "bundle--" + plain["id"][-36:],
+                   "objects": [labelled, plain]}, f)
+    node.run("import", path, check=0)
+    base = 'tlp: [clear]\ncollections: ["*"]\ntypes: ["*"]\nlabels: ["*"]\n'
+    cases = [("labels", {labelled["id"]: 1, plain["id"]: 0}),
+             ("types", {labelled["id"]: 1, plain["id"]: 1}),
+             ("collections", {labelled["id"]: 1, plain["id"]: 1})]
+    for key, want in cases:
+        pol = node.home + "/../deny-%s.yaml" % key
+        with open(pol, "w", encoding="utf-8") as f:
+            f.write(base + 'deny:\n  %s: ["*"]\n' % key)
+        node.run("peer", "policy", "jp", pol, check=0)
+        for oid, rc in want.items():
+            r = node.run("policy", "explain", oid, "--to", "jp")
+            assert r.rc == rc, (key, oid, r)
+            assert ("WITHHELD" in r.out) == (rc == 1), r
+        out = node.run("export", "--for", "jp", check=0).json()
+        got = {o["id"] for o in out["objects"]}
+        assert got == {oid for oid, rc in want.items() if rc == 0}, key
