@@ -9,10 +9,11 @@
 #     the POST to KR alone (KR's own durable write: the ceiling);
 #   - relay KR -> JP -> US (KR's policy for US then grants nothing);
 #   - catch-up: JP is stopped, KR imports N objects (bench/gen_bundle, the
-#     import benchmark's mix), JP starts again and receives what KR's
-#     policy gives it, attestations verified; the rate is counted from the
-#     first version that arrives to the last; beside it, `strait import` of
-#     the same bundle into a fresh home (one node's durable ingest).
+#     import benchmark's mix) and finishes pushing them to US, JP starts
+#     again and receives what KR's policy gives it (KR's push and JP's own
+#     catch-up), attestations verified; the rate is counted from the first
+#     version that arrives to the last; beside it, `strait import` of the
+#     same bundle into a fresh home (one node's durable ingest).
 # Knobs (environment): BENCH_OUT (default bench/out), SINGLES (500),
 # BURSTS (50).
 set -eu
@@ -29,6 +30,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 now() { date +%s.%N; }
+json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
 coll_of() { "$S" --home "$OUT/$1" node show --json |
 	sed -n 's/.*"collections":\[{"id":"\([^"]*\)".*/\1/p'; }
@@ -126,9 +128,19 @@ JPPORT=$(sed -n 's/.*127.0.0.1:\([0-9]*\)\/.*/\1/p' "$OUT/jp.base")
 stop jp
 "$S" --home "$OUT/kr" import --quiet "$OUT/bundle.json" >/dev/null ||
 	[ $? -eq 1 ]
+# US is up and takes the same versions meanwhile: let KR finish with it
+# first, so that what is timed is JP catching up, not two partners at once.
+i=0
+until [ "$("$S" --home "$OUT/kr" peer status us --json | json_num queue)" = 0 ] &&
+	[ "$("$S" --home "$OUT/kr" peer status us --json | json_num decided)" -ge \
+		"$("$S" --home "$OUT/kr" node show --json |
+			sed -n 's/.*"versions":\([0-9]*\).*/\1/p' | head -1)" ]; do
+	i=$((i + 1))
+	[ $i -lt 36000 ] || { echo "KR did not finish with US" >&2; exit 1; }
+	sleep 0.1
+done
 health() { curl -s -H "Authorization: Bearer $(cat "$OUT/jp.admin")" \
 	"http://127.0.0.1:$JPPORT/api/v1/health" | json_num versions; }
-json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 start jp "$JPPORT"
 before=$(health)
 first="" last="" prev=$before stable=0
