@@ -30,7 +30,6 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
 	f->cfg.name = f->name;
 	f->cfg.country = f->country;
 	pthread_mutex_init(&f->peers_mu, NULL);
-	pthread_mutex_init(&f->aud_mu, NULL);
 	pthread_mutex_init(&f->quota_mu, NULL);
 	int rc = fedstate_open(cfg->home, &f->state, d);
 	if (rc == ST_OK)
@@ -67,7 +66,6 @@ void fed_free(struct fed *f)
 	peers_close(f->peers);
 	fedstate_close(f->state);
 	pthread_mutex_destroy(&f->peers_mu);
-	pthread_mutex_destroy(&f->aud_mu);
 	pthread_mutex_destroy(&f->quota_mu);
 	free(f->buckets);
 	free(f);

@@ -25,8 +25,6 @@ struct fed {
 	struct fedstate *state;
 	struct peers *peers; /* registry: under peers_mu */
 	pthread_mutex_t peers_mu;
-	/* the audiences of peer accounts, rebuilt when a policy changes */
-	pthread_mutex_t aud_mu;
 	struct fed_sender *senders; /* the supervisor's */
 	pthread_t supervisor;
 	bool supervising;

@@ -495,16 +495,12 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	char(*owner)[PEER_NAME_MAX] = NULL;
 	size_t nkeys = 0;
 	struct json_doc *doc = json_doc_new();
-	struct stix_report rep;
-	struct buf canon;
 	struct accepted *acc = calloc(n ? n : 1, sizeof(*acc));
 	struct fed_attestation *keep = calloc(n ? n : 1, sizeof(*keep));
 	x.att = calloc(n ? n : 1, sizeof(*x.att));
 	x.map = calloc(n ? n : 1, sizeof(*x.map));
 	size_t nacc = 0, nkeep = 0;
 	struct ingest *in = NULL;
-	stix_report_init(&rep);
-	buf_init(&canon, (size_t)32 << 20);
 	if (doc == NULL || acc == NULL || keep == NULL || x.att == NULL ||
 	    x.map == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "out of memory");
@@ -701,8 +697,6 @@ out:
 	free(keys);
 	free(owner);
 	ingest_free(in);
-	buf_free(&canon);
-	stix_report_free(&rep);
 	json_doc_free(doc);
 	return rc;
 }
