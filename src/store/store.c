@@ -190,6 +190,14 @@ int store_count_by_type(struct store *s, store_type_count_fn fn, void *ctx)
 	return s->ops->count_by_type(s, fn, ctx);
 }
 
+int store_held(struct store *s, const char *const *ids, size_t n, int64_t cid,
+	       store_held_fn fn, void *ctx, struct diag *d)
+{
+	if (n > 0 && (ids == NULL || fn == NULL))
+		return diag_set(d, ST_EINVAL, "held: nothing to do");
+	return n == 0 ? ST_OK : s->ops->held(s, ids, n, cid, fn, ctx, d);
+}
+
 int store_memberships(struct store *s, uint64_t seq, int64_t *cids, size_t cap,
 		      size_t *n, struct diag *d)
 {

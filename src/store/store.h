@@ -147,6 +147,10 @@ struct store_item {
 	uint8_t tlp;	      /* enum tlp */
 	uint8_t flags;	      /* STORE_F_* */
 	const char *warnings; /* JSON array of strings, or NULL */
+	/* Bytes kept with the version for its owner (the federation's
+	 * provenance of a received version), or NULL: opaque here. */
+	const void *prov;
+	size_t prov_len;
 	/* out */
 	enum store_result result;
 	uint64_t seq;		  /* of the new version (STORED) */
@@ -222,7 +226,9 @@ struct store_row {
 	size_t body_len;
 	uint8_t tlp;
 	uint8_t flags;
-	const char *warnings;	  /* NULL when none */
+	const char *warnings; /* NULL when none */
+	const void *prov;     /* store_item.prov, NULL when none */
+	size_t prov_len;
 	const char *spec_version; /* always STORE_SPEC_VERSION: strait stores
 				     only STIX 2.1 (SCOs without spec_version
 				     count as 2.1) */
@@ -531,6 +537,18 @@ int store_log_read(struct store *s, uint64_t after_seq, size_t limit,
  * most cap of them into cids; *n gets how many there are (may exceed
  * cap). A seq the log does not hold has none. One short read.
  */
+/*
+ * Every version held of each of ids[0..n), in one read transaction (what
+ * a partner's envelope needs checked, looked up at once): fn(ctx, i, row)
+ * for each version of ids[i], with row->date_added the version's
+ * date_added in collection cid, or 0 when it is not a member of it (cid 0:
+ * always 0). An id the store has never seen, or a malformed one, gets no
+ * call. Stops early when fn returns non-zero and returns that value.
+ */
+typedef int (*store_held_fn)(void *ctx, size_t i, const struct store_row *row);
+int store_held(struct store *s, const char *const *ids, size_t n, int64_t cid,
+	       store_held_fn fn, void *ctx, struct diag *d);
+
 int store_memberships(struct store *s, uint64_t seq, int64_t *cids, size_t cap,
 		      size_t *n, struct diag *d);
 
@@ -593,6 +611,8 @@ struct store_ops {
 	int (*stats)(struct store *s, struct store_stats *st);
 	int (*count_by_type)(struct store *s, store_type_count_fn fn,
 			     void *ctx);
+	int (*held)(struct store *s, const char *const *ids, size_t n,
+		    int64_t cid, store_held_fn fn, void *ctx, struct diag *d);
 	int (*memberships)(struct store *s, uint64_t seq, int64_t *cids,
 			   size_t cap, size_t *n, struct diag *d);
 	int (*check)(struct store *s, struct diag *d);

@@ -2901,6 +2901,165 @@ static void test_memberships(void **state)
 	assert_int_equal(n, 0);
 }
 
+struct held_got {
+	size_t n;
+	size_t idx[16];
+	st_time version[16], date[16];
+	uint64_t seq[16];
+};
+
+static int held_fn(void *ctx, size_t i, const struct store_row *row)
+{
+	struct held_got *g = ctx;
+	assert_true(g->n < 16);
+	assert_non_null(row->body);
+	assert_true(row->body_len > 0);
+	g->idx[g->n] = i;
+	g->version[g->n] = row->version;
+	g->date[g->n] = row->date_added;
+	g->seq[g->n++] = row->seq;
+	return 0;
+}
+
+/* Every version of several ids at once, with membership of one collection
+ * (what a partner's envelope is checked against). */
+static void test_held(void **state)
+{
+	struct fx *f = *state;
+	int64_t c1 = add_coll(f->s, C1, "");
+	int64_t c2 = add_coll(f->s, C2, "");
+	struct diag d;
+	struct store_item a1 = one(f->s, c1, "indicator", 1, true, 1, "1");
+	struct store_item a2 = one(f->s, c2, "indicator", 1, true, 2, "1b");
+	struct store_item m = one(f->s, c2, "malware", 2, true, 5, "m");
+	char ia[STORE_ID_MAX], im[STORE_ID_MAX], iu[STORE_ID_MAX],
+	    it[STORE_ID_MAX];
+	make_id(ia, "indicator", 1);
+	make_id(im, "malware", 2);
+	make_id(iu, "indicator", 99);	/* never seen */
+	make_id(it, "x-never-seen", 1); /* a type never seen */
+	const char *ids[] = {iu, ia, it, im};
+	struct held_got g;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, ids, 4, c1, held_fn, &g, &d), ST_OK);
+	assert_int_equal(g.n, 3);
+	size_t seen_a = 0;
+	for (size_t k = 0; k < g.n; k++) {
+		if (g.idx[k] == 1) {
+			seen_a++;
+			if (g.seq[k] == a1.seq) {
+				assert_int_equal(g.version[k], 1);
+				assert_int_equal(g.date[k], a1.date_added);
+			} else {
+				assert_int_equal(g.seq[k], a2.seq);
+				assert_int_equal(g.date[k], 0); /* in c2 only */
+			}
+		} else {
+			assert_int_equal(g.idx[k], 3);
+			assert_int_equal(g.seq[k], m.seq);
+			assert_int_equal(g.date[k], 0);
+		}
+	}
+	assert_int_equal(seen_a, 2);
+	/* another collection: the memberships follow */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, ids + 3, 1, c2, held_fn, &g, &d),
+			 ST_OK);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.date[0], m.date_added);
+	/* a malformed id matches nothing; the others are still read */
+	const char *bad[] = {"not-an-id", NULL, im};
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, bad, 3, c2, held_fn, &g, &d), ST_OK);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.idx[0], 2);
+	/* nothing asked, nothing read */
+	assert_int_equal(store_held(f->s, NULL, 0, c1, held_fn, &g, &d), ST_OK);
+}
+
+/* What a version's owner keeps with it comes back on every read path, as
+ * written; a version stored without it reads NULL. */
+struct provs {
+	size_t n, with;
+	char last[32];
+};
+
+static int prov_fn(void *ctx, const struct store_row *row)
+{
+	struct provs *p = ctx;
+	p->n++;
+	if (row->prov != NULL) {
+		p->with++;
+		assert_true(row->prov_len < sizeof(p->last));
+		memcpy(p->last, row->prov, row->prov_len);
+		p->last[row->prov_len] = '\0';
+	} else {
+		assert_int_equal(row->prov_len, 0);
+	}
+	return 0;
+}
+
+static int prov_held_fn(void *ctx, size_t i, const struct store_row *row)
+{
+	(void)i;
+	return prov_fn(ctx, row);
+}
+
+static void test_prov(void **state)
+{
+	struct fx *f = *state;
+	int64_t c1 = add_coll(f->s, C1, "");
+	struct diag d;
+	struct tb t;
+	tb_init(&t, 2, c1);
+	tb_set(&t, 0, "indicator", 1, true, 1, "a");
+	tb_set(&t, 1, "indicator", 2, true, 1, "b");
+	static const char blob[] = {'o', 0, 'r', 'g'}; /* any bytes */
+	t.b.items[0].prov = blob;
+	t.b.items[0].prov_len = sizeof(blob);
+	append_ok(f->s, &t);
+	tb_free(&t);
+	struct provs p;
+	uint64_t last;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(store_log_read(f->s, 0, 10, 0, prov_fn, &p, &last, &d),
+			 ST_OK);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.with, 1);
+	assert_memory_equal(p.last, blob, sizeof(blob));
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(
+	    store_log_read(f->s, 0, 10, c1, prov_fn, &p, &last, &d), ST_OK);
+	assert_int_equal(p.with, 1);
+	char id[STORE_ID_MAX];
+	make_id(id, "indicator", 1);
+	struct store_query q;
+	memset(&q, 0, sizeof(q));
+	q.id = id;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(store_query(f->s, &q, prov_fn, &p, NULL, &d), ST_OK);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.with, 1);
+	assert_memory_equal(p.last, blob, sizeof(blob));
+	const char *ids[] = {id};
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(store_held(f->s, ids, 1, c1, prov_held_fn, &p, &d),
+			 ST_OK);
+	assert_int_equal(p.with, 1);
+	assert_memory_equal(p.last, blob, sizeof(blob));
+	struct store_page_query pq;
+	struct store_page_result pr;
+	memset(&pq, 0, sizeof(pq));
+	memset(&pr, 0, sizeof(pr));
+	pq.cid = c1;
+	pq.limit = 10;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(store_page(f->s, &pq, prov_fn, &p, &pr, &d), ST_OK);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.with, 1);
+	assert_memory_equal(p.last, blob, sizeof(blob));
+}
+
 static void test_log_read(void **state)
 {
 	struct fx *f = *state;
@@ -3062,6 +3221,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_open_reopen),
 	    T(test_memberships),
+	    T(test_held),
+	    T(test_prov),
 	    T(test_schema_version),
 	    T(test_not_a_store),
 	    T(test_meta),

@@ -46,7 +46,8 @@ enum {
 	C_TLP,
 	C_FLAGS,
 	C_BODY,
-	C_WARN
+	C_WARN,
+	C_PROV
 };
 
 static int build_sql(struct buf *sql, const struct store_page_query *q,
@@ -54,7 +55,7 @@ static int build_sql(struct buf *sql, const struct store_page_query *q,
 {
 	buf_printf(sql,
 		   "SELECT m.date_added, v.seq, v.type, v.uuid, v.version,"
-		   " v.tlp, v.flags, %s, v.warnings",
+		   " v.tlp, v.flags, %s, v.warnings, v.prov",
 		   (q->flags & STORE_PAGE_NO_BODY) ? "NULL" : "v.body");
 	if (nids > 0) {
 		/* The ids' versions from both key tables (sqlite.c). */
@@ -159,6 +160,8 @@ static int take_rows(struct sq_reader *r, sqlite3_stmt *qs, struct page *p,
 			row.body_len = (size_t)sqlite3_column_bytes(qs, C_BODY);
 		}
 		row.warnings = (const char *)sqlite3_column_text(qs, C_WARN);
+		row.prov = sqlite3_column_blob(qs, C_PROV);
+		row.prov_len = (size_t)sqlite3_column_bytes(qs, C_PROV);
 		row.spec_version = STORE_SPEC_VERSION;
 		(*nrows)++;
 		*seen = row.date_added;
@@ -416,6 +419,8 @@ int sq_log_read(struct store *st, uint64_t after_seq, size_t limit, int64_t cid,
 		row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
 		row.warnings = (const char *)sqlite3_column_text(qs, 7);
 		row.date_added = sqlite3_column_int64(qs, 8);
+		row.prov = sqlite3_column_blob(qs, 9);
+		row.prov_len = (size_t)sqlite3_column_bytes(qs, 9);
 		row.spec_version = STORE_SPEC_VERSION;
 		rc = fn(ctx, &row);
 		if (rc != 0)

@@ -57,10 +57,10 @@ static const char *const rsql[R_NSTMT] = {
 		     " WHERE cid = ?1 AND date_added > ?2"
 		     " ORDER BY date_added LIMIT ?3",
     [R_LOG] = "SELECT seq, type, uuid, version, tlp, flags, body,"
-	      " warnings, 0 FROM versions WHERE seq > ?1"
+	      " warnings, 0, prov FROM versions WHERE seq > ?1"
 	      " ORDER BY seq LIMIT ?2",
     [R_LOG_COLL] = "SELECT v.seq, v.type, v.uuid, v.version, v.tlp,"
-		   " v.flags, v.body, v.warnings, m.date_added"
+		   " v.flags, v.body, v.warnings, m.date_added, v.prov"
 		   " FROM versions v LEFT JOIN membership m"
 		   " ON m.seq = v.seq AND m.cid = ?3"
 		   " WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2",
@@ -340,7 +340,7 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 {
 	const char *cmp = q->vsel == STORE_V_LAST ? ">" : "<";
 	buf_adds(sql, "SELECT v.seq, v.type, v.uuid, v.version, v.tlp,"
-		      " v.flags, v.body, v.warnings, ");
+		      " v.flags, v.body, v.warnings, v.prov, ");
 	if (q->cid == 0 && q->id != NULL) {
 		buf_adds(sql, "0 FROM " KEYS_OF_ID " k"
 			      " CROSS JOIN versions v ON v.seq = k.seq"
@@ -485,7 +485,9 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 			break;
 		}
 		row.seq = (uint64_t)sqlite3_column_int64(qs, 0);
-		row.date_added = sqlite3_column_int64(qs, 8);
+		row.date_added = sqlite3_column_int64(qs, 9);
+		row.prov = sqlite3_column_blob(qs, 8);
+		row.prov_len = (size_t)sqlite3_column_bytes(qs, 8);
 		row.version = sqlite3_column_int64(qs, 3);
 		row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
 		row.flags = (uint8_t)sqlite3_column_int(qs, 5);
@@ -509,5 +511,82 @@ out:
 	buf_free(&sql);
 	if (count != NULL)
 		*count = rows;
+	return rc;
+}
+
+/* store_held: every version of each id, in one snapshot. The type codes
+ * are looked up once per distinct type (an envelope holds few). */
+int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
+	    store_held_fn fn, void *ctx, struct diag *d)
+{
+	struct sq_store *s = SQ(st);
+	struct sq_reader *r = sq_reader_get(s, d);
+	if (r == NULL)
+		return ST_ESTORE;
+	int rc = sq_read_begin(r, d);
+	if (rc != ST_OK)
+		goto out;
+	sqlite3_stmt *qs = sq_shape_stmt(
+	    r,
+	    "SELECT v.seq, v.type, v.uuid, v.version, v.tlp, v.flags,"
+	    " v.body, v.warnings,"
+	    " (SELECT m.date_added FROM membership m"
+	    " WHERE m.seq = v.seq AND m.cid = ?6), v.prov"
+	    " FROM " KEYS_OF_ID " k CROSS JOIN versions v ON v.seq = k.seq",
+	    d);
+	if (qs == NULL) {
+		rc = ST_ESTORE;
+		goto end;
+	}
+	const char *last_type = NULL;
+	size_t last_tl = 0;
+	int64_t code = 0;
+	sqlite3_bind_int64(qs, 6, cid);
+	for (size_t i = 0; i < n && rc == ST_OK; i++) {
+		size_t tl;
+		uint8_t uuid[16];
+		if (ids[i] == NULL ||
+		    store_id_split(ids[i], &tl, uuid) != ST_OK)
+			continue; /* not an id: nothing held */
+		if (last_type == NULL || tl != last_tl ||
+		    memcmp(last_type, ids[i], tl) != 0) {
+			rc = sq_type_code(r, ids[i], tl, &code, d);
+			last_type = ids[i];
+			last_tl = tl;
+			if (rc != ST_OK)
+				break;
+		}
+		if (code == 0)
+			continue; /* a type never seen: nothing held */
+		sqlite3_bind_blob(qs, 2, uuid, 16, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(qs, 3, code);
+		int src;
+		while ((src = sqlite3_step(qs)) == SQLITE_ROW) {
+			struct store_row row;
+			row.id = ids[i];
+			row.seq = (uint64_t)sqlite3_column_int64(qs, 0);
+			row.version = sqlite3_column_int64(qs, 3);
+			row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
+			row.flags = (uint8_t)sqlite3_column_int(qs, 5);
+			row.body = (const char *)sqlite3_column_text(qs, 6);
+			row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
+			row.warnings = (const char *)sqlite3_column_text(qs, 7);
+			row.date_added = sqlite3_column_int64(qs, 8);
+			row.prov = sqlite3_column_blob(qs, 9);
+			row.prov_len = (size_t)sqlite3_column_bytes(qs, 9);
+			row.spec_version = STORE_SPEC_VERSION;
+			rc = fn(ctx, i, &row);
+			if (rc != 0)
+				break;
+		}
+		if (rc == ST_OK && src != SQLITE_DONE)
+			rc = sql_diag(r->db, d, "held");
+		sqlite3_reset(qs);
+	}
+	sqlite3_clear_bindings(qs);
+end:
+	sq_read_end(r);
+out:
+	sq_reader_put(s, r);
 	return rc;
 }

@@ -151,6 +151,9 @@ static const struct sql_migration migrations[] = {
 	"INSERT INTO keys_main SELECT uuid, type, version, seq FROM versions"
 	" ORDER BY uuid, type, version;"
 	"DROP INDEX versions_key;"},
+    /* What a version's owner keeps with it (a received version's
+     * provenance), written in the same commit as the version. */
+    {4, "ALTER TABLE versions ADD COLUMN prov BLOB;"},
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -925,6 +928,7 @@ const struct store_ops store_sqlite_ops = {
     .query = sq_query,
     .stats = sq_stats,
     .count_by_type = sq_count_by_type,
+    .held = sq_held,
     .memberships = sq_memberships,
     .check = sq_check,
     .page = sq_page,

@@ -41,8 +41,8 @@ static const char *const wsql[W_NSTMT] = {
 		   " WHERE uuid = ?1 AND type = ?2 ORDER BY 2",
     [W_BODY] = "SELECT body FROM versions WHERE seq = ?1",
     [W_INSERT] = "INSERT INTO versions(seq, type, uuid, version, tlp,"
-		 " flags, body, warnings)"
-		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		 " flags, body, warnings, prov)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [W_IS_MEMBER] = "SELECT 1 FROM membership WHERE seq = ?1 AND cid = ?2",
     [W_MEMBER] = "INSERT INTO membership(cid, date_added, seq)"
 		 " VALUES(?1, ?2, ?3)",
@@ -617,6 +617,11 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 		sqlite3_bind_text(st, 8, it->warnings, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 8);
+	if (it->prov != NULL && it->prov_len > 0)
+		sqlite3_bind_blob(st, 9, it->prov, (int)it->prov_len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
 	rc = step_done(s, W_INSERT, d);
 	if (rc != ST_OK)
 		return rc;
