@@ -72,7 +72,8 @@ static int write_row(void *ctx, const struct store_row *row)
 	struct kept *k = &x->kept[x->nkept];
 	k->row = *row;
 	k->id = strdup(row->id);
-	k->body = malloc(row->body_len + 1);
+	/* the body, its NUL, then the provenance kept with it */
+	k->body = malloc(row->body_len + 1 + row->prov_len);
 	if (k->id == NULL || k->body == NULL) {
 		free(k->id);
 		free(k->body);
@@ -81,6 +82,13 @@ static int write_row(void *ctx, const struct store_row *row)
 	}
 	memcpy(k->body, row->body, row->body_len);
 	k->body[row->body_len] = '\0';
+	if (row->prov != NULL && row->prov_len > 0) {
+		memcpy(k->body + row->body_len + 1, row->prov, row->prov_len);
+		k->row.prov = k->body + row->body_len + 1;
+	} else {
+		k->row.prov = NULL;
+		k->row.prov_len = 0;
+	}
 	k->row.id = k->id;
 	k->row.body = k->body;
 	k->row.warnings = NULL;

@@ -56,7 +56,8 @@ static int keep(void *ctx, const struct store_row *row)
 	struct version_row *v = &r->v[r->n];
 	v->row = *row;
 	v->id = strdup(row->id);
-	v->body = malloc(row->body_len + 1);
+	/* the body, its NUL, then the provenance kept with it */
+	v->body = malloc(row->body_len + 1 + row->prov_len);
 	if (v->id == NULL || v->body == NULL) {
 		free(v->id);
 		free(v->body);
@@ -64,6 +65,13 @@ static int keep(void *ctx, const struct store_row *row)
 	}
 	memcpy(v->body, row->body, row->body_len);
 	v->body[row->body_len] = '\0';
+	if (row->prov != NULL && row->prov_len > 0) {
+		memcpy(v->body + row->body_len + 1, row->prov, row->prov_len);
+		v->row.prov = v->body + row->body_len + 1;
+	} else {
+		v->row.prov = NULL;
+		v->row.prov_len = 0;
+	}
 	v->row.id = v->id;
 	v->row.body = v->body;
 	v->row.warnings = NULL;

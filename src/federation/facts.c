@@ -30,9 +30,17 @@ st_time fed_copy_key(const uint8_t sha[32])
 }
 
 int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
-		uint8_t flags, const char *body, size_t len,
-		struct fed_prov *out)
+		uint8_t flags, const char *body, size_t len, const void *prov,
+		size_t prov_len, struct fed_prov *out)
 {
+	if (prov != NULL && prov_len > 0) {
+		int rc = fed_prov_decode(prov, prov_len, out);
+		if (rc == ST_OK) {
+			snprintf(out->id, sizeof(out->id), "%s", id);
+			out->version = version;
+		}
+		return rc;
+	}
 	int rc = fed_prov_get(fs, id, version, out);
 	if (rc == ST_ENOTFOUND && (flags & STORE_F_FOREIGN) && body != NULL) {
 		uint8_t sha[32];
@@ -307,8 +315,8 @@ static char *adup(struct arena *a, const char *s, size_t n)
 /* Fills v from one stored version; strings in arena a. */
 static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 		 const char *id, st_time version, uint8_t tlp, uint8_t flags,
-		 const char *body, size_t body_len, struct release_version *v,
-		 struct diag *d)
+		 const char *body, size_t body_len, const void *prov,
+		 size_t prov_len, struct release_version *v, struct diag *d)
 {
 	memset(v, 0, sizeof(*v));
 	v->f.tlp = tlp;
@@ -363,7 +371,8 @@ static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 	v->f.n_cids = nc;
 
 	struct fed_prov p;
-	rc = fed_prov_of(x->fs, id, version, flags, body, body_len, &p);
+	rc = fed_prov_of(x->fs, id, version, flags, body, body_len, prov,
+			 prov_len, &p);
 	if (rc == ST_OK) {
 		v->f.foreign = true;
 		v->f.origin =
@@ -392,7 +401,8 @@ int fed_facts_row(struct fed_facts *x, const struct store_row *row,
 {
 	arena_reset(x->row_arena);
 	return build(x, x->row_arena, row->seq, row->id, row->version, row->tlp,
-		     row->flags, row->body, row->body_len, out, d);
+		     row->flags, row->body, row->body_len, row->prov,
+		     row->prov_len, out, d);
 }
 
 /* A copy of a row read by lookup (the callback may not read further). */
@@ -403,6 +413,8 @@ struct held {
 	uint8_t tlp, flags;
 	char *body;
 	size_t len;
+	void *prov;
+	size_t prov_len;
 };
 
 struct held_list {
@@ -424,6 +436,15 @@ static int keep_row(void *ctx, const struct store_row *row)
 	e->id = adup(h->a, row->id, strlen(row->id));
 	e->body = adup(h->a, row->body, row->body_len);
 	e->len = row->body_len;
+	e->prov = NULL;
+	e->prov_len = 0;
+	if (row->prov != NULL && row->prov_len > 0) {
+		e->prov = arena_alloc(h->a, row->prov_len);
+		if (e->prov == NULL)
+			return ST_ENOMEM;
+		memcpy(e->prov, row->prov, row->prov_len);
+		e->prov_len = row->prov_len;
+	}
 	if (e->id == NULL || e->body == NULL)
 		return ST_ENOMEM;
 	h->n++;
@@ -469,8 +490,8 @@ static int lookup(void *ctx, const char *id, const struct release_version **out,
 	for (size_t i = 0; i < h.n; i++) {
 		const struct held *e = &h.v[i];
 		if ((rc = build(x, x->look_arena, e->seq, e->id, e->version,
-				e->tlp, e->flags, e->body, e->len,
-				&x->looked[i], &d)) != ST_OK) {
+				e->tlp, e->flags, e->body, e->len, e->prov,
+				e->prov_len, &x->looked[i], &d)) != ST_OK) {
 			log_warn("federation", "reference %s: %s", id, d.msg);
 			return rc;
 		}

@@ -30,6 +30,7 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
 	f->cfg.name = f->name;
 	f->cfg.country = f->country;
 	pthread_mutex_init(&f->peers_mu, NULL);
+	pthread_mutex_init(&f->senders_mu, NULL);
 	pthread_mutex_init(&f->quota_mu, NULL);
 	int rc = fedstate_open(cfg->home, &f->state, d);
 	if (rc == ST_OK)
@@ -66,6 +67,7 @@ void fed_free(struct fed *f)
 	peers_close(f->peers);
 	fedstate_close(f->state);
 	pthread_mutex_destroy(&f->peers_mu);
+	pthread_mutex_destroy(&f->senders_mu);
 	pthread_mutex_destroy(&f->quota_mu);
 	free(f->buckets);
 	free(f);
@@ -186,7 +188,8 @@ int fed_attestations(struct fed *f, bool relay_green,
 		const struct fed_page_item *it = &items[i];
 		struct fed_prov p;
 		int pr = fed_prov_of(f->state, it->id, it->version, it->flags,
-				     it->body, it->body_len, &p);
+				     it->body, it->body_len, it->prov,
+				     it->prov_len, &p);
 		if (pr == ST_OK && p.attestation[0] != '\0') {
 			bool seen = false;
 			for (size_t k = 0; k < nrefs && !seen; k++)

@@ -57,6 +57,14 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d);
  * a partner's 202), closes. NULL is a no-op. */
 void fed_free(struct fed *f);
 
+/* A partner's account was authenticated here (any request): our sender
+ * for it, if it is backing off after failures, tries again at once (the
+ * partner is evidently up). Any thread; unknown names are ignored. */
+void fed_peer_contact(struct fed *f, const char *peer);
+/* A partner pushed to us: while its pushes arrive, our catch-up from it
+ * waits (both would bring the same versions). Any thread. */
+void fed_peer_pushed(struct fed *f, const char *peer);
+
 struct fedstate *fed_state(struct fed *f);
 
 /*
@@ -127,7 +135,9 @@ struct fed_page_item {
 	st_time version;
 	const char *body;
 	size_t body_len;
-	uint8_t flags; /* STORE_F_* of the version */
+	uint8_t flags;	  /* STORE_F_* of the version */
+	const void *prov; /* store_row.prov */
+	size_t prov_len;
 };
 typedef int (*fed_json_fn)(void *ctx, const char *json, size_t len);
 int fed_page_attestations(struct fed *f, const char *peer,

@@ -25,7 +25,9 @@ struct fed {
 	struct fedstate *state;
 	struct peers *peers; /* registry: under peers_mu */
 	pthread_mutex_t peers_mu;
-	struct fed_sender *senders; /* the supervisor's */
+	struct fed_sender *senders; /* changed by the supervisor, under
+				       senders_mu */
+	pthread_mutex_t senders_mu;
 	pthread_t supervisor;
 	bool supervising;
 	atomic_bool stop;
@@ -93,15 +95,17 @@ int fed_senders_start(struct fed *f, struct diag *d);
 void fed_senders_stop(struct fed *f);
 
 /*
- * The provenance of a stored version: by its version key; else, for a
- * received copy (STORE_F_FOREIGN) of an object STIX does not version (an
- * SCO, a marking definition: our store assigned its version key), by the
- * hash of its bytes, the key receive.c records it under (fed_copy_key).
- * ST_ENOTFOUND for our own versions.
+ * The provenance of a stored version: the record kept in its row (prov,
+ * prov_len: store_row.prov), as every version received since the store
+ * kept them has. Else from fedstate, where a version released from
+ * quarantine has it: by its version key; for a received copy
+ * (STORE_F_FOREIGN) of an object STIX does not version (an SCO, a marking
+ * definition: our store assigned its version key), by the hash of its
+ * bytes (fed_copy_key). ST_ENOTFOUND for our own versions.
  */
 int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
-		uint8_t flags, const char *body, size_t len,
-		struct fed_prov *out);
+		uint8_t flags, const char *body, size_t len, const void *prov,
+		size_t prov_len, struct fed_prov *out);
 /* The key of an unversioned copy's record: from the SHA-256 of its bytes,
  * negative, so never a real version key. */
 st_time fed_copy_key(const uint8_t sha[32]);

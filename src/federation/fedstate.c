@@ -304,8 +304,12 @@ int fedstate_open(const char *home, struct fedstate **out, struct diag *d)
 	sqlite3_busy_timeout(f->db, 5000);
 	/* WAL lets the CLI read while serve writes; FULL makes each commit
 	 * durable when it returns, WAL or not. */
+	/* A page cache that holds the hot part of provenance (keyed by
+	 * object id, so written all over the tree), and reads through mmap. */
 	if ((rc = exec(f, "PRAGMA journal_mode=WAL", d)) != ST_OK ||
-	    (rc = exec(f, "PRAGMA synchronous=FULL", d)) != ST_OK)
+	    (rc = exec(f, "PRAGMA synchronous=FULL", d)) != ST_OK ||
+	    (rc = exec(f, "PRAGMA cache_size=-65536", d)) != ST_OK ||
+	    (rc = exec(f, "PRAGMA mmap_size=268435456", d)) != ST_OK)
 		goto out;
 	rc = migrate(f, d);
 	if (rc != ST_OK)
@@ -1787,4 +1791,77 @@ int fed_forget_peer(struct fedstate *f, const char *peer, struct diag *d)
 	}
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Provenance kept in the store's row                                   */
+/* ------------------------------------------------------------------ */
+
+#define PROV_FORMAT 1
+#define PROV_HEAD 36 /* format, relay_green, n_red (2), sha256 (32) */
+
+int fed_prov_encode(const struct fed_prov *p, struct buf *out)
+{
+	if (p->n_red > FED_MAX_RED)
+		return ST_EINVAL;
+	uint8_t head[PROV_HEAD];
+	head[0] = PROV_FORMAT;
+	head[1] = p->relay_green ? 1 : 0;
+	head[2] = (uint8_t)(p->n_red & 0xff);
+	head[3] = (uint8_t)(p->n_red >> 8);
+	memcpy(head + 4, p->sha256, 32);
+	buf_reset(out);
+	int rc = buf_add(out, head, sizeof(head));
+	const char *s[3] = {p->origin, p->peer, p->attestation};
+	for (int i = 0; i < 3 && rc == ST_OK; i++)
+		rc = buf_add(out, s[i], strlen(s[i]) + 1);
+	for (size_t i = 0; i < p->n_red && rc == ST_OK; i++)
+		rc = buf_add(out, p->red[i], strlen(p->red[i]) + 1);
+	return rc;
+}
+
+/* The NUL-terminated string at *at in b[0..n), into out (cap bytes). */
+static bool take_str(const uint8_t *b, size_t n, size_t *at, char *out,
+		     size_t cap)
+{
+	const uint8_t *z = memchr(b + *at, '\0', n - *at);
+	if (z == NULL)
+		return false;
+	size_t len = (size_t)(z - (b + *at));
+	if (len >= cap)
+		return false;
+	memcpy(out, b + *at, len + 1);
+	*at += len + 1;
+	return true;
+}
+
+int fed_prov_decode(const void *bytes, size_t len, struct fed_prov *out)
+{
+	const uint8_t *b = bytes;
+	memset(out, 0, sizeof(*out));
+	if (b == NULL || len < PROV_HEAD || b[0] != PROV_FORMAT || b[1] > 1)
+		return ST_ESTORE;
+	size_t nred = (size_t)b[2] | (size_t)b[3] << 8;
+	if (nred > FED_MAX_RED)
+		return ST_ESTORE;
+	out->relay_green = b[1] == 1;
+	memcpy(out->sha256, b + 4, 32);
+	size_t at = PROV_HEAD;
+	if (!take_str(b, len, &at, out->origin, sizeof(out->origin)) ||
+	    !take_str(b, len, &at, out->peer, sizeof(out->peer)) ||
+	    !take_str(b, len, &at, out->attestation, sizeof(out->attestation)))
+		return ST_ESTORE;
+	if (nred > 0 && (out->red = calloc(nred, sizeof(*out->red))) == NULL)
+		return ST_ENOMEM;
+	for (size_t i = 0; i < nred; i++)
+		if (!take_str(b, len, &at, out->red[i], STIX_ID_MAX)) {
+			fed_prov_free(out);
+			return ST_ESTORE;
+		}
+	out->n_red = nred;
+	if (at != len) {
+		fed_prov_free(out);
+		return ST_ESTORE;
+	}
+	return ST_OK;
 }

@@ -70,6 +70,19 @@ int fed_prov_put(struct fedstate *f, const struct fed_prov *p, size_t n,
 int fed_prov_get(struct fedstate *f, const char *id, st_time version,
 		 struct fed_prov *out);
 void fed_prov_free(struct fed_prov *p);
+
+/*
+ * A provenance record as bytes kept with the version in the store
+ * (store_item.prov), in the store's own commit: no write elsewhere, and
+ * read with the version. Binary: a format byte (1), relay_green, the
+ * number of RED recipients (2 bytes, little-endian), the SHA-256, then
+ * origin, peer, attestation and each RED recipient as NUL-terminated
+ * strings. id and version are the row's, not kept. fed_prov_decode checks
+ * every length (the bytes come from our own store, but are parsed as if
+ * they did not): ST_ESTORE when malformed; free *out with fed_prov_free.
+ */
+int fed_prov_encode(const struct fed_prov *p, struct buf *out);
+int fed_prov_decode(const void *bytes, size_t len, struct fed_prov *out);
 /* The origin first bound to id (the origin of its first attested version
  * received) into origin[STIX_ID_MAX]: ST_ENOTFOUND when none. */
 int fed_origin_of(struct fedstate *f, const char *id, char *origin);

@@ -33,6 +33,12 @@ struct verified {
 	char peer[PEER_NAME_MAX]; /* the registered peer whose key signed */
 };
 
+/* The object admit() is checking, and its provenance. */
+struct accepted {
+	size_t elem;
+	struct fed_prov prov;
+};
+
 struct rx {
 	struct fed *f;
 	const char *peer;
@@ -49,8 +55,11 @@ struct rx {
 	int64_t cid;
 	st_time peer_date;
 	struct held_ctx *hc;
-	struct accepted *acc;
+	struct pre *pre; /* per element, or NULL */
+	struct prerow *pool;
+	struct accepted cur; /* the object admit() is checking */
 	size_t nacc;
+	struct buf pbuf; /* the provenance admit() hands to the ingest */
 	int store_err;
 	char store_msg[200];
 };
@@ -206,6 +215,14 @@ static bool named(const struct attest *a, const char *identity)
 	return false;
 }
 
+/* The origin recorded with the earliest received version held of an id
+ * ("" when none). */
+struct origin_note {
+	uint64_t origin_seq;
+	char origin[STIX_ID_MAX];
+	bool legacy; /* a received version without a record in its row */
+};
+
 /* What the store holds of one id: whether it holds this version (and
  * with which bytes), and every version it holds. */
 struct held_ctx {
@@ -217,57 +234,204 @@ struct held_ctx {
 	bool *foreign; /* of each held version: received, not made here */
 	size_t n, cap;
 	bool nomem;
+	struct origin_note on;
 };
+
+/* Notes the origin a held row's provenance names, keeping the earliest. */
+static void note_origin(struct origin_note *c, const struct store_row *row)
+{
+	if (!(row->flags & STORE_F_FOREIGN))
+		return;
+	if (row->prov == NULL || row->prov_len == 0) {
+		c->legacy = true;
+		return;
+	}
+	struct fed_prov p;
+	if (fed_prov_decode(row->prov, row->prov_len, &p) != ST_OK) {
+		c->legacy = true;
+		return;
+	}
+	if (p.origin[0] != '\0' &&
+	    (c->origin[0] == '\0' || row->seq < c->origin_seq)) {
+		memcpy(c->origin, p.origin, sizeof(c->origin));
+		c->origin_seq = row->seq;
+	}
+	fed_prov_free(&p);
+}
+
+static int hc_add(struct held_ctx *c, st_time version, bool foreign)
+{
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 8;
+		st_time *g = realloc(c->versions, nc * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		c->versions = g;
+		bool *fg = realloc(c->foreign, nc * sizeof(*fg));
+		if (fg == NULL)
+			return ST_ENOMEM;
+		c->foreign = fg;
+		c->cap = nc;
+	}
+	c->foreign[c->n] = foreign;
+	c->versions[c->n++] = version;
+	return ST_OK;
+}
 
 static int held_row(void *ctx, const struct store_row *row)
 {
 	struct held_ctx *c = ctx;
+	note_origin(&c->on, row);
 	if (row->version == c->version)
 		c->found = row->body_len == c->len &&
 				   memcmp(row->body, c->body, c->len) == 0
 			       ? 1
 			       : 2;
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 8;
-		st_time *g = realloc(c->versions, nc * sizeof(*g));
-		bool *fg = g ? realloc(c->foreign, nc * sizeof(*fg)) : NULL;
-		if (g != NULL)
-			c->versions = g;
-		if (fg == NULL) {
-			c->nomem = true;
-			return 1;
-		}
-		c->foreign = fg;
-		c->cap = nc;
+	if (hc_add(c, row->version, (row->flags & STORE_F_FOREIGN) != 0) !=
+	    ST_OK) {
+		c->nomem = true;
+		return 1;
 	}
-	c->foreign[c->n] = (row->flags & STORE_F_FOREIGN) != 0;
-	c->versions[c->n++] = row->version;
 	return 0;
 }
 
-/* The origin id is bound to, into bound: the first origin recorded for
- * it, else this node when it made a version of it (one without a
- * provenance record). A copy of a version held with the same bytes
- * changes nothing here and binds nothing. */
+/*
+ * What the store holds of the objects of an envelope, read at once before
+ * any is checked: the versions held of every id the envelope names, in
+ * one read transaction. An element held with these very bytes in the
+ * collection is a duplicate (catch-up, push and relays overlap after an
+ * outage): it is reported so and goes no further, unhashed. admit() takes
+ * what is held of the others from here (when the id it parses is the one
+ * looked up); anything else is looked up on its own as before.
+ */
+struct pre {
+	char id[STIX_ID_MAX]; /* "" when the element names none */
+	size_t off, n;	      /* its versions in rx.pool */
+	bool dup;	      /* held with these bytes, in cid */
+	st_time dup_version;
+	struct origin_note on;
+};
+
+/* One version held of an element's id. */
+struct prerow {
+	st_time version;
+	bool foreign;
+	bool same; /* held with the element's very bytes */
+};
+
+struct prefetch {
+	struct rx *x;
+	const size_t *elem; /* query index -> element */
+	size_t npool, cap;
+	bool nomem;
+};
+
+static int pre_row(void *ctx, size_t q, const struct store_row *row)
+{
+	struct prefetch *p = ctx;
+	struct rx *x = p->x;
+	size_t i = p->elem[q];
+	struct pre *e = &x->pre[i];
+	if (p->npool == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 1024;
+		struct prerow *g = realloc(x->pool, nc * sizeof(*g));
+		if (g == NULL) {
+			p->nomem = true;
+			return 1;
+		}
+		x->pool = g;
+		p->cap = nc;
+	}
+	const struct fed_elem *el = &x->elems[i];
+	bool same = row->body_len == el->len &&
+		    memcmp(row->body, el->json, el->len) == 0;
+	if (e->n == 0)
+		e->off = p->npool;
+	note_origin(&e->on, row);
+	x->pool[p->npool++] = (struct prerow){
+	    row->version, (row->flags & STORE_F_FOREIGN) != 0, same};
+	e->n++;
+	if (same && row->date_added != 0) {
+		e->dup = true;
+		e->dup_version = row->version;
+	}
+	return 0;
+}
+
+/* Fills x->pre for elements [0, n) not set aside by pass 1, and reports
+ * the duplicates in their results. */
+static int prefetch(struct rx *x, size_t n, struct json_doc *doc,
+		    struct diag *d)
+{
+	const char **ids = malloc((n ? n : 1) * sizeof(*ids));
+	size_t *elem = malloc((n ? n : 1) * sizeof(*elem));
+	x->pre = calloc(n ? n : 1, sizeof(*x->pre));
+	int rc = ST_OK;
+	if (ids == NULL || elem == NULL || x->pre == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t nq = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (x->res[i].outcome == FED_ATTESTATION ||
+		    x->res[i].outcome == FED_QUARANTINED)
+			continue; /* set aside by pass 1 */
+		const struct json_val *root, *id;
+		struct diag pd;
+		char type[STIX_TYPE_MAX];
+		uint8_t uuid[16];
+		if (json_parse(doc, x->elems[i].json, x->elems[i].len, 0, NULL,
+			       &root, &pd) != ST_OK ||
+		    root->type != JSON_OBJECT ||
+		    (id = json_get(root, "id")) == NULL ||
+		    id->type != JSON_STRING || id->len >= STIX_ID_MAX ||
+		    stix_parse_id(id->u.str, id->len, type, uuid) != ST_OK)
+			continue; /* the ingest says what is wrong */
+		memcpy(x->pre[i].id, id->u.str, id->len + 1);
+		ids[nq] = x->pre[i].id;
+		elem[nq++] = i;
+	}
+	struct prefetch pf = {x, elem, 0, 0, false};
+	rc = store_held(x->f->cfg.store, ids, nq, x->cid, pre_row, &pf, d);
+	if (rc == ST_OK && pf.nomem)
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+	for (size_t q = 0; rc == ST_OK && q < nq; q++) {
+		struct pre *p = &x->pre[elem[q]];
+		if (!p->dup)
+			continue;
+		char ts[TS_BUFSZ];
+		ts_format(p->dup_version, ts);
+		result(&x->res[elem[q]], FED_DUPLICATE, p->id, ts, "duplicate");
+	}
+out:
+	free(ids);
+	free(elem);
+	return rc;
+}
+
+/* The origin id is bound to, into bound: the origin recorded with the
+ * earliest received version held; else this node when it made a version
+ * of it. Nothing held, nothing bound. A copy of a version held with the
+ * same bytes changes nothing here and binds nothing. */
 static bool bound_origin(struct fed *f, const char *id,
 			 const struct held_ctx *c, char bound[STIX_ID_MAX])
 {
-	if (fed_origin_of(f->state, id, bound) == ST_OK)
+	if (c->on.origin[0] != '\0') {
+		memcpy(bound, c->on.origin, STIX_ID_MAX);
+		return true;
+	}
+	if (c->n == 0)
+		return false;
+	/* received before the store kept records in its rows */
+	if (c->on.legacy && fed_origin_of(f->state, id, bound) == ST_OK)
 		return true;
 	if (f->cfg.identity == NULL || c->found == 1)
 		return false;
-	for (size_t i = 0; i < c->n; i++) {
-		struct fed_prov p;
-		if (c->foreign[i])
-			continue; /* received: not ours, whatever was kept */
-		int rc = fed_prov_get(f->state, id, c->versions[i], &p);
-		if (rc == ST_OK) {
-			fed_prov_free(&p);
-		} else if (rc == ST_ENOTFOUND) {
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->foreign[i]) {
 			snprintf(bound, STIX_ID_MAX, "%s", f->cfg.identity);
 			return true;
 		}
-	}
 	return false;
 }
 
@@ -298,17 +462,12 @@ static void on_ingest(void *ctx, const struct ingest_event *ev)
 	}
 }
 
-/* One object that passed the checks, waiting for its provenance. */
-struct accepted {
-	size_t elem;
-	struct fed_prov prov;
-};
-
 /* The ingest's admission check: one object, valid STIX, in canonical
  * form. Quarantines (and returns false) what breaks an arrival rule;
  * records the provenance of what passes. */
 static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
-		  const struct json_val *root, const char *canon, size_t len)
+		  const struct json_val *root, const char *canon, size_t len,
+		  struct ingest_admitted *out)
 {
 	struct rx *x = ctx;
 	struct fed *f = x->f;
@@ -328,7 +487,28 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 	hc->version = info->version;
 	hc->found = 0;
 	hc->n = 0;
-	if (info->versioned) {
+	memset(&hc->on, 0, sizeof(hc->on));
+	/* What the prefetch read, when it looked up this id and these are
+	 * the bytes it compared. */
+	const struct pre *p = x->pre != NULL ? &x->pre[i] : NULL;
+	if (p != NULL &&
+	    (strcmp(p->id, info->id) != 0 || len != x->elems[i].len ||
+	     memcmp(canon, x->elems[i].json, len) != 0))
+		p = NULL;
+	if (info->versioned && p != NULL)
+		hc->on = p->on;
+	for (size_t k = 0; info->versioned && p != NULL && k < p->n; k++) {
+		const struct prerow *r = &x->pool[p->off + k];
+		if (r->version == info->version)
+			hc->found = r->same ? 1 : 2;
+		if (hc_add(hc, r->version, r->foreign) != ST_OK) {
+			x->store_err = ST_ENOMEM;
+			snprintf(x->store_msg, sizeof(x->store_msg),
+				 "out of memory");
+			return false;
+		}
+	}
+	if (info->versioned && p == NULL) {
 		struct store_query q;
 		memset(&q, 0, sizeof(q));
 		q.id = info->id;
@@ -352,7 +532,7 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 			 ver);
 		return true;
 	}
-	struct accepted *a = &x->acc[x->nacc];
+	struct accepted *a = &x->cur;
 	memset(a, 0, sizeof(*a));
 	snprintf(a->prov.id, sizeof(a->prov.id), "%s", info->id);
 	snprintf(a->prov.peer, sizeof(a->prov.peer), "%s", x->peer);
@@ -458,6 +638,14 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 	    info->versioned ? info->version : fed_copy_key(a->prov.sha256);
 	snprintf(x->res[i].id, sizeof(x->res[i].id), "%s", info->id);
 	snprintf(x->res[i].version, sizeof(x->res[i].version), "%s", ver);
+	/* Its provenance goes into the store with it, in the same commit. */
+	if (fed_prov_encode(&a->prov, &x->pbuf) != ST_OK) {
+		x->store_err = ST_ENOMEM;
+		snprintf(x->store_msg, sizeof(x->store_msg), "out of memory");
+		return false;
+	}
+	out->prov = x->pbuf.data;
+	out->prov_len = x->pbuf.len;
 	x->nacc++;
 	return true;
 }
@@ -495,14 +683,12 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	char(*owner)[PEER_NAME_MAX] = NULL;
 	size_t nkeys = 0;
 	struct json_doc *doc = json_doc_new();
-	struct accepted *acc = calloc(n ? n : 1, sizeof(*acc));
 	struct fed_attestation *keep = calloc(n ? n : 1, sizeof(*keep));
 	x.att = calloc(n ? n : 1, sizeof(*x.att));
 	x.map = calloc(n ? n : 1, sizeof(*x.map));
-	size_t nacc = 0, nkeep = 0;
+	size_t nkeep = 0;
 	struct ingest *in = NULL;
-	if (doc == NULL || acc == NULL || keep == NULL || x.att == NULL ||
-	    x.map == NULL) {
+	if (doc == NULL || keep == NULL || x.att == NULL || x.map == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -604,8 +790,10 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	x.cid = cid;
 	x.peer_date = peer_date;
 	x.hc = &hc;
-	x.acc = acc;
+	buf_init(&x.pbuf, (size_t)1 << 20);
 	x.store_err = ST_OK;
+	if ((rc = prefetch(&x, n, doc, d)) != ST_OK)
+		goto out;
 	struct ingest_options opt;
 	memset(&opt, 0, sizeof(opt));
 	opt.cid = cid;
@@ -645,8 +833,9 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	size_t nin = 0;
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		if (results[i].outcome == FED_ATTESTATION ||
-		    results[i].outcome == FED_QUARANTINED)
-			continue;
+		    results[i].outcome == FED_QUARANTINED ||
+		    results[i].outcome == FED_DUPLICATE)
+			continue; /* pass 1, or the prefetch, said */
 		x.map[nin++] = i;
 		rc = ingest_object(in, elems[i].json, elems[i].len, 0, i);
 	}
@@ -658,23 +847,12 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 			diag_set(d, rc, "receiving: %s", st_strerror(rc));
 		goto out;
 	}
-	nacc = x.nacc;
-	/* Provenance first; then the objects, marked foreign. */
-	if (nacc > 0) {
-		struct fed_prov *pv = calloc(nacc, sizeof(*pv));
-		if (pv == NULL) {
-			rc = diag_set(d, ST_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t j = 0; j < nacc; j++)
-			pv[j] = acc[j].prov;
-		/* An SCO's version key is assigned by our store: its record
-		 * is keyed by version 0 (any copy), see fed_prov_get. */
-		rc = fed_prov_put(f->state, pv, nacc, keep, nkeep, d);
-		free(pv);
-		if (rc != ST_OK)
-			goto out;
-	}
+	/* The attestations the admitted versions cite first (relaying
+	 * one passes its origin's attestation on); then the versions, each
+	 * with its provenance and marked foreign, in one commit. */
+	if (x.nacc > 0 && nkeep > 0 &&
+	    (rc = fed_prov_put(f->state, NULL, 0, keep, nkeep, d)) != ST_OK)
+		goto out;
 	if ((rc = ingest_finish(in)) != ST_OK) {
 		diag_set(d, rc, "the store failed: %s", st_strerror(rc));
 		goto out;
@@ -686,13 +864,15 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	}
 	rc = ST_OK;
 out:
+	free(x.pre);
+	free(x.pool);
 	free(hc.versions);
 	free(hc.foreign);
 	for (size_t k = 0; k < x.natt; k++)
 		attest_free(&x.att[k].a);
 	free(x.att);
 	free(x.map);
-	free(acc);
+	buf_free(&x.pbuf);
 	free(keep);
 	free(keys);
 	free(owner);

@@ -21,6 +21,7 @@
  * paged with added_after and match[version]=all from the position kept
  * per collection; what arrives goes through fed_receive.
  */
+#define _DEFAULT_SOURCE /* syscall(SYS_gettid) */
 #include "federation/client.h"
 #include "federation/fed_int.h"
 
@@ -32,15 +33,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DECIDE_ROWS 2000
 #define PUSH_BYTES ((size_t)8 << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
-#define CATCHUP_LIMIT 1000
+#define CATCHUP_LIMIT 5000
+/* The deciders' nice value (see decider_main). */
+#define DECIDER_NICE 10
 /* Pages in a row that bring nothing new before paging counts as stuck. */
 #define CATCHUP_STUCK 3
+/* How long a strait partner has to start pushing to us, once connected,
+ * before we read its collections instead. */
+#define CATCHUP_GRACE_S 2.0
 
 struct row_copy {
 	uint64_t seq;
@@ -49,6 +58,8 @@ struct row_copy {
 	uint8_t tlp, flags;
 	char *body;
 	size_t len;
+	void *prov; /* NULL when none */
+	size_t prov_len;
 };
 
 /* Rows read from the log, copied (a store callback may not block). */
@@ -81,6 +92,8 @@ struct fed_sender {
 	pthread_t decider;
 	bool decider_started;
 	atomic_bool quit;
+	atomic_bool contact;		   /* fed_peer_contact */
+	atomic_uint_fast64_t last_push_ms; /* fed_peer_pushed, monotonic */
 	pthread_mutex_t part_mu;
 	pthread_mutex_t dmu; /* decided_gen, and the wait on it */
 	pthread_cond_t dcv;
@@ -124,6 +137,7 @@ static void rows_clear(struct rowbuf *b)
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->v[i].id);
 		free(b->v[i].body);
+		free(b->v[i].prov);
 	}
 	b->n = 0;
 }
@@ -147,9 +161,18 @@ static int copy_row(void *ctx, const struct store_row *row)
 	r->id = strdup(row->id);
 	r->body = malloc(row->body_len + 1);
 	r->len = row->body_len;
-	if (r->id == NULL || r->body == NULL) {
+	r->prov = NULL;
+	r->prov_len = 0;
+	if (row->prov != NULL && row->prov_len > 0 &&
+	    (r->prov = malloc(row->prov_len)) != NULL) {
+		memcpy(r->prov, row->prov, row->prov_len);
+		r->prov_len = row->prov_len;
+	}
+	if (r->id == NULL || r->body == NULL ||
+	    (row->prov_len > 0 && r->prov == NULL)) {
 		free(r->id);
 		free(r->body);
+		free(r->prov);
 		return ST_ENOMEM;
 	}
 	memcpy(r->body, row->body, row->body_len);
@@ -169,12 +192,55 @@ static void nap(struct fed_sender *s, unsigned ms)
 	}
 }
 
+/* Waits before the next attempt, doubling the wait each time; the
+ * partner calling us ends the wait (it is up again). */
 static void backoff(struct fed_sender *s)
 {
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
-	nap(s, s->backoff_ms);
+	atomic_store(&s->contact, false);
+	for (unsigned left = s->backoff_ms;
+	     left > 0 && !atomic_load(&s->f->stop);) {
+		if (atomic_exchange(&s->contact, false)) {
+			s->backoff_ms = 0;
+			return;
+		}
+		unsigned step = left < 50 ? left : 50;
+		nap(s, step);
+		left -= step;
+	}
+}
+
+static uint64_t mono_ms(void)
+{
+	return (uint64_t)(time_mono() * 1000.0);
+}
+
+/* Tells the sender for peer (if any) that it called, or pushed. */
+static void signal_sender(struct fed *f, const char *peer, bool push)
+{
+	if (f == NULL || peer == NULL)
+		return;
+	pthread_mutex_lock(&f->senders_mu);
+	for (struct fed_sender *s = f->senders; s != NULL; s = s->next)
+		if (strcmp(s->name, peer) == 0) {
+			if (push)
+				atomic_store(&s->last_push_ms, mono_ms());
+			else
+				atomic_store(&s->contact, true);
+		}
+	pthread_mutex_unlock(&f->senders_mu);
+}
+
+void fed_peer_contact(struct fed *f, const char *peer)
+{
+	signal_sender(f, peer, false);
+}
+
+void fed_peer_pushed(struct fed *f, const char *peer)
+{
+	signal_sender(f, peer, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -296,6 +362,8 @@ static int decide(struct fed_sender *s, uint64_t *read)
 		row.flags = r->flags;
 		row.body = r->body;
 		row.body_len = r->len;
+		row.prov = r->prov;
+		row.prov_len = r->prov_len;
 		struct release_version v;
 		fed_facts_reset(s->facts);
 		if (fed_facts_row(s->facts, &row, &v, &d) != ST_OK) {
@@ -341,8 +409,9 @@ static int envelope(struct fed_sender *s, const struct row_copy *const *rows,
 	int rc = buf_adds(e, "{\"objects\":[");
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		const struct row_copy *r = rows[i];
-		items[i] = (struct fed_page_item){r->seq,  r->id,  r->version,
-						  r->body, r->len, r->flags};
+		items[i] = (struct fed_page_item){
+		    r->seq, r->id,    r->version, r->body,
+		    r->len, r->flags, r->prov,	  r->prov_len};
 		if (i > 0)
 			rc = buf_addc(e, ',');
 		if (rc == ST_OK)
@@ -513,6 +582,47 @@ out:
 /* Catching up                                                          */
 /* ------------------------------------------------------------------ */
 
+/* The objects of a page: where each lies in body (a TAXII envelope). */
+static int page_split(const char *body, size_t len, struct fed_elem **out,
+		      size_t *n, struct diag *d)
+{
+	struct split *sp = split_new_mem(body, len, len + 1);
+	if (sp == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	struct fed_elem *v = NULL;
+	size_t cap = 0;
+	const char *e;
+	size_t el;
+	uint64_t off;
+	int r;
+	*n = 0;
+	while ((r = split_next(sp, &e, &el, &off, d)) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct fed_elem *g = realloc(v, cap * sizeof(*v));
+			if (g == NULL) {
+				r = diag_set(d, ST_ENOMEM, "out of memory");
+				break;
+			}
+			v = g;
+		}
+		v[(*n)++] = (struct fed_elem){body + off, el};
+	}
+	enum split_kind kind = split_kind(sp);
+	split_free(sp);
+	if (r == ST_OK && kind == SPLIT_SINGLE)
+		*n = 0; /* an envelope without "objects": an empty page */
+	else if (r == ST_OK && kind != SPLIT_ENVELOPE)
+		r = diag_set(d, ST_EJSON, "the page is not a TAXII envelope");
+	if (r < 0) {
+		free(v);
+		*n = 0;
+		return r;
+	}
+	*out = v;
+	return ST_OK;
+}
+
 static int catchup_collection(struct fed_sender *s, const char *coll,
 			      int64_t cid, uint64_t *got)
 {
@@ -552,59 +662,67 @@ static int catchup_collection(struct fed_sender *s, const char *coll,
 			rc = ST_EIO;
 			break;
 		}
-		const struct json_val *root, *objs, *more, *nx;
-		struct json_limits lim = JSON_LIMITS_DEFAULT;
-		lim.max_bytes = s->c.max_response;
-		rc = json_parse(doc, s->resp.body.data ? s->resp.body.data : "",
-				s->resp.body.len, 0, &lim, &root, &d);
-		if (rc != ST_OK || root->type != JSON_OBJECT) {
-			rc = ST_EJSON;
+		/* The objects are taken as the partner sent them (split, not
+		 * parsed: fed_receive parses each once); the envelope's other
+		 * members are read from what is left around them. */
+		const char *body = s->resp.body.data ? s->resp.body.data : "";
+		size_t blen = s->resp.body.len, cnt = 0;
+		struct fed_elem *el = NULL;
+		rc = page_split(body, blen, &el, &cnt, &d);
+		const struct json_val *root = NULL, *more = NULL, *nx = NULL;
+		if (rc == ST_OK) {
+			struct buf skel = BUF_INIT(blen + 1);
+			size_t head = cnt ? (size_t)(el[0].json - body) : blen;
+			size_t tail = cnt ? (size_t)(el[cnt - 1].json +
+						     el[cnt - 1].len - body)
+					  : blen;
+			rc = buf_add(&skel, body, head);
+			if (rc == ST_OK)
+				rc = buf_add(&skel, body + tail, blen - tail);
+			if (rc == ST_OK)
+				rc = json_parse(doc, skel.data, skel.len, 0,
+						NULL, &root, &d);
+			if (rc == ST_OK && root->type != JSON_OBJECT)
+				rc = diag_set(&d, ST_EJSON,
+					      "the page is not an envelope");
+			if (rc == ST_OK) {
+				more = json_get(root, "more");
+				nx = json_get(root, "next");
+			}
+			buf_free(&skel);
+		}
+		if (rc != ST_OK) {
+			free(el);
+			diag_prefix(&d, "GET %s", url);
 			break;
 		}
-		objs = json_get(root, "objects");
-		more = json_get(root, "more");
-		nx = json_get(root, "next");
-		size_t cnt = objs && objs->type == JSON_ARRAY ? objs->len : 0;
+		/* nx points into doc, which the next page's parse reuses */
+		char nxt[sizeof(next)] = "";
+		if (nx != NULL && nx->type == JSON_STRING && nx->len > 0 &&
+		    nx->len < sizeof(nxt))
+			memcpy(nxt, nx->u.str, nx->len + 1);
+		bool has_more = more && more->type == JSON_TRUE;
 		if (cnt > 0) {
-			/* Re-serialise each object (the parser's tree is
-			 * not the bytes): canonical form is what is hashed
-			 * anyway. */
-			struct fed_elem *el = calloc(cnt, sizeof(*el));
 			struct fed_result *res = calloc(cnt, sizeof(*res));
-			struct buf *bs = calloc(cnt, sizeof(*bs));
-			if (el == NULL || res == NULL || bs == NULL) {
+			if (res == NULL) {
 				free(el);
-				free(res);
-				free(bs);
 				rc = ST_ENOMEM;
 				break;
 			}
-			for (size_t i = 0; i < cnt && rc == ST_OK; i++) {
-				buf_init(&bs[i], (size_t)32 << 20);
-				rc = json_canonical(&objs->u.items[i], &bs[i],
-						    &d);
-				el[i].json = bs[i].data;
-				el[i].len = bs[i].len;
-			}
-			if (rc == ST_OK)
-				rc = fed_receive(f, s->name, s->resp.date, cid,
-						 el, cnt, res, &d);
+			rc = fed_receive(f, s->name, s->resp.date, cid, el, cnt,
+					 res, &d);
 			uint64_t stored = 0;
 			for (size_t i = 0; rc == ST_OK && i < cnt; i++)
 				if (res[i].outcome == FED_STORED)
 					stored++;
 			*got += stored;
 			atomic_fetch_add(&f->caught_up, stored);
-			for (size_t i = 0; i < cnt; i++)
-				buf_free(&bs[i]);
-			free(el);
 			free(res);
-			free(bs);
-			if (rc != ST_OK)
-				break;
 		}
+		free(el);
+		if (rc != ST_OK)
+			break;
 		/* Progress: the position must move, or the page must end. */
-		bool has_more = more && more->type == JSON_TRUE;
 		st_time pos = s->resp.added_last;
 		if (cnt > 0 && pos > after) {
 			after = pos;
@@ -622,11 +740,10 @@ static int catchup_collection(struct fed_sender *s, const char *coll,
 		}
 		if (!has_more)
 			break;
-		if (nx != NULL && nx->type == JSON_STRING && nx->len > 0 &&
-		    nx->len < sizeof(next) &&
-		    strspn(nx->u.str, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-				      "nopqrstuvwxyz0123456789-_.~") == nx->len)
-			snprintf(next, sizeof(next), "%s", nx->u.str);
+		if (nxt[0] != '\0' &&
+		    strspn(nxt, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+				"nopqrstuvwxyz0123456789-_.~") == strlen(nxt))
+			snprintf(next, sizeof(next), "%s", nxt);
 		else
 			next[0] = '\0'; /* resume by added_after alone */
 	}
@@ -715,6 +832,13 @@ static void *decider_main(void *arg)
 {
 	struct fed_sender *s = arg;
 	struct fed *f = s->f;
+	/* Deciding for a partner can wait: taking in what partners send,
+	 * and serving, come first when the cores are busy (after an outage
+	 * both run at once). Linux applies nice to this thread alone. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+			DECIDER_NICE) != 0)
+		log_warn("federation", "peer %s: decider priority: %s", s->name,
+			 strerror(errno));
 	while (!atomic_load(&f->stop) && !atomic_load(&s->quit)) {
 		uint64_t n = 0;
 		int rc = ST_OK;
@@ -794,17 +918,28 @@ static void *sender_main(void *arg)
 			if (s->next_reload == 0 && reload(s) != ST_OK)
 				continue;
 		}
-		/* Catch-up on connecting, then every catchup_every_s: feed
-		 * peers never push, and a strait partner's push to us may be
-		 * broken while ours to it works. */
+		/* Catch-up: feed peers never push, so they are read on
+		 * connecting and every catchup_every_s. A strait partner's
+		 * push to us may be broken while ours to it works: it is read
+		 * when its pushes have not arrived for that long, and on
+		 * connecting unless its pushes start within CATCHUP_GRACE_S
+		 * (our calling it ends its backoff, fed_peer_contact). While
+		 * they arrive, reading the same versions again would only
+		 * double the work of both nodes. */
 		double now = time_mono();
-		if (s->catchup_due || now >= s->next_catchup) {
+		unsigned every =
+		    f->cfg.catchup_every_s ? f->cfg.catchup_every_s : 30;
+		if (s->catchup_due) {
 			s->catchup_due = false;
-			unsigned every = f->cfg.catchup_every_s
-					     ? f->cfg.catchup_every_s
-					     : 30;
+			s->next_catchup =
+			    s->part_feed ? now : now + CATCHUP_GRACE_S;
+		}
+		if (now >= s->next_catchup) {
 			s->next_catchup = now + every;
-			if (catchup(s) != ST_OK)
+			uint64_t lp = atomic_load(&s->last_push_ms);
+			bool pushing = !s->part_feed && lp != 0 &&
+				       mono_ms() - lp < (uint64_t)every * 1000;
+			if (!pushing && catchup(s) != ST_OK)
 				s->connected = false;
 		}
 		pthread_mutex_lock(&s->dmu);
@@ -886,8 +1021,10 @@ static int start_sender(struct fed *f, const char *name)
 		return ST_ENOMEM;
 	}
 	s->started = true;
+	pthread_mutex_lock(&f->senders_mu);
 	s->next = f->senders;
 	f->senders = s;
+	pthread_mutex_unlock(&f->senders_mu);
 	log_info("federation", "peer %s: sender started", name);
 	return ST_OK;
 }
@@ -908,7 +1045,9 @@ static void supervise(struct fed *f)
 		struct fed_sender *s = *pp;
 		if (atomic_load(&s->ended)) {
 			pthread_join(s->thread, NULL);
+			pthread_mutex_lock(&f->senders_mu);
 			*pp = s->next;
+			pthread_mutex_unlock(&f->senders_mu);
 			log_info("federation", "peer %s: sender stopped",
 				 s->name);
 			sender_free(s);
@@ -954,7 +1093,10 @@ void fed_senders_stop(struct fed *f)
 	if (f->supervising)
 		pthread_join(f->supervisor, NULL);
 	f->supervising = false;
+	pthread_mutex_lock(&f->senders_mu);
 	struct fed_sender *s = f->senders;
+	f->senders = NULL;
+	pthread_mutex_unlock(&f->senders_mu);
 	while (s != NULL) {
 		struct fed_sender *n = s->next;
 		if (s->started)
@@ -962,5 +1104,4 @@ void fed_senders_stop(struct fed *f)
 		sender_free(s);
 		s = n;
 	}
-	f->senders = NULL;
 }

@@ -21,6 +21,7 @@ struct slot {
 	size_t *body_off;
 	size_t *id_off;
 	size_t *warn_off; /* SIZE_MAX when none */
+	size_t *prov_off; /* in warnings; SIZE_MAX when none */
 	uint64_t *index;
 	uint64_t *offset;
 	size_t n;
@@ -66,6 +67,7 @@ static void slot_free(struct slot *s)
 	free(s->body_off);
 	free(s->id_off);
 	free(s->warn_off);
+	free(s->prov_off);
 	free(s->index);
 	free(s->offset);
 	buf_free(&s->bodies);
@@ -80,13 +82,15 @@ static int slot_init(struct slot *s, uint32_t cap)
 	s->body_off = calloc(cap, sizeof(size_t));
 	s->id_off = calloc(cap, sizeof(size_t));
 	s->warn_off = calloc(cap, sizeof(size_t));
+	s->prov_off = calloc(cap, sizeof(size_t));
 	s->index = calloc(cap, sizeof(uint64_t));
 	s->offset = calloc(cap, sizeof(uint64_t));
 	buf_init(&s->bodies, BODY_BUF_MAX);
 	buf_init(&s->ids, BODY_BUF_MAX);
 	buf_init(&s->warnings, BODY_BUF_MAX);
 	if (s->items == NULL || s->body_off == NULL || s->id_off == NULL ||
-	    s->warn_off == NULL || s->index == NULL || s->offset == NULL)
+	    s->warn_off == NULL || s->prov_off == NULL || s->index == NULL ||
+	    s->offset == NULL)
 		return ST_ENOMEM;
 	return ST_OK;
 }
@@ -161,6 +165,9 @@ static int slot_submit(struct ingest *in, struct slot *s)
 		it->warnings = s->warn_off[i] == SIZE_MAX
 				   ? NULL
 				   : s->warnings.data + s->warn_off[i];
+		it->prov = s->prov_off[i] == SIZE_MAX
+			       ? NULL
+			       : s->warnings.data + s->prov_off[i];
 	}
 	memset(&s->batch, 0, sizeof(s->batch));
 	s->batch.items = s->items;
@@ -292,10 +299,11 @@ static int queue(struct ingest *in, const struct json_val *root,
 		emit(in, INGEST_REJECTED, index, offset, info->id, msg);
 		return ST_OK;
 	}
-	bool admit =
-	    in->opt.admit == NULL ||
-	    in->opt.admit(in->opt.admit_ctx, index, info, root,
-			  s->bodies.data + body_at, s->bodies.len - body_at);
+	struct ingest_admitted adm = {NULL, 0};
+	bool admit = in->opt.admit == NULL ||
+		     in->opt.admit(in->opt.admit_ctx, index, info, root,
+				   s->bodies.data + body_at,
+				   s->bodies.len - body_at, &adm);
 	free(members);
 	if (!admit) {
 		s->bodies.len = body_at; /* not queued: forget its bytes */
@@ -310,6 +318,13 @@ static int queue(struct ingest *in, const struct json_val *root,
 	s->id_off[i] = s->ids.len;
 	if ((rc = buf_add(&s->ids, info->id, strlen(info->id) + 1)) != ST_OK)
 		return rc;
+	s->prov_off[i] = SIZE_MAX;
+	if (adm.prov != NULL && adm.prov_len > 0) {
+		s->prov_off[i] = s->warnings.len;
+		if ((rc = buf_add(&s->warnings, adm.prov, adm.prov_len)) !=
+		    ST_OK)
+			return rc;
+	}
 	s->warn_off[i] = SIZE_MAX;
 	if (in->rep.n_warnings > 0) {
 		s->warn_off[i] = s->warnings.len;
@@ -319,6 +334,7 @@ static int queue(struct ingest *in, const struct json_val *root,
 		if (rc != ST_OK)
 			return rc;
 	}
+	it->prov_len = s->prov_off[i] == SIZE_MAX ? 0 : adm.prov_len;
 	it->versioned = info->versioned;
 	it->version = info->version;
 	it->modified = info->modified;

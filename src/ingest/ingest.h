@@ -25,13 +25,18 @@ struct ingest;
  * would be stored), before it is queued: return true to store it, false
  * to keep it out (the hook has reported it; the ingest counts it as held
  * and emits nothing for it). index is the object's ordinal in this
- * ingest. canon is valid only during the call.
+ * ingest. canon is valid only during the call. What the hook sets in
+ * *out is stored with the version (store_item.prov), copied.
  */
 struct stix_report;
+struct ingest_admitted {
+	const void *prov; /* NULL: nothing */
+	size_t prov_len;
+};
 typedef bool (*ingest_admit_fn)(void *ctx, uint64_t index,
 				const struct stix_info *info,
 				const struct json_val *root, const char *canon,
-				size_t len);
+				size_t len, struct ingest_admitted *out);
 
 struct ingest_options {
 	int64_t cid;	       /* collection the objects join; 0 = none */

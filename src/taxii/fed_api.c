@@ -122,6 +122,7 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 		log_error("federation", "post from %s: %s", a->name, d.msg);
 		return http_error_from(resp, rc, NULL);
 	}
+	fed_peer_pushed(t->cfg.fed, a->name);
 	/* Attestations are accounted as successes (they were kept or, when
 	 * refused, quarantined with the objects they would cover). */
 	uint64_t ok = 0, bad = 0;
@@ -225,6 +226,10 @@ int taxii_fed_page_add(struct taxii_fed_page *p, const struct store_row *row)
 		rc = buf_add(&p->bytes, row->body, row->body_len);
 	if (rc == ST_OK)
 		rc = buf_addc(&p->bytes, '\0');
+	it->prov = (const void *)(uintptr_t)p->bytes.len;
+	it->prov_len = p->attest && row->prov != NULL ? row->prov_len : 0;
+	if (rc == ST_OK && it->prov_len > 0)
+		rc = buf_add(&p->bytes, row->prov, row->prov_len);
 	if (rc != ST_OK)
 		return rc;
 	p->n++;
@@ -245,6 +250,10 @@ int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
 	for (size_t i = 0; i < p->n; i++) {
 		p->items[i].id = p->bytes.data + (uintptr_t)p->items[i].id;
 		p->items[i].body = p->bytes.data + (uintptr_t)p->items[i].body;
+		p->items[i].prov =
+		    p->items[i].prov_len > 0
+			? p->bytes.data + (uintptr_t)p->items[i].prov
+			: NULL;
 	}
 	int rc = ST_OK;
 	if (p->attest)

@@ -158,6 +158,8 @@ int taxii_authenticate(struct http_request *req, struct http_response *resp)
 	}
 	auth_throttle_success(t->cfg.throttle, req->client_addr, user);
 	sodium_memzero(basic, sizeof(basic));
+	if (acct->role == ROLE_PEER && t->cfg.fed != NULL)
+		fed_peer_contact(t->cfg.fed, acct->name);
 	http_request_set_account(req, acct, acct->name);
 	char key[40];
 	snprintf(key, sizeof(key), "acct:%lld", (long long)acct->id);

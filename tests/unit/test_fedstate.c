@@ -766,6 +766,66 @@ static void test_race(void **state)
 	fedstate_close(r.f);
 }
 
+/* The record kept in a store row: what goes in comes out; bytes that are
+ * cut, padded or malformed are refused, never read past. */
+static void test_prov_bytes(void **state)
+{
+	(void)state;
+	struct fed_prov p, q;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.origin, sizeof(p.origin), "identity--%s",
+		 "11111111-1111-4111-8111-111111111111");
+	snprintf(p.peer, sizeof(p.peer), "kr");
+	snprintf(p.attestation, sizeof(p.attestation), "x-strait-att--%s",
+		 "22222222-2222-4222-8222-222222222222");
+	p.relay_green = true;
+	char red[2][STIX_ID_MAX] = {"identity--a", "identity--b"};
+	p.red = red;
+	p.n_red = 2;
+	for (int i = 0; i < 32; i++)
+		p.sha256[i] = (uint8_t)(i * 7);
+	struct buf b = BUF_INIT(1 << 16);
+	assert_int_equal(fed_prov_encode(&p, &b), ST_OK);
+	assert_int_equal(fed_prov_decode(b.data, b.len, &q), ST_OK);
+	assert_string_equal(q.origin, p.origin);
+	assert_string_equal(q.peer, "kr");
+	assert_string_equal(q.attestation, p.attestation);
+	assert_true(q.relay_green);
+	assert_int_equal(q.n_red, 2);
+	assert_string_equal(q.red[1], "identity--b");
+	assert_memory_equal(q.sha256, p.sha256, 32);
+	fed_prov_free(&q);
+	/* every cut is refused */
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(fed_prov_decode(b.data, n, &q), ST_ESTORE);
+	/* trailing bytes, another format, a bad flag, too many recipients */
+	char *c = malloc(b.len + 1);
+	assert_non_null(c);
+	memcpy(c, b.data, b.len);
+	c[b.len] = 'x';
+	assert_int_equal(fed_prov_decode(c, b.len + 1, &q), ST_ESTORE);
+	c[0] = 2;
+	assert_int_equal(fed_prov_decode(c, b.len, &q), ST_ESTORE);
+	c[0] = 1;
+	c[1] = 7;
+	assert_int_equal(fed_prov_decode(c, b.len, &q), ST_ESTORE);
+	c[1] = 1;
+	c[2] = (char)0xff;
+	c[3] = (char)0xff;
+	assert_int_equal(fed_prov_decode(c, b.len, &q), ST_ESTORE);
+	free(c);
+	/* a feed peer's record: no origin, no attestation */
+	memset(&p, 0, sizeof(p));
+	snprintf(p.peer, sizeof(p.peer), "feed");
+	assert_int_equal(fed_prov_encode(&p, &b), ST_OK);
+	assert_int_equal(fed_prov_decode(b.data, b.len, &q), ST_OK);
+	assert_string_equal(q.origin, "");
+	assert_string_equal(q.peer, "feed");
+	assert_int_equal(q.n_red, 0);
+	fed_prov_free(&q);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -782,6 +842,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_race, setup, teardown),
+	    cmocka_unit_test(test_prov_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
