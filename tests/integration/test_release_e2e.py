@@ -821,10 +821,13 @@ def own_facts(v, P):
         return "red (ours names nobody)"
     if v.level not in p["tlp"]:
         return "level"
-    deny_all = "*" in p["deny_collections"]
+    # a denied "*" denies every version, in a collection or in none
+    # (docs/POLICY.md), the node's identity included
+    if "*" in p["deny_collections"]:
+        return "collection"
     allowed = "*" in p["collections"]
     for c in v.colls:
-        if deny_all or c in p["deny_collections"]:
+        if c in p["deny_collections"]:
             return "collection"
         if c in p["collections"]:
             allowed = True
