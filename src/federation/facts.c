@@ -41,8 +41,12 @@ int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 		}
 		return rc;
 	}
+	/* Every version received is marked so in the store (releases from
+	 * quarantine too): the others are ours, with nothing to look up. */
+	if (!(flags & STORE_F_FOREIGN))
+		return ST_ENOTFOUND;
 	int rc = fed_prov_get(fs, id, version, out);
-	if (rc == ST_ENOTFOUND && (flags & STORE_F_FOREIGN) && body != NULL) {
+	if (rc == ST_ENOTFOUND && body != NULL) {
 		uint8_t sha[32];
 		fed_sha256(body, len, sha);
 		rc = fed_prov_get(fs, id, fed_copy_key(sha), out);

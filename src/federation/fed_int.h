@@ -101,7 +101,8 @@ void fed_senders_stop(struct fed *f);
  * quarantine has it: by its version key; for a received copy
  * (STORE_F_FOREIGN) of an object STIX does not version (an SCO, a marking
  * definition: our store assigned its version key), by the hash of its
- * bytes (fed_copy_key). ST_ENOTFOUND for our own versions.
+ * bytes (fed_copy_key). ST_ENOTFOUND for our own versions (those not
+ * marked STORE_F_FOREIGN), without a lookup.
  */
 int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 		uint8_t flags, const char *body, size_t len, const void *prov,

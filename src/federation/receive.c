@@ -55,6 +55,7 @@ struct rx {
 	int64_t cid;
 	st_time peer_date;
 	struct held_ctx *hc;
+	bool *is_att;	 /* per element: an attestation */
 	struct pre *pre; /* per element, or NULL */
 	struct prerow *pool;
 	struct accepted cur; /* the object admit() is checking */
@@ -373,9 +374,8 @@ static int prefetch(struct rx *x, size_t n, struct json_doc *doc,
 	}
 	size_t nq = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (x->res[i].outcome == FED_ATTESTATION ||
-		    x->res[i].outcome == FED_QUARANTINED)
-			continue; /* set aside by pass 1 */
+		if (x->is_att[i])
+			continue; /* pass 1 sees to those */
 		const struct json_val *root, *id;
 		struct diag pd;
 		char type[STIX_TYPE_MAX];
@@ -695,18 +695,39 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	if (!feed && (rc = known_keys(f, &keys, &owner, &nkeys, d)) != ST_OK)
 		goto out;
 
-	/* Pass 1: the attestations. */
+	/* Which elements are attestations: only one that names the type
+	 * can be. */
 	const struct json_val *root;
 	struct diag pd;
+	x.is_att = calloc(n ? n : 1, sizeof(*x.is_att));
+	if (x.is_att == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
-		/* Only an element that names the type can be one: the
-		 * others are parsed once, by the ingest in pass 2. */
-		if (!contains(elems[i].json, elems[i].len, ATTEST_TYPE) ||
+		const struct json_val *t;
+		x.is_att[i] =
+		    contains(elems[i].json, elems[i].len, ATTEST_TYPE) &&
 		    json_parse(doc, elems[i].json, elems[i].len, 0, NULL, &root,
-			       &pd) != ST_OK)
-			continue; /* reported in pass 2 */
-		const struct json_val *t = json_get(root, "type");
-		if (t == NULL || !json_str_eq(t, ATTEST_TYPE))
+			       &pd) == ST_OK &&
+		    (t = json_get(root, "type")) != NULL &&
+		    json_str_eq(t, ATTEST_TYPE);
+	}
+	/* What the store holds of the others, and which are duplicates. */
+	x.cid = cid;
+	if ((rc = prefetch(&x, n, doc, d)) != ST_OK)
+		goto out;
+	bool any_new = false;
+	for (size_t i = 0; i < n && !any_new; i++)
+		any_new = !x.is_att[i] && results[i].outcome != FED_DUPLICATE;
+
+	/* Pass 1: the attestations. When every object with them is held
+	 * already (a relay of what came directly, a push overlapping a
+	 * catch-up), nothing of the envelope is applied, and checking them
+	 * would prove nothing. */
+	for (size_t i = 0; i < n; i++) {
+		if (!x.is_att[i] || json_parse(doc, elems[i].json, elems[i].len,
+					       0, NULL, &root, &pd) != ST_OK)
 			continue;
 		const struct json_val *idv = json_get(root, "id");
 		const char *aid =
@@ -719,6 +740,12 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 			 * kept aside, never trusted. */
 			quarantine(&x, i, cid, NULL, aid, "",
 				   "an attestation from a feed peer");
+			continue;
+		}
+		if (!any_new) {
+			result(&results[i], FED_ATTESTATION, aid, "",
+			       "attestation not checked: every object with "
+			       "it is held already");
 			continue;
 		}
 		x.natt++;
@@ -792,8 +819,6 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	x.hc = &hc;
 	buf_init(&x.pbuf, (size_t)1 << 20);
 	x.store_err = ST_OK;
-	if ((rc = prefetch(&x, n, doc, d)) != ST_OK)
-		goto out;
 	struct ingest_options opt;
 	memset(&opt, 0, sizeof(opt));
 	opt.cid = cid;
@@ -864,6 +889,7 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	}
 	rc = ST_OK;
 out:
+	free(x.is_att);
 	free(x.pre);
 	free(x.pool);
 	free(hc.versions);

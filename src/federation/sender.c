@@ -21,7 +21,7 @@
  * paged with added_after and match[version]=all from the position kept
  * per collection; what arrives goes through fed_receive.
  */
-#define _DEFAULT_SOURCE /* syscall(SYS_gettid) */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include "federation/client.h"
 #include "federation/fed_int.h"
 
@@ -33,18 +33,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
-#include <unistd.h>
 
 #define DECIDE_ROWS 2000
 #define PUSH_BYTES ((size_t)8 << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 #define CATCHUP_LIMIT 5000
-/* The deciders' nice value (see decider_main). */
-#define DECIDER_NICE 10
+/* Batches posted to a partner at once. */
+#define PUSH_DEPTH 2
 /* Pages in a row that bring nothing new before paging counts as stuck. */
 #define CATCHUP_STUCK 3
 /* How long a strait partner has to start pushing to us, once connected,
@@ -68,6 +67,27 @@ struct rowbuf {
 	size_t n, cap;
 };
 
+/* One batch: read, selected, signed, and posted by a thread of its own,
+ * on a connection of its own, while the next batch is prepared and
+ * posted (PUSH_DEPTH at once). The partner takes them in parallel; our
+ * cursor still moves over them in log order, each only after its 202. */
+struct push {
+	struct rowbuf rows;
+	size_t *pick;
+	const struct row_copy **sel;
+	struct fed_sent_item *items;
+	size_t nsel;
+	uint64_t upto; /* the cursor once delivered */
+	struct buf env;
+	struct fc_response resp;
+	struct fed_client c;
+	bool open; /* c is open */
+	const char *inbox;
+	pthread_t th;
+	int rc;
+	struct diag d;
+};
+
 struct fed_sender {
 	struct fed *f;
 	struct fed_sender *next;
@@ -84,7 +104,6 @@ struct fed_sender {
 	char incarnation[37];
 	struct release_engine *eng; /* the decider's */
 	struct fed_facts *facts;    /* the decider's */
-	struct rowbuf rows;	    /* the deliverer's */
 	struct rowbuf drows;	    /* the decider's */
 	/* The decider thread decides while this one delivers: part (the
 	 * partner's audience) is swapped by reload under part_mu, which the
@@ -103,7 +122,7 @@ struct fed_sender {
 	double next_reload;
 	bool catchup_due;
 	struct fc_response resp;
-	struct buf env;
+	struct push push[PUSH_DEPTH]; /* the deliverer's */
 };
 
 /* ------------------------------------------------------------------ */
@@ -398,10 +417,10 @@ static int add_json(void *ctx, const char *json, size_t len)
 }
 
 /* Builds the envelope for rows[0..n): bodies, then attestations. */
-static int envelope(struct fed_sender *s, const struct row_copy *const *rows,
-		    size_t n, struct diag *d)
+static int envelope(struct fed_sender *s, struct buf *e,
+		    const struct row_copy *const *rows, size_t n,
+		    struct diag *d)
 {
-	struct buf *e = &s->env;
 	buf_reset(e);
 	struct fed_page_item *items = calloc(n ? n : 1, sizeof(*items));
 	if (items == NULL)
@@ -473,13 +492,145 @@ static void dead_letters(struct fed_sender *s,
 	json_doc_free(doc);
 }
 
-/* Delivers the next released versions; *done gets how many log rows the
- * cursor moved over (0: nothing to deliver). */
+static void push_reset(struct push *p)
+{
+	rows_clear(&p->rows);
+	free(p->pick);
+	free(p->sel);
+	free(p->items);
+	p->pick = NULL;
+	p->sel = NULL;
+	p->items = NULL;
+	p->nsel = 0;
+}
+
+static void push_free(struct push *p)
+{
+	push_reset(p);
+	free(p->rows.v);
+	buf_free(&p->env);
+	buf_free(&p->resp.body);
+	if (p->open)
+		fc_close(&p->c);
+	p->open = false;
+}
+
+/* Reads the log after from, up to decided, into p: the released rows, up
+ * to a batch (a batch's worth of rows at a time until it is full:
+ * reading far ahead would read most rows again for the next batch). */
+static int prepare(struct fed_sender *s, struct push *p, uint64_t from,
+		   uint64_t decided, struct diag *d)
+{
+	struct fed *f = s->f;
+	unsigned want = f->cfg.batch_objects ? f->cfg.batch_objects : 4000;
+	size_t bytes = 0, next = 0, limit = DECIDE_ROWS * 8;
+	uint64_t at = from, last = 0;
+	bool full = false;
+	push_reset(p);
+	p->upto = from;
+	while (!full && at < decided && p->rows.n < limit) {
+		uint64_t span = decided - at;
+		size_t chunk = span < want ? (size_t)span : want;
+		int rc = store_log_read(f->cfg.store, at, chunk, 0, copy_row,
+					&p->rows, &last, d);
+		if (rc < 0)
+			return rc;
+		if (last <= at)
+			break; /* the log ends before the cursor (cannot be) */
+		at = last < decided ? last : decided;
+		/* indices: the rows move while they grow */
+		size_t *g =
+		    realloc(p->pick, (p->rows.n ? p->rows.n : 1) * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		p->pick = g;
+		for (; next < p->rows.n && p->rows.v[next].seq <= at; next++) {
+			const struct row_copy *r = &p->rows.v[next];
+			if (fed_released(f->state, s->name, r->seq)) {
+				if (p->nsel == want ||
+				    (p->nsel > 0 &&
+				     bytes + r->len > PUSH_BYTES)) {
+					full = true;
+					break;
+				}
+				p->pick[p->nsel++] = next;
+				bytes += r->len;
+			}
+			p->upto = r->seq;
+		}
+	}
+	if (p->upto == from)
+		p->upto = at; /* nothing held in between (should not happen) */
+	p->sel = malloc((p->nsel ? p->nsel : 1) * sizeof(*p->sel));
+	p->items = malloc((p->nsel ? p->nsel : 1) * sizeof(*p->items));
+	if (p->sel == NULL || p->items == NULL)
+		return ST_ENOMEM;
+	for (size_t i = 0; i < p->nsel; i++) {
+		const struct row_copy *r = &p->rows.v[p->pick[i]];
+		p->sel[i] = r;
+		p->items[i] = (struct fed_sent_item){r->seq, r->id, r->version};
+	}
+	return ST_OK;
+}
+
+static void *post_main(void *arg)
+{
+	struct push *p = arg;
+	p->rc = fc_request(&p->c, "POST", p->inbox, p->env.data, p->env.len,
+			   (size_t)16 << 20, &p->resp, &p->d);
+	return NULL;
+}
+
+/* What the partner answered to p: the cursor moves over it after a 202.
+ * ST_OK, or ST_EIO (the partner refused or could not be reached). */
+static int complete(struct fed_sender *s, struct push *p)
+{
+	struct fed *f = s->f;
+	struct diag d;
+	if (p->rc != ST_OK) {
+		health_error(s, p->d.msg);
+		if (p->rc == ST_EIO || p->rc == ST_EAUTH)
+			s->connected = false;
+		return ST_EIO;
+	}
+	long st = p->resp.status;
+	if (st == 202) {
+		dead_letters(s, p->sel, p->nsel, p->resp.body.data,
+			     p->resp.body.len);
+		int rc =
+		    fed_delivered(f->state, s->name, s->incarnation, p->upto,
+				  p->items, p->nsel, "push", time_now(), &d);
+		if (rc != ST_OK) {
+			log_error("federation", "peer %s: %s", s->name, d.msg);
+			return rc;
+		}
+		atomic_fetch_add(&f->pushed, p->nsel);
+		atomic_fetch_add(&f->push_batches, 1);
+		health_ok(s, p->nsel);
+		return ST_OK;
+	}
+	char msg[300];
+	snprintf(msg, sizeof(msg), "POST %s: HTTP %ld: %.200s", s->c.inbox, st,
+		 p->resp.body.data ? p->resp.body.data : "");
+	health_error(s, msg);
+	if (st == 413 && f->cfg.batch_objects != 1) {
+		/* too large for the partner: halve the batches */
+		f->cfg.batch_objects =
+		    p->nsel > 1 ? (unsigned)(p->nsel / 2) : 1;
+	}
+	if (st == 401 || st == 403 || st == 404)
+		s->connected = false; /* rediscover, with backoff */
+	return ST_EIO;
+}
+
+/* Delivers the next released versions (up to PUSH_DEPTH batches at
+ * once); *moved gets how many log rows the cursor moved over (0: nothing
+ * to deliver). */
 static int deliver(struct fed_sender *s, uint64_t *moved)
 {
 	struct fed *f = s->f;
 	struct diag d;
-	uint64_t cur, decided, last = 0;
+	uint64_t cur, decided;
 	*moved = 0;
 	if (fed_cursor_get(f->state, s->name, s->incarnation, FED_DELIVERED,
 			   &cur) != ST_OK ||
@@ -488,94 +639,85 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 		return ST_ESTORE;
 	if (cur >= decided)
 		return ST_OK;
-	rows_clear(&s->rows);
-	unsigned want = f->cfg.batch_objects ? f->cfg.batch_objects : 4000;
-	uint64_t span = decided - cur;
-	int rc = store_log_read(f->cfg.store, cur,
-				span < DECIDE_ROWS * 8 ? (size_t)span
-						       : DECIDE_ROWS * 8,
-				0, copy_row, &s->rows, &last, &d);
-	if (rc < 0)
-		return rc;
-	if (last > decided)
-		last = decided;
-	/* The released rows, up to a batch. */
-	const struct row_copy **sel =
-	    malloc((s->rows.n ? s->rows.n : 1) * sizeof(*sel));
-	struct fed_sent_item *items =
-	    malloc((s->rows.n ? s->rows.n : 1) * sizeof(*items));
-	size_t nsel = 0, bytes = 0;
-	uint64_t upto = cur;
-	if (sel == NULL || items == NULL) {
-		free(sel);
-		free(items);
-		return ST_ENOMEM;
-	}
-	for (size_t i = 0; i < s->rows.n && s->rows.v[i].seq <= last; i++) {
-		const struct row_copy *r = &s->rows.v[i];
-		if (fed_released(f->state, s->name, r->seq)) {
-			if (nsel == want ||
-			    (nsel > 0 && bytes + r->len > PUSH_BYTES))
-				break;
-			items[nsel] =
-			    (struct fed_sent_item){r->seq, r->id, r->version};
-			sel[nsel++] = r;
-			bytes += r->len;
+	size_t posted = 0;
+	uint64_t from = cur;
+	int rc = ST_OK;
+	for (size_t k = 0; k < PUSH_DEPTH && from < decided; k++) {
+		struct push *p = &s->push[k];
+		d.msg[0] = '\0';
+		if ((rc = prepare(s, p, from, decided, &d)) != ST_OK) {
+			log_error("federation", "peer %s: %s", s->name,
+				  d.msg[0] ? d.msg : st_strerror(rc));
+			break;
 		}
-		upto = r->seq;
-	}
-	if (upto == cur)
-		upto = last; /* nothing held in between (should not happen) */
-	if (nsel == 0) {
-		/* Nothing released in this stretch: only the cursor moves. */
-		rc = fed_delivered(f->state, s->name, s->incarnation, upto,
-				   NULL, 0, "push", time_now(), &d);
-		*moved = upto - cur;
-		goto out;
-	}
-	if (!s->connected || s->c.inbox[0] == '\0') {
-		rc = ST_EIO; /* not reachable yet */
-		goto out;
-	}
-	if ((rc = envelope(s, sel, nsel, &d)) != ST_OK) {
-		log_error("federation", "peer %s: %s", s->name, d.msg);
-		goto out;
-	}
-	rc = fc_request(&s->c, "POST", s->c.inbox, s->env.data, s->env.len,
-			(size_t)16 << 20, &s->resp, &d);
-	if (rc != ST_OK) {
-		health_error(s, d.msg);
-		s->connected = rc != ST_EIO && rc != ST_EAUTH;
-		goto out;
-	}
-	long st = s->resp.status;
-	if (st == 202) {
-		dead_letters(s, sel, nsel, s->resp.body.data, s->resp.body.len);
-		rc = fed_delivered(f->state, s->name, s->incarnation, upto,
-				   items, nsel, "push", time_now(), &d);
-		if (rc == ST_OK) {
-			atomic_fetch_add(&f->pushed, nsel);
-			atomic_fetch_add(&f->push_batches, 1);
-			health_ok(s, nsel);
-			*moved = upto - cur;
+		if (p->nsel == 0) {
+			if (k > 0)
+				break; /* after those in flight, next time */
+			/* Nothing released in this stretch: only the cursor
+			 * moves. */
+			rc = fed_delivered(f->state, s->name, s->incarnation,
+					   p->upto, NULL, 0, "push", time_now(),
+					   &d);
+			if (rc == ST_OK)
+				*moved = p->upto - cur;
+			return rc;
 		}
-		goto out;
+		if (!s->connected || s->c.inbox[0] == '\0' || !p->open) {
+			rc = ST_EIO; /* not reachable yet */
+			break;
+		}
+		if ((rc = envelope(s, &p->env, p->sel, p->nsel, &d)) != ST_OK) {
+			log_error("federation", "peer %s: %s", s->name, d.msg);
+			break;
+		}
+		p->inbox = s->c.inbox;
+		p->rc = ST_EIO;
+		snprintf(p->d.msg, sizeof(p->d.msg), "no thread to post with");
+		if (pthread_create(&p->th, NULL, post_main, p) != 0) {
+			rc = ST_ENOMEM;
+			break;
+		}
+		posted++;
+		from = p->upto;
 	}
-	char msg[300];
-	snprintf(msg, sizeof(msg), "POST %s: HTTP %ld: %.200s", s->c.inbox, st,
-		 s->resp.body.data ? s->resp.body.data : "");
-	health_error(s, msg);
-	if (st == 413 && f->cfg.batch_objects != 1) {
-		/* too large for the partner: halve the batches */
-		f->cfg.batch_objects = nsel > 1 ? (unsigned)(nsel / 2) : 1;
+	/* In log order: the cursor moves over each batch only if it and
+	 * every batch before it were taken. */
+	bool failed = false;
+	for (size_t k = 0; k < posted; k++) {
+		struct push *p = &s->push[k];
+		pthread_join(p->th, NULL);
+		if (failed)
+			continue; /* sent again from the cursor */
+		int crc = complete(s, p);
+		if (crc != ST_OK) {
+			failed = true;
+			rc = crc;
+			continue;
+		}
+		*moved = p->upto - cur;
 	}
-	if (st == 401 || st == 403 || st == 404)
-		s->connected = false; /* rediscover, with backoff */
-	rc = ST_EIO;
-out:
-	free(sel);
-	free(items);
-	return rc;
+	return *moved > 0 && !failed ? ST_OK : rc;
+}
+
+/* Opens the connections the batches are posted on. */
+static int push_open(struct fed_sender *s, const char *token, struct diag *d)
+{
+	struct fed *f = s->f;
+	for (size_t k = 0; k < PUSH_DEPTH; k++) {
+		struct push *p = &s->push[k];
+		if (p->open)
+			fc_close(&p->c);
+		p->open = false;
+		int rc =
+		    fc_open(&p->c, &s->peer, token,
+			    f->cfg.max_response ? f->cfg.max_response
+						: (size_t)64 << 20,
+			    f->cfg.timeout_ms ? f->cfg.timeout_ms : 30000, d);
+		if (rc != ST_OK)
+			return rc;
+		p->open = true;
+	}
+	return ST_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -790,6 +932,8 @@ static int connect_peer(struct fed_sender *s)
 			     f->cfg.max_response ? f->cfg.max_response
 						 : (size_t)64 << 20,
 			     f->cfg.timeout_ms ? f->cfg.timeout_ms : 30000, &d);
+	if (rc == ST_OK)
+		rc = push_open(s, token, &d);
 	sodium_memzero(token, sizeof(token));
 	if (rc == ST_OK)
 		rc = fc_discover(&s->c, &d);
@@ -834,11 +978,14 @@ static void *decider_main(void *arg)
 	struct fed *f = s->f;
 	/* Deciding for a partner can wait: taking in what partners send,
 	 * and serving, come first when the cores are busy (after an outage
-	 * both run at once). Linux applies nice to this thread alone. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-			DECIDER_NICE) != 0)
+	 * both run at once). SCHED_IDLE (for this thread alone) runs it
+	 * on time a core would otherwise spend idle; Linux still gives it a
+	 * small share under full load, so it never stops. */
+	struct sched_param sp = {0};
+	int pe = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	if (pe != 0)
 		log_warn("federation", "peer %s: decider priority: %s", s->name,
-			 strerror(errno));
+			 strerror(pe));
 	while (!atomic_load(&f->stop) && !atomic_load(&s->quit)) {
 		uint64_t n = 0;
 		int rc = ST_OK;
@@ -892,7 +1039,10 @@ static void *sender_main(void *arg)
 	struct fed *f = s->f;
 	snprintf(s->incarnation, sizeof(s->incarnation), "%s",
 		 store_incarnation(f->cfg.store));
-	buf_init(&s->env, (size_t)64 << 20);
+	for (size_t k = 0; k < PUSH_DEPTH; k++) {
+		buf_init(&s->push[k].env, (size_t)64 << 20);
+		buf_init(&s->push[k].resp.body, (size_t)16 << 20);
+	}
 	buf_init(&s->resp.body,
 		 f->cfg.max_response ? f->cfg.max_response : (size_t)64 << 20);
 	if (pthread_create(&s->decider, NULL, decider_main, s) == 0)
@@ -958,9 +1108,8 @@ static void *sender_main(void *arg)
 	atomic_store(&s->quit, true);
 	if (s->decider_started)
 		pthread_join(s->decider, NULL);
-	rows_clear(&s->rows);
-	free(s->rows.v);
-	buf_free(&s->env);
+	for (size_t k = 0; k < PUSH_DEPTH; k++)
+		push_free(&s->push[k]);
 	buf_free(&s->resp.body);
 	fc_close(&s->c);
 	fed_partner_free(&s->part);
