@@ -43,7 +43,7 @@
 #define BACKOFF_MAX_MS 30000
 #define CATCHUP_LIMIT 5000
 /* Batches posted to a partner at once. */
-#define PUSH_DEPTH 2
+#define PUSH_DEPTH 3
 /* Pages in a row that bring nothing new before paging counts as stuck. */
 #define CATCHUP_STUCK 3
 /* How long a strait partner has to start pushing to us, once connected,
