@@ -81,7 +81,8 @@ struct push {
 	struct buf env;
 	struct fc_response resp;
 	struct fed_client c;
-	bool open; /* c is open */
+	bool open;   /* c is open */
+	bool posted; /* a thread is posting it (else: no object in it) */
 	const char *inbox;
 	pthread_t th;
 	int rc;
@@ -623,9 +624,10 @@ static int complete(struct fed_sender *s, struct push *p)
 	return ST_EIO;
 }
 
-/* Delivers the next released versions (up to PUSH_DEPTH batches at
- * once); *moved gets how many log rows the cursor moved over (0: nothing
- * to deliver). */
+/* Delivers the next released versions, PUSH_DEPTH batches in flight: as
+ * the oldest is answered, the next is prepared and posted, for about a
+ * second (then reload and catch-up get their turn). *moved gets how many
+ * log rows the cursor moved over (0: nothing to deliver). */
 static int deliver(struct fed_sender *s, uint64_t *moved)
 {
 	struct fed *f = s->f;
@@ -639,62 +641,81 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 		return ST_ESTORE;
 	if (cur >= decided)
 		return ST_OK;
-	size_t posted = 0;
+	size_t head = 0, n = 0; /* in flight: push[head], ... in log order */
 	uint64_t from = cur;
 	int rc = ST_OK;
-	for (size_t k = 0; k < PUSH_DEPTH && from < decided; k++) {
-		struct push *p = &s->push[k];
-		d.msg[0] = '\0';
-		if ((rc = prepare(s, p, from, decided, &d)) != ST_OK) {
-			log_error("federation", "peer %s: %s", s->name,
-				  d.msg[0] ? d.msg : st_strerror(rc));
+	bool stop = false, failed = false;
+	double until = time_mono() + 1.0;
+	for (;;) {
+		while (!stop && n < PUSH_DEPTH && from < decided) {
+			struct push *p = &s->push[(head + n) % PUSH_DEPTH];
+			d.msg[0] = '\0';
+			if ((rc = prepare(s, p, from, decided, &d)) != ST_OK) {
+				log_error("federation", "peer %s: %s", s->name,
+					  d.msg[0] ? d.msg : st_strerror(rc));
+				stop = true;
+				break;
+			}
+			/* A stretch with nothing released only moves the
+			 * cursor, in its turn. */
+			p->posted = false;
+			if (p->nsel > 0) {
+				if (!s->connected || s->c.inbox[0] == '\0' ||
+				    !p->open) {
+					rc = ST_EIO; /* not reachable yet */
+					stop = true;
+					break;
+				}
+				if ((rc = envelope(s, &p->env, p->sel, p->nsel,
+						   &d)) != ST_OK) {
+					log_error("federation", "peer %s: %s",
+						  s->name, d.msg);
+					stop = true;
+					break;
+				}
+				p->inbox = s->c.inbox;
+				p->rc = ST_EIO;
+				snprintf(p->d.msg, sizeof(p->d.msg),
+					 "no thread to post with");
+				if (pthread_create(&p->th, NULL, post_main,
+						   p) != 0) {
+					rc = ST_ENOMEM;
+					stop = true;
+					break;
+				}
+				p->posted = true;
+			}
+			n++;
+			from = p->upto;
+			if (time_mono() > until)
+				stop = true;
+		}
+		if (n == 0)
 			break;
-		}
-		if (p->nsel == 0) {
-			if (k > 0)
-				break; /* after those in flight, next time */
-			/* Nothing released in this stretch: only the cursor
-			 * moves. */
-			rc = fed_delivered(f->state, s->name, s->incarnation,
-					   p->upto, NULL, 0, "push", time_now(),
-					   &d);
-			if (rc == ST_OK)
-				*moved = p->upto - cur;
-			return rc;
-		}
-		if (!s->connected || s->c.inbox[0] == '\0' || !p->open) {
-			rc = ST_EIO; /* not reachable yet */
-			break;
-		}
-		if ((rc = envelope(s, &p->env, p->sel, p->nsel, &d)) != ST_OK) {
-			log_error("federation", "peer %s: %s", s->name, d.msg);
-			break;
-		}
-		p->inbox = s->c.inbox;
-		p->rc = ST_EIO;
-		snprintf(p->d.msg, sizeof(p->d.msg), "no thread to post with");
-		if (pthread_create(&p->th, NULL, post_main, p) != 0) {
-			rc = ST_ENOMEM;
-			break;
-		}
-		posted++;
-		from = p->upto;
-	}
-	/* In log order: the cursor moves over each batch only if it and
-	 * every batch before it were taken. */
-	bool failed = false;
-	for (size_t k = 0; k < posted; k++) {
-		struct push *p = &s->push[k];
-		pthread_join(p->th, NULL);
+		/* The oldest: the cursor moves over a batch only if it and
+		 * every batch before it were taken (what follows a failure
+		 * is sent again from the cursor). */
+		struct push *p = &s->push[head];
+		head = (head + 1) % PUSH_DEPTH;
+		n--;
+		if (p->posted)
+			pthread_join(p->th, NULL);
 		if (failed)
-			continue; /* sent again from the cursor */
-		int crc = complete(s, p);
+			continue;
+		int crc = p->posted
+			      ? complete(s, p)
+			      : fed_delivered(f->state, s->name, s->incarnation,
+					      p->upto, NULL, 0, "push",
+					      time_now(), &d);
 		if (crc != ST_OK) {
-			failed = true;
+			failed = stop = true;
 			rc = crc;
 			continue;
 		}
 		*moved = p->upto - cur;
+		if (!stop && fed_cursor_get(f->state, s->name, s->incarnation,
+					    FED_DECIDED, &decided) != ST_OK)
+			stop = true;
 	}
 	return *moved > 0 && !failed ? ST_OK : rc;
 }
