@@ -21,7 +21,7 @@
  * paged with added_after and match[version]=all from the position kept
  * per collection; what arrives goes through fed_receive.
  */
-#define _GNU_SOURCE /* SCHED_IDLE */
+#define _DEFAULT_SOURCE /* syscall(SYS_gettid) */
 #include "federation/client.h"
 #include "federation/fed_int.h"
 
@@ -34,14 +34,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DECIDE_ROWS 2000
 #define PUSH_BYTES ((size_t)8 << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 #define CATCHUP_LIMIT 5000
+/* The deciders' nice value (see decider_main). */
+#define DECIDER_NICE 10
 /* Batches posted to a partner at once. */
 #define PUSH_DEPTH 3
 /* Pages in a row that bring nothing new before paging counts as stuck. */
@@ -999,14 +1003,11 @@ static void *decider_main(void *arg)
 	struct fed *f = s->f;
 	/* Deciding for a partner can wait: taking in what partners send,
 	 * and serving, come first when the cores are busy (after an outage
-	 * both run at once). SCHED_IDLE (for this thread alone) runs it
-	 * on time a core would otherwise spend idle; Linux still gives it a
-	 * small share under full load, so it never stops. */
-	struct sched_param sp = {0};
-	int pe = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-	if (pe != 0)
+	 * both run at once). Linux applies nice to this thread alone. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+			DECIDER_NICE) != 0)
 		log_warn("federation", "peer %s: decider priority: %s", s->name,
-			 strerror(pe));
+			 strerror(errno));
 	while (!atomic_load(&f->stop) && !atomic_load(&s->quit)) {
 		uint64_t n = 0;
 		int rc = ST_OK;
