@@ -187,3 +187,64 @@ def test_a_denied_star_denies_what_it_names(node):
         out = node.run("export", "--for", "jp", check=0).json()
         got = {o["id"] for o in out["objects"]}
         assert got == {oid for oid, rc in want.items() if rc == 0}, key
+
+
+def link_attested_peer(node, name="jp"):
+    """A peer account and its registered strait partner (attested)."""
+    tok = add_user(node, name, "peer", org="NISC")
+    node.run("collection", "grant", "default", name, "write", check=0)
+    pol = node.home + "/../%s.yaml" % name
+    with open(pol, "w", encoding="utf-8") as f:
+        f.write("tlp: []\n")
+    node.run("peer", "add", name, "--url", "http://127.0.0.1:9/taxii2/",
+             "--key", KEY, "--token", "-", "--policy", pol,
+             stdin="unused\n", check=0)
+    return tok
+
+
+def test_what_is_held_already_is_not_checked_again(node):
+    """An envelope whose objects this node holds with the same bytes (a
+    relay of what came directly, a push overlapping a catch-up) applies
+    nothing, so its attestation is not checked; one new object and the
+    same bad attestation is checked, and the new object quarantined."""
+    tok = link_attested_peer(node)
+    admin = add_user(node, "admin", "admin")
+    srv = Server(node)
+    try:
+        coll = collection_id(node)
+        url = "collections/%s/objects/" % coll
+        held = indicator()
+        r = Client(srv, admin).post(url, envelope([held]))
+        assert r.status_code == 202 and r.json()["success_count"] == 1
+        # the bytes as stored (canonical), as a strait partner sends them
+        canon = node.run("get", held["id"]).out.splitlines()[-1]
+        assert json.loads(canon)["id"] == held["id"]
+        forged = json.dumps({"type": "x-strait-attestation",
+                             "id": "x-strait-attestation--"
+                                   "0b1d7ab9-3b63-4c8c-9d44-5d4a34e3a6d1",
+                             "spec_version": "2.1"})
+        peer = Client(srv, tok)
+        r = peer.post(url, data='{"objects":[%s,%s]}' % (canon, forged))
+        assert r.status_code == 202, r.text
+        st = r.json()
+        assert st["success_count"] == 2 and st["failure_count"] == 0, st
+        msgs = {e["id"]: e.get("message") for e in st["successes"]}
+        assert msgs[held["id"]] == "duplicate", st
+        assert msgs[json.loads(forged)["id"]].startswith(
+            "attestation not checked"), st
+        assert json.loads(node.run("quarantine", "list", "--json").out) \
+            == []
+        fresh = indicator()
+        body = '{"objects":[%s,%s,%s]}' % (canon, json.dumps(fresh), forged)
+        r = peer.post(url, data=body)
+        assert r.status_code == 202, r.text
+        msgs = {e["id"]: e.get("message") for e in r.json()["successes"]}
+        assert msgs[json.loads(forged)["id"]] == "attestation refused", r.text
+        q = json.loads(node.run("quarantine", "list", "--json").out)
+        assert [e["id"] for e in q] == [fresh["id"]], q
+        assert "refused" in q[0]["reason"], q
+        assert node.run("get", fresh["id"]).rc == 1  # not applied
+        # the held object is as it was: one version
+        assert node.run("get", held["id"]).out.count("# version") == 1
+    finally:
+        srv.stop()
