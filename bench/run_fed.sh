@@ -142,7 +142,16 @@ done
 health() { curl -s -H "Authorization: Bearer $(cat "$OUT/jp.admin")" \
 	"http://127.0.0.1:$JPPORT/api/v1/health" | json_num versions; }
 start jp "$JPPORT"
-before=$(health)
+# JP's count before anything new arrives (asked again until it answers:
+# an empty answer would count all it holds as new, from its start).
+before=""
+i=0
+until [ -n "$before" ]; do
+	before=$(health)
+	i=$((i + 1))
+	[ -n "$before" ] || [ $i -lt 600 ] || { echo "JP has no health" >&2; exit 1; }
+	[ -n "$before" ] || sleep 0.05
+done
 first="" last="" prev=$before stable=0
 while :; do
 	v=$(health)
