@@ -896,3 +896,42 @@ element:
 		*offset = s->elem_off;
 	return deliver(s, elen, depth, elem, len, d);
 }
+
+int split_all(const char *data, size_t len, size_t max_elem,
+	      struct split_span **out, size_t *n, enum split_kind *kind,
+	      struct diag *d)
+{
+	*out = NULL;
+	*n = 0;
+	*kind = SPLIT_UNKNOWN;
+	struct split *sp = split_new_mem(data, len, max_elem);
+	if (sp == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	struct split_span *v = NULL;
+	size_t cap = 0, k = 0;
+	const char *e;
+	size_t el;
+	uint64_t off;
+	int r;
+	while ((r = split_next(sp, &e, &el, &off, d)) == 1) {
+		if (k == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct split_span *g = realloc(v, cap * sizeof(*v));
+			if (g == NULL) {
+				r = diag_set(d, ST_ENOMEM, "out of memory");
+				break;
+			}
+			v = g;
+		}
+		v[k++] = (struct split_span){(size_t)off, el};
+	}
+	*kind = split_kind(sp);
+	split_free(sp);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = k;
+	return ST_OK;
+}

@@ -83,6 +83,22 @@ void split_free(struct split *s);
 int split_next(struct split *s, const char **elem, size_t *len,
 	       uint64_t *offset, struct diag *d);
 
+/* Where one element lies in an input. */
+struct split_span {
+	size_t off, len;
+};
+
+/*
+ * Splits an in-memory input at once: *out (malloc'd, the caller frees it)
+ * gets where each element lies, *n how many, *kind what the input was.
+ * max_elem as for split_new; an element larger is an error here (the
+ * input is in memory, nothing is skipped). Errors as split_next; nothing
+ * is returned then.
+ */
+int split_all(const char *data, size_t len, size_t max_elem,
+	      struct split_span **out, size_t *n, enum split_kind *kind,
+	      struct diag *d);
+
 /* What the input turned out to be (known after the first split_next; a
  * container larger than max_elem with "type" after "objects" shows as
  * SPLIT_ENVELOPE until its "type" is met). */

@@ -753,40 +753,30 @@ static int push_open(struct fed_sender *s, const char *token, struct diag *d)
 static int page_split(const char *body, size_t len, struct fed_elem **out,
 		      size_t *n, struct diag *d)
 {
-	struct split *sp = split_new_mem(body, len, len + 1);
-	if (sp == NULL)
-		return diag_set(d, ST_ENOMEM, "out of memory");
-	struct fed_elem *v = NULL;
-	size_t cap = 0;
-	const char *e;
-	size_t el;
-	uint64_t off;
-	int r;
+	struct split_span *v;
+	enum split_kind kind;
+	*out = NULL;
 	*n = 0;
-	while ((r = split_next(sp, &e, &el, &off, d)) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct fed_elem *g = realloc(v, cap * sizeof(*v));
-			if (g == NULL) {
-				r = diag_set(d, ST_ENOMEM, "out of memory");
-				break;
-			}
-			v = g;
-		}
-		v[(*n)++] = (struct fed_elem){body + off, el};
-	}
-	enum split_kind kind = split_kind(sp);
-	split_free(sp);
-	if (r == ST_OK && kind == SPLIT_SINGLE)
+	int r = split_all(body, len, len + 1, &v, n, &kind, d);
+	if (r != ST_OK)
+		return r;
+	if (kind == SPLIT_SINGLE)
 		*n = 0; /* an envelope without "objects": an empty page */
-	else if (r == ST_OK && kind != SPLIT_ENVELOPE)
-		r = diag_set(d, ST_EJSON, "the page is not a TAXII envelope");
-	if (r < 0) {
+	else if (kind != SPLIT_ENVELOPE) {
 		free(v);
 		*n = 0;
-		return r;
+		return diag_set(d, ST_EJSON,
+				"the page is not a TAXII envelope");
 	}
-	*out = v;
+	*out = calloc(*n ? *n : 1, sizeof(**out));
+	if (*out == NULL) {
+		free(v);
+		*n = 0;
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i] = (struct fed_elem){body + v[i].off, v[i].len};
+	free(v);
 	return ST_OK;
 }
 

@@ -1025,53 +1025,24 @@ static void on_add(void *ctx, const struct ingest_event *ev)
 	}
 }
 
-/* Where one object of an envelope lies in the request body. */
-struct elem {
-	size_t off, len;
-};
-
 /*
  * Checks the envelope's structure, so that a malformed request stores
  * nothing, and records where each object lies so that the body is split
  * only once. *out is malloc'd (the caller frees it), *n its length.
  */
-static int envelope_split(const char *body, size_t len, struct elem **out,
+static int envelope_split(const char *body, size_t len, struct split_span **out,
 			  size_t *n, struct diag *d)
 {
-	struct split *sp = split_new_mem(body, len, len + 1);
-	if (sp == NULL)
-		return diag_set(d, ST_ENOMEM, "out of memory");
-	struct elem *v = NULL;
-	size_t cap = 0;
-	const char *e;
-	size_t el;
-	uint64_t off;
-	int r;
-	*n = 0;
-	while ((r = split_next(sp, &e, &el, &off, d)) == 1) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct elem *g = realloc(v, cap * sizeof(*v));
-			if (g == NULL) {
-				r = diag_set(d, ST_ENOMEM, "out of memory");
-				break;
-			}
-			v = g;
-		}
-		v[(*n)++] = (struct elem){(size_t)off, el};
-	}
-	enum split_kind kind = split_kind(sp);
-	split_free(sp);
-	if (r == ST_OK && kind != SPLIT_ENVELOPE && kind != SPLIT_BUNDLE)
+	enum split_kind kind;
+	int r = split_all(body, len, len + 1, out, n, &kind, d);
+	if (r == ST_OK && kind != SPLIT_ENVELOPE && kind != SPLIT_BUNDLE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
 		r = diag_set(d, ST_EJSON,
 			     "expected a TAXII envelope: {\"objects\": [...]}");
-	if (r < 0) {
-		free(v);
-		*n = 0;
-		return r;
 	}
-	*out = v;
-	return ST_OK;
+	return r;
 }
 
 static int h_objects_post(struct http_request *req, struct http_response *resp)
@@ -1082,7 +1053,7 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 		return ST_OK;
 	struct diag d;
 	size_t n = 0;
-	struct elem *elems = NULL;
+	struct split_span *elems = NULL;
 	const char *body = req->body ? req->body : "";
 	size_t body_len = req->body ? req->body_len : 0;
 	int rc = envelope_split(body, body_len, &elems, &n, &d);
@@ -1130,7 +1101,7 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		/* The rest of the body is readable padding, except after the
 		 * last objects: there the parser makes its own padded copy. */
-		const struct elem *el = &elems[i];
+		const struct split_span *el = &elems[i];
 		unsigned flags = el->off + el->len + JSON_PADDING <= body_len
 				     ? JSON_PARSE_PADDED
 				     : 0;

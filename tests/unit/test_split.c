@@ -615,6 +615,40 @@ static void test_large_stream(void **state)
 	split_free(s);
 }
 
+/* split_all: every element's place at once, and what the input was. */
+static void test_split_all(void **state)
+{
+	(void)state;
+	const char *env =
+	    "{\"more\":true,\"objects\":[{\"a\":1}, {\"b\":\"]\"}],"
+	    "\"next\":\"x\"}";
+	struct split_span *v = NULL;
+	size_t n = 9;
+	enum split_kind kind;
+	struct diag d;
+	assert_int_equal(
+	    split_all(env, strlen(env), strlen(env) + 1, &v, &n, &kind, &d),
+	    ST_OK);
+	assert_int_equal(kind, SPLIT_ENVELOPE);
+	assert_int_equal(n, 2);
+	assert_memory_equal(env + v[0].off, "{\"a\":1}", v[0].len);
+	assert_int_equal(v[1].len, strlen("{\"b\":\"]\"}"));
+	assert_memory_equal(env + v[1].off, "{\"b\":\"]\"}", v[1].len);
+	free(v);
+	/* an object without "objects" is one element of its own */
+	assert_int_equal(
+	    split_all("{\"more\":false}", 14, 15, &v, &n, &kind, &d), ST_OK);
+	assert_int_equal(kind, SPLIT_SINGLE);
+	assert_int_equal(n, 1);
+	free(v);
+	/* malformed: an error naming where, and nothing returned */
+	const char *bad = "{\"objects\":[{\"a\":1},";
+	assert_true(split_all(bad, strlen(bad), 100, &v, &n, &kind, &d) < 0);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_true(d.msg[0] != '\0');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_read_error),
 	    cmocka_unit_test(test_null_args),
 	    cmocka_unit_test(test_large_stream),
+	    cmocka_unit_test(test_split_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

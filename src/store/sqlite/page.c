@@ -411,17 +411,7 @@ int sq_log_read(struct store *st, uint64_t after_seq, size_t limit, int64_t cid,
 				      (unsigned long long)last);
 			break;
 		}
-		row.seq = last;
-		row.version = sqlite3_column_int64(qs, 3);
-		row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
-		row.flags = (uint8_t)sqlite3_column_int(qs, 5);
-		row.body = (const char *)sqlite3_column_text(qs, 6);
-		row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
-		row.warnings = (const char *)sqlite3_column_text(qs, 7);
-		row.date_added = sqlite3_column_int64(qs, 8);
-		row.prov = sqlite3_column_blob(qs, 9);
-		row.prov_len = (size_t)sqlite3_column_bytes(qs, 9);
-		row.spec_version = STORE_SPEC_VERSION;
+		sq_row_columns(qs, &row);
 		rc = fn(ctx, &row);
 		if (rc != 0)
 			break;

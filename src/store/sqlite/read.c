@@ -340,21 +340,22 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 {
 	const char *cmp = q->vsel == STORE_V_LAST ? ">" : "<";
 	buf_adds(sql, "SELECT v.seq, v.type, v.uuid, v.version, v.tlp,"
-		      " v.flags, v.body, v.warnings, v.prov, ");
+		      " v.flags, v.body, v.warnings, ");
 	if (q->cid == 0 && q->id != NULL) {
-		buf_adds(sql, "0 FROM " KEYS_OF_ID " k"
+		buf_adds(sql, "0, v.prov FROM " KEYS_OF_ID " k"
 			      " CROSS JOIN versions v ON v.seq = k.seq"
 			      " WHERE v.seq > ?1");
 	} else if (q->cid == 0) {
-		buf_adds(sql, "0 FROM versions v NOT INDEXED WHERE v.seq > ?1");
+		buf_adds(sql, "0, v.prov FROM versions v NOT INDEXED"
+			      " WHERE v.seq > ?1");
 	} else if (q->id != NULL) {
-		buf_adds(sql, "m.date_added FROM " KEYS_OF_ID " k"
+		buf_adds(sql, "m.date_added, v.prov FROM " KEYS_OF_ID " k"
 			      " CROSS JOIN versions v ON v.seq = k.seq"
 			      " CROSS JOIN membership m"
 			      " ON m.seq = v.seq AND m.cid = ?6"
 			      " WHERE v.seq > ?1 AND m.date_added > ?7");
 	} else {
-		buf_adds(sql, "m.date_added FROM membership m"
+		buf_adds(sql, "m.date_added, v.prov FROM membership m"
 			      " CROSS JOIN versions v ON v.seq = m.seq"
 			      " WHERE m.cid = ?6 AND m.date_added > ?7"
 			      " AND v.seq > ?1");
@@ -397,6 +398,21 @@ static int build_sql(struct buf *sql, const struct store_query *q,
 }
 
 #define MAX_TYPES 64
+
+void sq_row_columns(sqlite3_stmt *qs, struct store_row *row)
+{
+	row->seq = (uint64_t)sqlite3_column_int64(qs, 0);
+	row->version = sqlite3_column_int64(qs, 3);
+	row->tlp = (uint8_t)sqlite3_column_int(qs, 4);
+	row->flags = (uint8_t)sqlite3_column_int(qs, 5);
+	row->body = (const char *)sqlite3_column_text(qs, 6);
+	row->body_len = (size_t)sqlite3_column_bytes(qs, 6);
+	row->warnings = (const char *)sqlite3_column_text(qs, 7);
+	row->date_added = sqlite3_column_int64(qs, 8);
+	row->prov = sqlite3_column_blob(qs, 9);
+	row->prov_len = (size_t)sqlite3_column_bytes(qs, 9);
+	row->spec_version = STORE_SPEC_VERSION;
+}
 
 int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 	     void *ctx, size_t *count, struct diag *d)
@@ -484,17 +500,7 @@ int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 				      (long long)sqlite3_column_int64(qs, 0));
 			break;
 		}
-		row.seq = (uint64_t)sqlite3_column_int64(qs, 0);
-		row.date_added = sqlite3_column_int64(qs, 9);
-		row.prov = sqlite3_column_blob(qs, 8);
-		row.prov_len = (size_t)sqlite3_column_bytes(qs, 8);
-		row.version = sqlite3_column_int64(qs, 3);
-		row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
-		row.flags = (uint8_t)sqlite3_column_int(qs, 5);
-		row.body = (const char *)sqlite3_column_text(qs, 6);
-		row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
-		row.warnings = (const char *)sqlite3_column_text(qs, 7);
-		row.spec_version = STORE_SPEC_VERSION;
+		sq_row_columns(qs, &row);
 		rows++;
 		rc = fn(ctx, &row);
 		if (rc != 0)
@@ -563,18 +569,8 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 		int src;
 		while ((src = sqlite3_step(qs)) == SQLITE_ROW) {
 			struct store_row row;
+			sq_row_columns(qs, &row);
 			row.id = ids[i];
-			row.seq = (uint64_t)sqlite3_column_int64(qs, 0);
-			row.version = sqlite3_column_int64(qs, 3);
-			row.tlp = (uint8_t)sqlite3_column_int(qs, 4);
-			row.flags = (uint8_t)sqlite3_column_int(qs, 5);
-			row.body = (const char *)sqlite3_column_text(qs, 6);
-			row.body_len = (size_t)sqlite3_column_bytes(qs, 6);
-			row.warnings = (const char *)sqlite3_column_text(qs, 7);
-			row.date_added = sqlite3_column_int64(qs, 8);
-			row.prov = sqlite3_column_blob(qs, 9);
-			row.prov_len = (size_t)sqlite3_column_bytes(qs, 9);
-			row.spec_version = STORE_SPEC_VERSION;
 			rc = fn(ctx, i, &row);
 			if (rc != 0)
 				break;

@@ -305,6 +305,9 @@ void sq_heap_trim(void);
 const char *sq_type_name(struct sq_reader *r, int64_t code);
 int sq_query(struct store *st, const struct store_query *q, store_row_fn fn,
 	     void *ctx, size_t *count, struct diag *d);
+/* Fills row (all but id) from a statement whose columns are seq, type,
+ * uuid, version, tlp, flags, body, warnings, date_added, prov. */
+void sq_row_columns(sqlite3_stmt *qs, struct store_row *row);
 int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 	    store_held_fn fn, void *ctx, struct diag *d);
 /* The code of a type name in r's snapshot: 0 when never seen. */
