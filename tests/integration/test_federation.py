@@ -334,8 +334,10 @@ def test_catch_up_after_partner_was_down(fed):
     jp.stop()
     rows = marking_row()
     kr.import_objects(list(rows.values()))
-    # KR notices: its sender to JP fails and says so.
+    # KR notices: its sender to JP fails and says so. JP stays down long
+    # enough for KR's backoff to grow past 6 s (0.1 s doubling).
     wait_until(lambda: kr.peer_status("jp")["down_since"], what="JP down")
+    time.sleep(7)
     back = ff.norm_ts(ff.stamp())
     jp.start()  # same home, same port
     after = flush(kr, jp)
@@ -347,12 +349,12 @@ def test_catch_up_after_partner_was_down(fed):
                              p["down_since"] is None else None)(
         kr.peer_status("jp")), what="KR's queue for JP to drain")
     assert st["delivered"] == st["decided"]
-    # KR's push resumed as soon as JP called it (no wait for its backoff),
-    # so JP had no need to read KR's collections again (catch-up waits
-    # while a partner's pushes arrive; test_catch_up_alone covers the
-    # other case).
+    # KR's push resumed as soon as JP called it, not when its backoff
+    # ended, so JP did not read KR's collections again: catch-up waits
+    # 2 s for a partner's pushes to start (test_catch_up_alone covers a
+    # partner whose pushes never come).
     since = [r for r in kr.sent("jp") if ff.norm_ts(r["at"]) >= back]
-    assert "push" in {r["path"] for r in since}, kr.sent("jp")
+    assert {r["path"] for r in since} == {"push"}, kr.sent("jp")
     quiet(kr, jp)
 
 
