@@ -349,6 +349,40 @@ static int reload(struct fed_sender *s)
 /* Deciding                                                             */
 /* ------------------------------------------------------------------ */
 
+/* Whether the partner's policy withholds row for its marking and
+ * provenance alone (policy_decide_marking), read as fed_facts_row reads
+ * them. False when the rest of the facts decide, or when in doubt. */
+static bool withheld_by_marking(struct fed_sender *s,
+				const struct store_row *row)
+{
+	struct release_facts f;
+	memset(&f, 0, sizeof(f));
+	f.tlp = row->tlp;
+	f.flags = row->flags;
+	struct fed_prov p;
+	const char *red[FED_MAX_RED];
+	int rc =
+	    fed_prov_of(s->f->state, row->id, row->version, row->flags,
+			row->body, row->body_len, row->prov, row->prov_len, &p);
+	if (rc == ST_OK) {
+		f.foreign = true;
+		f.origin = p.origin[0] ? p.origin : NULL;
+		f.relay_green = p.relay_green;
+		for (size_t i = 0; i < p.n_red; i++)
+			red[i] = p.red[i];
+		f.red_identities = red;
+		f.n_red_identities = p.n_red;
+	} else if (rc != ST_ENOTFOUND) {
+		return false; /* the full reading says what is wrong */
+	} else if (row->flags & STORE_F_FOREIGN) {
+		f.foreign = true; /* received, its record lost */
+	}
+	bool out = policy_decide_marking(&s->part.aud, &f) != RELEASE_OK;
+	if (rc == ST_OK)
+		fed_prov_free(&p);
+	return out;
+}
+
 /* Decides the next rows of the log; returns how many were read (0: up to
  * date), or an error. */
 static int decide(struct fed_sender *s, uint64_t *read)
@@ -388,6 +422,12 @@ static int decide(struct fed_sender *s, uint64_t *read)
 		row.body_len = r->len;
 		row.prov = r->prov;
 		row.prov_len = r->prov_len;
+		/* What its marking alone withholds (never back to its
+		 * origin, no relaying of AMBER, a level the policy does not
+		 * grant...) needs no more reading: after an outage most of
+		 * what arrives is such. */
+		if (withheld_by_marking(s, &row))
+			continue;
 		struct release_version v;
 		fed_facts_reset(s->facts);
 		if (fed_facts_row(s->facts, &row, &v, &d) != ST_OK) {

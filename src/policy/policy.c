@@ -190,8 +190,9 @@ static enum release_why labels_rule(const struct partner *p,
  * partner's grants: what we may not relay, or may not send back to its
  * origin, stays home whatever the policy admits.
  */
-static enum release_why partner_decide(const struct partner *p,
-				       const struct release_facts *f)
+/* The partner rules that read only the marking and the provenance. */
+static enum release_why partner_marking(const struct partner *p,
+					const struct release_facts *f)
 {
 	if (!p->has_policy)
 		return RELEASE_DENY_NO_POLICY;
@@ -217,12 +218,27 @@ static enum release_why partner_decide(const struct partner *p,
 		return RELEASE_DENY_RED;
 	if (!p->tlp[f->tlp])
 		return RELEASE_DENY_PEER_TLP;
-	enum release_why r;
+	return RELEASE_OK;
+}
+
+static enum release_why partner_decide(const struct partner *p,
+				       const struct release_facts *f)
+{
+	enum release_why r = partner_marking(p, f);
+	if (r != RELEASE_OK)
+		return r;
 	if ((r = collections_rule(p, f)) != RELEASE_OK)
 		return r;
 	if ((r = types_rule(p, f)) != RELEASE_OK)
 		return r;
 	return labels_rule(p, f);
+}
+
+enum release_why policy_decide_marking(const struct audience *a,
+				       const struct release_facts *f)
+{
+	return a->partner != NULL ? partner_marking(a->partner, f)
+				  : policy_decide(a, f);
 }
 
 enum release_why policy_decide(const struct audience *a,

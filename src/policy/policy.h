@@ -131,6 +131,17 @@ const char *release_why_name(enum release_why w);
 enum release_why policy_decide(const struct audience *a,
 			       const struct release_facts *f);
 
+/*
+ * The rules of policy_decide that read only tlp, flags and the provenance
+ * fields of f (foreign, origin, relay_green, red_identities and, for local
+ * audiences, red_recipients): when this withholds, policy_decide withholds
+ * for the same reason, whatever the other facts. RELEASE_OK means "the
+ * rest decides". Lets a caller skip reading a version (its type, labels,
+ * collections, references) that its marking alone keeps from an audience.
+ */
+enum release_why policy_decide_marking(const struct audience *a,
+				       const struct release_facts *f);
+
 static inline bool policy_may_release(const struct audience *a,
 				      const struct release_facts *f)
 {

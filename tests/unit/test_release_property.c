@@ -815,6 +815,16 @@ static void test_property(void **state)
 			    w, &aud[d->aud], &views[d->aud], &d->v, d->type);
 			const char *xref = x.ref >= 0 ? w->id[x.ref] : "";
 			bool ok = got == x.why;
+			/* what the marking alone withholds is withheld so */
+			enum release_why mk =
+			    policy_decide_marking(&aud[d->aud].a, &d->rv.f);
+			if (mk != RELEASE_OK && mk != got) {
+				printf("policy_decide_marking says %s, the "
+				       "decision %s (case %llu)\n",
+				       release_why_name(mk),
+				       release_why_name(got), c);
+				ok = false;
+			}
 			if (ok && want_why)
 				ok = why.why == got &&
 				     strcmp(why.ref, xref) == 0 &&
