@@ -69,6 +69,11 @@ static st_time http_date(const char *s)
 	return t > 0 ? (st_time)t * 1000000 : 0;
 }
 
+static bool ok_outcome(enum fed_outcome o)
+{
+	return o == FED_STORED || o == FED_DUPLICATE || o == FED_ATTESTATION;
+}
+
 static void detail(struct jw *w, const struct fed_result *r)
 {
 	jw_obj_open(w);
@@ -123,70 +128,33 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 		return http_error_from(resp, rc, NULL);
 	}
 	fed_peer_pushed(t->cfg.fed, a->name);
-	/* Attestations are accounted as successes (they were kept or, when
-	 * refused, quarantined with the objects they would cover). */
-	uint64_t ok = 0, bad = 0;
+	size_t ok = 0, bad = 0;
 	for (size_t i = 0; i < n; i++) {
-		enum fed_outcome o = res[i].outcome;
-		if (o == FED_STORED || o == FED_DUPLICATE ||
-		    o == FED_ATTESTATION)
+		if (ok_outcome(res[i].outcome))
 			ok++;
 		else
 			bad++;
 	}
-	struct store_status st;
-	memset(&st, 0, sizeof(st));
-	uint8_t u[16];
-	uuid_v4(u);
-	uuid_format(u, st.id);
-	st.owner = a->id;
-	st.total = n;
-	st.success = ok;
-	st.failure = bad;
-	struct jw w;
-	jw_init(&w, &resp->body);
-	jw_obj_open(&w);
-	jw_key(&w, "id");
-	jw_str(&w, st.id);
-	jw_key(&w, "status");
-	jw_str(&w, "complete");
-	jw_key(&w, "total_count");
-	jw_int(&w, (int64_t)n);
-	jw_key(&w, "success_count");
-	jw_int(&w, (int64_t)ok);
-	jw_key(&w, "successes");
-	jw_arr_open(&w);
+	/* Attestations count as successes (kept, or, when refused,
+	 * quarantined with the objects they would cover). */
+	struct buf okb = BUF_INIT((size_t)1 << 28),
+		   badb = BUF_INIT((size_t)1 << 28);
+	struct jw wo, wb;
+	jw_init(&wo, &okb);
+	jw_init(&wb, &badb);
+	jw_arr_open(&wo);
+	jw_arr_open(&wb);
 	for (size_t i = 0; i < n; i++)
-		if (res[i].outcome == FED_STORED ||
-		    res[i].outcome == FED_DUPLICATE ||
-		    res[i].outcome == FED_ATTESTATION)
-			detail(&w, &res[i]);
-	jw_arr_close(&w);
-	jw_key(&w, "failure_count");
-	jw_int(&w, (int64_t)bad);
-	jw_key(&w, "failures");
-	jw_arr_open(&w);
-	for (size_t i = 0; i < n; i++)
-		if (!(res[i].outcome == FED_STORED ||
-		      res[i].outcome == FED_DUPLICATE ||
-		      res[i].outcome == FED_ATTESTATION))
-			detail(&w, &res[i]);
-	jw_arr_close(&w);
-	jw_key(&w, "pending_count");
-	jw_int(&w, 0);
-	jw_key(&w, "pendings");
-	jw_arr_open(&w);
-	jw_arr_close(&w);
-	jw_obj_close(&w);
+		detail(ok_outcome(res[i].outcome) ? &wo : &wb, &res[i]);
+	jw_arr_close(&wo);
+	jw_arr_close(&wb);
 	free(res);
-	if ((rc = jw_finish(&w)) != ST_OK)
-		return http_error_from(resp, rc, NULL);
-	st.lists = resp->body.data;
-	st.lists_len = resp->body.len;
-	if ((rc = store_status_put_async(t->cfg.store, &st, &d)) != ST_OK)
-		return http_error_from(resp, rc, NULL);
-	resp->status = 202;
-	return ST_OK;
+	if ((rc = jw_finish(&wo)) == ST_OK && (rc = jw_finish(&wb)) == ST_OK)
+		rc = taxii_status_reply(t, resp, a->id, n, ok, &okb, bad, &badb,
+					&d);
+	buf_free(&okb);
+	buf_free(&badb);
+	return rc == ST_OK ? ST_OK : http_error_from(resp, rc, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1045,6 +1045,58 @@ static int envelope_split(const char *body, size_t len, struct split_span **out,
 	return r;
 }
 
+int taxii_status_reply(struct taxii *t, struct http_response *resp,
+		       int64_t owner, size_t total, size_t n_ok,
+		       const struct buf *ok, size_t n_bad,
+		       const struct buf *bad, struct diag *d)
+{
+	struct store_status st;
+	memset(&st, 0, sizeof(st));
+	uint8_t u[16];
+	uuid_v4(u);
+	uuid_format(u, st.id);
+	st.owner = owner;
+	st.total = total;
+	st.success = n_ok;
+	st.failure = n_bad;
+	struct jw w;
+	jw_init(&w, &resp->body);
+	jw_obj_open(&w);
+	jw_key(&w, "id");
+	jw_str(&w, st.id);
+	jw_key(&w, "status");
+	jw_str(&w, "complete");
+	jw_key(&w, "total_count");
+	jw_int(&w, (int64_t)total);
+	jw_key(&w, "success_count");
+	jw_int(&w, (int64_t)n_ok);
+	jw_key(&w, "successes");
+	jw_raw(&w, ok->data, ok->len);
+	jw_key(&w, "failure_count");
+	jw_int(&w, (int64_t)n_bad);
+	jw_key(&w, "failures");
+	jw_raw(&w, bad->data, bad->len);
+	jw_key(&w, "pending_count");
+	jw_int(&w, 0);
+	jw_key(&w, "pendings");
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	int rc = jw_finish(&w);
+	if (rc != ST_OK)
+		return rc;
+	/* The status is kept (24 h at least) as the exact body sent now.
+	 * The objects are durable already; the status is committed with the
+	 * writer's next transaction, readable at once (see
+	 * store_status_put_async for the crash window). */
+	st.lists = resp->body.data;
+	st.lists_len = resp->body.len;
+	if ((rc = store_status_put_async(t->cfg.store, &st, d)) != ST_OK)
+		return rc;
+	resp->status = 202;
+	return ST_OK;
+}
+
 static int h_objects_post(struct http_request *req, struct http_response *resp)
 {
 	struct taxii *t = ctx_of(req);
@@ -1117,49 +1169,9 @@ static int h_objects_post(struct http_request *req, struct http_response *resp)
 	    (rc = jw_finish(&a.bad)) != ST_OK)
 		goto fail;
 
-	struct store_status st;
-	memset(&st, 0, sizeof(st));
-	uint8_t u[16];
-	uuid_v4(u);
-	uuid_format(u, st.id);
-	st.owner = account_of(req)->id;
-	st.total = n;
-	st.success = a.n_ok;
-	st.failure = a.n_bad;
-	struct jw w;
-	jw_init(&w, &resp->body);
-	jw_obj_open(&w);
-	jw_key(&w, "id");
-	jw_str(&w, st.id);
-	jw_key(&w, "status");
-	jw_str(&w, "complete");
-	jw_key(&w, "total_count");
-	jw_int(&w, (int64_t)n);
-	jw_key(&w, "success_count");
-	jw_int(&w, (int64_t)a.n_ok);
-	jw_key(&w, "successes");
-	jw_raw(&w, a.okb.data, a.okb.len);
-	jw_key(&w, "failure_count");
-	jw_int(&w, (int64_t)a.n_bad);
-	jw_key(&w, "failures");
-	jw_raw(&w, a.badb.data, a.badb.len);
-	jw_key(&w, "pending_count");
-	jw_int(&w, 0);
-	jw_key(&w, "pendings");
-	jw_arr_open(&w);
-	jw_arr_close(&w);
-	jw_obj_close(&w);
-	if ((rc = jw_finish(&w)) != ST_OK)
+	if ((rc = taxii_status_reply(t, resp, account_of(req)->id, n, a.n_ok,
+				     &a.okb, a.n_bad, &a.badb, &d)) != ST_OK)
 		goto fail;
-	/* The status is kept (24 h at least) as the exact body sent now.
-	 * The objects are durable already; the status is committed with the
-	 * writer's next transaction, readable at once (see
-	 * store_status_put_async for the crash window). */
-	st.lists = resp->body.data;
-	st.lists_len = resp->body.len;
-	if ((rc = store_status_put_async(t->cfg.store, &st, &d)) != ST_OK)
-		goto fail;
-	resp->status = 202;
 	goto out;
 fail:
 	http_error_from(resp, rc, NULL);

@@ -82,6 +82,12 @@ int taxii_h_peers(struct http_request *req, struct http_response *resp);
 /* TAXII Add Objects by a partner node's account: fed_receive, then the
  * TAXII status (quarantined objects are failures with the reason). */
 struct fed_elem;
+/* Answers an Add Objects with its status resource (202), kept as sent:
+ * ok and bad hold the JSON arrays of successes and failures. */
+int taxii_status_reply(struct taxii *t, struct http_response *resp,
+		       int64_t owner, size_t total, size_t n_ok,
+		       const struct buf *ok, size_t n_bad,
+		       const struct buf *bad, struct diag *d);
 int taxii_fed_post(struct http_request *req, struct http_response *resp,
 		   const struct store_collection *c,
 		   const struct fed_elem *elems, size_t n);

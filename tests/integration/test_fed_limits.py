@@ -12,18 +12,22 @@ def envelope(objs):
     return {"objects": objs}
 
 
-def link_feed_peer(node, name="jp"):
-    """A peer account and its registered (feed) partner: it may post
-    without attestations."""
+def link_peer(node, name="jp", trust="feed"):
+    """A peer account and its registered partner (a feed peer may post
+    without attestations; an attested one must attest)."""
     tok = add_user(node, name, "peer", org="NISC")
     node.run("collection", "grant", "default", name, "write", check=0)
     pol = node.home + "/../%s.yaml" % name
     with open(pol, "w", encoding="utf-8") as f:
         f.write("tlp: []\n")  # it receives nothing from us
     node.run("peer", "add", name, "--url", "http://127.0.0.1:9/taxii2/",
-             "--key", KEY, "--token", "-", "--trust", "feed",
+             "--key", KEY, "--token", "-", "--trust", trust,
              "--policy", pol, stdin="unused\n", check=0)
     return tok
+
+
+def link_feed_peer(node, name="jp"):
+    return link_peer(node, name, "feed")
 
 
 def set_config(node, text):
@@ -189,25 +193,12 @@ def test_a_denied_star_denies_what_it_names(node):
         assert got == {oid for oid, rc in want.items() if rc == 0}, key
 
 
-def link_attested_peer(node, name="jp"):
-    """A peer account and its registered strait partner (attested)."""
-    tok = add_user(node, name, "peer", org="NISC")
-    node.run("collection", "grant", "default", name, "write", check=0)
-    pol = node.home + "/../%s.yaml" % name
-    with open(pol, "w", encoding="utf-8") as f:
-        f.write("tlp: []\n")
-    node.run("peer", "add", name, "--url", "http://127.0.0.1:9/taxii2/",
-             "--key", KEY, "--token", "-", "--policy", pol,
-             stdin="unused\n", check=0)
-    return tok
-
-
 def test_what_is_held_already_is_not_checked_again(node):
     """An envelope whose objects this node holds with the same bytes (a
     relay of what came directly, a push overlapping a catch-up) applies
     nothing, so its attestation is not checked; one new object and the
     same bad attestation is checked, and the new object quarantined."""
-    tok = link_attested_peer(node)
+    tok = link_peer(node, trust="attested")
     admin = add_user(node, "admin", "admin")
     srv = Server(node)
     try:
