@@ -3,19 +3,23 @@
 #include "common/json.h"
 #include "common/split.h"
 #include "common/time.h"
+#include "federation/fedstate.h"
 #include "ingest/ingest.h"
+#include "stix/stix.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char import_usage[] =
-    "usage: strait import [--collection ID] [--default-tlp LEVEL] [--json]\n"
-    "                     [--quiet] FILE...\n"
+    "usage: strait import [--collection ID] [--default-tlp LEVEL]\n"
+    "                     [--red-to PEER|IDENTITY[,...]] [--json] [--quiet]\n"
+    "                     FILE...\n"
     "\n"
     "Imports STIX 2.1 bundles, TAXII envelopes, JSON arrays of objects or\n"
     "single objects ('-' reads standard input). Each object is validated;\n"
@@ -27,6 +31,11 @@ static const char import_usage[] =
     "                       take (default: the node's, see strait.yaml);\n"
     "                       recorded beside the version, the object's\n"
     "                       bytes are never changed\n"
+    "  --red-to NAMES       partner nodes (registered peer names, or their\n"
+    "                       identity ids) that may receive the TLP:RED\n"
+    "                       objects of this import; without it, our RED\n"
+    "                       never leaves the node (each partner's policy\n"
+    "                       must also grant red)\n"
     "  --json               print the summary as JSON\n"
     "  --quiet              no progress and no warnings, only rejections\n"
     "\n"
@@ -226,17 +235,93 @@ static void print_summary(const struct ingest_stats *s, enum tlp def,
 	       (double)s->seen / secs, (double)s->bytes / secs / 1e6);
 }
 
+/* --red-to: the recipients' identities, as the provenance record kept
+ * with each RED version of the import (docs/FEDERATION.md). */
+static int red_recipients(struct cli *c, const char *list, struct buf *out)
+{
+	char(*ids)[STIX_ID_MAX] = calloc(FED_MAX_RED, sizeof(*ids));
+	struct fedstate *fs = NULL;
+	struct diag d;
+	int rc = CLI_OK;
+	size_t n = 0;
+	if (ids == NULL)
+		return cli_fail(CLI_USAGE, "import: out of memory");
+	for (const char *p = list; *p != '\0' && rc == CLI_OK;) {
+		size_t len = strcspn(p, ",");
+		char name[STIX_ID_MAX];
+		char type[STIX_TYPE_MAX];
+		uint8_t uuid[16];
+		if (len == 0 || len >= sizeof(name)) {
+			rc = cli_fail(CLI_USAGE,
+				      "import: --red-to: an empty or overlong "
+				      "name in '%s'",
+				      list);
+			break;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len + (p[len] == ',');
+		if (n == FED_MAX_RED) {
+			rc = cli_fail(CLI_USAGE,
+				      "import: --red-to: more than %d names",
+				      FED_MAX_RED);
+			break;
+		}
+		if (strncmp(name, "identity--", 10) == 0) {
+			if (stix_parse_id(name, len, type, uuid) != ST_OK) {
+				rc = cli_fail(CLI_USAGE,
+					      "import: --red-to: '%s' is not "
+					      "an identity id",
+					      name);
+				break;
+			}
+			memcpy(ids[n++], name, len + 1);
+			continue;
+		}
+		struct fed_health h;
+		if (fs == NULL && fedstate_open(c->home, &fs, &d) != ST_OK) {
+			rc = cli_fail(CLI_USAGE, "import: --red-to: %s", d.msg);
+			break;
+		}
+		fed_health_get(fs, name, &h);
+		if (h.identity[0] == '\0') {
+			rc = cli_fail(CLI_USAGE,
+				      "import: --red-to: no partner '%s' whose "
+				      "identity is known (it is learnt when "
+				      "the link first comes up; or name its "
+				      "identity id)",
+				      name);
+			break;
+		}
+		memcpy(ids[n++], h.identity, sizeof(h.identity));
+	}
+	fedstate_close(fs);
+	if (rc == CLI_OK) {
+		struct fed_prov pv;
+		memset(&pv, 0, sizeof(pv));
+		snprintf(pv.origin, sizeof(pv.origin), "%s",
+			 c->cfg.node_identity);
+		pv.red = ids;
+		pv.n_red = n;
+		if (fed_prov_encode(&pv, out) != ST_OK)
+			rc = cli_fail(CLI_USAGE, "import: out of memory");
+	}
+	free(ids);
+	return rc;
+}
+
 int cmd_import(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"collection", required_argument, NULL, 'c'},
 	    {"default-tlp", required_argument, NULL, 't'},
+	    {"red-to", required_argument, NULL, 'r'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *coll_arg = NULL, *tlp_arg = NULL;
+	const char *coll_arg = NULL, *tlp_arg = NULL, *red_arg = NULL;
 	bool json = false, quiet = false;
 	int ch;
 	optind = 1;
@@ -247,6 +332,9 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			break;
 		case 't':
 			tlp_arg = optarg;
+			break;
+		case 'r':
+			red_arg = optarg;
 			break;
 		case 'j':
 			json = true;
@@ -285,15 +373,25 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	if ((rc = cli_collection(c, coll_arg, &coll)) != CLI_OK)
 		return rc;
 
+	struct buf red = BUF_INIT(1 << 20);
+	if (red_arg != NULL &&
+	    (rc = red_recipients(c, red_arg, &red)) != CLI_OK) {
+		buf_free(&red);
+		return rc;
+	}
 	struct import_ctx ic = {0};
 	ic.quiet = quiet || json;
 	struct ingest_options opt = {0};
 	opt.cid = coll.cid;
 	opt.default_tlp = def;
 	opt.default_declared = tlp_arg != NULL;
+	opt.red_prov = red.len > 0 ? red.data : NULL;
+	opt.red_prov_len = red.len;
 	struct ingest *in = ingest_new(c->store, &opt, on_event, &ic);
-	if (in == NULL)
+	if (in == NULL) {
+		buf_free(&red);
 		return cli_fail(CLI_USAGE, "import: out of memory");
+	}
 	double t0 = time_mono();
 	int status = CLI_OK;
 	for (int i = optind; i < argc; i++) {
@@ -316,5 +414,6 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	if (s->failed)
 		status = CLI_USAGE;
 	ingest_free(in);
+	buf_free(&red);
 	return status;
 }

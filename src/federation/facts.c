@@ -378,9 +378,12 @@ static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 	rc = fed_prov_of(x->fs, id, version, flags, body, body_len, prov,
 			 prov_len, &p);
 	if (rc == ST_OK) {
-		v->f.foreign = true;
-		v->f.origin =
-		    p.origin[0] ? adup(a, p.origin, strlen(p.origin)) : NULL;
+		/* ours when not marked received: its record names RED
+		 * recipients only (strait import --red-to) */
+		v->f.foreign = (flags & STORE_F_FOREIGN) != 0;
+		v->f.origin = v->f.foreign && p.origin[0]
+				  ? adup(a, p.origin, strlen(p.origin))
+				  : NULL;
 		v->f.relay_green = p.relay_green;
 		const char **red =
 		    arena_alloc(a, (p.n_red ? p.n_red : 1) * sizeof(*red));

@@ -169,7 +169,7 @@ void fed_wait_decided(struct fed *f, const char *peer, uint64_t seq,
 	}
 }
 
-int fed_attestations(struct fed *f, bool relay_green,
+int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
 		     const struct fed_page_item *items, size_t n,
 		     fed_json_fn fn, void *ctx, struct diag *d)
 {
@@ -177,6 +177,7 @@ int fed_attestations(struct fed *f, bool relay_green,
 	char(*vers)[TS_BUFSZ] = calloc(n ? n : 1, sizeof(*vers));
 	char(*refs)[STIX_ID_MAX] = calloc(n ? n : 1, sizeof(*refs));
 	size_t nown = 0, nrefs = 0;
+	bool own_red = false;
 	int rc = ST_OK;
 	struct buf b;
 	buf_init(&b, ATTEST_MAX_BYTES);
@@ -205,6 +206,7 @@ int fed_attestations(struct fed *f, bool relay_green,
 			own[nown].canon = it->body;
 			own[nown].canon_len = it->body_len;
 			nown++;
+			own_red |= it->tlp == TLP_RED;
 		}
 		if (pr == ST_OK)
 			fed_prov_free(&p);
@@ -214,6 +216,14 @@ int fed_attestations(struct fed *f, bool relay_green,
 		memset(&m, 0, sizeof(m));
 		m.origin = f->identity;
 		m.relay_green = relay_green;
+		/* Our RED goes only to recipients named at import; the batch
+		 * goes to one of them, which the attestation names (never the
+		 * others: they are not this partner's business). */
+		const char *red[1] = {recipient};
+		if (own_red && recipient != NULL && recipient[0] != '\0') {
+			m.red = red;
+			m.n_red = 1;
+		}
 		if ((rc = attest_make(f->cfg.keys, &m, own, nown, time_now(),
 				      &b, d)) != ST_OK ||
 		    (rc = fn(ctx, b.data, b.len)) != ST_OK)
@@ -260,7 +270,10 @@ int fed_page_attestations(struct fed *f, const char *peer,
 		peer_policy_free(&pol);
 	}
 	free(text);
-	return fed_attestations(f, relay_green, items, n, fn, ctx, d);
+	struct fed_health h;
+	fed_health_get(f->state, peer, &h);
+	return fed_attestations(f, relay_green, h.identity, items, n, fn, ctx,
+				d);
 }
 
 void fed_record_release(struct fed *f, const char *peer, const char *path,

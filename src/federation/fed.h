@@ -136,6 +136,7 @@ struct fed_page_item {
 	const char *body;
 	size_t body_len;
 	uint8_t flags;	  /* STORE_F_* of the version */
+	uint8_t tlp;	  /* enum tlp of the version */
 	const void *prov; /* store_row.prov */
 	size_t prov_len;
 };

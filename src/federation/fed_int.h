@@ -85,8 +85,10 @@ int fed_refs_of(const struct json_val *obj, struct arena *a, const char ***refs,
  * one signed now by us over our own versions and those received from feed
  * peers ("received from"), then the origin's stored attestation of each
  * relayed version, each passed to fn once. relay_green: whether the
- * partner may relay our GREEN (its policy). */
-int fed_attestations(struct fed *f, bool relay_green,
+ * partner may relay our GREEN (its policy); recipient: the partner's
+ * identity, named as the RED recipient when our own RED versions are
+ * among items (they were released to it because an import named it). */
+int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
 		     const struct fed_page_item *items, size_t n,
 		     fed_json_fn fn, void *ctx, struct diag *d);
 

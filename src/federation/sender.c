@@ -365,8 +365,8 @@ static bool withheld_by_marking(struct fed_sender *s,
 	    fed_prov_of(s->f->state, row->id, row->version, row->flags,
 			row->body, row->body_len, row->prov, row->prov_len, &p);
 	if (rc == ST_OK) {
-		f.foreign = true;
-		f.origin = p.origin[0] ? p.origin : NULL;
+		f.foreign = (row->flags & STORE_F_FOREIGN) != 0;
+		f.origin = f.foreign && p.origin[0] ? p.origin : NULL;
 		f.relay_green = p.relay_green;
 		for (size_t i = 0; i < p.n_red; i++)
 			red[i] = p.red[i];
@@ -473,17 +473,24 @@ static int envelope(struct fed_sender *s, struct buf *e,
 	int rc = buf_adds(e, "{\"objects\":[");
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		const struct row_copy *r = rows[i];
-		items[i] = (struct fed_page_item){
-		    r->seq, r->id,    r->version, r->body,
-		    r->len, r->flags, r->prov,	  r->prov_len};
+		items[i] = (struct fed_page_item){.seq = r->seq,
+						  .id = r->id,
+						  .version = r->version,
+						  .body = r->body,
+						  .body_len = r->len,
+						  .flags = r->flags,
+						  .tlp = r->tlp,
+						  .prov = r->prov,
+						  .prov_len = r->prov_len};
 		if (i > 0)
 			rc = buf_addc(e, ',');
 		if (rc == ST_OK)
 			rc = buf_add(e, r->body, r->len);
 	}
 	if (rc == ST_OK)
-		rc = fed_attestations(s->f, s->part.pol.relay_green, items, n,
-				      add_json, e, d);
+		rc = fed_attestations(s->f, s->part.pol.relay_green,
+				      s->part.p.identity, items, n, add_json, e,
+				      d);
 	if (rc == ST_OK)
 		rc = buf_adds(e, "]}");
 	if (rc != ST_OK && d->msg[0] == '\0')

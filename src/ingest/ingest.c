@@ -349,6 +349,14 @@ static int queue(struct ingest *in, const struct json_val *root,
 		it->tlp = (uint8_t)in->opt.default_tlp;
 		it->flags |= STORE_F_DEFAULT_TLP;
 	}
+	if (s->prov_off[i] == SIZE_MAX && it->tlp == TLP_RED &&
+	    in->opt.red_prov != NULL && in->opt.red_prov_len > 0) {
+		s->prov_off[i] = s->warnings.len;
+		it->prov_len = in->opt.red_prov_len;
+		if ((rc = buf_add(&s->warnings, in->opt.red_prov,
+				  in->opt.red_prov_len)) != ST_OK)
+			return rc;
+	}
 	s->index[i] = index;
 	s->offset[i] = offset;
 	s->n++;

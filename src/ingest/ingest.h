@@ -48,7 +48,11 @@ struct ingest_options {
 	bool report_accepted;  /* emit INGEST_ACCEPTED for every object */
 	size_t max_object;     /* bytes in one object (default 16 MiB) */
 	ingest_admit_fn admit; /* NULL: every valid object is stored */
-	uint8_t flags;	       /* STORE_F_* added to every version stored */
+	/* Kept with every TLP:RED version stored (store_item.prov) when the
+	 * admission check sets nothing: an import's named RED recipients. */
+	const void *red_prov;
+	size_t red_prov_len;
+	uint8_t flags; /* STORE_F_* added to every version stored */
 	void *admit_ctx;
 };
 

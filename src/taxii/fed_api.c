@@ -185,6 +185,7 @@ int taxii_fed_page_add(struct taxii_fed_page *p, const struct store_row *row)
 	struct fed_page_item *it = &p->items[p->n];
 	it->seq = row->seq;
 	it->flags = row->flags;
+	it->tlp = row->tlp;
 	it->version = row->version;
 	it->id = (const char *)(uintptr_t)p->bytes.len;
 	int rc = buf_add(&p->bytes, row->id, strlen(row->id) + 1);

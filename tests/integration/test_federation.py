@@ -130,6 +130,37 @@ STANDARD = {
 }
 
 
+def test_red_goes_only_to_the_partners_an_import_names(fed):
+    """Our TLP:RED leaves the node only for the partners `strait import
+    --red-to` names (their policies granting red too); the partner holds
+    it and never relays it."""
+    red_too = FULL + ["red"]
+    pol = dict(STANDARD)
+    pol[("kr", "jp")] = (red_too, True)
+    pol[("kr", "us")] = (red_too, False)
+    pol[("jp", "us")] = (red_too, True)
+    kr, jp, us = fed.triangle(pol)
+    named = indicator("red", name="RED for JP only")
+    unnamed = indicator("red", name="RED that names nobody")
+    kr.import_objects([named], "--red-to", "jp")
+    kr.import_objects([unnamed])
+    wait_held(jp, [named["id"]], what="KR's RED at the partner it names")
+    flush(kr, jp)
+    flush(kr, us)
+    flush(jp, us)
+    assert not jp.has(unnamed["id"])
+    assert not us.has(named["id"]) and not us.has(unnamed["id"])
+    r = kr.cli("policy", "explain", named["id"], "--to", "us", check=False)
+    assert r.returncode == 1, r  # 1: withheld
+    assert "WITHHELD: TLP:RED and not a named recipient" in r.stdout, r
+    out = kr.cli("policy", "explain", named["id"], "--to", "jp").stdout
+    assert "RELEASED" in out, out
+    # a name that is no partner is refused before anything is read
+    r = kr.cli("import", "--red-to", "nobody", "/dev/null", check=False)
+    assert r.returncode == 2 and "no partner 'nobody'" in r.stderr, r
+    quiet(kr, jp, us)
+
+
 # ---------------------------------------------------------------------------
 # 1. The release table, every row, through push.
 
