@@ -29,6 +29,35 @@ st_time fed_copy_key(const uint8_t sha[32])
 	return -(st_time)k - 1;
 }
 
+int fed_facts_provenance(struct fedstate *fs, const struct store_row *row,
+			 struct release_facts *f, struct fed_prov *p,
+			 const char **red)
+{
+	int rc = fed_prov_of(fs, row->id, row->version, row->flags, row->body,
+			     row->body_len, row->prov, row->prov_len, p);
+	f->foreign = (row->flags & STORE_F_FOREIGN) != 0;
+	if (rc == ST_ENOTFOUND) {
+		/* Ours; or received, its record lost (a power cut before
+		 * the provenance reached the disk): another node's, origin
+		 * unknown, no permission to relay. */
+		memset(p, 0, sizeof(*p));
+		return ST_OK;
+	}
+	if (rc != ST_OK) {
+		memset(p, 0, sizeof(*p));
+		return rc;
+	}
+	/* Not marked received: ours, its record naming RED recipients only
+	 * (strait import --red-to). */
+	f->origin = f->foreign && p->origin[0] ? p->origin : NULL;
+	f->relay_green = p->relay_green;
+	for (size_t i = 0; i < p->n_red; i++)
+		red[i] = p->red[i];
+	f->red_identities = red;
+	f->n_red_identities = p->n_red;
+	return ST_OK;
+}
+
 int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 		uint8_t flags, const char *body, size_t len, const void *prov,
 		size_t prov_len, struct fed_prov *out)
@@ -374,33 +403,30 @@ static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 	v->f.cids = c;
 	v->f.n_cids = nc;
 
+	struct store_row row = {.id = id,
+				.version = version,
+				.flags = flags,
+				.body = body,
+				.body_len = body_len,
+				.prov = prov,
+				.prov_len = prov_len};
 	struct fed_prov p;
-	rc = fed_prov_of(x->fs, id, version, flags, body, body_len, prov,
-			 prov_len, &p);
-	if (rc == ST_OK) {
-		/* ours when not marked received: its record names RED
-		 * recipients only (strait import --red-to) */
-		v->f.foreign = (flags & STORE_F_FOREIGN) != 0;
-		v->f.origin = v->f.foreign && p.origin[0]
-				  ? adup(a, p.origin, strlen(p.origin))
-				  : NULL;
-		v->f.relay_green = p.relay_green;
-		const char **red =
-		    arena_alloc(a, (p.n_red ? p.n_red : 1) * sizeof(*red));
-		for (size_t i = 0; red != NULL && i < p.n_red; i++)
-			red[i] = adup(a, p.red[i], strlen(p.red[i]));
-		v->f.red_identities = red;
-		v->f.n_red_identities = red != NULL ? p.n_red : 0;
-		fed_prov_free(&p);
-	} else if (rc != ST_ENOTFOUND) {
+	const char *tmp[FED_MAX_RED];
+	if ((rc = fed_facts_provenance(x->fs, &row, &v->f, &p, tmp)) != ST_OK)
 		return diag_set(d, rc, "%s: provenance could not be read", id);
-	} else if (flags & STORE_F_FOREIGN) {
-		/* Received, its record lost (a power cut before the
-		 * provenance reached the disk): another node's, origin
-		 * unknown, no permission to relay. */
-		v->f.foreign = true;
-	}
-	return ST_OK;
+	/* the facts outlive p: into the arena */
+	size_t nr = v->f.n_red_identities;
+	const char **red = arena_alloc(a, (nr ? nr : 1) * sizeof(*red));
+	if (red == NULL ||
+	    (v->f.origin != NULL &&
+	     (v->f.origin = adup(a, v->f.origin, strlen(v->f.origin))) == NULL))
+		rc = ST_ENOMEM;
+	for (size_t i = 0; rc == ST_OK && i < nr; i++)
+		if ((red[i] = adup(a, tmp[i], strlen(tmp[i]))) == NULL)
+			rc = ST_ENOMEM;
+	v->f.red_identities = red;
+	fed_prov_free(&p);
+	return rc == ST_OK ? ST_OK : diag_set(d, rc, "out of memory");
 }
 
 int fed_facts_row(struct fed_facts *x, const struct store_row *row,

@@ -106,6 +106,16 @@ void fed_senders_stop(struct fed *f);
  * bytes (fed_copy_key). ST_ENOTFOUND for our own versions (those not
  * marked STORE_F_FOREIGN), without a lookup.
  */
+/*
+ * The provenance facts of a stored version into f (foreign, origin,
+ * relay_green, red_identities), pointing into *p and into red (room for
+ * FED_MAX_RED). *p is zeroed or filled: fed_prov_free it after. ST_OK, or
+ * the error reading the provenance. Every reader of a version's facts
+ * (the decision, the decider's shortcut) takes them from here.
+ */
+int fed_facts_provenance(struct fedstate *fs, const struct store_row *row,
+			 struct release_facts *f, struct fed_prov *p,
+			 const char **red);
 int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 		uint8_t flags, const char *body, size_t len, const void *prov,
 		size_t prov_len, struct fed_prov *out);

@@ -686,6 +686,11 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	struct fed_attestation *keep = calloc(n ? n : 1, sizeof(*keep));
 	x.att = calloc(n ? n : 1, sizeof(*x.att));
 	x.map = calloc(n ? n : 1, sizeof(*x.map));
+	struct found_att {
+		size_t elem;
+		char id[STIX_ID_MAX];
+	} *found = NULL;
+	size_t nfound = 0;
 	size_t nkeep = 0;
 	struct ingest *in = NULL;
 	if (doc == NULL || keep == NULL || x.att == NULL || x.map == NULL) {
@@ -695,8 +700,8 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	if (!feed && (rc = known_keys(f, &keys, &owner, &nkeys, d)) != ST_OK)
 		goto out;
 
-	/* Which elements are attestations: only one that names the type
-	 * can be. */
+	/* Which elements are attestations (only one that names the type
+	 * can be), with their ids: attest_verify parses them itself. */
 	const struct json_val *root;
 	struct diag pd;
 	x.is_att = calloc(n ? n : 1, sizeof(*x.is_att));
@@ -705,13 +710,26 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct json_val *t;
-		x.is_att[i] =
-		    contains(elems[i].json, elems[i].len, ATTEST_TYPE) &&
+		const struct json_val *t, *idv;
+		if (!contains(elems[i].json, elems[i].len, ATTEST_TYPE) ||
 		    json_parse(doc, elems[i].json, elems[i].len, 0, NULL, &root,
-			       &pd) == ST_OK &&
-		    (t = json_get(root, "type")) != NULL &&
-		    json_str_eq(t, ATTEST_TYPE);
+			       &pd) != ST_OK ||
+		    (t = json_get(root, "type")) == NULL ||
+		    !json_str_eq(t, ATTEST_TYPE))
+			continue;
+		struct found_att *g =
+		    realloc(found, (nfound + 1) * sizeof(*found));
+		if (g == NULL) {
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+			goto out;
+		}
+		found = g;
+		found[nfound].elem = i;
+		idv = json_get(root, "id");
+		snprintf(found[nfound].id, sizeof(found[nfound].id), "%s",
+			 idv && idv->type == JSON_STRING ? idv->u.str : "");
+		nfound++;
+		x.is_att[i] = true;
 	}
 	/* What the store holds of the others, and which are duplicates. */
 	x.cid = cid;
@@ -725,13 +743,9 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	 * already (a relay of what came directly, a push overlapping a
 	 * catch-up), nothing of the envelope is applied, and checking them
 	 * would prove nothing. */
-	for (size_t i = 0; i < n; i++) {
-		if (!x.is_att[i] || json_parse(doc, elems[i].json, elems[i].len,
-					       0, NULL, &root, &pd) != ST_OK)
-			continue;
-		const struct json_val *idv = json_get(root, "id");
-		const char *aid =
-		    idv && idv->type == JSON_STRING ? idv->u.str : "";
+	for (size_t j = 0; j < nfound; j++) {
+		size_t i = found[j].elem;
+		const char *aid = found[j].id;
 		struct verified *v = &x.att[x.natt];
 		v->json = elems[i].json;
 		v->len = elems[i].len;
@@ -889,6 +903,7 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	}
 	rc = ST_OK;
 out:
+	free(found);
 	free(x.is_att);
 	free(x.pre);
 	free(x.pool);

@@ -361,25 +361,10 @@ static bool withheld_by_marking(struct fed_sender *s,
 	f.flags = row->flags;
 	struct fed_prov p;
 	const char *red[FED_MAX_RED];
-	int rc =
-	    fed_prov_of(s->f->state, row->id, row->version, row->flags,
-			row->body, row->body_len, row->prov, row->prov_len, &p);
-	if (rc == ST_OK) {
-		f.foreign = (row->flags & STORE_F_FOREIGN) != 0;
-		f.origin = f.foreign && p.origin[0] ? p.origin : NULL;
-		f.relay_green = p.relay_green;
-		for (size_t i = 0; i < p.n_red; i++)
-			red[i] = p.red[i];
-		f.red_identities = red;
-		f.n_red_identities = p.n_red;
-	} else if (rc != ST_ENOTFOUND) {
-		return false; /* the full reading says what is wrong */
-	} else if (row->flags & STORE_F_FOREIGN) {
-		f.foreign = true; /* received, its record lost */
-	}
-	bool out = policy_decide_marking(&s->part.aud, &f) != RELEASE_OK;
-	if (rc == ST_OK)
-		fed_prov_free(&p);
+	bool out = fed_facts_provenance(s->f->state, row, &f, &p, red) ==
+		       ST_OK && /* else the full reading says what */
+		   policy_decide_marking(&s->part.aud, &f) != RELEASE_OK;
+	fed_prov_free(&p);
 	return out;
 }
 
