@@ -39,8 +39,6 @@ import json
 import os
 import random
 import re
-import signal
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -49,6 +47,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+
+import fed_fixtures as ff
 
 BIN = os.environ.get("STRAIT_BIN", "build/src/daemon/strait")
 ASAN = "asan" in os.path.realpath(BIN).lower()
@@ -60,19 +60,10 @@ WAIT = float(os.environ.get("STRAIT_E2E_WAIT") or 180)
 # two events when it has more to send.
 QUIET = float(os.environ.get("STRAIT_E2E_QUIET") or (8.0 if ASAN else 3.0))
 
-TAXII = "application/taxii+json;version=2.1"
-SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
-
-LEVELS = ["clear", "green", "amber", "amber+strict", "red"]
+TAXII = ff.TAXII
+LEVELS = ff.LEVELS
 RANK = {lv: i for i, lv in enumerate(LEVELS)}
-TLP2 = {
-    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-    "amber+strict":
-        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-}
+TLP2 = ff.TLP
 TLP1 = {
     "clear": "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
     "green": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
@@ -109,11 +100,8 @@ NODES = {
 # Small helpers
 
 
-def norm_ts(ts):
-    """A STIX timestamp as strait writes version keys (microseconds)."""
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$", ts)
-    assert m, ts
-    return "%s.%sZ" % (m.group(1), (m.group(2) or "").ljust(6, "0")[:6])
+norm_ts = ff.norm_ts
+sanitizer_report = ff.sanitizer_report
 
 
 def stamp_ms(ms):
@@ -170,57 +158,26 @@ def marking_ids(o):
     return ids
 
 
-def sanitizer_report(text):
-    for line in (text or "").splitlines():
-        if any(m in line for m in SANITIZER_MARKS):
-            return line
-    return None
-
-
 def wait_until(fn, what, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" %
-                                 (timeout, what))
-        time.sleep(interval)
+    return ff.wait_until(fn, timeout=timeout, what=what, interval=interval)
 
 
 # ---------------------------------------------------------------------------
-# A node: its home, accounts and server (a small copy of what
-# scripts/demo.py does, kept here so this file stands on its own).
+# A node: fed_fixtures' node, with the accounts this test makes (no grant
+# comes with an account here: the world decides every grant) and what it
+# reads.
 
 
-class Node:
+class Node(ff.FedNode):
     def __init__(self, root, name):
-        self.name = name
-        self.country, self.node_name, self.org = NODES[name]
-        self.home = os.path.join(str(root), name)
-        self.tokens = {}
-        self.proc = None
-        self.port = 0
-        self.starts = 0
+        country, node_name, org = NODES[name]
+        super().__init__(root, name, country=country, node_name=node_name,
+                         org=org)
         self.url = None
         self._local = threading.local()
 
     def cli(self, *args, stdin=None, check=True, timeout=300):
-        env = dict(os.environ)
-        env.pop("STRAIT_HOME", None)
-        p = subprocess.run([BIN, "--home", self.home] +
-                           [str(a) for a in args], input=stdin,
-                           capture_output=True, text=True, env=env,
-                           timeout=timeout)
-        if check and p.returncode != 0:
-            raise AssertionError("strait %s (%s) exited %d:\n%s%s" % (
-                " ".join(str(a) for a in args), self.name, p.returncode,
-                p.stdout[-3000:], p.stderr[-3000:]))
-        return p
-
-    def cli_json(self, *args):
-        return json.loads(self.cli(*(list(args) + ["--json"])).stdout)
+        return super().cli(*args, stdin=stdin, check=check, timeout=timeout)
 
     def init(self):
         self.cli("init", "--name", self.node_name, "--org", self.org,
@@ -241,70 +198,10 @@ class Node:
         self.tokens[name] = m.group(0)
         return m.group(0)
 
-    # the server
-    def start(self, timeout=120):
-        deadline = time.monotonic() + timeout
-        while True:
-            self.starts += 1
-            out_path = os.path.join(self.home, "serve-%d.out" % self.starts)
-            env = dict(os.environ)
-            env.pop("STRAIT_HOME", None)
-            with open(out_path, "w") as out, open(self.log_path(), "w") as e:
-                self.proc = subprocess.Popen(
-                    [BIN, "--home", self.home, "serve", "--listen",
-                     "127.0.0.1:%d" % self.port], stdout=out, stderr=e,
-                    env=env)
-            url = None
-            while url is None and self.proc.poll() is None:
-                with open(out_path) as f:
-                    m = re.search(r"(https?://[^ ]+/taxii2/)", f.read())
-                if m:
-                    url = m.group(1)
-                elif time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise AssertionError("%s did not start" % self.name)
-                else:
-                    time.sleep(0.01)
-            if url is not None:
-                break
-            if time.monotonic() > deadline or self.port == 0:
-                raise AssertionError("%s did not start:\n%s" % (
-                    self.name, self.log()[-3000:]))
-            time.sleep(0.2)  # the port may be held a moment longer
-        self.url = url
-        self.base = url[:-len("taxii2/")]
-        self.port = int(re.search(r":(\d+)/taxii2/$", url).group(1))
-        return self
-
-    def log_path(self, which=None):
-        return os.path.join(self.home, "serve-%d.log" % (which or
-                                                         self.starts))
-
-    def log(self, which=None):
-        try:
-            with open(self.log_path(which), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def all_logs(self):
-        return "\n".join(self.log(i) for i in range(1, self.starts + 1))
-
     def stop(self, timeout=60):
-        """SIGTERM, once the main thread waits for it; the exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            _signal_wait(self.proc.pid)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        rc = self.proc.returncode
-        self.proc = None
-        return rc
+        """SIGTERM, once the main thread waits for it; the exit status
+        (the caller judges it)."""
+        return super().stop(check=False, timeout=timeout)
 
     # HTTP, one session per thread
     def session(self):
@@ -328,26 +225,6 @@ class Node:
     def export_bodies(self, *args):
         doc = json.loads(self.cli("export", "--all-versions", *args).stdout)
         return doc.get("objects", [])
-
-
-STOP_SIGNALS = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
-
-
-def _signal_wait(pid, timeout=30):
-    """Until the main thread of `strait serve` sits in its signal wait
-    (a SIGTERM earlier than that may kill it instead of stopping it)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open("/proc/%d/task/%d/status" % (pid, pid)) as f:
-                for line in f:
-                    if line.startswith("SigBlk:") and \
-                            not int(line.split()[1], 16) & STOP_SIGNALS:
-                        return True
-        except OSError:
-            return False
-        time.sleep(0.01)
-    return False
 
 
 def write_file(node, name, text):
@@ -1231,50 +1108,44 @@ def is_attestation(o):
     return o.get("type") == "x-strait-attestation"
 
 
-def read_objects(kr, cid, token, rnd):
-    """Every version the partner may read in one collection (objects
-    endpoint, match[version]=all, following next). Returns bodies."""
+def read_pages(kr, cid, token, what, limit, take):
+    """Pages of a collection's `what` endpoint (match[version]=all,
+    following next): take(doc) of each page, concatenated."""
     out = []
-    params = {"match[version]": "all", "limit": str(rnd.choice(
-        [97, 500, 1000, 10000]))}
+    params = {"match[version]": "all", "limit": str(limit)}
     for _ in range(10000):
-        r = kr.get("taxii2/root/collections/%s/objects/" % cid, token,
+        r = kr.get("taxii2/root/collections/%s/%s/" % (cid, what), token,
                    params)
         if r.status_code != 200:
-            raise PathError("objects: HTTP %d %s" % (r.status_code,
-                                                     r.text[:300]))
+            raise PathError("%s: HTTP %d %s" % (what, r.status_code,
+                                                r.text[:300]))
         doc = r.json()
-        out += [o for o in doc.get("objects", []) if not is_attestation(o)]
+        out += take(doc)
         if not doc.get("more"):
             return out
         if not doc.get("next"):
-            raise PathError("objects: more without next")
+            raise PathError("%s: more without next" % what)
         params = {"match[version]": "all", "next": doc["next"],
                   "limit": params["limit"]}
-    raise PathError("objects: paging did not end")
+    raise PathError("%s: paging did not end" % what)
+
+
+def read_objects(kr, cid, token, rnd):
+    """Every version the partner may read in one collection (objects
+    endpoint). Returns bodies."""
+    return read_pages(kr, cid, token, "objects",
+                      rnd.choice([97, 500, 1000, 10000]),
+                      lambda doc: [o for o in doc.get("objects", [])
+                                   if not is_attestation(o)])
 
 
 def read_manifest(kr, cid, token, rnd):
-    out = []
-    params = {"match[version]": "all", "limit": str(rnd.choice(
-        [113, 1000, 10000]))}
-    for _ in range(10000):
-        r = kr.get("taxii2/root/collections/%s/manifest/" % cid, token,
-                   params)
-        if r.status_code != 200:
-            raise PathError("manifest: HTTP %d %s" % (r.status_code,
-                                                      r.text[:300]))
-        doc = r.json()
-        out += [(m["id"], norm_ts(m["version"])) for m in
-                doc.get("objects", []) if
-                type_of(m["id"]) != "x-strait-attestation"]
-        if not doc.get("more"):
-            return out
-        if not doc.get("next"):
-            raise PathError("manifest: more without next")
-        params = {"match[version]": "all", "next": doc["next"],
-                  "limit": params["limit"]}
-    raise PathError("manifest: paging did not end")
+    return read_pages(kr, cid, token, "manifest",
+                      rnd.choice([113, 1000, 10000]),
+                      lambda doc: [(m["id"], norm_ts(m["version"]))
+                                   for m in doc.get("objects", []) if
+                                   type_of(m["id"]) !=
+                                   "x-strait-attestation"])
 
 
 def read_one(kr, cid, token, oid):
