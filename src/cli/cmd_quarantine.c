@@ -5,6 +5,7 @@
  */
 #include "cli/cli.h"
 
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/time.h"
 #include "federation/fedstate.h"
@@ -14,7 +15,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,7 +533,7 @@ static int release_check(const struct fed_quarantined *q,
 			      src != ST_OK ? st_strerror(src) : d.msg);
 		goto out;
 	}
-	crypto_hash_sha256(sha256, (const uint8_t *)canon.data, canon.len);
+	hash_sha256(canon.data, canon.len, sha256);
 out:
 	stix_report_free(&rep);
 	buf_free(&canon);

@@ -1,6 +1,7 @@
 /* strait: provenance attestations; see attest.h and docs/FEDERATION.md. */
 #include "federation/attest.h"
 
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/uuid.h"
 
@@ -41,15 +42,12 @@ static bool version_ok(const char *s, size_t n)
 	return n > 0 && n < TS_BUFSZ && ts_parse(s, n, &t, NULL) == ST_OK;
 }
 
-static void hex_sha256(const char *canon, size_t n, char out[65])
-{
-	uint8_t h[32];
-	crypto_hash_sha256(h, (const unsigned char *)canon, n);
-	sodium_bin2hex(out, 65, h, sizeof(h));
-}
-
 /* ---- Making ------------------------------------------------------------ */
 
+/* The attestation without its signature, written straight in RFC 8785
+ * canonical form: members in key order, ASCII strings only (ids, hex,
+ * timestamps), so there is nothing to reorder or escape. A receiver
+ * rebuilds the same bytes from what it parsed. */
 static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
 			  const struct attest_item *items, size_t n,
 			  st_time now, struct buf *b, struct diag *d)
@@ -63,46 +61,61 @@ static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
 	ts_format_ms(now, ts);
 	jw_init(&w, b);
 	jw_obj_open(&w);
-	jw_key(&w, "type");
-	jw_str(&w, ATTEST_TYPE);
-	jw_key(&w, "spec_version");
-	jw_str(&w, "2.1");
-	jw_key(&w, "id");
-	jw_str(&w, id);
 	jw_key(&w, "created");
-	jw_str(&w, ts);
-	jw_key(&w, "modified");
 	jw_str(&w, ts);
 	jw_key(&w, "created_by_ref");
 	jw_str(&w, m->origin);
+	jw_key(&w, "id");
+	jw_str(&w, id);
 	jw_key(&w, "key_id");
 	jw_str(&w, nodekeys_current(k)->id);
-	jw_key(&w, "relay_green");
-	jw_bool(&w, m->relay_green);
+	jw_key(&w, "modified");
+	jw_str(&w, ts);
+	jw_key(&w, "objects");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < n; i++) {
+		hash_sha256_hex(items[i].canon, items[i].canon_len, hex);
+		jw_obj_open(&w);
+		jw_key(&w, "id");
+		jw_str(&w, items[i].id);
+		jw_key(&w, "sha256");
+		jw_str(&w, hex);
+		jw_key(&w, "version");
+		jw_str(&w, items[i].version);
+		jw_obj_close(&w);
+	}
+	jw_arr_close(&w);
 	jw_key(&w, "red_recipients");
 	jw_arr_open(&w);
 	for (size_t i = 0; i < m->n_red; i++)
 		jw_str(&w, m->red[i]);
 	jw_arr_close(&w);
-	jw_key(&w, "objects");
-	jw_arr_open(&w);
-	for (size_t i = 0; i < n; i++) {
-		hex_sha256(items[i].canon, items[i].canon_len, hex);
-		jw_obj_open(&w);
-		jw_key(&w, "id");
-		jw_str(&w, items[i].id);
-		jw_key(&w, "version");
-		jw_str(&w, items[i].version);
-		jw_key(&w, "sha256");
-		jw_str(&w, hex);
-		jw_obj_close(&w);
-	}
-	jw_arr_close(&w);
+	jw_key(&w, "relay_green");
+	jw_bool(&w, m->relay_green);
+	jw_key(&w, "signature_alg");
+	jw_str(&w, ATTEST_SIG_ALG);
+	jw_key(&w, "spec_version");
+	jw_str(&w, "2.1");
+	jw_key(&w, "type");
+	jw_str(&w, ATTEST_TYPE);
 	jw_obj_close(&w);
 	int rc = jw_finish(&w);
 	return rc == ST_OK
 		   ? ST_OK
 		   : diag_set(d, rc, "attestation: %s", st_strerror(rc));
+}
+
+/* What the signature covers under ATTEST_SIG_ALG: a fixed label and the
+ * SHA-256 of the canonical form, so that signing and verifying hash the
+ * attestation once, with the CPU's SHA instructions, rather than twice
+ * with Ed25519's SHA-512. */
+#define SIGNED_LABEL "strait-attestation-sha256\n"
+#define SIGNED_LEN (sizeof(SIGNED_LABEL) - 1 + HASH_SHA256_BYTES)
+
+static void signed_message(const char *canon, size_t n, uint8_t out[SIGNED_LEN])
+{
+	memcpy(out, SIGNED_LABEL, sizeof(SIGNED_LABEL) - 1);
+	hash_sha256(canon, n, out + sizeof(SIGNED_LABEL) - 1);
 }
 
 static int cmp_item(const void *x, const void *y)
@@ -165,21 +178,15 @@ int attest_make(const struct nodekeys *k, const struct attest_meta *m,
 	if (rc != ST_OK)
 		return rc;
 
-	struct buf raw = BUF_INIT(ATTEST_MAX_BYTES);
 	struct buf canon = BUF_INIT(ATTEST_MAX_BYTES);
-	struct json_doc *doc = json_doc_new();
-	const struct json_val *root = NULL;
+	uint8_t msg[SIGNED_LEN];
 	uint8_t sig[NODEKEY_SIG_BYTES];
 	char sig_text[SIG_TEXT];
-	rc = doc == NULL ? diag_set(d, ST_ENOMEM, "out of memory")
-			 : write_unsigned(k, m, items, n, now, &raw, d);
-	/* Sign what a receiver will rebuild: the canonical form. */
-	if (rc == ST_OK)
-		rc = json_parse(doc, raw.data, raw.len, 0, NULL, &root, d);
-	if (rc == ST_OK)
-		rc = json_canonical(root, &canon, d);
-	if (rc == ST_OK)
-		rc = nodekeys_sign(k, canon.data, canon.len, sig);
+	rc = write_unsigned(k, m, items, n, now, &canon, d);
+	if (rc == ST_OK) {
+		signed_message(canon.data, canon.len, msg);
+		rc = nodekeys_sign(k, msg, sizeof(msg), sig);
+	}
 	if (rc == ST_OK) {
 		sodium_bin2base64(sig_text, sizeof(sig_text), sig, sizeof(sig),
 				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -191,8 +198,6 @@ int attest_make(const struct nodekeys *k, const struct attest_meta *m,
 			rc = diag_set(d, ST_ELIMIT,
 				      "attestation: output too large");
 	}
-	json_doc_free(doc);
-	buf_free(&raw);
 	buf_free(&canon);
 	return rc;
 }
@@ -423,7 +428,27 @@ int attest_verify(const char *json, size_t len, const struct attest_key *keys,
 		copy.u.members = mem;
 		rc = json_canonical(&copy, &canon, d);
 	}
-	if (rc == ST_OK && !nodekey_verify(key->pk, canon.data, canon.len, sig))
+	/* Which message the signature covers: named by the signed object
+	 * itself, so removing or changing the name breaks the signature. */
+	const struct json_val *alg =
+	    rc == ST_OK ? json_get(root, "signature_alg") : NULL;
+	bool hashed = false;
+	if (alg != NULL) {
+		if (alg->type != JSON_STRING ||
+		    alg->len != strlen(ATTEST_SIG_ALG) ||
+		    memcmp(alg->u.str, ATTEST_SIG_ALG, alg->len) != 0)
+			rc = diag_set(d, ST_EINVAL,
+				      "attestation %s: 'signature_alg' is not "
+				      "\"%s\"",
+				      out->id, ATTEST_SIG_ALG);
+		hashed = true;
+	}
+	uint8_t msg[SIGNED_LEN];
+	if (rc == ST_OK && hashed)
+		signed_message(canon.data, canon.len, msg);
+	if (rc == ST_OK &&
+	    !(hashed ? nodekey_verify(key->pk, msg, sizeof(msg), sig)
+		     : nodekey_verify(key->pk, canon.data, canon.len, sig)))
 		rc = diag_set(d, ST_EAUTH,
 			      "attestation %s: the signature does not verify "
 			      "with key %s",
@@ -450,7 +475,7 @@ int attest_check(const struct attest *a, const char *id, const char *version,
 	    bsearch(&key, a->entries, a->n, sizeof(*a->entries), cmp_entry);
 	if (e == NULL)
 		return ST_ENOTFOUND;
-	uint8_t h[32];
-	crypto_hash_sha256(h, (const unsigned char *)canon, canon_len);
+	uint8_t h[HASH_SHA256_BYTES];
+	hash_sha256(canon, canon_len, h);
 	return sodium_memcmp(h, e->sha256, 32) == 0 ? ST_OK : ST_ECONFLICT;
 }

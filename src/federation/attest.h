@@ -30,6 +30,10 @@
 #include <stdint.h>
 
 #define ATTEST_TYPE "x-strait-attestation"
+/* Ed25519 over a label and the SHA-256 of the canonical form (see
+ * docs/FEDERATION.md). Without "signature_alg", an attestation of an
+ * earlier build: Ed25519 over the canonical form itself. */
+#define ATTEST_SIG_ALG "ed25519-sha256"
 #define ATTEST_MAX_BYTES (16u << 20)
 #define ATTEST_MAX_OBJECTS 100000
 #define ATTEST_MAX_RED 256

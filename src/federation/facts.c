@@ -5,6 +5,7 @@
  */
 #include "federation/fed_int.h"
 
+#include "common/hash.h"
 #include "common/hex.h"
 #include "common/log.h"
 
@@ -15,11 +16,6 @@
 #define MAX_CIDS 64
 #define MAX_REFS 4096
 #define MAX_LABELS 256
-
-void fed_sha256(const void *p, size_t n, uint8_t out[32])
-{
-	crypto_hash_sha256(out, p, n);
-}
 
 st_time fed_copy_key(const uint8_t sha[32])
 {
@@ -77,7 +73,7 @@ int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 	int rc = fed_prov_get(fs, id, version, out);
 	if (rc == ST_ENOTFOUND && body != NULL) {
 		uint8_t sha[32];
-		fed_sha256(body, len, sha);
+		hash_sha256(body, len, sha);
 		rc = fed_prov_get(fs, id, fed_copy_key(sha), out);
 	}
 	return rc;
@@ -155,7 +151,7 @@ int fed_partner_build(struct store *s, const char *name, const char *identity,
 	if (policy_text == NULL)
 		return ST_OK; /* has_policy false: receives nothing */
 	uint8_t h[32];
-	fed_sha256(policy_text, strlen(policy_text), h);
+	hash_sha256(policy_text, strlen(policy_text), h);
 	sodium_bin2hex(out->hash, sizeof(out->hash), h, sizeof(h));
 	int rc =
 	    peer_policy_parse(policy_text, strlen(policy_text), &out->pol, d);

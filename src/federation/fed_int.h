@@ -124,6 +124,5 @@ int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 st_time fed_copy_key(const uint8_t sha[32]);
 
 /* The canonical SHA-256 of bytes. */
-void fed_sha256(const void *p, size_t n, uint8_t out[32]);
 
 #endif

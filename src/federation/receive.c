@@ -11,6 +11,7 @@
  */
 #include "federation/fed_int.h"
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "ingest/ingest.h"
 #include "stix/stix.h"
@@ -481,7 +482,7 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 	if (info->versioned)
 		ts_format(info->version, ver);
 	uint8_t sha[32];
-	fed_sha256(canon, len, sha);
+	hash_sha256(canon, len, sha);
 	hc->body = canon;
 	hc->len = len;
 	hc->version = info->version;

@@ -11,6 +11,7 @@
 #include "taxii/http.h"
 #include "taxii/http_int.h"
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/time.h"
 
@@ -597,7 +598,7 @@ static void tls_peer(struct http_conn *c)
 	if (gnutls_certificate_verify_peers(ses, &purpose, 1, &status) != 0 ||
 	    status != 0)
 		return;
-	crypto_hash_sha256(c->fp, certs[0].data, certs[0].size);
+	hash_sha256(certs[0].data, certs[0].size, c->fp);
 	c->has_cert = true;
 }
 

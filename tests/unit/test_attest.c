@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "federation/attest.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,96 @@ static void test_tampering(void **state)
 	buf_free(&b);
 }
 
+/* What is signed is the canonical form the receiver rebuilds: the
+ * attestation is written in it, so the bytes before the signature are
+ * their own canonical form. */
+static void test_written_canonical(void **state)
+{
+	struct fx *f = *state;
+	struct buf b, c = BUF_INIT(1 << 20);
+	struct diag d;
+	make(f, true, &b);
+	char *sig = strstr(b.data, ",\"signature\"");
+	assert_non_null(sig);
+	size_t keep = (size_t)(sig - b.data);
+	char *t = malloc(keep + 2);
+	memcpy(t, b.data, keep);
+	strcpy(t + keep, "}");
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root;
+	assert_int_equal(json_parse(doc, t, keep + 1, 0, NULL, &root, &d),
+			 ST_OK);
+	assert_int_equal(json_canonical(root, &c, &d), ST_OK);
+	assert_int_equal(c.len, keep + 1);
+	assert_memory_equal(c.data, t, keep + 1);
+	assert_non_null(strstr(t, "\"signature_alg\":\"" ATTEST_SIG_ALG "\""));
+	json_doc_free(doc);
+	buf_free(&c);
+	free(t);
+	buf_free(&b);
+}
+
+/* The signature's algorithm is signed with it: dropped, the signature no
+ * longer verifies (it cannot be downgraded to the older message); changed,
+ * the attestation is refused by name. */
+static void test_signature_alg(void **state)
+{
+	struct fx *f = *state;
+	struct buf b;
+	struct attest a;
+	struct diag d;
+	make(f, false, &b);
+	char *t =
+	    replaced(b.data, ",\"signature_alg\":\"" ATTEST_SIG_ALG "\"", "");
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+	assert_non_null(strstr(d.msg, "does not verify"));
+	free(t);
+	t = replaced(b.data, "\"" ATTEST_SIG_ALG "\"", "\"ed25519-sha512\"");
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "'signature_alg'"));
+	assert_null(a.entries);
+	free(t);
+	buf_free(&b);
+}
+
+/* An attestation of an earlier build (no "signature_alg"; Ed25519 over
+ * the canonical form itself) still verifies, so a partner that has not
+ * upgraded, and what was kept from it, are not quarantined. */
+static void test_earlier_signature(void **state)
+{
+	struct fx *f = *state;
+	struct diag d;
+	struct attest a;
+	char text[2048], sigt[100];
+	char unsig[1024];
+	snprintf(unsig, sizeof(unsig),
+		 "{\"created\":\"2026-11-01T10:00:00.000Z\","
+		 "\"created_by_ref\":\"%s\","
+		 "\"id\":\"" ATTEST_TYPE "--2f0d6e52-8d7c-4a1b-9e3f-"
+		 "5a6b7c8d9e0f\",\"key_id\":\"%s\","
+		 "\"modified\":\"2026-11-01T10:00:00.000Z\","
+		 "\"objects\":[{\"id\":\"%s\",\"sha256\":\"%064d\","
+		 "\"version\":\"%s\"}],\"red_recipients\":[],"
+		 "\"relay_green\":false,\"spec_version\":\"2.1\","
+		 "\"type\":\"" ATTEST_TYPE "\"}",
+		 ORIGIN, nodekeys_current(f->k)->id, ids[0], 0, vers[0]);
+	uint8_t sig[NODEKEY_SIG_BYTES];
+	assert_int_equal(nodekeys_sign(f->k, unsig, strlen(unsig), sig), ST_OK);
+	sodium_bin2base64(sigt, sizeof(sigt), sig, sizeof(sig),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(text, sizeof(text), "%.*s,\"signature\":\"%s\"}",
+		 (int)strlen(unsig) - 1, unsig, sigt);
+	assert_int_equal(verify(f, text, &a, &d), ST_OK);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.entries[0].id, ids[0]);
+	attest_free(&a);
+	/* and is still bound by what it signed */
+	char *t =
+	    replaced(text, "\"relay_green\":false", "\"relay_green\":true");
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+	free(t);
+}
+
 static void test_malformed(void **state)
 {
 	struct fx *f = *state;
@@ -338,6 +429,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_written_canonical, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_signature_alg, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_earlier_signature, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	};

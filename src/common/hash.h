@@ -1,0 +1,18 @@
+/* strait: SHA-256, the hash of attestations, provenance records and
+ * certificate pins. nettle's, which uses the CPU's SHA instructions where
+ * it has them (libsodium's is portable C, eight times slower here, and
+ * every object crossing a node boundary is hashed on both sides). */
+#ifndef STRAIT_COMMON_HASH_H
+#define STRAIT_COMMON_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HASH_SHA256_BYTES 32
+
+void hash_sha256(const void *p, size_t n, uint8_t out[HASH_SHA256_BYTES]);
+
+/* The same, as 64 lowercase hex digits and a NUL. */
+void hash_sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif
