@@ -112,22 +112,56 @@ static void split_time(st_time t, int64_t *y, int *mo, int *d, int *h, int *mi,
 	*s = (int)(rem % 60);
 }
 
-void ts_format(st_time t, char out[TS_BUFSZ])
+/* Writes v as exactly w decimal digits at p (v < 10^w). */
+static inline char *put_digits(char *p, int64_t v, int w)
+{
+	for (int i = w - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + w;
+}
+
+/* The common case without printf, which is a measurable share of what
+ * a node does per object when it sends or receives a batch; fracw is 6
+ * (microseconds) or 3 (milliseconds). */
+static void format(st_time t, int fracw, char out[TS_BUFSZ])
 {
 	int64_t y, us;
 	int mo, d, h, mi, s;
 	split_time(t, &y, &mo, &d, &h, &mi, &s, &us);
-	snprintf(out, TS_BUFSZ, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-		 (long long)y, mo, d, h, mi, s, (long long)us);
+	int64_t frac = fracw == 6 ? us : us / 1000 % 1000;
+	if (y < 0 || y > 9999) {
+		snprintf(out, TS_BUFSZ,
+			 "%04lld-%02d-%02dT%02d:%02d:%02d.%0*lldZ",
+			 (long long)y, mo, d, h, mi, s, fracw, (long long)frac);
+		return;
+	}
+	char *p = put_digits(out, y, 4);
+	*p++ = '-';
+	p = put_digits(p, mo, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, h, 2);
+	*p++ = ':';
+	p = put_digits(p, mi, 2);
+	*p++ = ':';
+	p = put_digits(p, s, 2);
+	*p++ = '.';
+	p = put_digits(p, frac, fracw);
+	*p++ = 'Z';
+	*p = '\0';
+}
+
+void ts_format(st_time t, char out[TS_BUFSZ])
+{
+	format(t, 6, out);
 }
 
 void ts_format_ms(st_time t, char out[TS_BUFSZ])
 {
-	int64_t y, us;
-	int mo, d, h, mi, s;
-	split_time(t, &y, &mo, &d, &h, &mi, &s, &us);
-	snprintf(out, TS_BUFSZ, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 (long long)y, mo, d, h, mi, s, (int)(us / 1000 % 1000));
+	format(t, 3, out);
 }
 
 st_time time_now(void)

@@ -135,6 +135,12 @@ static void test_ts_format_ms(void **state)
 	char out[TS_BUFSZ];
 	ts_format(-1, out);
 	assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
+	/* Past the four-digit years a STIX timestamp has: still written in
+	 * full, never cut short. */
+	ts_format(253402300800000001, out);
+	assert_string_equal(out, "10000-01-01T00:00:00.000001Z");
+	ts_format_ms(253402300800000001, out);
+	assert_string_equal(out, "10000-01-01T00:00:00.000Z");
 }
 
 static void test_clocks(void **state)
