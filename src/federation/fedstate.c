@@ -461,14 +461,18 @@ static int set_load(struct fedstate *f, const char *peer)
 	return rc;
 }
 
-bool fed_released(struct fedstate *f, const char *peer, uint64_t seq)
+/* Finds the loaded set of peer (loading it on first use) and calls fn on
+ * it under the read lock; false when it cannot be read. */
+static bool with_set(struct fedstate *f, const char *peer,
+		     bool (*fn)(const struct relset *, uint64_t, uint64_t *),
+		     uint64_t seq, uint64_t *out)
 {
 	if (f == NULL || peer == NULL)
 		return false;
 	for (int pass = 0; pass < 2; pass++) {
 		pthread_rwlock_rdlock(&f->rw);
 		const struct relset *s = set_find(f, peer);
-		bool known = s != NULL, has = known && set_has(s, seq);
+		bool known = s != NULL, has = known && fn(s, seq, out);
 		pthread_rwlock_unlock(&f->rw);
 		if (known)
 			return has;
@@ -481,6 +485,34 @@ bool fed_released(struct fedstate *f, const char *peer, uint64_t seq)
 			break; /* unreadable: nothing counts as released */
 	}
 	return false;
+}
+
+static bool has_fn(const struct relset *s, uint64_t seq, uint64_t *out)
+{
+	(void)out;
+	return set_has(s, seq);
+}
+
+static bool next_fn(const struct relset *s, uint64_t after, uint64_t *out)
+{
+	if (after == UINT64_MAX)
+		return false;
+	size_t i = set_lower(s, after + 1);
+	if (i == s->n)
+		return false;
+	*out = s->v[i];
+	return true;
+}
+
+bool fed_released(struct fedstate *f, const char *peer, uint64_t seq)
+{
+	return with_set(f, peer, has_fn, seq, NULL);
+}
+
+bool fed_released_next(struct fedstate *f, const char *peer, uint64_t after,
+		       uint64_t *next)
+{
+	return with_set(f, peer, next_fn, after, next);
 }
 
 /* ---- provenance ---- */

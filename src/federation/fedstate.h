@@ -117,6 +117,11 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
  * loaded once per peer and kept in step by fed_decided): safe to call
  * inside a store read callback. */
 bool fed_released(struct fedstate *f, const char *peer, uint64_t seq);
+/* The first seq released to peer after after, in *next; false when there
+ * is none (or the set cannot be read). From memory, as fed_released: the
+ * deliverer skips the stretches of the log that hold nothing for peer. */
+bool fed_released_next(struct fedstate *f, const char *peer, uint64_t after,
+		       uint64_t *next);
 /*
  * The set is read from the file the first time a peer is asked about and
  * then changes only through this process (fed_decided, fed_policy_reset,

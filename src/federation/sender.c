@@ -25,6 +25,7 @@
 #include "federation/client.h"
 #include "federation/fed_int.h"
 
+#include "common/arena.h"
 #include "common/log.h"
 #include "common/split.h"
 
@@ -65,10 +66,12 @@ struct row_copy {
 	size_t prov_len;
 };
 
-/* Rows read from the log, copied (a store callback may not block). */
+/* Rows read from the log, copied (a store callback may not block); their
+ * bytes in one arena, let go of all at once. */
 struct rowbuf {
 	struct row_copy *v;
 	size_t n, cap;
+	struct arena *mem;
 };
 
 /* One batch: read, selected, signed, and posted by a thread of its own,
@@ -158,12 +161,16 @@ static void health_ok(struct fed_sender *s, uint64_t sent)
 
 static void rows_clear(struct rowbuf *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		free(b->v[i].id);
-		free(b->v[i].body);
-		free(b->v[i].prov);
-	}
 	b->n = 0;
+	if (b->mem != NULL)
+		arena_reset(b->mem);
+}
+
+static void rows_free(struct rowbuf *b)
+{
+	free(b->v);
+	arena_free(b->mem);
+	memset(b, 0, sizeof(*b));
 }
 
 static int copy_row(void *ctx, const struct store_row *row)
@@ -177,30 +184,28 @@ static int copy_row(void *ctx, const struct store_row *row)
 		b->v = g;
 		b->cap = nc;
 	}
+	if (b->mem == NULL && (b->mem = arena_new(4u << 20)) == NULL)
+		return ST_ENOMEM;
+	size_t il = strlen(row->id);
+	size_t pl = row->prov != NULL ? row->prov_len : 0;
+	char *m = arena_alloc(b->mem, il + 1 + row->body_len + 1 + pl);
+	if (m == NULL)
+		return ST_ENOMEM;
 	struct row_copy *r = &b->v[b->n];
 	r->seq = row->seq;
 	r->version = row->version;
 	r->tlp = row->tlp;
 	r->flags = row->flags;
-	r->id = strdup(row->id);
-	r->body = malloc(row->body_len + 1);
-	r->len = row->body_len;
-	r->prov = NULL;
-	r->prov_len = 0;
-	if (row->prov != NULL && row->prov_len > 0 &&
-	    (r->prov = malloc(row->prov_len)) != NULL) {
-		memcpy(r->prov, row->prov, row->prov_len);
-		r->prov_len = row->prov_len;
-	}
-	if (r->id == NULL || r->body == NULL ||
-	    (row->prov_len > 0 && r->prov == NULL)) {
-		free(r->id);
-		free(r->body);
-		free(r->prov);
-		return ST_ENOMEM;
-	}
+	r->id = m;
+	memcpy(r->id, row->id, il + 1);
+	r->body = m + il + 1;
 	memcpy(r->body, row->body, row->body_len);
 	r->body[row->body_len] = '\0';
+	r->len = row->body_len;
+	r->prov = pl > 0 ? r->body + row->body_len + 1 : NULL;
+	if (pl > 0)
+		memcpy(r->prov, row->prov, pl);
+	r->prov_len = pl;
 	b->n++;
 	return 0;
 }
@@ -544,7 +549,7 @@ static void push_reset(struct push *p)
 static void push_free(struct push *p)
 {
 	push_reset(p);
-	free(p->rows.v);
+	rows_free(&p->rows);
 	buf_free(&p->env);
 	buf_free(&p->resp.body);
 	if (p->open)
@@ -566,6 +571,19 @@ static int prepare(struct fed_sender *s, struct push *p, uint64_t from,
 	push_reset(p);
 	p->upto = from;
 	while (!full && at < decided && p->rows.n < limit) {
+		/* Straight to the next released version: the rows before
+		 * it hold nothing for this partner (most of what a relay
+		 * node receives goes back to no one). */
+		uint64_t nx;
+		if (!fed_released_next(f->state, s->name, at, &nx) ||
+		    nx > decided) {
+			p->upto = decided;
+			break;
+		}
+		if (nx - 1 > at) {
+			at = nx - 1;
+			p->upto = at;
+		}
 		uint64_t span = decided - at;
 		size_t chunk = span < want ? (size_t)span : want;
 		int rc = store_log_read(f->cfg.store, at, chunk, 0, copy_row,
@@ -1057,8 +1075,7 @@ static void *decider_main(void *arg)
 		 * (another process) is seen within 100 ms. */
 		store_wait_seq(f->cfg.store, cur, 100);
 	}
-	rows_clear(&s->drows);
-	free(s->drows.v);
+	rows_free(&s->drows);
 	return NULL;
 }
 

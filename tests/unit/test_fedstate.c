@@ -262,6 +262,19 @@ static void test_released(void **state)
 	assert_false(fed_released(f, "us", 3));
 	assert_false(fed_released(f, NULL, 3));
 	assert_false(fed_released(f, "../x", 3));
+	/* The next released after a seq: where a deliverer goes next. */
+	const uint64_t nexts[][2] = {{0, 1}, {1, 3}, {2, 3},
+				     {3, 4}, {5, 9}, {8, 9}};
+	for (size_t i = 0; i < sizeof(nexts) / sizeof(nexts[0]); i++) {
+		uint64_t nx = 0;
+		assert_true(fed_released_next(f, "jp", nexts[i][0], &nx));
+		assert_true(nx == nexts[i][1]);
+	}
+	uint64_t none = 0;
+	assert_false(fed_released_next(f, "jp", 9, &none));
+	assert_false(fed_released_next(f, "jp", UINT64_MAX, &none));
+	assert_false(fed_released_next(f, "us", 0, &none));
+	assert_false(fed_released_next(f, "../x", 0, &none));
 
 	uint64_t q = 0;
 	assert_int_equal(
