@@ -448,16 +448,14 @@ struct held {
 
 struct held_list {
 	struct arena *a;
+	bool last_only; /* only the latest version counts (not an SCO) */
 	struct held v[64];
 	size_t n;
 };
 
-static int keep_row(void *ctx, const struct store_row *row)
+static int copy_held(struct held_list *h, struct held *e,
+		     const struct store_row *row)
 {
-	struct held_list *h = ctx;
-	if (h->n == 64)
-		return 1; /* an SCO held 64 times: enough to decide */
-	struct held *e = &h->v[h->n];
 	e->seq = row->seq;
 	e->version = row->version;
 	e->tlp = row->tlp;
@@ -474,12 +472,31 @@ static int keep_row(void *ctx, const struct store_row *row)
 		memcpy(e->prov, row->prov, row->prov_len);
 		e->prov_len = row->prov_len;
 	}
-	if (e->id == NULL || e->body == NULL)
-		return ST_ENOMEM;
-	h->n++;
-	return 0;
+	return e->id == NULL || e->body == NULL ? ST_ENOMEM : ST_OK;
 }
 
+static int keep_row(void *ctx, size_t i, const struct store_row *row)
+{
+	struct held_list *h = ctx;
+	(void)i;
+	if (h->last_only && h->n == 1) {
+		const struct held *e = &h->v[0];
+		if (row->version < e->version ||
+		    (row->version == e->version && row->seq < e->seq))
+			return 0; /* an earlier version */
+		return copy_held(h, &h->v[0], row);
+	}
+	if (h->n == 64)
+		return 1; /* an SCO held 64 times: enough to decide */
+	int rc = copy_held(h, &h->v[h->n], row);
+	if (rc == ST_OK)
+		h->n++;
+	return rc;
+}
+
+/* The versions of id that count for a reference to it: the latest, or
+ * every one of an SCO. One prepared lookup by id (this runs for every
+ * reference of every version decided). */
 static int lookup(void *ctx, const char *id, const struct release_version **out,
 		  size_t *n)
 {
@@ -495,17 +512,15 @@ static int lookup(void *ctx, const char *id, const struct release_version **out,
 		return ST_OK; /* not an id: nothing held */
 	memcpy(type, id, (size_t)(dd - id));
 	type[dd - id] = '\0';
-	struct store_query q;
-	memset(&q, 0, sizeof(q));
-	q.id = id;
-	q.vsel =
-	    stix_is_sco_type(type, strlen(type)) ? STORE_V_ALL : STORE_V_LAST;
-	struct held_list h = {.a = x->look_arena};
-	int rc = store_query(x->store, &q, keep_row, &h, NULL, &d);
-	if (rc == ST_EINVAL)
-		return ST_OK; /* a malformed id names nothing we hold */
+	struct held_list h = {.a = x->look_arena,
+			      .last_only =
+				  !stix_is_sco_type(type, strlen(type))};
+	const char *ids[1] = {id};
+	/* a malformed id names nothing we hold: no row */
+	int rc = store_held(x->store, ids, 1, 0, keep_row, &h, &d);
 	if (rc < 0) {
-		log_warn("federation", "reference %s: %s", id, d.msg);
+		log_warn("federation", "reference %s: %s", id,
+			 rc == ST_ENOMEM ? "out of memory" : d.msg);
 		return rc;
 	}
 	if (h.n > x->caplooked) {
