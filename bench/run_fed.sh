@@ -9,7 +9,8 @@
 #     the POST to KR alone (KR's own durable write: the ceiling);
 #   - relay KR -> JP -> US (KR's policy for US then grants nothing);
 #   - catch-up: JP is stopped, KR imports N objects (bench/gen_bundle, the
-#     import benchmark's mix) and finishes pushing them to US, JP starts
+#     import benchmark's mix), finishes pushing them to US and deciding
+#     them for JP (its decider goes on through an outage), JP starts
 #     again and receives what KR's policy gives it (KR's push and JP's own
 #     catch-up), attestations verified; the rate is counted from the first
 #     version that arrives to the last; beside it, `strait import` of the
@@ -130,11 +131,18 @@ stop jp
 	[ $? -eq 1 ]
 # US is up and takes the same versions meanwhile: let KR finish with it
 # first, so that what is timed is JP catching up, not two partners at once.
+# KR's decider for JP goes on while JP is down, as it would through an
+# outage: JP comes back to versions KR has decided for it.
 i=0
+kr_versions() {
+	"$S" --home "$OUT/kr" node show --json |
+		sed -n 's/.*"versions":\([0-9]*\).*/\1/p' | head -1
+}
 until [ "$("$S" --home "$OUT/kr" peer status us --json | json_num queue)" = 0 ] &&
 	[ "$("$S" --home "$OUT/kr" peer status us --json | json_num decided)" -ge \
-		"$("$S" --home "$OUT/kr" node show --json |
-			sed -n 's/.*"versions":\([0-9]*\).*/\1/p' | head -1)" ]; do
+		"$(kr_versions)" ] &&
+	[ "$("$S" --home "$OUT/kr" peer status jp --json | json_num decided)" -ge \
+		"$(kr_versions)" ]; do
 	i=$((i + 1))
 	[ $i -lt 36000 ] || { echo "KR did not finish with US" >&2; exit 1; }
 	sleep 0.1
