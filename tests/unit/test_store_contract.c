@@ -2975,6 +2975,19 @@ static void test_held(void **state)
 	assert_int_equal(g.idx[0], 2);
 	/* nothing asked, nothing read */
 	assert_int_equal(store_held(f->s, NULL, 0, c1, held_fn, &g, &d), ST_OK);
+	/* a type first written after it was asked for (and found unknown)
+	 * is found from then on: an unknown type is not remembered */
+	struct store_item x = one(f->s, c1, "x-never-seen", 1, true, 7, "x");
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, ids, 4, c1, held_fn, &g, &d), ST_OK);
+	assert_int_equal(g.n, 4);
+	bool seen_x = false;
+	for (size_t k = 0; k < g.n; k++)
+		if (g.idx[k] == 2) {
+			assert_int_equal(g.seq[k], x.seq);
+			seen_x = true;
+		}
+	assert_true(seen_x);
 }
 
 /* What a version's owner keeps with it comes back on every read path, as

@@ -226,6 +226,32 @@ void sq_read_end(struct sq_reader *r)
  * cache never goes stale; a miss reads the types table within the
  * caller's read transaction, which sees every code its rows use.
  */
+/* Keeps name as the name of code i in r's cache; the cached copy, or
+ * NULL when out of memory. */
+static const char *cache_name(struct sq_reader *r, size_t i, const char *name,
+			      size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	if (i >= r->nnames) {
+		size_t n = i + 16;
+		char **p = realloc(r->names, n * sizeof(*p));
+		if (p == NULL) {
+			free(copy);
+			return NULL;
+		}
+		memset(p + r->nnames, 0, (n - r->nnames) * sizeof(*p));
+		r->names = p;
+		r->nnames = n;
+	}
+	free(r->names[i]);
+	r->names[i] = copy;
+	return copy;
+}
+
 const char *sq_type_name(struct sq_reader *r, int64_t code)
 {
 	if (code <= 0 || code > INT32_MAX)
@@ -234,33 +260,38 @@ const char *sq_type_name(struct sq_reader *r, int64_t code)
 	if (i < r->nnames && r->names[i] != NULL)
 		return r->names[i];
 	sqlite3_stmt *st = sq_reader_stmt(r, R_TYPE_NAME, NULL);
-	char *name = NULL;
+	const char *name = NULL;
 	if (st == NULL)
 		return NULL;
 	sqlite3_bind_int64(st, 1, code);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		name = strdup((const char *)sqlite3_column_text(st, 0));
+		name =
+		    cache_name(r, i, (const char *)sqlite3_column_text(st, 0),
+			       (size_t)sqlite3_column_bytes(st, 0));
 	sqlite3_reset(st);
-	if (name == NULL)
-		return NULL;
-	if (i >= r->nnames) {
-		size_t n = i + 16;
-		char **p = realloc(r->names, n * sizeof(*p));
-		if (p == NULL) {
-			free(name);
-			return NULL;
-		}
-		memset(p + r->nnames, 0, (n - r->nnames) * sizeof(*p));
-		r->names = p;
-		r->nnames = n;
-	}
-	r->names[i] = name;
 	return name;
 }
+
+/* Past this many codes a name is looked up in the table, not in the
+ * cache: a scan must stay short however many custom types arrive. */
+#define TYPE_SCAN_MAX 256
 
 int sq_type_code(struct sq_reader *r, const char *name, size_t len,
 		 int64_t *code, struct diag *d)
 {
+	/* The cache first: every id of an envelope is looked up by type,
+	 * and a few types make most of them. Only codes found are cached
+	 * (a type unknown now may be added by the next write). */
+	if (r->nnames <= TYPE_SCAN_MAX) {
+		for (size_t i = 1; i < r->nnames; i++) {
+			const char *c = r->names[i];
+			if (c != NULL && strlen(c) == len &&
+			    memcmp(c, name, len) == 0) {
+				*code = (int64_t)i;
+				return ST_OK;
+			}
+		}
+	}
 	sqlite3_stmt *st = sq_reader_stmt(r, R_TYPE_CODE, d);
 	int rc = ST_OK;
 	if (st == NULL)
@@ -273,6 +304,9 @@ int sq_type_code(struct sq_reader *r, const char *name, size_t len,
 	else if (src != SQLITE_DONE)
 		rc = sql_diag(r->db, d, "types");
 	sqlite3_reset(st);
+	if (*code > 0 && *code <= INT32_MAX &&
+	    ((size_t)*code >= r->nnames || r->names[*code] == NULL))
+		(void)cache_name(r, (size_t)*code, name, len);
 	return rc;
 }
 
