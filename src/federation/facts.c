@@ -293,7 +293,8 @@ struct fed_facts {
 	struct arena *look_arena; /* the last lookup's versions */
 	struct release_version *looked;
 	size_t nlooked, caplooked;
-	int err; /* of the last lookup's reads */
+	int err;      /* of the last lookup's reads */
+	bool no_cids; /* the audience does not look at collections */
 };
 
 struct fed_facts *fed_facts_new(struct store *s, struct fedstate *fs)
@@ -387,8 +388,8 @@ static int build(struct fed_facts *x, struct arena *a, uint64_t seq,
 
 	int64_t cids[MAX_CIDS];
 	size_t nc = 0;
-	if ((rc = store_memberships(x->store, seq, cids, MAX_CIDS, &nc, d)) !=
-	    ST_OK)
+	if (!x->no_cids && (rc = store_memberships(x->store, seq, cids,
+						   MAX_CIDS, &nc, d)) != ST_OK)
 		return rc;
 	if (nc > MAX_CIDS)
 		nc = MAX_CIDS;
@@ -544,6 +545,12 @@ static int lookup(void *ctx, const char *id, const struct release_version **out,
 	*out = x->looked;
 	*n = h.n;
 	return ST_OK;
+}
+
+void fed_facts_collections(struct fed_facts *x, bool needed)
+{
+	if (x != NULL)
+		x->no_cids = !needed;
 }
 
 struct release_source fed_facts_source(struct fed_facts *x)

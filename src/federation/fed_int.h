@@ -75,6 +75,10 @@ int fed_facts_row(struct fed_facts *x, const struct store_row *row,
 		  struct release_version *out, struct diag *d);
 /* Frees what rows and lookups kept. */
 void fed_facts_reset(struct fed_facts *x);
+/* Whether versions' collections are read (the default): a caller whose
+ * audience does not need them (policy_needs_collections) saves a read per
+ * version and per reference. */
+void fed_facts_collections(struct fed_facts *x, bool needed);
 
 /* Every reference a STIX object makes (*_ref, *_refs at any depth, but not
  * marking references), into refs (arena strings); *n gets the count. */

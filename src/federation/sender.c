@@ -344,6 +344,7 @@ static int reload(struct fed_sender *s)
 	s->part.p.name = s->part.name;
 	s->part.p.identity = s->part.identity[0] ? s->part.identity : NULL;
 	s->part.aud.partner = &s->part.p;
+	fed_facts_collections(s->facts, policy_needs_collections(&s->part.aud));
 	s->part_feed = p.trust == PEER_FEED;
 	s->have_part = true;
 	pthread_mutex_unlock(&s->part_mu);

@@ -234,6 +234,13 @@ static enum release_why partner_decide(const struct partner *p,
 	return labels_rule(p, f);
 }
 
+bool policy_needs_collections(const struct audience *a)
+{
+	const struct partner *p = a->partner;
+	return p != NULL && p->has_policy && !p->deny_all_collections &&
+	       !(p->all_collections && p->n_deny_collections == 0);
+}
+
 enum release_why policy_decide_marking(const struct audience *a,
 				       const struct release_facts *f)
 {

@@ -139,6 +139,15 @@ enum release_why policy_decide(const struct audience *a,
  * rest decides". Lets a caller skip reading a version (its type, labels,
  * collections, references) that its marking alone keeps from an audience.
  */
+/*
+ * Whether policy_decide's answer for a can depend on the collections a
+ * version is in (release_facts.cids): false when the audience is not a
+ * partner, or its policy allows every collection and denies none, or
+ * denies them all. A caller may then leave cids empty, for the version
+ * decided and for what it references.
+ */
+bool policy_needs_collections(const struct audience *a);
+
 enum release_why policy_decide_marking(const struct audience *a,
 				       const struct release_facts *f);
 

@@ -776,6 +776,7 @@ static void test_property(void **state)
 
 	unsigned long long outcomes[RELEASE_DENY_DEPTH + 1] = {0};
 	unsigned long long decisions = 0, released_refs = 0, released_cycle = 0;
+	unsigned long long nocids = 0;
 	clock_t t0 = clock();
 	for (unsigned long long c = 0; c < cases; c++) {
 		random_world(w);
@@ -824,6 +825,25 @@ static void test_property(void **state)
 				       release_why_name(mk),
 				       release_why_name(got), c);
 				ok = false;
+			}
+			/* an audience that does not need collections
+			 * decides the same without them */
+			if (!policy_needs_collections(&aud[d->aud].a)) {
+				struct release_facts nf = d->rv.f;
+				nf.cids = NULL;
+				nf.n_cids = 0;
+				enum release_why a0 =
+				    policy_decide(&aud[d->aud].a, &d->rv.f);
+				enum release_why a1 =
+				    policy_decide(&aud[d->aud].a, &nf);
+				if (a0 != a1) {
+					printf("without collections %s, with "
+					       "them %s (case %llu)\n",
+					       release_why_name(a1),
+					       release_why_name(a0), c);
+					ok = false;
+				}
+				nocids++;
 			}
 			if (ok && want_why)
 				ok = why.why == got &&
@@ -874,6 +894,9 @@ static void test_property(void **state)
 	printf("  released with held references: %llu, through a cycle: "
 	       "%llu\n",
 	       released_refs, released_cycle);
+	printf("  decided also without collections (not needed): %llu\n",
+	       nocids);
+	assert_true(nocids > 0);
 	for (int r = 0; r <= RELEASE_DENY_DEPTH; r++)
 		if (outcomes[r] != 0)
 			printf("  %-52s %llu\n",
