@@ -2,6 +2,7 @@
 #include "federation/attest.h"
 
 #include "common/hash.h"
+#include "common/hex.h"
 #include "common/json.h"
 #include "common/uuid.h"
 
@@ -246,14 +247,26 @@ static bool type_ok(const char *s, size_t n)
 	return n == strlen(ATTEST_TYPE) && memcmp(s, ATTEST_TYPE, n) == 0;
 }
 
-static bool hex64_ok(const char *s, size_t n)
+/* A lowercase hex digit's value, or -1 (uppercase is refused: the
+ * attestation's hashes are written lowercase, and only one spelling of a
+ * signed value is accepted). */
+static inline int lower_hex(unsigned char c)
+{
+	return c >= 'A' && c <= 'F' ? -1 : hex_digit(c);
+}
+
+/* 64 lowercase hex digits into out[32]; false (out undefined) otherwise. */
+static bool hex64_decode(const char *s, size_t n, uint8_t out[32])
 {
 	if (n != 64)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
+	for (size_t i = 0; i < 32; i++) {
+		int hi = lower_hex((unsigned char)s[2 * i]);
+		int lo = lower_hex((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
 	return true;
 }
 
@@ -337,26 +350,53 @@ static int read_fields(const struct json_val *root, struct attest *a,
 	if (a->entries == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < v->len; i++) {
-		const struct json_val *o = &v->u.items[i], *s;
+		const struct json_val *o = &v->u.items[i];
 		struct attest_entry *e = &a->entries[i];
-		struct diag ed;
-		if (o->type != JSON_OBJECT || o->len != 3 ||
-		    (s = want_str(o, "id", id_ok, &ed)) == NULL)
+		/* Each member once, in any order; a member named twice fails
+		 * as a missing one would. */
+		unsigned seen = 0;
+		if (o->type != JSON_OBJECT || o->len != 3)
 			return diag_set(d, ST_EINVAL,
 					"attestation: objects[%u]: not "
 					"{id, version, sha256}",
 					i);
-		memcpy(e->id, s->u.str, s->len);
-		if ((s = want_str(o, "version", version_ok, &ed)) == NULL)
+		for (uint32_t k = 0; k < 3; k++) {
+			const char *key = o->u.members[k].key;
+			const struct json_val *m = &o->u.members[k].val;
+			bool str = m->type == JSON_STRING;
+			if (strcmp(key, "id") == 0) {
+				if (!str || !id_ok(m->u.str, m->len))
+					return diag_set(d, ST_EINVAL,
+							"attestation: "
+							"objects[%u]: bad id",
+							i);
+				memcpy(e->id, m->u.str, m->len);
+				seen |= 1;
+			} else if (strcmp(key, "version") == 0) {
+				if (!str || !version_ok(m->u.str, m->len))
+					return diag_set(d, ST_EINVAL,
+							"attestation: "
+							"objects[%u]: bad "
+							"version",
+							i);
+				memcpy(e->version, m->u.str, m->len);
+				seen |= 2;
+			} else if (strcmp(key, "sha256") == 0) {
+				if (!str ||
+				    !hex64_decode(m->u.str, m->len, e->sha256))
+					return diag_set(d, ST_EINVAL,
+							"attestation: "
+							"objects[%u]: bad "
+							"sha256",
+							i);
+				seen |= 4;
+			}
+		}
+		if (seen != 7)
 			return diag_set(d, ST_EINVAL,
-					"attestation: objects[%u]: bad version",
+					"attestation: objects[%u]: not "
+					"{id, version, sha256}",
 					i);
-		memcpy(e->version, s->u.str, s->len);
-		if ((s = want_str(o, "sha256", hex64_ok, &ed)) == NULL)
-			return diag_set(d, ST_EINVAL,
-					"attestation: objects[%u]: bad sha256",
-					i);
-		sodium_hex2bin(e->sha256, 32, s->u.str, 64, NULL, NULL, NULL);
 	}
 	a->n = v->len;
 	qsort(a->entries, a->n, sizeof(*a->entries), cmp_entry);

@@ -128,6 +128,17 @@ static bool contains(const char *p, size_t n, const char *needle)
 	return false;
 }
 
+/* Copies src (NULL: empty) into dst of size n, cut short if it must be:
+ * what snprintf(dst, n, "%s", src) does, without the format parsing (a
+ * few of these run for every object received). */
+static void scopy(char *dst, size_t n, const char *src)
+{
+	size_t l = src != NULL ? strnlen(src, n - 1) : 0;
+	if (l > 0)
+		memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
 static void result(struct fed_result *r, enum fed_outcome o, const char *id,
 		   const char *version, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -136,11 +147,14 @@ static void result(struct fed_result *r, enum fed_outcome o, const char *id,
 		   const char *version, const char *fmt, ...)
 {
 	r->outcome = o;
-	snprintf(r->id, sizeof(r->id), "%s", id ? id : "");
-	snprintf(r->version, sizeof(r->version), "%s", version ? version : "");
+	scopy(r->id, sizeof(r->id), id);
+	scopy(r->version, sizeof(r->version), version);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	if (strcmp(fmt, "%s") == 0)
+		scopy(r->msg, sizeof(r->msg), va_arg(ap, const char *));
+	else
+		vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
 }
 
@@ -528,15 +542,14 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 	 * already, the first record wins). Catch-up and push overlap after
 	 * an outage, so this is common. */
 	if (info->versioned && hc->found == 1) {
-		snprintf(x->res[i].id, sizeof(x->res[i].id), "%s", info->id);
-		snprintf(x->res[i].version, sizeof(x->res[i].version), "%s",
-			 ver);
+		scopy(x->res[i].id, sizeof(x->res[i].id), info->id);
+		scopy(x->res[i].version, sizeof(x->res[i].version), ver);
 		return true;
 	}
 	struct accepted *a = &x->cur;
 	memset(a, 0, sizeof(*a));
-	snprintf(a->prov.id, sizeof(a->prov.id), "%s", info->id);
-	snprintf(a->prov.peer, sizeof(a->prov.peer), "%s", x->peer);
+	scopy(a->prov.id, sizeof(a->prov.id), info->id);
+	scopy(a->prov.peer, sizeof(a->prov.peer), x->peer);
 	memcpy(a->prov.sha256, sha, 32);
 	const struct verified *cover = NULL;
 	const char *why = NULL;
@@ -601,9 +614,9 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 			quarantine(x, i, x->cid, cover, info->id, ver, why);
 			return false;
 		}
-		snprintf(a->prov.origin, sizeof(a->prov.origin), "%s", origin);
-		snprintf(a->prov.attestation, sizeof(a->prov.attestation), "%s",
-			 cover->a.id);
+		scopy(a->prov.origin, sizeof(a->prov.origin), origin);
+		scopy(a->prov.attestation, sizeof(a->prov.attestation),
+		      cover->a.id);
 		a->prov.relay_green = cover->a.relay_green;
 		if (info->tlp == TLP_RED && cover->a.n_red > 0) {
 			a->prov.red = cover->a.red;
@@ -637,8 +650,8 @@ static bool admit(void *ctx, uint64_t index, const struct stix_info *info,
 	 * key from our store: its record is keyed by its bytes instead. */
 	a->prov.version =
 	    info->versioned ? info->version : fed_copy_key(a->prov.sha256);
-	snprintf(x->res[i].id, sizeof(x->res[i].id), "%s", info->id);
-	snprintf(x->res[i].version, sizeof(x->res[i].version), "%s", ver);
+	scopy(x->res[i].id, sizeof(x->res[i].id), info->id);
+	scopy(x->res[i].version, sizeof(x->res[i].version), ver);
 	/* Its provenance goes into the store with it, in the same commit. */
 	if (fed_prov_encode(&a->prov, &x->pbuf) != ST_OK) {
 		x->store_err = ST_ENOMEM;

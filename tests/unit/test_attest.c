@@ -364,6 +364,29 @@ static void test_malformed(void **state)
 	assert_non_null(strstr(d.msg, "listed twice"));
 	free(t);
 	buf_free(&b);
+	/* An entry's members: each named once, the hash in lowercase hex
+	 * (one spelling of a signed value). */
+	make(f, false, &b);
+	t = replaced(b.data, "\"version\":", "\"versiom\":");
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "objects[0]: not {id, version, sha256}"));
+	free(t);
+	t = malloc(b.len + 1);
+	memcpy(t, b.data, b.len + 1);
+	{
+		char *h = strstr(t, "\"sha256\":\"") + 10;
+		while (!(*h >= 'a' && *h <= 'f'))
+			h++;
+		*h = (char)(*h - 'a' + 'A');
+	}
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "bad sha256"));
+	free(t);
+	t = replaced(b.data, "\"sha256\":\"", "\"sha256\":\"0");
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "bad sha256"));
+	free(t);
+	buf_free(&b);
 	struct attest_item twice[2] = {
 	    {ids[0], vers[0], bodies[0], strlen(bodies[0])},
 	    {ids[0], vers[0], bodies[1], strlen(bodies[1])}};
