@@ -31,6 +31,16 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 now() { date +%s.%N; }
+# CPU seconds (user + system) the three nodes have used so far: on a
+# shared machine the wall clock wanders, the work per object much less.
+cpu3() {
+	tck=$(getconf CLK_TCK)
+	for n in kr jp us; do
+		# fields 14 and 15 of /proc/PID/stat, after the ")" of the name
+		sed 's/.*) //' "/proc/$(cat "$OUT/$n.pid")/stat" |
+			awk '{print $12 + $13}'
+	done | awk -v t="$tck" '{s += $1} END {printf "%.2f", s / t}'
+}
 json_num() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 json_field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
 coll_of() { "$S" --home "$OUT/$1" node show --json |
@@ -117,13 +127,15 @@ sleep 1.5 # the sender re-reads the registry about once a second
 
 # Catch-up after an outage.
 "$GEN" "$N" >"$OUT/bundle.json"
-t0=$(now)
 "$S" --home "$OUT/ceiling" init --name CEIL >/dev/null
-"$S" --home "$OUT/ceiling" import --quiet "$OUT/bundle.json" >/dev/null ||
+t0=$(now)
+/usr/bin/time -f "%U %S" -o "$OUT/ceiling.cpu" \
+	"$S" --home "$OUT/ceiling" import --quiet "$OUT/bundle.json" >/dev/null ||
 	[ $? -eq 1 ]
 t1=$(now)
+ccpu=$(tail -1 "$OUT/ceiling.cpu" | awk '{printf "%.2f", $1 + $2}')
 echo "ceiling: strait import of the $N-object bundle into a fresh home:" \
-	"$(echo "$N $t0 $t1" | awk '{printf "%.1f s, %.1fk obj/s", $3-$2, $1/($3-$2)/1000}')" |
+	"$(echo "$N $t0 $t1 $ccpu" | awk '{printf "%.1f s, %.1fk obj/s, CPU %.1f us/obj", $3-$2, $1/($3-$2)/1000, $4*1e6/$1}')" |
 	tee -a "$RES"
 JPPORT=$(sed -n 's/.*127.0.0.1:\([0-9]*\)\/.*/\1/p' "$OUT/jp.base")
 stop jp
@@ -161,12 +173,15 @@ until [ -n "$before" ]; do
 	[ -n "$before" ] || sleep 0.05
 done
 first="" last="" prev=$before stable=0
+cpu_first="" cpu_last=""
 while :; do
 	v=$(health)
 	t=$(now)
 	if [ "$v" != "$prev" ]; then
-		[ -n "$first" ] || first=$t
+		c=$(cpu3)
+		[ -n "$first" ] || { first=$t; cpu_first=$c; }
 		last=$t
+		cpu_last=$c
 		prev=$v
 		stable=0
 	else
@@ -188,5 +203,8 @@ got=$((prev - before))
 echo "catch-up KR -> JP after an outage: $got versions in" \
 	"$(echo "$got $first $last" | awk '{printf "%.1f s, %.1fk obj/s", $3-$2, $1/($3-$2)/1000}')" \
 	"(attestations verified; first to last arrival)" | tee -a "$RES"
+echo "  CPU of the three nodes from the first arrival to the last:" \
+	"$(echo "$got $cpu_first $cpu_last" | awk '{printf "%.1f s, %.1f us/obj", $3-$2, ($3-$2)*1e6/$1}')" |
+	tee -a "$RES"
 grep -c quarantined "$OUT/jp.log" | sed 's/^/quarantined at JP (log lines): /' |
 	tee -a "$RES"
