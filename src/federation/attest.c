@@ -66,6 +66,13 @@ static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
 	jw_str(&w, ts);
 	jw_key(&w, "created_by_ref");
 	jw_str(&w, m->origin);
+	if (m->n_direct > 0) {
+		jw_key(&w, "direct");
+		jw_arr_open(&w);
+		for (size_t i = 0; i < m->n_direct; i++)
+			jw_str(&w, m->direct[i]);
+		jw_arr_close(&w);
+	}
 	jw_key(&w, "id");
 	jw_str(&w, id);
 	jw_key(&w, "key_id");
@@ -166,6 +173,17 @@ int attest_make(const struct nodekeys *k, const struct attest_meta *m,
 			return diag_set(d, ST_EINVAL,
 					"attestation: bad RED recipient %zu",
 					i);
+	if (m->n_direct > ATTEST_MAX_DIRECT)
+		return diag_set(d, ST_ELIMIT,
+				"attestation: %zu direct recipients (at most "
+				"%d)",
+				m->n_direct, ATTEST_MAX_DIRECT);
+	for (size_t i = 0; i < m->n_direct; i++)
+		if (m->direct[i] == NULL ||
+		    !id_ok(m->direct[i], strlen(m->direct[i])))
+			return diag_set(d, ST_EINVAL,
+					"attestation: bad direct recipient %zu",
+					i);
 	for (size_t i = 0; i < n; i++)
 		if (items[i].id == NULL || items[i].version == NULL ||
 		    !id_ok(items[i].id, strlen(items[i].id)) ||
@@ -211,6 +229,7 @@ void attest_free(struct attest *a)
 		return;
 	free(a->entries);
 	free(a->red);
+	free(a->direct);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -336,6 +355,31 @@ static int read_fields(const struct json_val *root, struct attest *a,
 		memcpy(a->red[i], r->u.str, r->len);
 	}
 	a->n_red = v->len;
+
+	/* optional: absent in attestations of earlier builds */
+	v = json_get(root, "direct");
+	if (v != NULL && v->type != JSON_ARRAY)
+		return diag_set(d, ST_EINVAL,
+				"attestation: 'direct' is not an array");
+	if (v != NULL && v->len > ATTEST_MAX_DIRECT)
+		return diag_set(d, ST_ELIMIT,
+				"attestation: more than %d direct recipients",
+				ATTEST_MAX_DIRECT);
+	if (v != NULL && v->len > 0) {
+		a->direct = calloc(v->len, sizeof(*a->direct));
+		if (a->direct == NULL)
+			return diag_set(d, ST_ENOMEM, "out of memory");
+		for (uint32_t i = 0; i < v->len; i++) {
+			const struct json_val *r = &v->u.items[i];
+			if (r->type != JSON_STRING || !id_ok(r->u.str, r->len))
+				return diag_set(d, ST_EINVAL,
+						"attestation: direct[%u] is "
+						"not an identity id",
+						i);
+			memcpy(a->direct[i], r->u.str, r->len);
+		}
+		a->n_direct = v->len;
+	}
 
 	v = json_get(root, "objects");
 	if (v == NULL || v->type != JSON_ARRAY || v->len == 0)

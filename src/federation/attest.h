@@ -37,6 +37,7 @@
 #define ATTEST_MAX_BYTES (16u << 20)
 #define ATTEST_MAX_OBJECTS 100000
 #define ATTEST_MAX_RED 256
+#define ATTEST_MAX_DIRECT 256
 
 /* One object of a batch, as the origin holds it. */
 struct attest_item {
@@ -52,6 +53,11 @@ struct attest_meta {
 	const char *const *red; /* identity ids named as RED recipients */
 	size_t n_red;
 	bool relay_green;
+	/* Partner nodes (identity ids) the origin delivers every object of
+	 * the batch to itself: a node relaying the batch need not send it
+	 * to them ("direct"; optional). */
+	const char *const *direct;
+	size_t n_direct;
 };
 
 /*
@@ -86,6 +92,8 @@ struct attest {
 	size_t n;
 	char (*red)[STIX_ID_MAX];
 	size_t n_red;
+	char (*direct)[STIX_ID_MAX]; /* see attest_meta */
+	size_t n_direct;
 };
 
 /*

@@ -170,6 +170,7 @@ void fed_wait_decided(struct fed *f, const char *peer, uint64_t seq,
 }
 
 int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
+		     const char *const *direct, size_t n_direct,
 		     const struct fed_page_item *items, size_t n,
 		     fed_json_fn fn, void *ctx, struct diag *d)
 {
@@ -216,6 +217,8 @@ int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
 		memset(&m, 0, sizeof(m));
 		m.origin = f->identity;
 		m.relay_green = relay_green;
+		m.direct = direct;
+		m.n_direct = n_direct;
 		/* Our RED goes only to recipients named at import; the batch
 		 * goes to one of them, which the attestation names (never the
 		 * others: they are not this partner's business). */
@@ -272,8 +275,23 @@ int fed_page_attestations(struct fed *f, const char *peer,
 	free(text);
 	struct fed_health h;
 	fed_health_get(f->state, peer, &h);
-	return fed_attestations(f, relay_green, h.identity, items, n, fn, ctx,
-				d);
+	/* what we deliver to the others ourselves, as a push would say */
+	char(*dids)[STIX_ID_MAX] = malloc(MAX_OTHERS * sizeof(*dids));
+	uint64_t *seqs = malloc(n * sizeof(*seqs));
+	const char *direct[MAX_OTHERS];
+	size_t nd = 0;
+	if (dids != NULL && seqs != NULL) {
+		for (size_t i = 0; i < n; i++)
+			seqs[i] = items[i].seq;
+		nd = fed_direct(f, peer, seqs, n, dids, MAX_OTHERS);
+		for (size_t i = 0; i < nd; i++)
+			direct[i] = dids[i];
+	}
+	int rc = fed_attestations(f, relay_green, h.identity, direct, nd, items,
+				  n, fn, ctx, d);
+	free(dids);
+	free(seqs);
+	return rc;
 }
 
 void fed_record_release(struct fed *f, const char *peer, const char *path,

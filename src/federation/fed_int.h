@@ -91,8 +91,20 @@ int fed_refs_of(const struct json_val *obj, struct arena *a, const char ***refs,
  * relayed version, each passed to fn once. relay_green: whether the
  * partner may relay our GREEN (its policy); recipient: the partner's
  * identity, named as the RED recipient when our own RED versions are
- * among items (they were released to it because an import named it). */
+ * among items (they were released to it because an import named it);
+ * direct: the other partners we deliver every one of items to ourselves
+ * (attest_meta). */
+/* The partners other than peer (their identities, into out, at most cap)
+ * that every version seqs[0..n) is released to as well, their deciders
+ * having decided past them: we deliver those versions to them ourselves,
+ * which our attestation says ("direct") so that a node relaying them
+ * need not. */
+#define MAX_OTHERS 64
+size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
+		  size_t n, char (*out)[STIX_ID_MAX], size_t cap);
+
 int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
+		     const char *const *direct, size_t n_direct,
 		     const struct fed_page_item *items, size_t n,
 		     fed_json_fn fn, void *ctx, struct diag *d);
 

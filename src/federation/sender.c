@@ -26,6 +26,8 @@
 #include "federation/fed_int.h"
 
 #include "common/arena.h"
+#include "common/json.h"
+#include "federation/attest.h"
 #include "common/log.h"
 #include "common/split.h"
 
@@ -131,6 +133,12 @@ struct fed_sender {
 	bool catchup_due;
 	struct fc_response resp;
 	struct push push[PUSH_DEPTH]; /* the deliverer's */
+	/* The decider's: the "direct" list of the last origin attestation
+	 * read (consecutive received versions share one). */
+	char direct_of[STIX_ID_MAX];
+	char (*direct)[STIX_ID_MAX];
+	size_t ndirect;
+	struct json_doc *ddoc;
 };
 
 /* ------------------------------------------------------------------ */
@@ -279,6 +287,40 @@ void fed_peer_pushed(struct fed *f, const char *peer)
 /* Re-reads the registry (about once a second): a changed policy resets
  * what was decided (backfill when loosened; when tightened, what was
  * sent cannot be recalled, and the log says so). */
+size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
+		  size_t n, char (*out)[STIX_ID_MAX], size_t cap)
+{
+	char names[MAX_OTHERS][PEER_NAME_MAX];
+	size_t nn = 0, k = 0;
+	uint64_t top = 0;
+	const char *inc = store_incarnation(f->cfg.store);
+	for (size_t i = 0; i < n; i++)
+		if (seqs[i] > top)
+			top = seqs[i];
+	pthread_mutex_lock(&f->senders_mu);
+	for (struct fed_sender *o = f->senders; o != NULL && nn < MAX_OTHERS;
+	     o = o->next)
+		if (strcmp(o->name, peer) != 0)
+			memcpy(names[nn++], o->name, PEER_NAME_MAX);
+	pthread_mutex_unlock(&f->senders_mu);
+	for (size_t j = 0; j < nn && k < cap && n > 0 && inc != NULL; j++) {
+		struct fed_health h;
+		uint64_t dc;
+		if (fed_health_get(f->state, names[j], &h) != ST_OK ||
+		    h.identity[0] == '\0' ||
+		    fed_cursor_get(f->state, names[j], inc, FED_DECIDED, &dc) !=
+			ST_OK ||
+		    dc < top)
+			continue;
+		bool all = true;
+		for (size_t i = 0; i < n && all; i++)
+			all = fed_released(f->state, names[j], seqs[i]);
+		if (all)
+			memcpy(out[k++], h.identity, STIX_ID_MAX);
+	}
+	return k;
+}
+
 static int reload(struct fed_sender *s)
 {
 	struct fed *f = s->f;
@@ -374,6 +416,63 @@ static bool withheld_by_marking(struct fed_sender *s,
 	return out;
 }
 
+/* Reads the "direct" list of the origin attestation id (kept since it
+ * arrived, verified then) into s's cache. An unreadable one counts as
+ * naming no one: the version is then sent as before. */
+static void direct_load(struct fed_sender *s, const char *id)
+{
+	free(s->direct);
+	s->direct = NULL;
+	s->ndirect = 0;
+	snprintf(s->direct_of, sizeof(s->direct_of), "%s", id);
+	char *json = NULL;
+	size_t len = 0;
+	if (fed_attestation_get(s->f->state, id, &json, &len) != ST_OK)
+		return;
+	struct json_limits lim = JSON_LIMITS_DEFAULT;
+	lim.max_bytes = ATTEST_MAX_BYTES;
+	const struct json_val *root, *v;
+	if (s->ddoc == NULL)
+		s->ddoc = json_doc_new();
+	if (s->ddoc != NULL &&
+	    json_parse(s->ddoc, json, len, 0, &lim, &root, NULL) == ST_OK &&
+	    root->type == JSON_OBJECT &&
+	    (v = json_get(root, "direct")) != NULL && v->type == JSON_ARRAY &&
+	    v->len > 0 && v->len <= ATTEST_MAX_DIRECT &&
+	    (s->direct = calloc(v->len, sizeof(*s->direct))) != NULL) {
+		for (uint32_t i = 0; i < v->len; i++) {
+			const struct json_val *e = &v->u.items[i];
+			if (e->type == JSON_STRING && e->len < STIX_ID_MAX)
+				memcpy(s->direct[s->ndirect++], e->u.str,
+				       e->len);
+		}
+	}
+	free(json);
+}
+
+/* Whether row is another node's version whose origin attests that it
+ * delivers it to this partner itself ("direct"): then we need not, and
+ * do not, send it (the origin's queue is durable; catch-up covers the
+ * rest). Any doubt sends it. */
+static bool origin_delivers(struct fed_sender *s, const struct store_row *row)
+{
+	const char *me = s->part.p.identity;
+	if (!(row->flags & STORE_F_FOREIGN) || me == NULL || row->prov == NULL)
+		return false;
+	struct fed_prov p;
+	if (fed_prov_decode(row->prov, row->prov_len, &p) != ST_OK)
+		return false;
+	bool out = false;
+	if (p.attestation[0] != '\0' && p.origin[0] != '\0') {
+		if (strcmp(s->direct_of, p.attestation) != 0)
+			direct_load(s, p.attestation);
+		for (size_t i = 0; i < s->ndirect && !out; i++)
+			out = strcmp(s->direct[i], me) == 0;
+	}
+	fed_prov_free(&p);
+	return out;
+}
+
 /* Decides the next rows of the log; returns how many were read (0: up to
  * date), or an error. */
 static int decide(struct fed_sender *s, uint64_t *read)
@@ -417,7 +516,7 @@ static int decide(struct fed_sender *s, uint64_t *read)
 		 * origin, no relaying of AMBER, a level the policy does not
 		 * grant...) needs no more reading: after an outage most of
 		 * what arrives is such. */
-		if (withheld_by_marking(s, &row))
+		if (withheld_by_marking(s, &row) || origin_delivers(s, &row))
 			continue;
 		struct release_version v;
 		fed_facts_reset(s->facts);
@@ -478,15 +577,30 @@ static int envelope(struct fed_sender *s, struct buf *e,
 		if (rc == ST_OK)
 			rc = buf_add(e, r->body, r->len);
 	}
+	char(*dids)[STIX_ID_MAX] = malloc(MAX_OTHERS * sizeof(*dids));
+	uint64_t *seqs = malloc((n ? n : 1) * sizeof(*seqs));
+	const char *direct[MAX_OTHERS];
+	size_t ndirect = 0;
+	if (dids == NULL || seqs == NULL)
+		rc = ST_ENOMEM;
+	if (rc == ST_OK) {
+		for (size_t i = 0; i < n; i++)
+			seqs[i] = rows[i]->seq;
+		ndirect = fed_direct(s->f, s->name, seqs, n, dids, MAX_OTHERS);
+		for (size_t i = 0; i < ndirect; i++)
+			direct[i] = dids[i];
+	}
 	if (rc == ST_OK)
 		rc = fed_attestations(s->f, s->part.pol.relay_green,
-				      s->part.p.identity, items, n, add_json, e,
-				      d);
+				      s->part.p.identity, direct, ndirect,
+				      items, n, add_json, e, d);
 	if (rc == ST_OK)
 		rc = buf_adds(e, "]}");
 	if (rc != ST_OK && d->msg[0] == '\0')
 		diag_set(d, rc, "envelope: %s", st_strerror(rc));
 	free(items);
+	free(dids);
+	free(seqs);
 	return rc;
 }
 
@@ -1210,6 +1324,8 @@ static void sender_free(struct fed_sender *s)
 	pthread_cond_destroy(&s->dcv);
 	release_engine_free(s->eng);
 	fed_facts_free(s->facts);
+	free(s->direct);
+	json_doc_free(s->ddoc);
 	free(s);
 }
 

@@ -347,6 +347,40 @@ def test_relay(fed):
     quiet(kr, jp, us)
 
 
+def test_what_its_origin_sends_itself_is_not_relayed(fed):
+    """KR gives its GREEN to JP, with leave to relay it, and to US, and JP
+    gives US its GREEN. KR's batches to JP say (signed) that KR delivers
+    them to US itself, so JP does not send them to US again: not by push,
+    not to US's account reading JP. test_relay is the other side: what
+    KR does not give US, JP relays."""
+    pol = dict(STANDARD)
+    pol[("kr", "jp")] = (TO_AMBER, True)
+    pol[("jp", "us")] = (TO_AMBER, True)
+    kr, jp, us = fed.triangle(pol)
+    # JP away while KR decides for both: its batches to JP then say so
+    # (a batch decided for JP before it is for US cannot, and is relayed).
+    jp.stop()
+    g = [indicator("green") for _ in range(5)]
+    kr.import_objects(g)
+    wait_held(us, ids(g))
+    last = kr.versions_count()
+    wait_until(lambda: kr.peer_status("jp")["decided"] >= last,
+               what="KR to decide for JP")
+    jp.start()
+    wait_held(jp, ids(g))
+    s = flush(jp, us)
+    r = jp.request("GET", jp.objects_url(), token=jp.tokens["us"])
+    assert r.status_code == 200, r.text
+    served = {o["id"] for o in r.json().get("objects", [])}
+    assert s["id"] in served, served
+    assert not served & ids(g), "JP relays what KR sends US itself"
+    for rec in jp.sent("us"):
+        assert rec["first_id"] not in ids(g), rec
+    # US has each once, from KR
+    no_duplicates(us)
+    quiet(kr, jp, us)
+
+
 # ---------------------------------------------------------------------------
 # 4. Catch-up.
 

@@ -85,7 +85,7 @@ static void make(struct fx *f, bool relay, struct buf *out)
 		items[i] = (struct attest_item){ids[i], vers[i], bodies[i],
 						strlen(bodies[i])};
 	static const char *const red[] = {JP};
-	struct attest_meta m = {ORIGIN, red, 1, relay};
+	struct attest_meta m = {ORIGIN, red, 1, relay, NULL, 0};
 	struct diag d;
 	buf_init(out, 1 << 20);
 	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, out, &d), ST_OK);
@@ -325,6 +325,58 @@ static void test_earlier_signature(void **state)
 	free(t);
 }
 
+/* The partners the origin delivers the batch to itself: signed with the
+ * rest, absent when none, refused when malformed. */
+static void test_direct(void **state)
+{
+	struct fx *f = *state;
+	struct attest_item items[2];
+	for (int i = 0; i < 2; i++)
+		items[i] = (struct attest_item){ids[i], vers[i], bodies[i],
+						strlen(bodies[i])};
+	static const char *const direct[] = {
+	    JP, "identity--7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"};
+	struct attest_meta m = {ORIGIN, NULL, 0, true, direct, 2};
+	struct diag d;
+	struct attest a;
+	struct buf b = BUF_INIT(1 << 20);
+	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, &b, &d), ST_OK);
+	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
+	assert_int_equal(a.n_direct, 2);
+	assert_string_equal(a.direct[0], JP);
+	assert_string_equal(a.direct[1], direct[1]);
+	attest_free(&a);
+	/* signed: a relaying node cannot add a partner, or take one out */
+	char *t = replaced(b.data, JP,
+			   "identity--0b9f8e7d-6c5b-4a39-8271-605f4e3d2c1c");
+	assert_int_equal(verify(f, t, &a, &d), ST_EAUTH);
+	free(t);
+	/* malformed */
+	t = replaced(b.data, "\"direct\":[", "\"direct\":[\"x\",");
+	assert_int_equal(verify(f, t, &a, &d), ST_EINVAL);
+	assert_non_null(strstr(d.msg, "direct[0]"));
+	free(t);
+	buf_free(&b);
+	/* none: no member at all (what an earlier build reads) */
+	m.n_direct = 0;
+	buf_init(&b, 1 << 20);
+	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, &b, &d), ST_OK);
+	assert_null(strstr(b.data, "\"direct\""));
+	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
+	assert_int_equal(a.n_direct, 0);
+	assert_null(a.direct);
+	attest_free(&a);
+	buf_free(&b);
+	/* a bad one is never made */
+	static const char *const bad[] = {"not-an-identity"};
+	struct attest_meta mb = {ORIGIN, NULL, 0, true, bad, 1};
+	buf_init(&b, 1 << 20);
+	assert_int_equal(attest_make(f->k, &mb, items, 2, NOW, &b, &d),
+			 ST_EINVAL);
+	assert_non_null(strstr(d.msg, "direct"));
+	buf_free(&b);
+}
+
 static void test_malformed(void **state)
 {
 	struct fx *f = *state;
@@ -390,7 +442,7 @@ static void test_malformed(void **state)
 	struct attest_item twice[2] = {
 	    {ids[0], vers[0], bodies[0], strlen(bodies[0])},
 	    {ids[0], vers[0], bodies[1], strlen(bodies[1])}};
-	struct attest_meta m0 = {ORIGIN, NULL, 0, false};
+	struct attest_meta m0 = {ORIGIN, NULL, 0, false, NULL, 0};
 	buf_init(&b, 1 << 16);
 	assert_int_equal(attest_make(f->k, &m0, twice, 2, NOW, &b, &d),
 			 ST_EINVAL);
@@ -400,7 +452,7 @@ static void test_malformed(void **state)
 	/* Making one: nothing to attest, a bad id or version, a bad
 	 * origin. */
 	struct attest_item it = {ids[0], vers[0], bodies[0], 3};
-	struct attest_meta m = {ORIGIN, NULL, 0, false};
+	struct attest_meta m = {ORIGIN, NULL, 0, false, NULL, 0};
 	buf_init(&b, 1 << 16);
 	assert_int_equal(attest_make(f->k, &m, &it, 0, NOW, &b, &d), ST_EINVAL);
 	it.id = "indicator-8e2e2d2b";
@@ -458,6 +510,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_earlier_signature, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_direct, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	};
