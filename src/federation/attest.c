@@ -305,6 +305,33 @@ static bool attest_id_ok(const char *s, size_t n)
 	       id_ok(s, n);
 }
 
+/* The identity ids of array v (the member name), at most max, into a
+ * calloc'd *out (NULL when empty). */
+static int read_ids(const struct json_val *v, const char *name, size_t max,
+		    char (**out)[STIX_ID_MAX], size_t *n, struct diag *d)
+{
+	if (v->len > max)
+		return diag_set(d, ST_ELIMIT,
+				"attestation: '%s' names more than %zu "
+				"identities",
+				name, max);
+	if (v->len == 0)
+		return ST_OK;
+	if ((*out = calloc(v->len, sizeof(**out))) == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < v->len; i++) {
+		const struct json_val *r = &v->u.items[i];
+		if (r->type != JSON_STRING || !id_ok(r->u.str, r->len))
+			return diag_set(d, ST_EINVAL,
+					"attestation: %s[%u] is not an "
+					"identity id",
+					name, i);
+		memcpy((*out)[i], r->u.str, r->len);
+	}
+	*n = v->len;
+	return ST_OK;
+}
+
 /* Fills a from the parsed root; everything but the signature. */
 static int read_fields(const struct json_val *root, struct attest *a,
 		       struct diag *d)
@@ -338,48 +365,18 @@ static int read_fields(const struct json_val *root, struct attest *a,
 		return diag_set(d, ST_EINVAL,
 				"attestation: 'red_recipients' "
 				"missing or not an array");
-	if (v->len > ATTEST_MAX_RED)
-		return diag_set(d, ST_ELIMIT,
-				"attestation: more than %d RED recipients",
-				ATTEST_MAX_RED);
-	a->red = calloc(v->len + 1, sizeof(*a->red));
-	if (a->red == NULL)
-		return diag_set(d, ST_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < v->len; i++) {
-		const struct json_val *r = &v->u.items[i];
-		if (r->type != JSON_STRING || !id_ok(r->u.str, r->len))
-			return diag_set(d, ST_EINVAL,
-					"attestation: red_recipients[%u] is "
-					"not an identity id",
-					i);
-		memcpy(a->red[i], r->u.str, r->len);
-	}
-	a->n_red = v->len;
-
+	int rc = read_ids(v, "red_recipients", ATTEST_MAX_RED, &a->red,
+			  &a->n_red, d);
+	if (rc != ST_OK)
+		return rc;
 	/* optional: absent in attestations of earlier builds */
 	v = json_get(root, "direct");
 	if (v != NULL && v->type != JSON_ARRAY)
 		return diag_set(d, ST_EINVAL,
 				"attestation: 'direct' is not an array");
-	if (v != NULL && v->len > ATTEST_MAX_DIRECT)
-		return diag_set(d, ST_ELIMIT,
-				"attestation: more than %d direct recipients",
-				ATTEST_MAX_DIRECT);
-	if (v != NULL && v->len > 0) {
-		a->direct = calloc(v->len, sizeof(*a->direct));
-		if (a->direct == NULL)
-			return diag_set(d, ST_ENOMEM, "out of memory");
-		for (uint32_t i = 0; i < v->len; i++) {
-			const struct json_val *r = &v->u.items[i];
-			if (r->type != JSON_STRING || !id_ok(r->u.str, r->len))
-				return diag_set(d, ST_EINVAL,
-						"attestation: direct[%u] is "
-						"not an identity id",
-						i);
-			memcpy(a->direct[i], r->u.str, r->len);
-		}
-		a->n_direct = v->len;
-	}
+	if (v != NULL && (rc = read_ids(v, "direct", ATTEST_MAX_DIRECT,
+					&a->direct, &a->n_direct, d)) != ST_OK)
+		return rc;
 
 	v = json_get(root, "objects");
 	if (v == NULL || v->type != JSON_ARRAY || v->len == 0)
