@@ -450,20 +450,22 @@ static void direct_load(struct fed_sender *s, const char *id)
 	free(json);
 }
 
-/* Whether row is another node's version whose origin attests that it
- * delivers it to this partner itself ("direct"): then we need not, and
- * do not, send it (the origin's queue is durable; catch-up covers the
- * rest). Any doubt sends it. */
-static bool origin_delivers(struct fed_sender *s, const struct store_row *row)
+/* Whether this partner has row from elsewhere: another node's version
+ * that arrived from this very partner, or whose origin attests that it
+ * delivers it to this partner itself ("direct"). Then we need not, and do
+ * not, send it (the origin's queue is durable; catch-up covers the rest).
+ * Any doubt sends it. */
+static bool partner_has(struct fed_sender *s, const struct store_row *row)
 {
 	const char *me = s->part.p.identity;
-	if (!(row->flags & STORE_F_FOREIGN) || me == NULL || row->prov == NULL)
+	if (!(row->flags & STORE_F_FOREIGN) || row->prov == NULL)
 		return false;
 	struct fed_prov p;
 	if (fed_prov_decode(row->prov, row->prov_len, &p) != ST_OK)
 		return false;
-	bool out = false;
-	if (p.attestation[0] != '\0' && p.origin[0] != '\0') {
+	bool out = strcmp(p.peer, s->name) == 0;
+	if (!out && me != NULL && p.attestation[0] != '\0' &&
+	    p.origin[0] != '\0') {
 		if (strcmp(s->direct_of, p.attestation) != 0)
 			direct_load(s, p.attestation);
 		for (size_t i = 0; i < s->ndirect && !out; i++)
@@ -516,7 +518,7 @@ static int decide(struct fed_sender *s, uint64_t *read)
 		 * origin, no relaying of AMBER, a level the policy does not
 		 * grant...) needs no more reading: after an outage most of
 		 * what arrives is such. */
-		if (withheld_by_marking(s, &row) || origin_delivers(s, &row))
+		if (withheld_by_marking(s, &row) || partner_has(s, &row))
 			continue;
 		struct release_version v;
 		fed_facts_reset(s->facts);

@@ -381,6 +381,32 @@ def test_what_its_origin_sends_itself_is_not_relayed(fed):
     quiet(kr, jp, us)
 
 
+def test_what_came_from_a_partner_does_not_go_back_to_it(fed):
+    """KR gives JP nothing and US its GREEN with leave to relay; US relays
+    it to JP, and JP, which may relay GREEN to US, does not send it back
+    to US, where it came from."""
+    pol = dict(STANDARD)
+    pol[("kr", "jp")] = ([], False)
+    pol[("kr", "us")] = (TO_AMBER, True)
+    pol[("jp", "us")] = (TO_AMBER, True)
+    kr, jp, us = fed.triangle(pol)
+    g = [indicator("green") for _ in range(3)]
+    kr.import_objects(g)
+    wait_held(jp, ids(g))  # through US: KR sends JP nothing
+    assert kr.sent("jp") == [] or all(
+        r["first_id"] not in ids(g) for r in kr.sent("jp"))
+    s = flush(jp, us)
+    r = jp.request("GET", jp.objects_url(), token=jp.tokens["us"])
+    assert r.status_code == 200, r.text
+    served = {o["id"] for o in r.json().get("objects", [])}
+    assert s["id"] in served, served
+    assert not served & ids(g), "JP sends US back what came from US"
+    for rec in jp.sent("us"):
+        assert rec["first_id"] not in ids(g), rec
+    no_duplicates(us)
+    quiet(kr, jp, us)
+
+
 # ---------------------------------------------------------------------------
 # 4. Catch-up.
 
