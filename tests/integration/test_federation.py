@@ -347,6 +347,20 @@ def test_relay(fed):
     quiet(kr, jp, us)
 
 
+def assert_not_sent(src, dst, objs, why):
+    """Once src's sender to dst has passed them (a sentinel arrived), none
+    of objs went from src to dst: not pushed (src's release records), not
+    served to dst's account reading src."""
+    s = flush(src, dst)
+    r = src.request("GET", src.objects_url(), token=src.tokens[dst.name])
+    assert r.status_code == 200, r.text
+    served = {o["id"] for o in r.json().get("objects", [])}
+    assert s["id"] in served, served
+    assert not served & ids(objs), why
+    for rec in src.sent(dst.name):
+        assert rec["first_id"] not in ids(objs), (why, rec)
+
+
 def test_what_its_origin_sends_itself_is_not_relayed(fed):
     """KR gives its GREEN to JP, with leave to relay it, and to US, and JP
     gives US its GREEN. KR's batches to JP say (signed) that KR delivers
@@ -368,14 +382,7 @@ def test_what_its_origin_sends_itself_is_not_relayed(fed):
                what="KR to decide for JP")
     jp.start()
     wait_held(jp, ids(g))
-    s = flush(jp, us)
-    r = jp.request("GET", jp.objects_url(), token=jp.tokens["us"])
-    assert r.status_code == 200, r.text
-    served = {o["id"] for o in r.json().get("objects", [])}
-    assert s["id"] in served, served
-    assert not served & ids(g), "JP relays what KR sends US itself"
-    for rec in jp.sent("us"):
-        assert rec["first_id"] not in ids(g), rec
+    assert_not_sent(jp, us, g, "JP relays what KR sends US itself")
     # US has each once, from KR
     no_duplicates(us)
     quiet(kr, jp, us)
@@ -393,16 +400,8 @@ def test_what_came_from_a_partner_does_not_go_back_to_it(fed):
     g = [indicator("green") for _ in range(3)]
     kr.import_objects(g)
     wait_held(jp, ids(g))  # through US: KR sends JP nothing
-    assert kr.sent("jp") == [] or all(
-        r["first_id"] not in ids(g) for r in kr.sent("jp"))
-    s = flush(jp, us)
-    r = jp.request("GET", jp.objects_url(), token=jp.tokens["us"])
-    assert r.status_code == 200, r.text
-    served = {o["id"] for o in r.json().get("objects", [])}
-    assert s["id"] in served, served
-    assert not served & ids(g), "JP sends US back what came from US"
-    for rec in jp.sent("us"):
-        assert rec["first_id"] not in ids(g), rec
+    assert all(r["first_id"] not in ids(g) for r in kr.sent("jp"))
+    assert_not_sent(jp, us, g, "JP sends US back what came from US")
     no_duplicates(us)
     quiet(kr, jp, us)
 
