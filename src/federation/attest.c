@@ -45,6 +45,17 @@ static bool version_ok(const char *s, size_t n)
 
 /* ---- Making ------------------------------------------------------------ */
 
+/* "key": [ids...] */
+static void put_ids(struct jw *w, const char *key, const char *const *ids,
+		    size_t n)
+{
+	jw_key(w, key);
+	jw_arr_open(w);
+	for (size_t i = 0; i < n; i++)
+		jw_str(w, ids[i]);
+	jw_arr_close(w);
+}
+
 /* The attestation without its signature, written straight in RFC 8785
  * canonical form: members in key order, ASCII strings only (ids, hex,
  * timestamps), so there is nothing to reorder or escape. A receiver
@@ -66,13 +77,8 @@ static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
 	jw_str(&w, ts);
 	jw_key(&w, "created_by_ref");
 	jw_str(&w, m->origin);
-	if (m->n_direct > 0) {
-		jw_key(&w, "direct");
-		jw_arr_open(&w);
-		for (size_t i = 0; i < m->n_direct; i++)
-			jw_str(&w, m->direct[i]);
-		jw_arr_close(&w);
-	}
+	if (m->n_direct > 0)
+		put_ids(&w, "direct", m->direct, m->n_direct);
 	jw_key(&w, "id");
 	jw_str(&w, id);
 	jw_key(&w, "key_id");
@@ -93,11 +99,7 @@ static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
 		jw_obj_close(&w);
 	}
 	jw_arr_close(&w);
-	jw_key(&w, "red_recipients");
-	jw_arr_open(&w);
-	for (size_t i = 0; i < m->n_red; i++)
-		jw_str(&w, m->red[i]);
-	jw_arr_close(&w);
+	put_ids(&w, "red_recipients", m->red, m->n_red);
 	jw_key(&w, "relay_green");
 	jw_bool(&w, m->relay_green);
 	jw_key(&w, "signature_alg");
