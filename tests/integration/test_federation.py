@@ -325,6 +325,11 @@ def test_relay(fed):
     want = {"kr": kr_own | jp_own | us_own,
             "jp": kr_own | jp_own | us_own,
             "us": kr_own | jp_own | us_own}
+    # Delivery is asynchronous: a node's sentinel reaching one partner
+    # says nothing of the other (US's u4 reaches KR from US itself, not
+    # through JP). Everything first, then exactly that.
+    for n in (kr, jp, us):
+        wait_held(n, want[n.name] | (identities - {n.identity}))
     for n in (kr, jp, us):
         got = no_duplicates(n)
         held = {i for i, _ in got}
@@ -334,11 +339,14 @@ def test_relay(fed):
         assert held - universe == identities - {n.identity}, (
             n.name, held - universe)
     # Nothing went back to the node that made it: what JP and US pushed
-    # to KR is exactly what they made (their identity and sentinels) and
-    # the third node's identity (TLP:CLEAR, so relayed): neither KR's
-    # objects they hold nor what the other did not let them relay.
-    assert pushed(jp, "kr") == 2 + len(jp_own), jp.sent("kr")
-    assert pushed(us, "kr") == 2 + len(us_own), us.sent("kr")
+    # to KR is exactly what they made (their identity and sentinels),
+    # and perhaps the third node's identity (TLP:CLEAR, so relayable; not
+    # relayed when its origin's batch already said it delivers it to KR
+    # itself, which depends on which of the origin's deciders ran first):
+    # neither KR's objects they hold nor what the other did not let them
+    # relay.
+    assert pushed(jp, "kr") - len(jp_own) in (1, 2), jp.sent("kr")
+    assert pushed(us, "kr") - len(us_own) in (1, 2), us.sent("kr")
     for src, dst, own in ((jp, kr, kr_own), (us, kr, kr_own),
                           (us, jp, jp_own), (kr, jp, jp_own | us_own),
                           (kr, us, jp_own | us_own)):
