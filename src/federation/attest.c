@@ -334,6 +334,30 @@ static int read_ids(const struct json_val *v, const char *name, size_t max,
 	return ST_OK;
 }
 
+/* One member of an objects[] entry into e: its bit (1 id, 2 version,
+ * 4 sha256), 0 for another name, -1 for a bad value. */
+static int entry_member(struct attest_entry *e, const char *key,
+			const struct json_val *m)
+{
+	bool str = m->type == JSON_STRING;
+	if (strcmp(key, "id") == 0) {
+		if (!str || !id_ok(m->u.str, m->len))
+			return -1;
+		memcpy(e->id, m->u.str, m->len);
+		return 1;
+	}
+	if (strcmp(key, "version") == 0) {
+		if (!str || !version_ok(m->u.str, m->len))
+			return -1;
+		memcpy(e->version, m->u.str, m->len);
+		return 2;
+	}
+	if (strcmp(key, "sha256") == 0)
+		return str && hex64_decode(m->u.str, m->len, e->sha256) ? 4
+									: -1;
+	return 0;
+}
+
 /* Fills a from the parsed root; everything but the signature. */
 static int read_fields(const struct json_val *root, struct attest *a,
 		       struct diag *d)
@@ -405,35 +429,13 @@ static int read_fields(const struct json_val *root, struct attest *a,
 					i);
 		for (uint32_t k = 0; k < 3; k++) {
 			const char *key = o->u.members[k].key;
-			const struct json_val *m = &o->u.members[k].val;
-			bool str = m->type == JSON_STRING;
-			if (strcmp(key, "id") == 0) {
-				if (!str || !id_ok(m->u.str, m->len))
-					return diag_set(d, ST_EINVAL,
-							"attestation: "
-							"objects[%u]: bad id",
-							i);
-				memcpy(e->id, m->u.str, m->len);
-				seen |= 1;
-			} else if (strcmp(key, "version") == 0) {
-				if (!str || !version_ok(m->u.str, m->len))
-					return diag_set(d, ST_EINVAL,
-							"attestation: "
-							"objects[%u]: bad "
-							"version",
-							i);
-				memcpy(e->version, m->u.str, m->len);
-				seen |= 2;
-			} else if (strcmp(key, "sha256") == 0) {
-				if (!str ||
-				    !hex64_decode(m->u.str, m->len, e->sha256))
-					return diag_set(d, ST_EINVAL,
-							"attestation: "
-							"objects[%u]: bad "
-							"sha256",
-							i);
-				seen |= 4;
-			}
+			int bit = entry_member(e, key, &o->u.members[k].val);
+			if (bit < 0)
+				return diag_set(d, ST_EINVAL,
+						"attestation: objects[%u]: "
+						"bad %s",
+						i, key);
+			seen |= (unsigned)bit;
 		}
 		if (seen != 7)
 			return diag_set(d, ST_EINVAL,

@@ -169,20 +169,22 @@ void fed_wait_decided(struct fed *f, const char *peer, uint64_t seq,
 	}
 }
 
-int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
-		     const char *const *direct, size_t n_direct,
-		     const struct fed_page_item *items, size_t n,
-		     fed_json_fn fn, void *ctx, struct diag *d)
+int fed_attestations(struct fed *f, const char *peer, bool relay_green,
+		     const char *recipient, const struct fed_page_item *items,
+		     size_t n, fed_json_fn fn, void *ctx, struct diag *d)
 {
 	struct attest_item *own = calloc(n ? n : 1, sizeof(*own));
+	uint64_t *own_seq = calloc(n ? n : 1, sizeof(*own_seq));
 	char(*vers)[TS_BUFSZ] = calloc(n ? n : 1, sizeof(*vers));
 	char(*refs)[STIX_ID_MAX] = calloc(n ? n : 1, sizeof(*refs));
+	char(*dids)[STIX_ID_MAX] = calloc(MAX_OTHERS, sizeof(*dids));
 	size_t nown = 0, nrefs = 0;
 	bool own_red = false;
 	int rc = ST_OK;
 	struct buf b;
 	buf_init(&b, ATTEST_MAX_BYTES);
-	if (own == NULL || vers == NULL || refs == NULL) {
+	if (own == NULL || own_seq == NULL || vers == NULL || refs == NULL ||
+	    dids == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -206,6 +208,7 @@ int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
 			own[nown].version = vers[nown];
 			own[nown].canon = it->body;
 			own[nown].canon_len = it->body_len;
+			own_seq[nown] = it->seq;
 			nown++;
 			own_red |= it->tlp == TLP_RED;
 		}
@@ -217,8 +220,13 @@ int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
 		memset(&m, 0, sizeof(m));
 		m.origin = f->identity;
 		m.relay_green = relay_green;
+		/* the other partners we deliver all of these to ourselves */
+		const char *direct[MAX_OTHERS];
+		m.n_direct =
+		    fed_direct(f, peer, own_seq, nown, dids, MAX_OTHERS);
+		for (size_t i = 0; i < m.n_direct; i++)
+			direct[i] = dids[i];
 		m.direct = direct;
-		m.n_direct = n_direct;
 		/* Our RED goes only to recipients named at import; the batch
 		 * goes to one of them, which the attestation names (never the
 		 * others: they are not this partner's business). */
@@ -250,6 +258,8 @@ int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
 out:
 	buf_free(&b);
 	free(own);
+	free(own_seq);
+	free(dids);
 	free(vers);
 	free(refs);
 	return rc;
@@ -275,23 +285,8 @@ int fed_page_attestations(struct fed *f, const char *peer,
 	free(text);
 	struct fed_health h;
 	fed_health_get(f->state, peer, &h);
-	/* what we deliver to the others ourselves, as a push would say */
-	char(*dids)[STIX_ID_MAX] = malloc(MAX_OTHERS * sizeof(*dids));
-	uint64_t *seqs = malloc(n * sizeof(*seqs));
-	const char *direct[MAX_OTHERS];
-	size_t nd = 0;
-	if (dids != NULL && seqs != NULL) {
-		for (size_t i = 0; i < n; i++)
-			seqs[i] = items[i].seq;
-		nd = fed_direct(f, peer, seqs, n, dids, MAX_OTHERS);
-		for (size_t i = 0; i < nd; i++)
-			direct[i] = dids[i];
-	}
-	int rc = fed_attestations(f, relay_green, h.identity, direct, nd, items,
-				  n, fn, ctx, d);
-	free(dids);
-	free(seqs);
-	return rc;
+	return fed_attestations(f, peer, relay_green, h.identity, items, n, fn,
+				ctx, d);
 }
 
 void fed_record_release(struct fed *f, const char *peer, const char *path,

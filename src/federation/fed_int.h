@@ -85,15 +85,6 @@ void fed_facts_collections(struct fed_facts *x, bool needed);
 int fed_refs_of(const struct json_val *obj, struct arena *a, const char ***refs,
 		size_t *n);
 
-/* The attestations covering items (versions released to one partner):
- * one signed now by us over our own versions and those received from feed
- * peers ("received from"), then the origin's stored attestation of each
- * relayed version, each passed to fn once. relay_green: whether the
- * partner may relay our GREEN (its policy); recipient: the partner's
- * identity, named as the RED recipient when our own RED versions are
- * among items (they were released to it because an import named it);
- * direct: the other partners we deliver every one of items to ourselves
- * (attest_meta). */
 /* The partners other than peer (their identities, into out, at most cap)
  * that every version seqs[0..n) is released to as well, their deciders
  * having decided past them: we deliver those versions to them ourselves,
@@ -103,25 +94,23 @@ int fed_refs_of(const struct json_val *obj, struct arena *a, const char ***refs,
 size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
 		  size_t n, char (*out)[STIX_ID_MAX], size_t cap);
 
-int fed_attestations(struct fed *f, bool relay_green, const char *recipient,
-		     const char *const *direct, size_t n_direct,
-		     const struct fed_page_item *items, size_t n,
-		     fed_json_fn fn, void *ctx, struct diag *d);
+/* The attestations covering items (versions released to partner peer):
+ * one signed now by us over our own versions and those received from feed
+ * peers ("received from"), then the origin's stored attestation of each
+ * relayed version, each passed to fn once. relay_green: whether the
+ * partner may relay our GREEN (its policy); recipient: the partner's
+ * identity, named as the RED recipient when our own RED versions are
+ * among items (they were released to it because an import named it). Our
+ * attestation names in "direct" the other partners we deliver all of our
+ * own versions among items to ourselves (fed_direct). */
+int fed_attestations(struct fed *f, const char *peer, bool relay_green,
+		     const char *recipient, const struct fed_page_item *items,
+		     size_t n, fed_json_fn fn, void *ctx, struct diag *d);
 
 /* sender.c: one thread per registered peer. */
 int fed_senders_start(struct fed *f, struct diag *d);
 void fed_senders_stop(struct fed *f);
 
-/*
- * The provenance of a stored version: the record kept in its row (prov,
- * prov_len: store_row.prov), as every version received since the store
- * kept them has. Else from fedstate, where a version released from
- * quarantine has it: by its version key; for a received copy
- * (STORE_F_FOREIGN) of an object STIX does not version (an SCO, a marking
- * definition: our store assigned its version key), by the hash of its
- * bytes (fed_copy_key). ST_ENOTFOUND for our own versions (those not
- * marked STORE_F_FOREIGN), without a lookup.
- */
 /*
  * The provenance facts of a stored version into f (foreign, origin,
  * relay_green, red_identities), pointing into *p and into red (room for
@@ -132,13 +121,21 @@ void fed_senders_stop(struct fed *f);
 int fed_facts_provenance(struct fedstate *fs, const struct store_row *row,
 			 struct release_facts *f, struct fed_prov *p,
 			 const char **red);
+/*
+ * The provenance of a stored version: the record kept in its row (prov,
+ * prov_len: store_row.prov), as every version received since the store
+ * kept them has. Else from fedstate, where a version released from
+ * quarantine has it: by its version key; for a received copy
+ * (STORE_F_FOREIGN) of an object STIX does not version (an SCO, a marking
+ * definition: our store assigned its version key), by the hash of its
+ * bytes (fed_copy_key). ST_ENOTFOUND for our own versions (those not
+ * marked STORE_F_FOREIGN), without a lookup.
+ */
 int fed_prov_of(struct fedstate *fs, const char *id, st_time version,
 		uint8_t flags, const char *body, size_t len, const void *prov,
 		size_t prov_len, struct fed_prov *out);
 /* The key of an unversioned copy's record: from the SHA-256 of its bytes,
  * negative, so never a real version key. */
 st_time fed_copy_key(const uint8_t sha[32]);
-
-/* The canonical SHA-256 of bytes. */
 
 #endif

@@ -25,9 +25,10 @@
 #include "federation/client.h"
 #include "federation/fed_int.h"
 
+#include "federation/attest.h"
+
 #include "common/arena.h"
 #include "common/json.h"
-#include "federation/attest.h"
 #include "common/log.h"
 #include "common/split.h"
 
@@ -284,9 +285,6 @@ void fed_peer_pushed(struct fed *f, const char *peer)
 /* The partner's registry entry and policy                              */
 /* ------------------------------------------------------------------ */
 
-/* Re-reads the registry (about once a second): a changed policy resets
- * what was decided (backfill when loosened; when tightened, what was
- * sent cannot be recalled, and the log says so). */
 size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
 		  size_t n, char (*out)[STIX_ID_MAX], size_t cap)
 {
@@ -321,6 +319,9 @@ size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
 	return k;
 }
 
+/* Re-reads the registry (about once a second): a changed policy resets
+ * what was decided (backfill when loosened; when tightened, what was
+ * sent cannot be recalled, and the log says so). */
 static int reload(struct fed_sender *s)
 {
 	struct fed *f = s->f;
@@ -397,25 +398,6 @@ static int reload(struct fed_sender *s)
 /* Deciding                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Whether the partner's policy withholds row for its marking and
- * provenance alone (policy_decide_marking), read as fed_facts_row reads
- * them. False when the rest of the facts decide, or when in doubt. */
-static bool withheld_by_marking(struct fed_sender *s,
-				const struct store_row *row)
-{
-	struct release_facts f;
-	memset(&f, 0, sizeof(f));
-	f.tlp = row->tlp;
-	f.flags = row->flags;
-	struct fed_prov p;
-	const char *red[FED_MAX_RED];
-	bool out = fed_facts_provenance(s->f->state, row, &f, &p, red) ==
-		       ST_OK && /* else the full reading says what */
-		   policy_decide_marking(&s->part.aud, &f) != RELEASE_OK;
-	fed_prov_free(&p);
-	return out;
-}
-
 /* Reads the "direct" list of the origin attestation id (kept since it
  * arrived, verified then) into s's cache. An unreadable one counts as
  * naming no one: the version is then sent as before. */
@@ -454,23 +436,43 @@ static void direct_load(struct fed_sender *s, const char *id)
  * that arrived from this very partner, or whose origin attests that it
  * delivers it to this partner itself ("direct"). Then we need not, and do
  * not, send it (the origin's queue is durable; catch-up covers the rest).
- * Any doubt sends it. */
-static bool partner_has(struct fed_sender *s, const struct store_row *row)
+ * p: row's provenance. Any doubt sends it. */
+static bool partner_has(struct fed_sender *s, const struct store_row *row,
+			const struct fed_prov *p)
 {
 	const char *me = s->part.p.identity;
-	if (!(row->flags & STORE_F_FOREIGN) || row->prov == NULL)
+	if (!(row->flags & STORE_F_FOREIGN))
 		return false;
+	if (strcmp(p->peer, s->name) == 0)
+		return true;
+	if (me == NULL || p->attestation[0] == '\0' || p->origin[0] == '\0')
+		return false;
+	if (strcmp(s->direct_of, p->attestation) != 0)
+		direct_load(s, p->attestation);
+	for (size_t i = 0; i < s->ndirect; i++)
+		if (strcmp(s->direct[i], me) == 0)
+			return true;
+	return false;
+}
+
+/* Whether row can be left out for this partner without reading the rest
+ * of it: what its marking and provenance alone withhold
+ * (policy_decide_marking: never back to its origin, no relaying of AMBER,
+ * a level the policy does not grant...), and what the partner has from
+ * elsewhere. Its provenance is read once, as fed_facts_row reads it.
+ * False when the rest of the facts decide, or when in doubt. */
+static bool left_out(struct fed_sender *s, const struct store_row *row)
+{
+	struct release_facts f;
+	memset(&f, 0, sizeof(f));
+	f.tlp = row->tlp;
+	f.flags = row->flags;
 	struct fed_prov p;
-	if (fed_prov_decode(row->prov, row->prov_len, &p) != ST_OK)
-		return false;
-	bool out = strcmp(p.peer, s->name) == 0;
-	if (!out && me != NULL && p.attestation[0] != '\0' &&
-	    p.origin[0] != '\0') {
-		if (strcmp(s->direct_of, p.attestation) != 0)
-			direct_load(s, p.attestation);
-		for (size_t i = 0; i < s->ndirect && !out; i++)
-			out = strcmp(s->direct[i], me) == 0;
-	}
+	const char *red[FED_MAX_RED];
+	bool out = fed_facts_provenance(s->f->state, row, &f, &p, red) ==
+		       ST_OK && /* else the full reading says what */
+		   (policy_decide_marking(&s->part.aud, &f) != RELEASE_OK ||
+		    partner_has(s, row, &p));
 	fed_prov_free(&p);
 	return out;
 }
@@ -514,11 +516,8 @@ static int decide(struct fed_sender *s, uint64_t *read)
 		row.body_len = r->len;
 		row.prov = r->prov;
 		row.prov_len = r->prov_len;
-		/* What its marking alone withholds (never back to its
-		 * origin, no relaying of AMBER, a level the policy does not
-		 * grant...) needs no more reading: after an outage most of
-		 * what arrives is such. */
-		if (withheld_by_marking(s, &row) || partner_has(s, &row))
+		/* after an outage most of what arrives is such */
+		if (left_out(s, &row))
 			continue;
 		struct release_version v;
 		fed_facts_reset(s->facts);
@@ -579,30 +578,15 @@ static int envelope(struct fed_sender *s, struct buf *e,
 		if (rc == ST_OK)
 			rc = buf_add(e, r->body, r->len);
 	}
-	char(*dids)[STIX_ID_MAX] = malloc(MAX_OTHERS * sizeof(*dids));
-	uint64_t *seqs = malloc((n ? n : 1) * sizeof(*seqs));
-	const char *direct[MAX_OTHERS];
-	size_t ndirect = 0;
-	if (dids == NULL || seqs == NULL)
-		rc = ST_ENOMEM;
-	if (rc == ST_OK) {
-		for (size_t i = 0; i < n; i++)
-			seqs[i] = rows[i]->seq;
-		ndirect = fed_direct(s->f, s->name, seqs, n, dids, MAX_OTHERS);
-		for (size_t i = 0; i < ndirect; i++)
-			direct[i] = dids[i];
-	}
 	if (rc == ST_OK)
-		rc = fed_attestations(s->f, s->part.pol.relay_green,
-				      s->part.p.identity, direct, ndirect,
-				      items, n, add_json, e, d);
+		rc = fed_attestations(s->f, s->name, s->part.pol.relay_green,
+				      s->part.p.identity, items, n, add_json, e,
+				      d);
 	if (rc == ST_OK)
 		rc = buf_adds(e, "]}");
 	if (rc != ST_OK && d->msg[0] == '\0')
 		diag_set(d, rc, "envelope: %s", st_strerror(rc));
 	free(items);
-	free(dids);
-	free(seqs);
 	return rc;
 }
 

@@ -78,17 +78,24 @@ static void keys_of(const struct nodekeys *k, struct attest_key *out, size_t *n)
 }
 
 /* Signs the two objects; the text is in *out (caller frees). */
-static void make(struct fx *f, bool relay, struct buf *out)
+/* Signs the two objects with m into *out (initialised here): the rc. */
+static int sign_two(struct fx *f, const struct attest_meta *m, struct buf *out,
+		    struct diag *d)
 {
 	struct attest_item items[2];
 	for (int i = 0; i < 2; i++)
 		items[i] = (struct attest_item){ids[i], vers[i], bodies[i],
 						strlen(bodies[i])};
+	buf_init(out, 1 << 20);
+	return attest_make(f->k, m, items, 2, NOW, out, d);
+}
+
+static void make(struct fx *f, bool relay, struct buf *out)
+{
 	static const char *const red[] = {JP};
 	struct attest_meta m = {ORIGIN, red, 1, relay, NULL, 0};
 	struct diag d;
-	buf_init(out, 1 << 20);
-	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, out, &d), ST_OK);
+	assert_int_equal(sign_two(f, &m, out, &d), ST_OK);
 }
 
 static int verify(struct fx *f, const char *text, struct attest *a,
@@ -330,17 +337,13 @@ static void test_earlier_signature(void **state)
 static void test_direct(void **state)
 {
 	struct fx *f = *state;
-	struct attest_item items[2];
-	for (int i = 0; i < 2; i++)
-		items[i] = (struct attest_item){ids[i], vers[i], bodies[i],
-						strlen(bodies[i])};
 	static const char *const direct[] = {
 	    JP, "identity--7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"};
 	struct attest_meta m = {ORIGIN, NULL, 0, true, direct, 2};
 	struct diag d;
 	struct attest a;
-	struct buf b = BUF_INIT(1 << 20);
-	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, &b, &d), ST_OK);
+	struct buf b;
+	assert_int_equal(sign_two(f, &m, &b, &d), ST_OK);
 	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
 	assert_int_equal(a.n_direct, 2);
 	assert_string_equal(a.direct[0], JP);
@@ -359,8 +362,7 @@ static void test_direct(void **state)
 	buf_free(&b);
 	/* none: no member at all (what an earlier build reads) */
 	m.n_direct = 0;
-	buf_init(&b, 1 << 20);
-	assert_int_equal(attest_make(f->k, &m, items, 2, NOW, &b, &d), ST_OK);
+	assert_int_equal(sign_two(f, &m, &b, &d), ST_OK);
 	assert_null(strstr(b.data, "\"direct\""));
 	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
 	assert_int_equal(a.n_direct, 0);
@@ -370,9 +372,7 @@ static void test_direct(void **state)
 	/* a bad one is never made */
 	static const char *const bad[] = {"not-an-identity"};
 	struct attest_meta mb = {ORIGIN, NULL, 0, true, bad, 1};
-	buf_init(&b, 1 << 20);
-	assert_int_equal(attest_make(f->k, &mb, items, 2, NOW, &b, &d),
-			 ST_EINVAL);
+	assert_int_equal(sign_two(f, &mb, &b, &d), ST_EINVAL);
 	assert_non_null(strstr(d.msg, "direct"));
 	buf_free(&b);
 }
