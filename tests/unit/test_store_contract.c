@@ -2990,6 +2990,190 @@ static void test_held(void **state)
 	assert_true(seen_x);
 }
 
+/* Another handle on the same store (another process, the CLI beside a
+ * running node) writes after this one's id filter was built: this one's
+ * lookups find what it wrote, and its writer takes a copy of it as a
+ * duplicate, not a new row. */
+static void test_held_written_elsewhere(void **state)
+{
+	struct fx *f = *state;
+	int64_t c1 = add_coll(f->s, C1, "");
+	struct diag d;
+	one(f->s, c1, "indicator", 1, true, 1, "1");
+	char i1[STORE_ID_MAX], i2[STORE_ID_MAX], i3[STORE_ID_MAX];
+	make_id(i1, "indicator", 1);
+	make_id(i2, "indicator", 2);
+	make_id(i3, "malware", 3);
+	const char *ids[] = {i1, i2, i3};
+	struct held_got g;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, ids, 3, c1, held_fn, &g, &d), ST_OK);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.idx[0], 0);
+	if (strcmp(f->be->name, "sqlite") == 0)
+		assert_true(SQ(f->s)->idf.built);
+
+	struct store *other = open_store(f, NULL);
+	struct store_item o2 = one(other, c1, "indicator", 2, true, 1, "2");
+	one(other, c1, "malware", 3, true, 1, "3");
+	struct store_item o4 = one(other, c1, "malware", 3, true, 2, "3b");
+	/* written here first (the writer's own view): the same version is
+	 * a duplicate, a new one of the other handle's object is stored
+	 * beside its two */
+	struct tb t;
+	tb_init(&t, 2, c1);
+	tb_set(&t, 0, "indicator", 2, true, 1, "2");
+	tb_set(&t, 1, "malware", 3, true, 3, "3c");
+	append_ok(f->s, &t);
+	assert_int_equal(t.b.items[0].result, STORE_DUPLICATE);
+	assert_int_equal(t.b.items[0].seq, o2.seq);
+	assert_int_equal(t.b.items[1].result, STORE_STORED);
+	assert_true(t.b.items[1].seq > o4.seq);
+	tb_free(&t);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(other, ids + 2, 1, c1, held_fn, &g, &d),
+			 ST_OK);
+	assert_int_equal(g.n, 3); /* versions 1, 2 and 3 */
+	/* then read here (the readers' view): found */
+	struct store_item o5 = one(other, c1, "indicator", 5, true, 1, "5");
+	char i5[STORE_ID_MAX];
+	make_id(i5, "indicator", 5);
+	const char *more[] = {i2, i5};
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, more, 2, c1, held_fn, &g, &d), ST_OK);
+	assert_int_equal(g.n, 2);
+	bool seen2 = false, seen5 = false;
+	for (size_t k = 0; k < g.n; k++) {
+		seen2 |= g.idx[k] == 0 && g.seq[k] == o2.seq;
+		seen5 |= g.idx[k] == 1 && g.seq[k] == o5.seq;
+	}
+	assert_true(seen2);
+	assert_true(seen5);
+	store_close(other);
+}
+
+/* The id filter itself (SQLite): no UUID it was given, at a build, by a
+ * fold or by the writer, ever reads "not held", across a growth; UUIDs
+ * never given mostly do. */
+static void test_id_filter(void **state)
+{
+	struct fx *f = *state;
+	if (strcmp(f->be->name, "sqlite") != 0)
+		return;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+			 "CREATE TABLE versions(seq INTEGER PRIMARY KEY,"
+			 " uuid BLOB);"
+			 "CREATE TABLE keys_main(uuid BLOB);"
+			 "CREATE TABLE keys_recent(uuid BLOB);",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_stmt *ins, *k;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "INSERT INTO versions(seq, uuid)"
+					    " VALUES(?1, ?2)",
+					    -1, &ins, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "INSERT INTO keys_main(uuid)"
+					    " VALUES(?1)",
+					    -1, &k, NULL),
+			 SQLITE_OK);
+	struct sq_idf_stmts q;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, SQ_IDF_AFTER, -1, &q.after, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, SQ_IDF_ALL, -1, &q.all, NULL),
+			 SQLITE_OK);
+	enum { N = 150000, HELD_AT_BUILD = 1000, FOLDED = 2000 };
+	uint8_t(*u)[16] = malloc((size_t)N * 16);
+	assert_non_null(u);
+	for (size_t i = 0; i < N; i++)
+		uuid_v4(u[i]);
+	struct sq_idf idf;
+	sq_idf_init(&idf);
+	struct diag d;
+	/* rows held before the build, in the key table and the log */
+	for (size_t i = 0; i < HELD_AT_BUILD + FOLDED; i++) {
+		sqlite3_bind_int64(ins, 1, (int64_t)i + 1);
+		sqlite3_bind_blob(ins, 2, u[i], 16, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+		if (i >= HELD_AT_BUILD)
+			continue;
+		sqlite3_bind_blob(k, 1, u[i], 16, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(k), SQLITE_DONE);
+		sqlite3_reset(k);
+	}
+	/* not yet due: a few lookups against many rows build nothing */
+	assert_int_equal(
+	    sq_idf_sync_locked(&idf, db, &q, HELD_AT_BUILD, 10, false, &d),
+	    ST_OK);
+	assert_false(idf.built);
+	assert_true(sq_idf_maybe_locked(&idf, u[N - 1]));
+	/* due: built from the keys, as of seq HELD_AT_BUILD */
+	assert_int_equal(sq_idf_sync_locked(&idf, db, &q, HELD_AT_BUILD,
+					    HELD_AT_BUILD, false, &d),
+			 ST_OK);
+	assert_true(idf.built);
+	assert_int_equal(idf.through, HELD_AT_BUILD);
+	/* the log moved on: the rows after `through` are folded in */
+	assert_int_equal(sq_idf_sync_locked(&idf, db, &q,
+					    HELD_AT_BUILD + FOLDED, 1, false,
+					    &d),
+			 ST_OK);
+	assert_int_equal(idf.through, HELD_AT_BUILD + FOLDED);
+	/* the writer adds the rest, past its capacity ... */
+	for (size_t i = HELD_AT_BUILD + FOLDED; i < N; i++)
+		sq_idf_add_locked(&idf, u[i]);
+	assert_true(idf.n > idf.cap);
+	/* ... a reader never rebuilds; the writer grows it from the keys */
+	uint64_t builds = idf.builds;
+	assert_int_equal(sq_idf_sync_locked(&idf, db, &q,
+					    HELD_AT_BUILD + FOLDED, 1, false,
+					    &d),
+			 ST_OK);
+	assert_int_equal(idf.builds, builds);
+	for (size_t i = 0; i < N; i++)
+		assert_true(sq_idf_maybe_locked(&idf, u[i]));
+	for (size_t i = HELD_AT_BUILD + FOLDED; i < N; i++) {
+		sqlite3_bind_int64(ins, 1, (int64_t)i + 1);
+		sqlite3_bind_blob(ins, 2, u[i], 16, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
+	assert_int_equal(sqlite3_exec(db,
+				      "DELETE FROM keys_main;"
+				      " INSERT INTO keys_main"
+				      " SELECT uuid FROM versions",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sq_idf_sync_locked(&idf, db, &q, N, 1, true, &d),
+			 ST_OK);
+	assert_int_equal(idf.builds, builds + 1);
+	assert_int_equal(idf.n, N);
+	assert_true(idf.cap >= 2 * (uint64_t)N);
+	size_t maybe = 0;
+	for (size_t i = 0; i < N; i++)
+		assert_true(sq_idf_maybe_locked(&idf, u[i]));
+	/* never given: "not held", but for about one in a hundred */
+	for (size_t i = 0; i < 100000; i++) {
+		uint8_t x[16];
+		uuid_v4(x);
+		maybe += sq_idf_maybe_locked(&idf, x);
+	}
+	assert_true(maybe < 3000);
+	sq_idf_free(&idf);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(k);
+	sqlite3_finalize(q.after);
+	sqlite3_finalize(q.all);
+	sqlite3_close(db);
+	free(u);
+}
+
 /* What a version's owner keeps with it comes back on every read path, as
  * written; a version stored without it reads NULL. */
 struct provs {
@@ -3235,6 +3419,8 @@ int main(void)
 	    T(test_open_reopen),
 	    T(test_memberships),
 	    T(test_held),
+	    T(test_held_written_elsewhere),
+	    T(test_id_filter),
 	    T(test_prov),
 	    T(test_schema_version),
 	    T(test_not_a_store),

@@ -554,6 +554,38 @@ out:
 	return rc;
 }
 
+/* Marks in none[] the ids the id filter says are not held, in r's open
+ * transaction (after making the filter complete for it). */
+static int held_filter(struct sq_store *s, struct sq_reader *r,
+		       const char *const *ids, size_t n, bool *none,
+		       struct diag *d)
+{
+	sqlite3_stmt *ms =
+	    sq_shape_stmt(r, "SELECT coalesce(max(seq), 0) FROM versions", d);
+	struct sq_idf_stmts q = {sq_shape_stmt(r, SQ_IDF_AFTER, d),
+				 sq_shape_stmt(r, SQ_IDF_ALL, d)};
+	if (ms == NULL || q.after == NULL || q.all == NULL)
+		return ST_ESTORE;
+	int64_t max_seq = 0;
+	int src = sqlite3_step(ms);
+	if (src == SQLITE_ROW)
+		max_seq = sqlite3_column_int64(ms, 0);
+	sqlite3_reset(ms);
+	if (src != SQLITE_ROW)
+		return sql_diag(r->db, d, "held: last seq");
+	pthread_mutex_lock(&s->idf.mu);
+	int rc = sq_idf_sync_locked(&s->idf, r->db, &q, max_seq, n, false, d);
+	for (size_t i = 0; rc == ST_OK && s->idf.built && i < n; i++) {
+		size_t tl;
+		uint8_t uuid[16];
+		if (ids[i] != NULL &&
+		    store_id_split(ids[i], &tl, uuid) == ST_OK)
+			none[i] = !sq_idf_maybe_locked(&s->idf, uuid);
+	}
+	pthread_mutex_unlock(&s->idf.mu);
+	return rc;
+}
+
 /* store_held: every version of each id, in one snapshot. The type codes
  * are looked up once per distinct type (an envelope holds few). */
 int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
@@ -563,9 +595,20 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 	struct sq_reader *r = sq_reader_get(s, d);
 	if (r == NULL)
 		return ST_ESTORE;
+	bool *none = NULL;
 	int rc = sq_read_begin(r, d);
 	if (rc != ST_OK)
 		goto out;
+	/* Which ids the id filter rules out: most, when a partner catches
+	 * up or pushes what is new. (Before the lookup's statement is
+	 * taken: the filter's own could push it out of the cache.) */
+	none = calloc(n ? n : 1, sizeof(*none));
+	if (none == NULL) {
+		rc = diag_set(d, ST_ENOMEM, "held: out of memory");
+		goto end;
+	}
+	if ((rc = held_filter(s, r, ids, n, none, d)) != ST_OK)
+		goto end;
 	sqlite3_stmt *qs = sq_shape_stmt(
 	    r,
 	    "SELECT v.seq, v.type, v.uuid, v.version, v.tlp, v.flags,"
@@ -585,9 +628,9 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 	for (size_t i = 0; i < n && rc == ST_OK; i++) {
 		size_t tl;
 		uint8_t uuid[16];
-		if (ids[i] == NULL ||
+		if (none[i] || ids[i] == NULL ||
 		    store_id_split(ids[i], &tl, uuid) != ST_OK)
-			continue; /* not an id: nothing held */
+			continue; /* not an id, or not held */
 		if (last_type == NULL || tl != last_tl ||
 		    memcmp(last_type, ids[i], tl) != 0) {
 			rc = sq_type_code(r, ids[i], tl, &code, d);
@@ -617,6 +660,7 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 end:
 	sq_read_end(r);
 out:
+	free(none);
 	sq_reader_put(s, r);
 	return rc;
 }

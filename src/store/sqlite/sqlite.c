@@ -336,6 +336,7 @@ static int sq_open(const char *path, const struct store_options *opt,
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&s->ck_done_cv, NULL);
 	pthread_mutex_init(&s->r_mu, NULL);
+	sq_idf_init(&s->idf);
 	s->cache_kib =
 	    (opt->cache_mb ? opt->cache_mb : DEFAULT_CACHE_MB) * 1024u;
 	s->batch_max = opt->batch_max ? opt->batch_max : DEFAULT_BATCH_MAX;
@@ -405,6 +406,7 @@ static void sq_close(struct store *st)
 	pthread_cond_destroy(&s->ck_cv);
 	pthread_cond_destroy(&s->ck_done_cv);
 	pthread_mutex_destroy(&s->r_mu);
+	sq_idf_free(&s->idf);
 	free(s->path);
 	free(s);
 }

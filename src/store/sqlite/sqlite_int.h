@@ -51,6 +51,8 @@ enum {
 	W_KEY_ADD_MAIN, /* a new key, into keys_main (large transactions) */
 	W_KEYS_MERGE,	/* keys_recent into keys_main */
 	W_KEYS_CLEAR,	/* empties keys_recent */
+	W_IDF_AFTER,	/* the id filter: UUIDs of versions after ?1 */
+	W_IDF_ALL,	/* the id filter: UUIDs of every key */
 	W_NSTMT
 };
 
@@ -139,6 +141,44 @@ struct sq_reader {
 	double idle_since; /* time_mono() when put back in the pool */
 	char idbuf[STORE_ID_MAX];
 };
+
+/* idfilter.c: which object UUIDs the store may hold (a Bloom filter kept
+ * in step with the log). Every field under mu. */
+struct sq_idf {
+	pthread_mutex_t mu;
+	uint64_t *bits;
+	uint64_t mask;	 /* bits in the filter, less one */
+	uint64_t n, cap; /* UUIDs added; how many it was sized for */
+	int64_t through; /* every version with seq <= through is in */
+	uint64_t asked;	 /* lookups asked for (a build is due at rows/4) */
+	uint64_t builds; /* for tests */
+	bool built;
+	unsigned char key[16];
+};
+
+/* The statements a sync steps, on the caller's connection: after (?1: a
+ * seq) the UUIDs of the versions after it; all the UUIDs of every key. */
+struct sq_idf_stmts {
+	sqlite3_stmt *after, *all;
+};
+
+#define SQ_IDF_AFTER "SELECT uuid FROM versions WHERE seq > ?1"
+#define SQ_IDF_ALL \
+	"SELECT uuid FROM keys_main UNION ALL SELECT uuid FROM keys_recent"
+
+void sq_idf_init(struct sq_idf *f);
+void sq_idf_free(struct sq_idf *f);
+/* Makes f complete for db's open transaction, whose last seq is max_seq:
+ * folds in the versions after f->through, or builds f when due (asked:
+ * lookups this caller is about to make), or, when may_rebuild (the writer,
+ * holding the write lock), grows it when full. With f->mu held. */
+int sq_idf_sync_locked(struct sq_idf *f, sqlite3 *db,
+		       const struct sq_idf_stmts *q, int64_t max_seq,
+		       uint64_t asked, bool may_rebuild, struct diag *d);
+/* false: no version of uuid is held (as of the last sync); true: maybe.
+ * True while no filter is built. With f->mu held. */
+bool sq_idf_maybe_locked(const struct sq_idf *f, const uint8_t uuid[16]);
+void sq_idf_add_locked(struct sq_idf *f, const uint8_t uuid[16]);
 
 struct sq_store {
 	struct store base;
@@ -231,6 +271,12 @@ struct sq_store {
 	bool ck_stall;	      /* the writer waits for a checkpoint */
 	uint32_t wal_pages;   /* writer: WAL size after its commit */
 	uint32_t stall_pages; /* writer: WAL size at the last pause */
+
+	/* Which UUIDs may be held; idf_use: the writer's transaction uses
+	 * it (it was built at its BEGIN), idf_from: last_seq at that BEGIN. */
+	struct sq_idf idf;
+	bool idf_use;
+	int64_t idf_from;
 
 	/* Readers. */
 	pthread_mutex_t r_mu;

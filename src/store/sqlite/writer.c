@@ -81,6 +81,8 @@ static const char *const wsql[W_NSTMT] = {
 		     " SELECT uuid, type, version, seq FROM keys_recent"
 		     " ORDER BY uuid, type, version",
     [W_KEYS_CLEAR] = "DELETE FROM keys_recent",
+    [W_IDF_AFTER] = SQ_IDF_AFTER,
+    [W_IDF_ALL] = SQ_IDF_ALL,
 };
 
 /* What each statement is, for messages. */
@@ -108,6 +110,8 @@ static const char *const wname[W_NSTMT] = {
     [W_KEY_ADD_MAIN] = "insert key",
     [W_KEYS_MERGE] = "merge keys",
     [W_KEYS_CLEAR] = "clear recent keys",
+    [W_IDF_AFTER] = "id filter: new versions",
+    [W_IDF_ALL] = "id filter: every key",
 };
 
 /* ------------------------------------------------------------------ */
@@ -564,7 +568,15 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 	if (store_id_split(it->id, &tl, uuid) != ST_OK)
 		return diag_set(d, ST_EINVAL, "invalid id");
 	rc = type_get(s, it->id, tl, &t, d);
-	if (rc == ST_OK)
+	bool maybe = true;
+	if (s->idf_use) {
+		pthread_mutex_lock(&s->idf.mu);
+		maybe = sq_idf_maybe_locked(&s->idf, uuid);
+		pthread_mutex_unlock(&s->idf.mu);
+	}
+	found = 0;
+	exists = false;
+	if (rc == ST_OK && maybe)
 		rc = find_item(s, uuid, t->code, it, &found, &ver, &exists, d);
 	if (rc != ST_OK)
 		return rc;
@@ -636,6 +648,11 @@ static int write_item(struct sq_store *s, int64_t cid, struct store_item *it,
 		return rc;
 	if (!s->keys_direct)
 		s->recent_keys++;
+	if (s->idf_use) {
+		pthread_mutex_lock(&s->idf.mu);
+		sq_idf_add_locked(&s->idf, uuid);
+		pthread_mutex_unlock(&s->idf.mu);
+	}
 	s->last_seq = (uint64_t)seq;
 	t->dversions++;
 	if (!exists)
@@ -846,6 +863,37 @@ static int has_collection(struct sq_store *s, int64_t cid, bool *yes,
  * fails alone, writing nothing; any other failure rolls the whole
  * transaction back and is returned (the caller retries one by one).
  */
+/*
+ * The id filter for the transaction just begun: complete for its snapshot
+ * (the write lock held, nothing else commits), built when due, grown when
+ * full. Used only if built now: a reader may build it meanwhile, from a
+ * snapshot without this transaction's rows.
+ */
+static int idf_begin(struct sq_store *s, size_t rows, struct diag *d)
+{
+	struct sq_idf_stmts q = {s->ws[W_IDF_AFTER], s->ws[W_IDF_ALL]};
+	pthread_mutex_lock(&s->idf.mu);
+	int rc = sq_idf_sync_locked(&s->idf, s->wdb, &q, (int64_t)s->last_seq,
+				    rows, true, d);
+	s->idf_use = rc == ST_OK && s->idf.built;
+	s->idf_from = (int64_t)s->last_seq;
+	pthread_mutex_unlock(&s->idf.mu);
+	return rc;
+}
+
+/* After the commit: this transaction's versions, added as they were
+ * written, are in the filter. */
+static void idf_committed(struct sq_store *s)
+{
+	if (!s->idf_use)
+		return;
+	pthread_mutex_lock(&s->idf.mu);
+	if (s->idf.built && s->idf.through >= s->idf_from &&
+	    s->idf.through < (int64_t)s->last_seq)
+		s->idf.through = (int64_t)s->last_seq;
+	pthread_mutex_unlock(&s->idf.mu);
+}
+
 static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 		      struct sq_astatus *as, bool one_status, struct diag *d)
 {
@@ -857,6 +905,9 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 	for (size_t i = 0; i < n; i++)
 		rows += g[i].to - g[i].from;
 	s->keys_direct = (int64_t)rows >= recent_limit(s);
+	s->idf_use = false;
+	if (rc == ST_OK)
+		rc = idf_begin(s, rows, d);
 	for (size_t i = 0; rc == ST_OK && i < n; i++) {
 		struct store_batch *b = g[i].b;
 		if (b->rc != ST_OK) {
@@ -888,8 +939,11 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 		purge_if_due(s);
 		rc = tx_commit(s, d);
 	}
+	if (rc == ST_OK)
+		idf_committed(s);
 	if (rc != ST_OK)
 		tx_rollback(s);
+	s->idf_use = false;
 	return rc;
 }
 
