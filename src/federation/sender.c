@@ -52,6 +52,12 @@
 #define DECIDER_NICE 10
 /* Batches posted to a partner at once. */
 #define PUSH_DEPTH 3
+/* A batch this large waits, at most DIRECT_WAIT_MS, for the deciders of
+ * the other partners no more than DIRECT_CLOSE versions behind it (see
+ * wait_for_others). */
+#define DIRECT_BULK 256
+#define DIRECT_CLOSE 65536
+#define DIRECT_WAIT_MS 500
 /* Pages in a row that bring nothing new before paging counts as stuck. */
 #define CATCHUP_STUCK 3
 /* How long a strait partner has to start pushing to us, once connected,
@@ -317,6 +323,55 @@ size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
 			memcpy(out[k++], h.identity, STIX_ID_MAX);
 	}
 	return k;
+}
+
+/*
+ * Before a bulk batch goes to peer: gives the other partners' deciders,
+ * when they are close behind, a moment to decide past it, so that its
+ * attestation can name them in `direct` and peer does not relay to them
+ * what we deliver ourselves. During an import one decider often runs a
+ * fraction of a second behind another, and without this about half of a
+ * burst was relayed a second time. Never for small batches (latency:
+ * relaying one object costs little), never for a decider far behind (a
+ * backfill after a policy change), and at most DIRECT_WAIT_MS a batch.
+ */
+static void wait_for_others(struct fed *f, const char *peer,
+			    const struct push *p)
+{
+	if (p->nsel < DIRECT_BULK)
+		return;
+	uint64_t top = 0;
+	for (size_t i = 0; i < p->nsel; i++)
+		if (p->sel[i]->seq > top)
+			top = p->sel[i]->seq;
+	char names[MAX_OTHERS][PEER_NAME_MAX];
+	size_t nn = 0;
+	const char *inc = store_incarnation(f->cfg.store);
+	if (inc == NULL)
+		return;
+	pthread_mutex_lock(&f->senders_mu);
+	for (struct fed_sender *o = f->senders; o != NULL && nn < MAX_OTHERS;
+	     o = o->next)
+		if (strcmp(o->name, peer) != 0)
+			memcpy(names[nn++], o->name, PEER_NAME_MAX);
+	pthread_mutex_unlock(&f->senders_mu);
+	double until = time_mono() + DIRECT_WAIT_MS / 1000.0;
+	for (size_t j = 0; j < nn; j++) {
+		struct fed_health h;
+		if (fed_health_get(f->state, names[j], &h) != ST_OK ||
+		    h.identity[0] == '\0')
+			continue; /* not named in direct anyway */
+		for (;;) {
+			uint64_t dc;
+			if (fed_cursor_get(f->state, names[j], inc, FED_DECIDED,
+					   &dc) != ST_OK ||
+			    dc >= top || top - dc > DIRECT_CLOSE ||
+			    time_mono() >= until || atomic_load(&f->stop))
+				break;
+			struct timespec ts = {0, 2 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 /* Re-reads the registry (about once a second): a changed policy resets
@@ -821,6 +876,7 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 					stop = true;
 					break;
 				}
+				wait_for_others(f, s->name, p);
 				if ((rc = envelope(s, &p->env, p->sel, p->nsel,
 						   &d)) != ST_OK) {
 					log_error("federation", "peer %s: %s",
