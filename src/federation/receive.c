@@ -374,18 +374,6 @@ static int pre_row(void *ctx, size_t q, const struct store_row *row)
 	return 0;
 }
 
-struct byuuid {
-	const char *uuid, *id;
-	size_t elem;
-};
-
-static int cmp_uuid(const void *a, const void *b)
-{
-	const struct byuuid *x = a, *y = b;
-	int c = strcmp(x->uuid, y->uuid);
-	return c != 0 ? c : strcmp(x->id, y->id);
-}
-
 /* Fills x->pre for elements [0, n) not set aside by pass 1, and reports
  * the duplicates in their results. */
 static int prefetch(struct rx *x, size_t n, struct json_doc *doc,
@@ -418,22 +406,6 @@ static int prefetch(struct rx *x, size_t n, struct json_doc *doc,
 		ids[nq] = x->pre[i].id;
 		elem[nq++] = i;
 	}
-	/* In key order (the store's keys are ordered by UUID): each lookup
-	 * then walks near the last one, in pages still in cache. */
-	struct byuuid *o = malloc((nq ? nq : 1) * sizeof(*o));
-	if (o == NULL) {
-		rc = diag_set(d, ST_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t q = 0; q < nq; q++)
-		o[q] =
-		    (struct byuuid){strstr(ids[q], "--") + 2, ids[q], elem[q]};
-	qsort(o, nq, sizeof(*o), cmp_uuid);
-	for (size_t q = 0; q < nq; q++) {
-		ids[q] = o[q].id;
-		elem[q] = o[q].elem;
-	}
-	free(o);
 	struct prefetch pf = {x, elem, 0, 0, false};
 	rc = store_held(x->f->cfg.store, ids, nq, x->cid, pre_row, &pf, d);
 	if (rc == ST_OK && pf.nomem)
@@ -903,6 +875,8 @@ int fed_receive(struct fed *f, const char *peer, st_time peer_date, int64_t cid,
 	opt.flags = STORE_F_FOREIGN;
 	opt.batch_size = (uint32_t)n + 1;
 	opt.in_flight = 1;
+	for (size_t i = 0; i < n; i++)
+		opt.bytes_hint += elems[i].len;
 	opt.report_accepted = true;
 	opt.admit = admit;
 	opt.admit_ctx = &x;

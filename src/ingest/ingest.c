@@ -75,7 +75,7 @@ static void slot_free(struct slot *s)
 	buf_free(&s->warnings);
 }
 
-static int slot_init(struct slot *s, uint32_t cap)
+static int slot_init(struct slot *s, uint32_t cap, size_t bytes_hint)
 {
 	memset(s, 0, sizeof(*s));
 	s->items = calloc(cap, sizeof(*s->items));
@@ -88,6 +88,12 @@ static int slot_init(struct slot *s, uint32_t cap)
 	buf_init(&s->bodies, BODY_BUF_MAX);
 	buf_init(&s->ids, BODY_BUF_MAX);
 	buf_init(&s->warnings, BODY_BUF_MAX);
+	/* Canonical bodies are no larger than their input: room for them
+	 * at once, not by doubling (a failure only means growing later). */
+	if (bytes_hint > 0)
+		(void)buf_reserve(&s->bodies, bytes_hint < BODY_BUF_MAX
+						  ? bytes_hint + cap
+						  : BODY_BUF_MAX);
 	if (s->items == NULL || s->body_off == NULL || s->id_off == NULL ||
 	    s->warn_off == NULL || s->prov_off == NULL || s->index == NULL ||
 	    s->offset == NULL)
@@ -121,7 +127,8 @@ struct ingest *ingest_new(struct store *s, const struct ingest_options *opt,
 	if (in->doc == NULL || in->slots == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < in->opt.in_flight; i++)
-		if (slot_init(&in->slots[i], in->opt.batch_size) != ST_OK)
+		if (slot_init(&in->slots[i], in->opt.batch_size,
+			      in->opt.bytes_hint) != ST_OK)
 			goto fail;
 	return in;
 fail:

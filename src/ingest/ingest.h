@@ -47,6 +47,8 @@ struct ingest_options {
 	uint32_t in_flight;    /* batches queued at once (default 6) */
 	bool report_accepted;  /* emit INGEST_ACCEPTED for every object */
 	size_t max_object;     /* bytes in one object (default 16 MiB) */
+	size_t bytes_hint;     /* input bytes of one batch, when known (a
+				  partner's envelope): room reserved at once */
 	ingest_admit_fn admit; /* NULL: every valid object is stored */
 	/* Kept with every TLP:RED version stored (store_item.prov) when the
 	 * admission check sets nothing: an import's named RED recipients. */

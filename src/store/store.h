@@ -543,7 +543,9 @@ int store_log_read(struct store *s, uint64_t after_seq, size_t limit,
  * for each version of ids[i], with row->date_added the version's
  * date_added in collection cid, or 0 when it is not a member of it (cid 0:
  * always 0). An id the store has never seen, or a malformed one, gets no
- * call. Stops early when fn returns non-zero and returns that value.
+ * call. The calls for one id come together, the ids in no set order (the
+ * store's key order). Stops early when fn returns non-zero and returns
+ * that value.
  */
 typedef int (*store_held_fn)(void *ctx, size_t i, const struct store_row *row);
 int store_held(struct store *s, const char *const *ids, size_t n, int64_t cid,

@@ -770,6 +770,13 @@ static bool request_begin(struct http_conn *c, const char *method)
 			   "the request body is over max_content_length");
 		return false;
 	}
+	/* Authenticated and within the limit: room for the body it
+	 * announced, at once (growing it by doubling copied a partner's
+	 * envelopes of megabytes several times). A body that turns out
+	 * shorter wastes the rest until the request ends; a failure here
+	 * only means growing as it comes. */
+	if (clen > 0)
+		(void)buf_reserve(&c->body, (size_t)clen);
 	return true;
 }
 

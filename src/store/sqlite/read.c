@@ -554,12 +554,28 @@ out:
 	return rc;
 }
 
-/* Marks in none[] the ids the id filter says are not held, in r's open
- * transaction (after making the filter complete for it). */
-static int held_filter(struct sq_store *s, struct sq_reader *r,
-		       const char *const *ids, size_t n, bool *none,
-		       struct diag *d)
+/* An id store_held looks up: its UUID, type length and index. */
+struct held_key {
+	uint8_t uuid[16];
+	size_t tl, i;
+};
+
+static int cmp_held_key(const void *a, const void *b)
 {
+	const struct held_key *x = a, *y = b;
+	int c = memcmp(x->uuid, y->uuid, 16);
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Into keys (*nk of them), the ids that may be held, in the key index's
+ * order (each lookup then walks near the last one, in pages still in
+ * cache): the id filter, complete for r's open transaction, rules out
+ * the others (what is not an id is not held either). */
+static int held_keys(struct sq_store *s, struct sq_reader *r,
+		     const char *const *ids, size_t n, struct held_key *keys,
+		     size_t *nk, struct diag *d)
+{
+	*nk = 0;
 	sqlite3_stmt *ms =
 	    sq_shape_stmt(r, "SELECT coalesce(max(seq), 0) FROM versions", d);
 	struct sq_idf_stmts q = {sq_shape_stmt(r, SQ_IDF_AFTER, d),
@@ -575,14 +591,18 @@ static int held_filter(struct sq_store *s, struct sq_reader *r,
 		return sql_diag(r->db, d, "held: last seq");
 	pthread_mutex_lock(&s->idf.mu);
 	int rc = sq_idf_sync_locked(&s->idf, r->db, &q, max_seq, n, false, d);
-	for (size_t i = 0; rc == ST_OK && s->idf.built && i < n; i++) {
-		size_t tl;
-		uint8_t uuid[16];
-		if (ids[i] != NULL &&
-		    store_id_split(ids[i], &tl, uuid) == ST_OK)
-			none[i] = !sq_idf_maybe_locked(&s->idf, uuid);
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		struct held_key *k = &keys[*nk];
+		if (ids[i] == NULL ||
+		    store_id_split(ids[i], &k->tl, k->uuid) != ST_OK ||
+		    !sq_idf_maybe_locked(&s->idf, k->uuid))
+			continue;
+		k->i = i;
+		(*nk)++;
 	}
 	pthread_mutex_unlock(&s->idf.mu);
+	if (rc == ST_OK)
+		qsort(keys, *nk, sizeof(*keys), cmp_held_key);
 	return rc;
 }
 
@@ -595,19 +615,20 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 	struct sq_reader *r = sq_reader_get(s, d);
 	if (r == NULL)
 		return ST_ESTORE;
-	bool *none = NULL;
+	struct held_key *keys = NULL;
+	size_t nk = 0;
 	int rc = sq_read_begin(r, d);
 	if (rc != ST_OK)
 		goto out;
-	/* Which ids the id filter rules out: most, when a partner catches
-	 * up or pushes what is new. (Before the lookup's statement is
-	 * taken: the filter's own could push it out of the cache.) */
-	none = calloc(n ? n : 1, sizeof(*none));
-	if (none == NULL) {
+	/* The id filter rules out most ids when a partner catches up or
+	 * pushes what is new. (Before the lookup's statement is taken:
+	 * the filter's own could push it out of the cache.) */
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	if (keys == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "held: out of memory");
 		goto end;
 	}
-	if ((rc = held_filter(s, r, ids, n, none, d)) != ST_OK)
+	if ((rc = held_keys(s, r, ids, n, keys, &nk, d)) != ST_OK)
 		goto end;
 	sqlite3_stmt *qs = sq_shape_stmt(
 	    r,
@@ -625,12 +646,9 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 	size_t last_tl = 0;
 	int64_t code = 0;
 	sqlite3_bind_int64(qs, 6, cid);
-	for (size_t i = 0; i < n && rc == ST_OK; i++) {
-		size_t tl;
-		uint8_t uuid[16];
-		if (none[i] || ids[i] == NULL ||
-		    store_id_split(ids[i], &tl, uuid) != ST_OK)
-			continue; /* not an id, or not held */
+	for (size_t k = 0; k < nk && rc == ST_OK; k++) {
+		size_t i = keys[k].i, tl = keys[k].tl;
+		const uint8_t *uuid = keys[k].uuid;
 		if (last_type == NULL || tl != last_tl ||
 		    memcmp(last_type, ids[i], tl) != 0) {
 			rc = sq_type_code(r, ids[i], tl, &code, d);
@@ -641,7 +659,7 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 		}
 		if (code == 0)
 			continue; /* a type never seen: nothing held */
-		sqlite3_bind_blob(qs, 2, uuid, 16, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(qs, 2, uuid, 16, SQLITE_STATIC);
 		sqlite3_bind_int64(qs, 3, code);
 		int src;
 		while ((src = sqlite3_step(qs)) == SQLITE_ROW) {
@@ -660,7 +678,7 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 end:
 	sq_read_end(r);
 out:
-	free(none);
+	free(keys);
 	sq_reader_put(s, r);
 	return rc;
 }
