@@ -52,8 +52,9 @@ struct store_options {
 	 * threads, never on a caller's path. */
 	uint32_t idle_ms;
 	/* New keys held in the small key table before they are merged into
-	 * the large one, at most (default 65536; the writer merges at a 32nd
-	 * of the log, at least 4096; see the schema in sqlite.c). */
+	 * the large one, at most (default 262144; the writer merges at a
+	 * 32nd of the log, at least 4096, more when its commits are large;
+	 * see recent_limit in sqlite/writer.c). */
 	uint32_t keys_recent_max;
 };
 

@@ -2990,6 +2990,55 @@ static void test_held(void **state)
 	assert_true(seen_x);
 }
 
+/* Large commits (a partner catching up) let keys_recent grow past a
+ * 32nd of the log before it is merged: with every page of it dirtied by
+ * each commit anyway, merging rewrites of keys_main are what cost. Every
+ * key is still found, each in one table. */
+static void test_recent_keys_follow_commit_size(void **state)
+{
+	struct fx *f = *state;
+	if (f->be->raw == NULL)
+		return;
+	struct store_options o = {.create = true, .keys_recent_max = 262144};
+	reopen(f, &o);
+	int64_t c1 = add_coll(f->s, C1, "");
+	int64_t most = 0;
+	for (uint64_t round = 0; round < 30; round++) {
+		struct tb t;
+		tb_init(&t, 1000, c1);
+		for (size_t i = 0; i < 1000; i++)
+			tb_set(&t, i, "indicator", round * 1000 + i + 1, true,
+			       1, "k");
+		append_ok(f->s, &t);
+		tb_free(&t);
+		int64_t recent = 0;
+		assert_int_equal(f->be->raw(f->dir,
+					    "SELECT count(*) FROM keys_recent",
+					    &recent),
+				 0);
+		if (recent > most)
+			most = recent;
+	}
+	/* a 32nd of 30,000 is below the 4,096 floor: merged by then */
+	assert_true(most > 4096);
+	int64_t keys = 0;
+	assert_int_equal(f->be->raw(f->dir,
+				    "SELECT (SELECT count(*) FROM keys_main) +"
+				    " (SELECT count(*) FROM keys_recent)",
+				    &keys),
+			 0);
+	assert_int_equal(keys, 30000);
+	struct diag d;
+	assert_int_equal(store_check(f->s, &d), ST_OK);
+	char id[STORE_ID_MAX];
+	make_id(id, "indicator", 29999);
+	const char *ids[] = {id};
+	struct held_got g;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_held(f->s, ids, 1, c1, held_fn, &g, &d), ST_OK);
+	assert_int_equal(g.n, 1);
+}
+
 /* Another handle on the same store (another process, the CLI beside a
  * running node) writes after this one's id filter was built: this one's
  * lookups find what it wrote, and its writer takes a copy of it as a
@@ -3420,6 +3469,7 @@ int main(void)
 	    T(test_memberships),
 	    T(test_held),
 	    T(test_held_written_elsewhere),
+	    T(test_recent_keys_follow_commit_size),
 	    T(test_id_filter),
 	    T(test_prov),
 	    T(test_schema_version),

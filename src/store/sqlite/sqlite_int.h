@@ -57,9 +57,12 @@ enum {
 };
 
 /* Default of store_options.keys_recent_max: keys kept in keys_recent
- * before the writer merges them into keys_main (the schema, sqlite.c). */
-#define KEYS_RECENT_MAX 65536
+ * at most before the writer merges them into keys_main (the schema,
+ * sqlite.c; when, writer.c). A transaction of KEYS_DIRECT_MAX keys or
+ * more writes them straight into keys_main. */
+#define KEYS_RECENT_MAX 262144
 #define KEYS_RECENT_MIN 4096
+#define KEYS_DIRECT_MAX 65536
 
 /* One type in the writer's cache, with this transaction's counts. */
 struct sq_type {
@@ -245,6 +248,7 @@ struct sq_store {
 	uint64_t last_seq;
 	st_time last_date;
 	int64_t recent_keys;   /* rows in keys_recent */
+	double commit_rows;    /* rows per commit, a moving average */
 	bool keys_direct;      /* this transaction's keys go to keys_main */
 	st_time now;	       /* clock at BEGIN */
 	struct sq_type *types; /* open addressing by name */

@@ -23,6 +23,7 @@
 #endif
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,16 +296,39 @@ static int meta_put(struct sq_store *s, const char *key, int64_t v,
 }
 
 /*
- * When keys_recent is merged into keys_main. A merge rewrites about every
- * page of keys_main, a commit about every page of keys_recent: the limit
- * grows with the log (a 32nd of it, at least KEYS_RECENT_MIN), capped by
- * keys_recent_max, so both stay a small part of a commit's pages per row.
+ * How many keys a transaction writes straight into keys_main: one at least
+ * as large as keys_recent may grow (a bulk import) gains nothing from it.
+ * The limit grows with the log (a 32nd of it, at least KEYS_RECENT_MIN),
+ * at most KEYS_DIRECT_MAX (and keys_recent_max).
  */
-static int64_t recent_limit(const struct sq_store *s)
+static int64_t direct_limit(const struct sq_store *s)
 {
 	int64_t lim = (int64_t)(s->last_seq / 32);
 	if (lim < KEYS_RECENT_MIN)
 		lim = KEYS_RECENT_MIN;
+	if (lim > KEYS_DIRECT_MAX)
+		lim = KEYS_DIRECT_MAX;
+	return lim > (int64_t)s->keys_recent_max ? (int64_t)s->keys_recent_max
+						 : lim;
+}
+
+/*
+ * When keys_recent is merged into keys_main. A merge rewrites about every
+ * page of keys_main; a commit rewrites up to one page of keys_recent per
+ * row. With small commits (TAXII posters) each row costs its page in
+ * keys_recent whatever its size, and a 32nd of the log keeps the merges a
+ * small part of it. Large commits (a partner catching up, thousands of rows
+ * each) dirty every page of keys_recent, so its size then costs in
+ * proportion; the merges and the commits cost the same per row when it
+ * holds sqrt(2 * rows per commit * log) keys, which is larger. At most
+ * keys_recent_max.
+ */
+static int64_t recent_limit(const struct sq_store *s)
+{
+	int64_t lim = direct_limit(s);
+	double balanced = sqrt(2.0 * s->commit_rows * (double)s->last_seq);
+	if (balanced > (double)lim)
+		lim = (int64_t)balanced;
 	return lim > (int64_t)s->keys_recent_max ? (int64_t)s->keys_recent_max
 						 : lim;
 }
@@ -904,7 +928,9 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 	size_t rows = 0;
 	for (size_t i = 0; i < n; i++)
 		rows += g[i].to - g[i].from;
-	s->keys_direct = (int64_t)rows >= recent_limit(s);
+	s->keys_direct = (int64_t)rows >= direct_limit(s);
+	if (rows > 0) /* rows per commit, a moving average */
+		s->commit_rows += ((double)rows - s->commit_rows) / 8;
 	s->idf_use = false;
 	if (rc == ST_OK)
 		rc = idf_begin(s, rows, d);
