@@ -554,6 +554,9 @@ out:
 	return rc;
 }
 
+/* Ids tested against the id filter per hold of its lock. */
+#define IDF_CHUNK 256
+
 /* An id store_held looks up: its UUID, type length and index. */
 struct held_key {
 	uint8_t uuid[16];
@@ -591,19 +594,29 @@ static int held_keys(struct sq_store *s, struct sq_reader *r,
 		return sql_diag(r->db, d, "held: last seq");
 	pthread_mutex_lock(&s->idf.mu);
 	int rc = sq_idf_sync_locked(&s->idf, r->db, &q, max_seq, n, false, d);
-	for (size_t i = 0; rc == ST_OK && i < n; i++) {
-		struct held_key *k = &keys[*nk];
-		if (ids[i] == NULL ||
-		    store_id_split(ids[i], &k->tl, k->uuid) != ST_OK ||
-		    !sq_idf_maybe_locked(&s->idf, k->uuid))
-			continue;
-		k->i = i;
-		(*nk)++;
-	}
 	pthread_mutex_unlock(&s->idf.mu);
-	if (rc == ST_OK)
-		qsort(keys, *nk, sizeof(*keys), cmp_held_key);
-	return rc;
+	if (rc != ST_OK)
+		return rc;
+	size_t nid = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct held_key *k = &keys[nid];
+		if (ids[i] != NULL &&
+		    store_id_split(ids[i], &k->tl, k->uuid) == ST_OK)
+			keys[nid++].i = i;
+	}
+	/* Tested a few at a time: the writer takes the same lock for each
+	 * version it writes. (Meanwhile the writer may only have grown the
+	 * filter, from a snapshot at least as recent as this one.) */
+	for (size_t c = 0; c < nid; c += IDF_CHUNK) {
+		size_t end = nid - c < IDF_CHUNK ? nid : c + IDF_CHUNK;
+		pthread_mutex_lock(&s->idf.mu);
+		for (size_t j = c; j < end; j++)
+			if (sq_idf_maybe_locked(&s->idf, keys[j].uuid))
+				keys[(*nk)++] = keys[j];
+		pthread_mutex_unlock(&s->idf.mu);
+	}
+	qsort(keys, *nk, sizeof(*keys), cmp_held_key);
+	return ST_OK;
 }
 
 /* store_held: every version of each id, in one snapshot. The type codes
