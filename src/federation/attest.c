@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "common/uuid.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,10 +230,74 @@ void attest_free(struct attest *a)
 {
 	if (a == NULL)
 		return;
+	free(a->index);
 	free(a->entries);
 	free(a->red);
 	free(a->direct);
 	memset(a, 0, sizeof(*a));
+}
+
+/* The index's hash key: random per process, so that the ids a partner
+ * chooses cannot be made to collide. */
+static unsigned char index_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void index_key_init(void)
+{
+	randombytes_buf(index_key, sizeof(index_key));
+}
+
+static size_t id_hash(const char *id)
+{
+	uint8_t h8[crypto_shorthash_BYTES];
+	uint64_t h;
+	crypto_shorthash(h8, (const unsigned char *)id, strlen(id), index_key);
+	memcpy(&h, h8, sizeof(h));
+	return (size_t)h;
+}
+
+/* Indexes a's sorted entries by id: a lookup per object received is then
+ * one probe, not a binary search over thousands of ids. */
+static int index_entries(struct attest *a, struct diag *d)
+{
+	pthread_once(&index_once, index_key_init);
+	size_t slots = 16;
+	while (slots < 2 * a->n)
+		slots *= 2;
+	a->index = calloc(slots, sizeof(*a->index));
+	if (a->index == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	a->index_mask = slots - 1;
+	for (size_t i = 0; i < a->n; i++) {
+		if (i > 0 &&
+		    strcmp(a->entries[i].id, a->entries[i - 1].id) == 0)
+			continue;
+		size_t at = id_hash(a->entries[i].id) & a->index_mask;
+		while (a->index[at] != 0)
+			at = (at + 1) & a->index_mask;
+		a->index[at] = (uint32_t)(i + 1);
+	}
+	return ST_OK;
+}
+
+const struct attest_entry *attest_first(const struct attest *a, const char *id,
+					size_t *count)
+{
+	*count = 0;
+	if (a->index == NULL)
+		return NULL;
+	for (size_t at = id_hash(id) & a->index_mask; a->index[at] != 0;
+	     at = (at + 1) & a->index_mask) {
+		size_t i = a->index[at] - 1;
+		if (strcmp(a->entries[i].id, id) != 0)
+			continue;
+		size_t k = i;
+		while (k < a->n && strcmp(a->entries[k].id, id) == 0)
+			k++;
+		*count = k - i;
+		return &a->entries[i];
+	}
+	return NULL;
 }
 
 static int cmp_entry(const void *x, const void *y)
@@ -458,7 +523,7 @@ static int read_fields(const struct json_val *root, struct attest *a,
 					"twice",
 					a->entries[i].id,
 					a->entries[i].version);
-	return ST_OK;
+	return index_entries(a, d);
 }
 
 int attest_verify(const char *json, size_t len, const struct attest_key *keys,

@@ -94,6 +94,9 @@ struct attest {
 	size_t n_red;
 	char (*direct)[STIX_ID_MAX]; /* see attest_meta */
 	size_t n_direct;
+	/* id -> 1 + its first entry (open addressing, keyed hash) */
+	uint32_t *index;
+	size_t index_mask;
 };
 
 /*
@@ -107,6 +110,11 @@ struct attest {
 int attest_verify(const char *json, size_t len, const struct attest_key *keys,
 		  size_t nkeys, struct attest *out, struct diag *d);
 void attest_free(struct attest *a);
+
+/* The first of a's entries for id (they are adjacent) and, in *count, how
+ * many there are; NULL (and 0) when a lists none. */
+const struct attest_entry *attest_first(const struct attest *a, const char *id,
+					size_t *count);
 
 /* Whether the object (id, version) with these canonical bytes is what a
  * attests: ST_OK; ST_ENOTFOUND if a does not list it; ST_ECONFLICT if it

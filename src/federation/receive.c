@@ -201,22 +201,13 @@ static enum match find(const struct attest *a, const char *id,
 		       const char *version, bool versioned,
 		       const uint8_t sha[32])
 {
-	/* entries are sorted by (id, version): find the first of id */
-	size_t lo = 0, hi = a->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (strcmp(a->entries[mid].id, id) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t count;
+	const struct attest_entry *e = attest_first(a, id, &count);
 	enum match m = M_NONE;
-	for (size_t i = lo; i < a->n && strcmp(a->entries[i].id, id) == 0;
-	     i++) {
-		const struct attest_entry *e = &a->entries[i];
-		if (versioned && strcmp(e->version, version) != 0)
+	for (size_t i = 0; i < count; i++) {
+		if (versioned && strcmp(e[i].version, version) != 0)
 			continue;
-		if (sodium_memcmp(e->sha256, sha, 32) == 0)
+		if (sodium_memcmp(e[i].sha256, sha, 32) == 0)
 			return M_OK;
 		m = M_BYTES;
 	}

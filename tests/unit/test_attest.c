@@ -107,6 +107,57 @@ static int verify(struct fx *f, const char *text, struct attest *a,
 	return attest_verify(text, strlen(text), keys, n, a, d);
 }
 
+/* Every entry is found by its id, the versions of one id together, in a
+ * batch as large as a push; an id not listed is not. */
+static void test_index(void **state)
+{
+	struct fx *f = *state;
+	enum { IDS = 1500 };
+	struct attest_item *items = calloc(3 * IDS, sizeof(*items));
+	char(*id)[64] = calloc(IDS, sizeof(*id));
+	static const char *const v3[] = {"2026-11-01T10:00:00.000Z",
+					 "2026-11-01T11:00:00.000Z",
+					 "2026-11-01T12:00:00.000Z"};
+	assert_non_null(items);
+	assert_non_null(id);
+	size_t n = 0;
+	for (size_t i = 0; i < IDS; i++) {
+		snprintf(id[i], sizeof(id[i]),
+			 "indicator--00000000-0000-4000-8000-%012zu", i);
+		for (size_t k = 0; k <= i % 3; k++)
+			items[n++] =
+			    (struct attest_item){id[i], v3[k], "{}", 2};
+	}
+	struct attest_meta m = {ORIGIN, NULL, 0, false, NULL, 0};
+	struct buf b;
+	struct diag d;
+	struct attest a;
+	buf_init(&b, 8 << 20);
+	assert_int_equal(attest_make(f->k, &m, items, n, NOW, &b, &d), ST_OK);
+	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
+	assert_int_equal(a.n, n);
+	for (size_t i = 0; i < IDS; i++) {
+		size_t count;
+		const struct attest_entry *e = attest_first(&a, id[i], &count);
+		assert_non_null(e);
+		assert_int_equal(count, i % 3 + 1);
+		for (size_t k = 0; k < count; k++) {
+			assert_string_equal(e[k].id, id[i]);
+			assert_string_equal(e[k].version, v3[k]);
+		}
+	}
+	size_t count = 9;
+	assert_null(attest_first(&a,
+				 "indicator--00000000-0000-4000-8000-"
+				 "999999999999",
+				 &count));
+	assert_int_equal(count, 0);
+	attest_free(&a);
+	buf_free(&b);
+	free(items);
+	free(id);
+}
+
 static void test_round_trip(void **state)
 {
 	struct fx *f = *state;
@@ -503,6 +554,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_written_canonical, setup,
 					    teardown),
