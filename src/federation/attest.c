@@ -62,7 +62,7 @@ static void put_ids(struct jw *w, const char *key, const char *const *ids,
  * timestamps), so there is nothing to reorder or escape. A receiver
  * rebuilds the same bytes from what it parsed. */
 static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
-			  const struct attest_item *items, size_t n,
+			  const struct attest_item *const *items, size_t n,
 			  st_time now, struct buf *b, struct diag *d)
 {
 	struct jw w;
@@ -89,14 +89,14 @@ static int write_unsigned(const struct nodekeys *k, const struct attest_meta *m,
 	jw_key(&w, "objects");
 	jw_arr_open(&w);
 	for (size_t i = 0; i < n; i++) {
-		hash_sha256_hex(items[i].canon, items[i].canon_len, hex);
+		hash_sha256_hex(items[i]->canon, items[i]->canon_len, hex);
 		jw_obj_open(&w);
 		jw_key(&w, "id");
-		jw_str(&w, items[i].id);
+		jw_str(&w, items[i]->id);
 		jw_key(&w, "sha256");
 		jw_str(&w, hex);
 		jw_key(&w, "version");
-		jw_str(&w, items[i].version);
+		jw_str(&w, items[i]->version);
 		jw_obj_close(&w);
 	}
 	jw_arr_close(&w);
@@ -137,10 +137,14 @@ static int cmp_item(const void *x, const void *y)
 	return c != 0 ? c : strcmp(a->version, b->version);
 }
 
-/* A batch lists each (id, version) once: a receiver refuses repeats. */
-static int no_repeats(const struct attest_item *items, size_t n, struct diag *d)
+/* The items in (id, version) order, into *out (the caller frees it): the
+ * order they are listed in, which a receiver would otherwise sort. A batch
+ * lists each (id, version) once: a receiver refuses repeats. */
+static int sorted_items(const struct attest_item *items, size_t n,
+			const struct attest_item ***out, struct diag *d)
 {
 	const struct attest_item **p = malloc(n * sizeof(*p));
+	*out = NULL;
 	if (p == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
@@ -153,7 +157,10 @@ static int no_repeats(const struct attest_item *items, size_t n, struct diag *d)
 				      "attestation: %s version %s listed "
 				      "twice",
 				      p[i]->id, p[i]->version);
-	free(p);
+	if (rc != ST_OK)
+		free(p);
+	else
+		*out = p;
 	return rc;
 }
 
@@ -196,7 +203,8 @@ int attest_make(const struct nodekeys *k, const struct attest_meta *m,
 					"version",
 					i);
 
-	int rc = no_repeats(items, n, d);
+	const struct attest_item **sorted;
+	int rc = sorted_items(items, n, &sorted, d);
 	if (rc != ST_OK)
 		return rc;
 
@@ -204,7 +212,8 @@ int attest_make(const struct nodekeys *k, const struct attest_meta *m,
 	uint8_t msg[SIGNED_LEN];
 	uint8_t sig[NODEKEY_SIG_BYTES];
 	char sig_text[SIG_TEXT];
-	rc = write_unsigned(k, m, items, n, now, &canon, d);
+	rc = write_unsigned(k, m, sorted, n, now, &canon, d);
+	free(sorted);
 	if (rc == ST_OK) {
 		signed_message(canon.data, canon.len, msg);
 		rc = nodekeys_sign(k, msg, sizeof(msg), sig);

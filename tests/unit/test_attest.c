@@ -121,19 +121,27 @@ static void test_index(void **state)
 	assert_non_null(items);
 	assert_non_null(id);
 	size_t n = 0;
-	for (size_t i = 0; i < IDS; i++) {
+	for (size_t i = 0; i < IDS; i++)
 		snprintf(id[i], sizeof(id[i]),
 			 "indicator--00000000-0000-4000-8000-%012zu", i);
+	for (size_t i = IDS; i-- > 0;) /* given in reverse */
 		for (size_t k = 0; k <= i % 3; k++)
 			items[n++] =
 			    (struct attest_item){id[i], v3[k], "{}", 2};
-	}
 	struct attest_meta m = {ORIGIN, NULL, 0, false, NULL, 0};
 	struct buf b;
 	struct diag d;
 	struct attest a;
 	buf_init(&b, 8 << 20);
 	assert_int_equal(attest_make(f->k, &m, items, n, NOW, &b, &d), ST_OK);
+	/* listed in (id, version) order, whatever the order given */
+	const char *at = b.data;
+	for (size_t i = 0; i < IDS; i++) {
+		const char *p = strstr(b.data, id[i]);
+		assert_non_null(p);
+		assert_true(p > at);
+		at = p;
+	}
 	assert_int_equal(verify(f, b.data, &a, &d), ST_OK);
 	assert_int_equal(a.n, n);
 	for (size_t i = 0; i < IDS; i++) {
