@@ -1,6 +1,7 @@
 #include "common/uuid.h"
 
 #include "common/err.h"
+#include "common/hex.h"
 
 #include <nettle/sha1.h>
 #include <sodium.h>
@@ -12,13 +13,8 @@ const uint8_t UUID_NS_STIX[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42,
 
 static int hexval(char c, bool strict)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (!strict && c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return strict ? hex_digit_lower((unsigned char)c)
+		      : hex_digit((unsigned char)c);
 }
 
 int uuid_parse(const char *s, size_t len, bool strict, uint8_t out[16])

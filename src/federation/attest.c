@@ -347,7 +347,7 @@ static bool type_ok(const char *s, size_t n)
  * signed value is accepted). */
 static inline int lower_hex(unsigned char c)
 {
-	return c >= 'A' && c <= 'F' ? -1 : hex_digit(c);
+	return hex_digit_lower(c);
 }
 
 /* 64 lowercase hex digits into out[32]; false (out undefined) otherwise. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/err.h"
+#include "common/hex.h"
 #include "common/time.h"
 #include "common/uuid.h"
 #include "common/wake.h"
@@ -326,9 +327,35 @@ static void test_wake(void **state)
 	assert_int_equal(wake_load(&g), 1);
 }
 
+/* Every byte: a digit's value in either case, lowercase only when asked,
+ * and nothing else is a digit. */
+static void test_hex_digit(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		int want = c >= '0' && c <= '9'	  ? c - '0'
+			   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+			   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+						  : -1;
+		assert_int_equal(hex_digit((unsigned char)c), want);
+		assert_int_equal(hex_digit_lower((unsigned char)c),
+				 c >= 'A' && c <= 'F' ? -1 : want);
+	}
+	uint8_t u[16];
+	assert_int_equal(
+	    uuid_parse("0123abcd-EF01-4000-8000-00000000000f", 36, false, u),
+	    ST_OK);
+	assert_int_equal(u[4], 0xef);
+	assert_int_equal(u[15], 0x0f);
+	assert_int_equal(
+	    uuid_parse("0123abcd-EF01-4000-8000-00000000000f", 36, true, u),
+	    ST_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hex_digit),
 	    cmocka_unit_test(test_ts_parse),
 	    cmocka_unit_test(test_ts_parse_len),
 	    cmocka_unit_test(test_ts_format_ms),
