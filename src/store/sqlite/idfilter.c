@@ -61,6 +61,11 @@ static void positions(const struct sq_idf *f, const uint8_t uuid[16],
 		pos[i] = (h + (uint64_t)i * step) & f->mask;
 }
 
+bool sq_idf_covers_locked(const struct sq_idf *f, int64_t max_seq)
+{
+	return f->built && f->through >= max_seq;
+}
+
 bool sq_idf_maybe_locked(const struct sq_idf *f, const uint8_t uuid[16])
 {
 	if (!f->built)
@@ -128,9 +133,11 @@ int sq_idf_sync_locked(struct sq_idf *f, sqlite3 *db,
 	while (nbits < cap * IDF_BITS_PER)
 		nbits <<= 1;
 	uint64_t *bits = calloc(nbits / 64, sizeof(*bits));
+	free(f->bits);
+	f->bits = NULL;
+	f->built = false;
 	if (bits == NULL)
 		return ST_OK; /* no filter: every id is a "maybe" */
-	free(f->bits);
 	f->bits = bits;
 	f->mask = nbits - 1;
 	f->cap = cap;
@@ -140,6 +147,8 @@ int sq_idf_sync_locked(struct sq_idf *f, sqlite3 *db,
 	if (rc != ST_OK) {
 		/* half built: not used until the next build */
 		f->built = false;
+		free(f->bits);
+		f->bits = NULL;
 		return rc;
 	}
 	f->through = max_seq;

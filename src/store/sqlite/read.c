@@ -8,6 +8,7 @@
 #include "store/sqlite/sqlite_int.h"
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "common/time.h"
 #include "common/uuid.h"
 
@@ -64,6 +65,8 @@ static const char *const rsql[R_NSTMT] = {
 		   " FROM versions v LEFT JOIN membership m"
 		   " ON m.seq = v.seq AND m.cid = ?3"
 		   " WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2",
+    [R_IDF_AFTER] = SQ_IDF_AFTER,
+    [R_IDF_ALL] = SQ_IDF_ALL,
 };
 
 static void reader_free(struct sq_reader *r)
@@ -572,17 +575,19 @@ static int cmp_held_key(const void *a, const void *b)
 
 /* Into keys (*nk of them), the ids that may be held, in the key index's
  * order (each lookup then walks near the last one, in pages still in
- * cache): the id filter, complete for r's open transaction, rules out
- * the others (what is not an id is not held either). */
+ * cache): the id filter, made complete for r's open transaction, rules
+ * out the others (what is not an id is not held either). When the filter
+ * cannot answer for this snapshot (not built, a sync that failed, a
+ * reader with an older snapshot built it meanwhile), every id is looked
+ * up. */
 static int held_keys(struct sq_store *s, struct sq_reader *r,
 		     const char *const *ids, size_t n, struct held_key *keys,
 		     size_t *nk, struct diag *d)
 {
 	*nk = 0;
-	sqlite3_stmt *ms =
-	    sq_shape_stmt(r, "SELECT coalesce(max(seq), 0) FROM versions", d);
-	struct sq_idf_stmts q = {sq_shape_stmt(r, SQ_IDF_AFTER, d),
-				 sq_shape_stmt(r, SQ_IDF_ALL, d)};
+	sqlite3_stmt *ms = sq_reader_stmt(r, R_LAST_SEQ, d);
+	struct sq_idf_stmts q = {sq_reader_stmt(r, R_IDF_AFTER, d),
+				 sq_reader_stmt(r, R_IDF_ALL, d)};
 	if (ms == NULL || q.after == NULL || q.all == NULL)
 		return ST_ESTORE;
 	int64_t max_seq = 0;
@@ -592,11 +597,12 @@ static int held_keys(struct sq_store *s, struct sq_reader *r,
 	sqlite3_reset(ms);
 	if (src != SQLITE_ROW)
 		return sql_diag(r->db, d, "held: last seq");
+	struct diag fd;
 	pthread_mutex_lock(&s->idf.mu);
-	int rc = sq_idf_sync_locked(&s->idf, r->db, &q, max_seq, n, false, d);
+	if (sq_idf_sync_locked(&s->idf, r->db, &q, max_seq, n, false, &fd) !=
+	    ST_OK)
+		log_warn("store", "%s: id filter: %s", s->path, fd.msg);
 	pthread_mutex_unlock(&s->idf.mu);
-	if (rc != ST_OK)
-		return rc;
 	size_t nid = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct held_key *k = &keys[nid];
@@ -605,13 +611,16 @@ static int held_keys(struct sq_store *s, struct sq_reader *r,
 			keys[nid++].i = i;
 	}
 	/* Tested a few at a time: the writer takes the same lock for each
-	 * version it writes. (Meanwhile the writer may only have grown the
-	 * filter, from a snapshot at least as recent as this one.) */
+	 * version it writes. Meanwhile the filter only gains UUIDs, or is
+	 * rebuilt by the writer from a snapshot at least as recent as this
+	 * one, or is built by a reader from an older one: hence the check
+	 * of what it covers under each hold. */
 	for (size_t c = 0; c < nid; c += IDF_CHUNK) {
 		size_t end = nid - c < IDF_CHUNK ? nid : c + IDF_CHUNK;
 		pthread_mutex_lock(&s->idf.mu);
+		bool use = sq_idf_covers_locked(&s->idf, max_seq);
 		for (size_t j = c; j < end; j++)
-			if (sq_idf_maybe_locked(&s->idf, keys[j].uuid))
+			if (!use || sq_idf_maybe_locked(&s->idf, keys[j].uuid))
 				keys[(*nk)++] = keys[j];
 		pthread_mutex_unlock(&s->idf.mu);
 	}
@@ -634,8 +643,7 @@ int sq_held(struct store *st, const char *const *ids, size_t n, int64_t cid,
 	if (rc != ST_OK)
 		goto out;
 	/* The id filter rules out most ids when a partner catches up or
-	 * pushes what is new. (Before the lookup's statement is taken:
-	 * the filter's own could push it out of the cache.) */
+	 * pushes what is new. */
 	keys = malloc((n ? n : 1) * sizeof(*keys));
 	if (keys == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "held: out of memory");

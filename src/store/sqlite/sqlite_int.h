@@ -125,6 +125,8 @@ enum {
 	R_PAGE_RANGE, /* the next chunk of a collection's keys */
 	R_LOG,	      /* versions after a seq */
 	R_LOG_COLL,   /* the same, with their membership in a collection */
+	R_IDF_AFTER,  /* the id filter: UUIDs of versions after ?1 */
+	R_IDF_ALL,    /* the id filter: UUIDs of every key */
 	R_NSTMT
 };
 
@@ -181,6 +183,10 @@ int sq_idf_sync_locked(struct sq_idf *f, sqlite3 *db,
 /* false: no version of uuid is held (as of the last sync); true: maybe.
  * True while no filter is built. With f->mu held. */
 bool sq_idf_maybe_locked(const struct sq_idf *f, const uint8_t uuid[16]);
+/* Whether f answers for a snapshot whose last seq is max_seq: built, and
+ * every version up to it in (a reader with an older snapshot may have
+ * built it meanwhile). With f->mu held. */
+bool sq_idf_covers_locked(const struct sq_idf *f, int64_t max_seq);
 void sq_idf_add_locked(struct sq_idf *f, const uint8_t uuid[16]);
 
 struct sq_store {

@@ -893,16 +893,19 @@ static int has_collection(struct sq_store *s, int64_t cid, bool *yes,
  * full. Used only if built now: a reader may build it meanwhile, from a
  * snapshot without this transaction's rows.
  */
-static int idf_begin(struct sq_store *s, size_t rows, struct diag *d)
+static void idf_begin(struct sq_store *s, size_t rows)
 {
 	struct sq_idf_stmts q = {s->ws[W_IDF_AFTER], s->ws[W_IDF_ALL]};
+	struct diag d;
 	pthread_mutex_lock(&s->idf.mu);
 	int rc = sq_idf_sync_locked(&s->idf, s->wdb, &q, (int64_t)s->last_seq,
-				    rows, true, d);
-	s->idf_use = rc == ST_OK && s->idf.built;
+				    rows, true, &d);
+	if (rc != ST_OK) /* the transaction goes on without it */
+		log_warn("store", "%s: id filter: %s", s->path, d.msg);
+	s->idf_use =
+	    rc == ST_OK && sq_idf_covers_locked(&s->idf, (int64_t)s->last_seq);
 	s->idf_from = (int64_t)s->last_seq;
 	pthread_mutex_unlock(&s->idf.mu);
-	return rc;
 }
 
 /* After the commit: this transaction's versions, added as they were
@@ -933,7 +936,7 @@ static int write_segs(struct sq_store *s, struct seg *g, size_t n,
 		s->commit_rows += ((double)rows - s->commit_rows) / 8;
 	s->idf_use = false;
 	if (rc == ST_OK)
-		rc = idf_begin(s, rows, d);
+		idf_begin(s, rows);
 	for (size_t i = 0; rc == ST_OK && i < n; i++) {
 		struct store_batch *b = g[i].b;
 		if (b->rc != ST_OK) {
