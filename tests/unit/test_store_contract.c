@@ -3003,11 +3003,11 @@ static void test_recent_keys_follow_commit_size(void **state)
 	reopen(f, &o);
 	int64_t c1 = add_coll(f->s, C1, "");
 	int64_t most = 0;
-	for (uint64_t round = 0; round < 30; round++) {
+	for (uint64_t round = 0; round < 15; round++) {
 		struct tb t;
-		tb_init(&t, 1000, c1);
-		for (size_t i = 0; i < 1000; i++)
-			tb_set(&t, i, "indicator", round * 1000 + i + 1, true,
+		tb_init(&t, 2000, c1);
+		for (size_t i = 0; i < 2000; i++)
+			tb_set(&t, i, "indicator", round * 2000 + i + 1, true,
 			       1, "k");
 		append_ok(f->s, &t);
 		tb_free(&t);
@@ -3019,7 +3019,8 @@ static void test_recent_keys_follow_commit_size(void **state)
 		if (recent > most)
 			most = recent;
 	}
-	/* a 32nd of 30,000 is below the 4,096 floor: merged by then */
+	/* a 32nd of 30,000 is below the 4,096 floor: the old limit merged
+	 * at 4,096 (at most 4,000 left after a commit of 2,000) */
 	assert_true(most > 4096);
 	int64_t keys = 0;
 	assert_int_equal(f->be->raw(f->dir,
@@ -3168,12 +3169,18 @@ static void test_id_filter(void **state)
 			 ST_OK);
 	assert_true(idf.built);
 	assert_int_equal(idf.through, HELD_AT_BUILD);
+	/* it answers for that snapshot, not for a later one (a reader with
+	 * an older snapshot may build it while another reads): those look
+	 * every id up until a sync folds the rest in */
+	assert_true(sq_idf_covers_locked(&idf, HELD_AT_BUILD));
+	assert_false(sq_idf_covers_locked(&idf, HELD_AT_BUILD + 1));
 	/* the log moved on: the rows after `through` are folded in */
 	assert_int_equal(sq_idf_sync_locked(&idf, db, &q,
 					    HELD_AT_BUILD + FOLDED, 1, false,
 					    &d),
 			 ST_OK);
 	assert_int_equal(idf.through, HELD_AT_BUILD + FOLDED);
+	assert_true(sq_idf_covers_locked(&idf, HELD_AT_BUILD + FOLDED));
 	/* the writer adds the rest, past its capacity ... */
 	for (size_t i = HELD_AT_BUILD + FOLDED; i < N; i++)
 		sq_idf_add_locked(&idf, u[i]);
