@@ -774,8 +774,10 @@ static bool request_begin(struct http_conn *c, const char *method)
 	 * announced, at once (growing it by doubling copied a partner's
 	 * envelopes of megabytes several times). A body that turns out
 	 * shorter wastes the rest until the request ends; a failure here
-	 * only means growing as it comes. */
-	if (clen > 0)
+	 * only means growing as it comes. Never for a route open to anyone:
+	 * memory is taken only for the bytes that arrive there. */
+	bool authed = (flags & HTTP_ROUTE_AUTH) && !(flags & HTTP_ROUTE_PUBLIC);
+	if (clen > 0 && authed)
 		(void)buf_reserve(&c->body, (size_t)clen);
 	return true;
 }
