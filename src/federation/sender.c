@@ -58,6 +58,7 @@
 #define DIRECT_BULK 256
 #define DIRECT_CLOSE 65536
 #define DIRECT_WAIT_MS 500
+#define DIRECT_STILL_MS 100
 /* Pages in a row that bring nothing new before paging counts as stuck. */
 #define CATCHUP_STUCK 3
 /* How long a strait partner has to start pushing to us, once connected,
@@ -291,22 +292,31 @@ void fed_peer_pushed(struct fed *f, const char *peer)
 /* The partner's registry entry and policy                              */
 /* ------------------------------------------------------------------ */
 
-size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
-		  size_t n, char (*out)[STIX_ID_MAX], size_t cap)
+/* The names of the senders to partners other than peer (at most
+ * MAX_OTHERS), into names: how many. */
+static size_t other_senders(struct fed *f, const char *peer,
+			    char names[MAX_OTHERS][PEER_NAME_MAX])
 {
-	char names[MAX_OTHERS][PEER_NAME_MAX];
-	size_t nn = 0, k = 0;
-	uint64_t top = 0;
-	const char *inc = store_incarnation(f->cfg.store);
-	for (size_t i = 0; i < n; i++)
-		if (seqs[i] > top)
-			top = seqs[i];
+	size_t nn = 0;
 	pthread_mutex_lock(&f->senders_mu);
 	for (struct fed_sender *o = f->senders; o != NULL && nn < MAX_OTHERS;
 	     o = o->next)
 		if (strcmp(o->name, peer) != 0)
 			memcpy(names[nn++], o->name, PEER_NAME_MAX);
 	pthread_mutex_unlock(&f->senders_mu);
+	return nn;
+}
+
+size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
+		  size_t n, char (*out)[STIX_ID_MAX], size_t cap)
+{
+	char names[MAX_OTHERS][PEER_NAME_MAX];
+	size_t nn = other_senders(f, peer, names), k = 0;
+	uint64_t top = 0;
+	const char *inc = store_incarnation(f->cfg.store);
+	for (size_t i = 0; i < n; i++)
+		if (seqs[i] > top)
+			top = seqs[i];
 	for (size_t j = 0; j < nn && k < cap && n > 0 && inc != NULL; j++) {
 		struct fed_health h;
 		uint64_t dc;
@@ -333,7 +343,8 @@ size_t fed_direct(struct fed *f, const char *peer, const uint64_t *seqs,
  * fraction of a second behind another, and without this about half of a
  * burst was relayed a second time. Never for small batches (latency:
  * relaying one object costs little), never for a decider far behind (a
- * backfill after a policy change), and at most DIRECT_WAIT_MS a batch.
+ * backfill after a policy change) or one that stopped moving, and at most
+ * DIRECT_WAIT_MS a batch.
  */
 static void wait_for_others(struct fed *f, const char *peer,
 			    const struct push *p)
@@ -344,30 +355,35 @@ static void wait_for_others(struct fed *f, const char *peer,
 	for (size_t i = 0; i < p->nsel; i++)
 		if (p->sel[i]->seq > top)
 			top = p->sel[i]->seq;
-	char names[MAX_OTHERS][PEER_NAME_MAX];
-	size_t nn = 0;
 	const char *inc = store_incarnation(f->cfg.store);
 	if (inc == NULL)
 		return;
-	pthread_mutex_lock(&f->senders_mu);
-	for (struct fed_sender *o = f->senders; o != NULL && nn < MAX_OTHERS;
-	     o = o->next)
-		if (strcmp(o->name, peer) != 0)
-			memcpy(names[nn++], o->name, PEER_NAME_MAX);
-	pthread_mutex_unlock(&f->senders_mu);
+	char names[MAX_OTHERS][PEER_NAME_MAX];
+	size_t nn = other_senders(f, peer, names);
 	double until = time_mono() + DIRECT_WAIT_MS / 1000.0;
 	for (size_t j = 0; j < nn; j++) {
 		struct fed_health h;
 		if (fed_health_get(f->state, names[j], &h) != ST_OK ||
 		    h.identity[0] == '\0')
 			continue; /* not named in direct anyway */
+		/* A decider that does not move (no policy read yet, a store
+		 * error) is not waited for past DIRECT_STILL_MS. */
+		uint64_t seen = 0;
+		double moved = time_mono();
 		for (;;) {
 			uint64_t dc;
+			double now = time_mono();
 			if (fed_cursor_get(f->state, names[j], inc, FED_DECIDED,
 					   &dc) != ST_OK ||
 			    dc >= top || top - dc > DIRECT_CLOSE ||
-			    time_mono() >= until || atomic_load(&f->stop))
+			    now >= until || atomic_load(&f->stop))
 				break;
+			if (dc != seen) {
+				seen = dc;
+				moved = now;
+			} else if (now - moved > DIRECT_STILL_MS / 1000.0) {
+				break;
+			}
 			struct timespec ts = {0, 2 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}
