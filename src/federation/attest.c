@@ -535,13 +535,52 @@ static int read_fields(const struct json_val *root, struct attest *a,
 	return index_entries(a, d);
 }
 
-int attest_verify(const char *json, size_t len, const struct attest_key *keys,
-		  size_t nkeys, struct attest *out, struct diag *d)
+/* The limits an attestation is parsed under. */
+static struct json_limits attest_limits(void)
 {
 	struct json_limits lim = JSON_LIMITS_DEFAULT;
 	lim.max_bytes = ATTEST_MAX_BYTES;
 	lim.max_depth = 4;
 	lim.max_string = 4096;
+	return lim;
+}
+
+int attest_direct(const char *json, size_t len, char (**out)[STIX_ID_MAX],
+		  size_t *n, struct diag *d)
+{
+	struct json_limits lim = attest_limits();
+	*out = NULL;
+	*n = 0;
+	if (len > ATTEST_MAX_BYTES)
+		return diag_set(d, ST_ELIMIT, "attestation: more than %u bytes",
+				ATTEST_MAX_BYTES);
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root = NULL, *v;
+	int rc = doc == NULL ? diag_set(d, ST_ENOMEM, "out of memory")
+			     : json_parse(doc, json, len, 0, &lim, &root, d);
+	if (rc == ST_OK && root->type != JSON_OBJECT)
+		rc = diag_set(d, ST_EINVAL, "attestation: not an object");
+	if (rc == ST_OK && (v = json_get(root, "direct")) != NULL) {
+		if (v->type != JSON_ARRAY)
+			rc = diag_set(d, ST_EINVAL,
+				      "attestation: 'direct' is not an array");
+		else
+			rc =
+			    read_ids(v, "direct", ATTEST_MAX_DIRECT, out, n, d);
+	}
+	if (rc != ST_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	json_doc_free(doc);
+	return rc;
+}
+
+int attest_verify(const char *json, size_t len, const struct attest_key *keys,
+		  size_t nkeys, struct attest *out, struct diag *d)
+{
+	struct json_limits lim = attest_limits();
 	memset(out, 0, sizeof(*out));
 	if (len > ATTEST_MAX_BYTES)
 		return diag_set(d, ST_ELIMIT, "attestation: more than %u bytes",
@@ -629,18 +668,15 @@ int attest_verify(const char *json, size_t len, const struct attest_key *keys,
 int attest_check(const struct attest *a, const char *id, const char *version,
 		 const char *canon, size_t canon_len)
 {
-	struct attest_entry key;
-	memset(&key, 0, sizeof(key));
-	if (strlen(id) >= sizeof(key.id) ||
-	    strlen(version) >= sizeof(key.version))
-		return ST_ENOTFOUND;
-	strcpy(key.id, id);
-	strcpy(key.version, version);
-	const struct attest_entry *e =
-	    bsearch(&key, a->entries, a->n, sizeof(*a->entries), cmp_entry);
-	if (e == NULL)
-		return ST_ENOTFOUND;
-	uint8_t h[HASH_SHA256_BYTES];
-	hash_sha256(canon, canon_len, h);
-	return sodium_memcmp(h, e->sha256, 32) == 0 ? ST_OK : ST_ECONFLICT;
+	size_t count;
+	const struct attest_entry *e = attest_first(a, id, &count);
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(e[i].version, version) != 0)
+			continue;
+		uint8_t h[HASH_SHA256_BYTES];
+		hash_sha256(canon, canon_len, h);
+		return sodium_memcmp(h, e[i].sha256, 32) == 0 ? ST_OK
+							      : ST_ECONFLICT;
+	}
+	return ST_ENOTFOUND;
 }

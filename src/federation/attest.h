@@ -111,6 +111,14 @@ int attest_verify(const char *json, size_t len, const struct attest_key *keys,
 		  size_t nkeys, struct attest *out, struct diag *d);
 void attest_free(struct attest *a);
 
+/* Only the "direct" list of an attestation verified before (one kept
+ * since it arrived), into *out (*n ids; free *out; NULL when it names
+ * none): parsed under the same limits, each id checked as attest_verify
+ * checks it, the signature not. ST_OK, or an error with d and nothing in
+ * *out. */
+int attest_direct(const char *json, size_t len, char (**out)[STIX_ID_MAX],
+		  size_t *n, struct diag *d);
+
 /* The first of a's entries for id (they are adjacent) and, in *count, how
  * many there are; NULL (and 0) when a lists none. */
 const struct attest_entry *attest_first(const struct attest *a, const char *id,

@@ -146,7 +146,6 @@ struct fed_sender {
 	char direct_of[STIX_ID_MAX];
 	char (*direct)[STIX_ID_MAX];
 	size_t ndirect;
-	struct json_doc *ddoc;
 };
 
 /* ------------------------------------------------------------------ */
@@ -480,26 +479,11 @@ static void direct_load(struct fed_sender *s, const char *id)
 	snprintf(s->direct_of, sizeof(s->direct_of), "%s", id);
 	char *json = NULL;
 	size_t len = 0;
-	if (fed_attestation_get(s->f->state, id, &json, &len) != ST_OK)
-		return;
-	struct json_limits lim = JSON_LIMITS_DEFAULT;
-	lim.max_bytes = ATTEST_MAX_BYTES;
-	const struct json_val *root, *v;
-	if (s->ddoc == NULL)
-		s->ddoc = json_doc_new();
-	if (s->ddoc != NULL &&
-	    json_parse(s->ddoc, json, len, 0, &lim, &root, NULL) == ST_OK &&
-	    root->type == JSON_OBJECT &&
-	    (v = json_get(root, "direct")) != NULL && v->type == JSON_ARRAY &&
-	    v->len > 0 && v->len <= ATTEST_MAX_DIRECT &&
-	    (s->direct = calloc(v->len, sizeof(*s->direct))) != NULL) {
-		for (uint32_t i = 0; i < v->len; i++) {
-			const struct json_val *e = &v->u.items[i];
-			if (e->type == JSON_STRING && e->len < STIX_ID_MAX)
-				memcpy(s->direct[s->ndirect++], e->u.str,
-				       e->len);
-		}
-	}
+	struct diag d;
+	if (fed_attestation_get(s->f->state, id, &json, &len) == ST_OK &&
+	    attest_direct(json, len, &s->direct, &s->ndirect, &d) != ST_OK)
+		log_warn("federation", "peer %s: attestation %s: %s", s->name,
+			 id, d.msg);
 	free(json);
 }
 
@@ -1383,7 +1367,6 @@ static void sender_free(struct fed_sender *s)
 	release_engine_free(s->eng);
 	fed_facts_free(s->facts);
 	free(s->direct);
-	json_doc_free(s->ddoc);
 	free(s);
 }
 
