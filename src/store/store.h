@@ -56,6 +56,10 @@ struct store_options {
 	 * 32nd of the log, at least 4096, more when its commits are large;
 	 * see recent_limit in sqlite/writer.c). */
 	uint32_t keys_recent_max;
+	/* Statuses committed alone (store_status_put_async with nothing
+	 * else queued) wait this long at most (default 100 ms) for a commit
+	 * whose sync makes them durable too, before a sync of their own. */
+	uint32_t status_sync_ms;
 };
 
 /*
@@ -454,8 +458,10 @@ int store_status_put(struct store *s, const struct store_status *st,
  * committed with the next group commit of the writer (the batches of
  * other requests, or a transaction of its own when there are none).
  *
- * Crash window: the status is durable only after that commit, typically
- * a few milliseconds (one commit) after this returns. A crash (power
+ * Crash window: the status is durable only after that commit is synced:
+ * a status committed alone (nothing else queued) waits for the next
+ * commit's sync, or status_sync_ms (100 ms) at most for one of its own.
+ * A crash (power
  * loss, SIGKILL) in between loses the status resource, not the objects
  * the caller committed before: TAXII Add Objects commits the objects
  * (durable), puts the status asynchronously and answers 202 with the
@@ -565,6 +571,8 @@ struct store_stats {
 	uint64_t commits; /* write transactions committed */
 	uint64_t batches; /* batches reported (batches / commits is the
 				 group-commit factor) */
+	uint64_t syncs;	  /* syncs of the log to the disk (each a
+			     durable point for every commit before it) */
 	uint64_t status_uncommitted;  /* statuses queued or being written */
 	uint64_t readers;	      /* read connections open (before this
 					call took one) */

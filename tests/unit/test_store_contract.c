@@ -2722,6 +2722,86 @@ static void test_status_async(void **state)
 	check_ok(f->s);
 }
 
+/* Polls (up to 10 s) until no status waits to be made durable. */
+static bool statuses_settle(struct store *s)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (stats(s).status_uncommitted == 0)
+			return true;
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
+ * A status put alone (no caller waiting on it) is committed without a
+ * sync of its own: readable at once, made durable by the next commit's
+ * sync, or by one of its own after status_sync_ms. So TAXII Add Objects
+ * (the objects, then the status) costs the disk one sync, not two.
+ */
+static void test_status_shares_sync(void **state)
+{
+	struct fx *f = *state;
+	const char *lists = "{\"a\":[1]}";
+	struct store_options o = {.create = true, .status_sync_ms = 600000};
+	reopen(f, &o);
+	assert_int_equal(one(f->s, 0, "indicator", 1, true, 1, "a").result,
+			 STORE_STORED);
+	struct store_stats st = stats(f->s);
+	uint64_t syncs = st.syncs, commits = st.commits;
+	assert_true(syncs >= 1); /* the object's commit was synced */
+
+	status_async_ok(f->s, S1, 7, 0, lists);
+	for (int i = 0; i < 1000 && stats(f->s).commits == commits; i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	st = stats(f->s);
+	assert_int_equal(st.commits, commits + 1); /* written... */
+	assert_int_equal(st.syncs, syncs);	   /* ...not synced */
+	assert_int_equal(st.status_uncommitted, 1);
+	int64_t rows = -1;
+	assert_int_equal(
+	    sqlite_raw(f->dir, "SELECT count(*) FROM status", &rows), 0);
+	assert_int_equal(rows, 1); /* in the database, for other readers */
+	assert_int_equal(found_elsewhere(f->s, S1, NULL), 1);
+
+	/* The next object's commit makes both durable with one sync. */
+	assert_int_equal(one(f->s, 0, "indicator", 2, true, 1, "b").result,
+			 STORE_STORED);
+	st = stats(f->s);
+	assert_int_equal(st.syncs, syncs + 1);
+	assert_int_equal(st.status_uncommitted, 0);
+
+	/* Alone for status_sync_ms: a sync of its own. */
+	o.status_sync_ms = 20;
+	reopen(f, &o);
+	syncs = stats(f->s).syncs;
+	status_async_ok(f->s, S2, 7, 0, lists);
+	assert_true(statuses_settle(f->s));
+	assert_int_equal(stats(f->s).syncs, syncs + 1);
+	assert_int_equal(found_elsewhere(f->s, S1, S2), 2);
+
+	/* Closed while a status waits for a sync (close does not wait
+	 * status_sync_ms): there after reopening. */
+	o.status_sync_ms = 600000;
+	reopen(f, &o);
+	commits = stats(f->s).commits;
+	status_async_ok(f->s, S3, 7, 0, lists);
+	for (int i = 0; i < 1000 && stats(f->s).commits == commits; i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	double t0 = time_mono();
+	reopen(f, NULL);
+	assert_true(time_mono() - t0 < 60.0);
+	struct store_status got;
+	assert_int_equal(store_status_get(f->s, S3, &got, NULL), ST_OK);
+	store_status_release(&got);
+	check_ok(f->s);
+}
+
 /* Readers unused for idle_ms are closed by the store; reads go on. */
 static void test_idle_readers(void **state)
 {
@@ -3511,6 +3591,7 @@ int main(void)
 	    T(test_status),
 	    T(test_status_group_commit),
 	    T(test_status_async),
+	    T(test_status_shares_sync),
 	    T(test_idle_readers),
 	    T(test_wait_seq),
 	    T(test_log_read),

@@ -35,6 +35,7 @@
 #define STATUS_KEEP_HOURS 24
 /* Idle readers are closed, and the writer's cache released, after this. */
 #define DEFAULT_IDLE_MS 10000
+#define DEFAULT_STATUS_SYNC_MS 100
 
 /*
  * Schema migrations, applied in order in one transaction at open; each
@@ -350,6 +351,8 @@ static int sq_open(const char *path, const struct store_options *opt,
 	s->idle_ms = opt->idle_ms == 0		  ? DEFAULT_IDLE_MS
 		     : opt->idle_ms == UINT32_MAX ? 0
 						  : opt->idle_ms;
+	s->status_sync_ms =
+	    opt->status_sync_ms ? opt->status_sync_ms : DEFAULT_STATUS_SYNC_MS;
 	s->path = strdup(path);
 	if (s->path == NULL) {
 		rc = diag_set(d, ST_ENOMEM, "store: no memory");
@@ -704,6 +707,7 @@ static int sq_stats(struct store *st, struct store_stats *out)
 	pthread_mutex_lock(&s->mu);
 	out->commits = s->commits;
 	out->batches = s->batches;
+	out->syncs = atomic_load(&s->syncs);
 	out->status_uncommitted = s->as_queued;
 	pthread_mutex_unlock(&s->mu);
 out:

@@ -211,6 +211,9 @@ struct sq_store {
 	 * the front in commit order). */
 	struct sq_astatus *as_busy, *as_busy_tail;
 	uint64_t as_queued; /* in as_head and as_busy */
+	/* The front of as_busy that is committed but waits for the next
+	 * sync (asynchronous statuses written alone; the writer's own). */
+	size_t as_unsynced;
 
 	/*
 	 * Durability. The writer commits with synchronous=NORMAL (no sync in
@@ -231,6 +234,7 @@ struct sq_store {
 	pthread_cond_t t_cv;		   /* syncer: tickets, or stop */
 	bool stopping;
 	uint64_t commits, batches;
+	atomic_uint_fast64_t syncs; /* of the WAL, that succeeded */
 	/* What readers can see: the marks as of the last commit. The
 	 * writer stores them under f_mu (holding mu too); reads that do not
 	 * wait need no lock. Followers (stream subscribers, by the
@@ -269,6 +273,9 @@ struct sq_store {
 	 * checkpointer), and the writer releases its page cache once no
 	 * transaction ran for idle_ms. */
 	uint32_t idle_ms;
+	/* How long statuses committed alone wait for a commit whose sync
+	 * makes them durable too (see writer_main). */
+	uint32_t status_sync_ms;
 
 	/* Checkpointer. */
 	pthread_t ckpt;
