@@ -40,6 +40,9 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
 	if (rc == ST_OK)
 		rc = fed_adopt_incarnation(f->state,
 					   store_incarnation(cfg->store), d);
+	/* Serving: checkpoints off the paths that wait on the state. */
+	if (rc == ST_OK && cfg->senders)
+		rc = fedstate_checkpoints_apart(f->state, d);
 	if (rc == ST_OK && cfg->senders) {
 		if (cfg->keys == NULL || f->identity[0] == '\0')
 			rc = diag_set(d, ST_ECONFIG,

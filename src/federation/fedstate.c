@@ -18,11 +18,13 @@
 #include "common/buf.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/sqlschema.h"
 #include "federation/peers.h"
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -58,7 +60,15 @@ struct fedstate {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
+	/* Checkpoints apart (fedstate_checkpoints_apart): their own
+	 * connection, and the WAL's length after the last commit. */
+	sqlite3 *ck;
+	atomic_int wal_pages;
 };
+
+/* Frames in the WAL before the checkpointer copies them back: SQLite's
+ * own default for its automatic checkpoints. */
+#define CKPT_PAGES 1000
 
 /* Tables of this file; a change is a new row, never an edit. */
 static const struct sql_migration migrations[] = {
@@ -340,10 +350,57 @@ void fedstate_close(struct fedstate *f)
 	for (size_t i = 0; i < f->ncache; i++)
 		sqlite3_finalize(f->cache[i].st);
 	sqlite3_close(f->db);
+	sqlite3_close(f->ck);
 	sets_clear(f);
 	pthread_rwlock_destroy(&f->rw);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
+}
+
+/* Called by SQLite after each commit of f->db, in place of its automatic
+ * checkpoint. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	atomic_store(&((struct fedstate *)arg)->wal_pages, pages);
+	return SQLITE_OK;
+}
+
+int fedstate_checkpoints_apart(struct fedstate *f, struct diag *d)
+{
+	if (f == NULL || f->ck != NULL)
+		return f == NULL ? diag_set(d, ST_EINVAL, "no state") : ST_OK;
+	/* journal_mode (WAL already): the connection reads the file, so a
+	 * checkpoint then knows the WAL is there. */
+	if (sqlite3_open_v2(f->path, &f->ck,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(f->ck, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) !=
+		SQLITE_OK) {
+		int rc = sql_diag(f->ck, d, f->path);
+		sqlite3_close(f->ck);
+		f->ck = NULL;
+		return rc;
+	}
+	pthread_mutex_lock(&f->mu);
+	sqlite3_wal_hook(f->db, wal_hook, f); /* no automatic checkpoint */
+	pthread_mutex_unlock(&f->mu);
+	return ST_OK;
+}
+
+void fedstate_checkpoint_due(struct fedstate *f)
+{
+	if (f == NULL || f->ck == NULL ||
+	    atomic_load(&f->wal_pages) < CKPT_PAGES)
+		return;
+	/* The next commit restarts the WAL and tells its length again. */
+	atomic_store(&f->wal_pages, 0);
+	int rc = sqlite3_wal_checkpoint_v2(
+	    f->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn("federation", "%s: checkpoint: %s", f->path,
+			 sqlite3_errmsg(f->ck));
 }
 
 /* ---- released sets in memory (callers hold rw) ---- */
@@ -1773,6 +1830,22 @@ int fed_health_put(struct fedstate *f, const struct fed_health *h,
 				h->peer);
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&f->mu);
+	/* Written after every batch sent or received: not waiting for the
+	 * disk (a power cut may take back the last counts and times, which
+	 * the next batch writes again), so a batch costs the disk no more
+	 * than the store's own commit. The partner's identity, learnt once
+	 * and held to after, is written durably. */
+	rc = prep(f, "SELECT 1 FROM health WHERE peer = ?1 AND identity = ?2",
+		  &st, d);
+	if (rc != ST_OK)
+		goto unlock;
+	sqlite3_bind_text(st, 1, h->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, h->identity, -1, SQLITE_STATIC);
+	bool same = sqlite3_step(st) == SQLITE_ROW;
+	unprep(f, st);
+	st = NULL;
+	if (same)
+		exec(f, "PRAGMA synchronous=NORMAL", NULL);
 	rc = prep(f,
 		  "INSERT OR REPLACE INTO health(peer, identity, last_success,"
 		  " last_error_at, last_error, down_since, sent, received)"
@@ -1790,6 +1863,9 @@ int fed_health_put(struct fedstate *f, const struct fed_health *h,
 		rc = step_done(f, st, "health", d);
 	}
 	unprep(f, st);
+	if (same)
+		exec(f, "PRAGMA synchronous=FULL", NULL);
+unlock:
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }

@@ -25,6 +25,16 @@ struct fedstate;
 /* Opens (creating tables when missing) <home>/peers.db. */
 int fedstate_open(const char *home, struct fedstate **out, struct diag *d);
 void fedstate_close(struct fedstate *f); /* NULL: no-op */
+/*
+ * For the long-running process (serve): commits no longer copy the WAL
+ * back into the database themselves (SQLite's automatic checkpoint, two
+ * syncs while every user of the state waits on its connection);
+ * fedstate_checkpoint_due does it, on a connection of its own, from one
+ * thread that calls it often (at least once a second).
+ */
+int fedstate_checkpoints_apart(struct fedstate *f, struct diag *d);
+/* A passive checkpoint, when the WAL has grown past about 4 MB. */
+void fedstate_checkpoint_due(struct fedstate *f);
 
 /* ---- provenance of versions received from peers ---- */
 

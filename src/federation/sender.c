@@ -1441,6 +1441,7 @@ static void *supervisor_main(void *arg)
 		for (int i = 0; i < 10 && !atomic_load(&f->stop); i++) {
 			struct timespec ts = {0, 100 * 1000000L};
 			nanosleep(&ts, NULL);
+			fedstate_checkpoint_due(f->state);
 		}
 	}
 	return NULL;

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +622,77 @@ static void test_health(void **state)
 	fedstate_close(f);
 }
 
+static long long wal_bytes(void)
+{
+	char p[512];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/peers.db-wal", home);
+	return stat(p, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* Frames in the WAL now, as a connection of its own sees them. */
+static int wal_frames(void)
+{
+	char p[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int frames = -1;
+	snprintf(p, sizeof(p), "%s/peers.db", home);
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(PASSIVE)", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		frames = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return frames;
+}
+
+/*
+ * Serving: commits no longer copy the WAL back themselves (SQLite's
+ * automatic checkpoint, at 1,000 pages, runs inside a commit, holding the
+ * state's lock); fedstate_checkpoint_due does, on its own connection,
+ * and the WAL then starts over. Nothing is lost either way.
+ */
+static void test_checkpoints_apart(void **state)
+{
+	(void)state;
+	struct fedstate *f = open_state();
+	struct diag d;
+	assert_int_equal(fedstate_checkpoints_apart(f, &d), ST_OK);
+	fedstate_checkpoint_due(f); /* nothing to do yet */
+	uint64_t seqs[256], next = 1;
+	for (int b = 0; b < 2000 && wal_bytes() <= 1500 * 4096LL; b++) {
+		for (size_t i = 0; i < 256; i++)
+			seqs[i] = next++;
+		assert_int_equal(
+		    fed_decided(f, "jp", INC_A, next - 1, seqs, 256, &d),
+		    ST_OK);
+	}
+	long long big = wal_bytes();
+	assert_true(big > 1500 * 4096LL); /* past where SQLite would have */
+
+	fedstate_checkpoint_due(f);
+	for (size_t i = 0; i < 256; i++)
+		seqs[i] = next++;
+	assert_int_equal(fed_decided(f, "jp", INC_A, next - 1, seqs, 256, &d),
+			 ST_OK);
+	/* The commit after the checkpoint started the WAL over. */
+	int frames = wal_frames();
+	assert_true(frames > 0 && frames < 100);
+	assert_true(wal_bytes() <= big);
+	assert_true(fed_released(f, "jp", 1));
+	assert_true(fed_released(f, "jp", next - 1));
+	uint64_t cur = 0;
+	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &cur),
+			 ST_OK);
+	assert_true(cur == next - 1);
+	fedstate_close(f);
+	f = open_state();
+	assert_true(fed_released(f, "jp", next - 1));
+	fedstate_close(f);
+}
+
 /* Gives peer one of everything that is kept per peer. */
 static void populate(struct fedstate *f, const char *peer)
 {
@@ -853,6 +925,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadletters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoints_apart, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_race, setup, teardown),
 	    cmocka_unit_test(test_prov_bytes),
