@@ -50,9 +50,6 @@
 #define CATCHUP_LIMIT 5000
 /* The deciders' nice value (see decider_main). */
 #define DECIDER_NICE 10
-/* Versions waiting for a decision, at most, for the sender to decide
- * what comes next itself (see wait_work). */
-#define SENDER_DECIDES 64
 /* Batches posted to a partner at once. */
 #define PUSH_DEPTH 3
 /* A batch this large waits, at most DIRECT_WAIT_MS, for the deciders of
@@ -536,14 +533,16 @@ static bool left_out(struct fed_sender *s, const struct store_row *row)
 	return out;
 }
 
-/* Decides the next rows of the log, at most rows of them; *read gets how
- * many were read (0: up to date). ST_OK or an error. With part_mu held. */
-static int decide(struct fed_sender *s, size_t rows, uint64_t *read)
+/* Decides the next rows of the log: *read gets how many were read (0: up
+ * to date), *released how many of them go to the partner. ST_OK or an
+ * error. */
+static int decide(struct fed_sender *s, uint64_t *read, size_t *released)
 {
 	struct fed *f = s->f;
 	struct diag d;
 	uint64_t cur, last = 0;
 	*read = 0;
+	*released = 0;
 	int rc = fed_cursor_get(f->state, s->name, s->incarnation, FED_DECIDED,
 				&cur);
 	if (rc != ST_OK)
@@ -551,8 +550,8 @@ static int decide(struct fed_sender *s, size_t rows, uint64_t *read)
 	/* No shortcut through store_last_seq: it knows only this process's
 	 * commits, and `strait import` writes from another one. */
 	rows_clear(&s->drows);
-	rc = store_log_read(f->cfg.store, cur, rows, 0, copy_row, &s->drows,
-			    &last, &d);
+	rc = store_log_read(f->cfg.store, cur, DECIDE_ROWS, 0, copy_row,
+			    &s->drows, &last, &d);
 	if (rc < 0)
 		return rc;
 	if (last <= cur)
@@ -597,55 +596,8 @@ static int decide(struct fed_sender *s, size_t rows, uint64_t *read)
 		return rc;
 	}
 	*read = last - cur;
+	*released = nrel;
 	return ST_OK;
-}
-
-/* Tells s's sender, if it waits on its decider, that more is decided. */
-static void decided_more(struct fed_sender *s)
-{
-	pthread_mutex_lock(&s->dmu);
-	s->decided_gen++;
-	pthread_cond_broadcast(&s->dcv);
-	pthread_mutex_unlock(&s->dmu);
-}
-
-/*
- * Before a batch goes to s's partner: the other partners' decisions on
- * it are made now, when they are no more than SENDER_DECIDES versions
- * behind, by this thread, under each one's lock as its own threads would
- * (they find the work done). The batch's attestation can then name them
- * in `direct`, and s's partner does not relay to them what their own
- * senders deliver. A new object wakes all our senders together; without
- * this, whether a batch named the others depended on which of them got
- * to the object first, and a batch that named no one crossed the
- * triangle again (relayed by each partner to the other).
- */
-static void decide_for_others(struct fed_sender *s, const struct push *p)
-{
-	struct fed *f = s->f;
-	uint64_t top = 0;
-	for (size_t i = 0; i < p->nsel; i++)
-		if (p->sel[i]->seq > top)
-			top = p->sel[i]->seq;
-	pthread_mutex_lock(&f->senders_mu); /* no sender is freed meanwhile */
-	for (struct fed_sender *o = f->senders; o != NULL; o = o->next) {
-		uint64_t dc, n;
-		if (o == s || atomic_load(&o->ended) ||
-		    fed_cursor_get(f->state, o->name, o->incarnation,
-				   FED_DECIDED, &dc) != ST_OK ||
-		    dc >= top || top - dc > SENDER_DECIDES)
-			continue;
-		pthread_mutex_lock(&o->part_mu);
-		n = 0;
-		if (o->have_part &&
-		    (o->part_feed || o->part.p.identity != NULL))
-			decide(o, DECIDE_ROWS,
-			       &n); /* an error: theirs to log */
-		pthread_mutex_unlock(&o->part_mu);
-		if (n > 0)
-			decided_more(o);
-	}
-	pthread_mutex_unlock(&f->senders_mu);
 }
 
 /* ------------------------------------------------------------------ */
@@ -928,7 +880,6 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 					stop = true;
 					break;
 				}
-				decide_for_others(s, p);
 				wait_for_others(f, s->name, p);
 				if ((rc = envelope(s, &p->env, p->sel, p->nsel,
 						   &d)) != ST_OK) {
@@ -1267,17 +1218,26 @@ static void *decider_main(void *arg)
 			 strerror(errno));
 	while (!atomic_load(&f->stop) && !atomic_load(&s->quit)) {
 		uint64_t n = 0;
+		size_t rel = 0;
 		int rc = ST_OK;
 		pthread_mutex_lock(&s->part_mu);
 		bool ready = s->have_part &&
 			     (s->part_feed || s->part.p.identity != NULL);
 		if (ready)
-			rc = decide(s, DECIDE_ROWS, &n);
+			rc = decide(s, &n, &rel);
 		pthread_mutex_unlock(&s->part_mu);
-		if (n > 0) {
-			decided_more(s);
-			continue;
+		/* The deliverer is woken for versions released to the
+		 * partner; a stretch that holds none (on a node that relays
+		 * little, most of what arrives) waits for its next turn, at
+		 * most wait_decided's 100 ms, to move the cursor over. */
+		if (rel > 0) {
+			pthread_mutex_lock(&s->dmu);
+			s->decided_gen++;
+			pthread_cond_broadcast(&s->dcv);
+			pthread_mutex_unlock(&s->dmu);
 		}
+		if (n > 0)
+			continue;
 		if (rc != ST_OK || !ready) {
 			nap(s, rc != ST_OK ? 1000 : 20);
 			continue;
@@ -1289,6 +1249,7 @@ static void *decider_main(void *arg)
 		 * (another process) is seen within 100 ms. */
 		store_wait_seq(f->cfg.store, cur, 100);
 	}
+	rows_free(&s->drows);
 	return NULL;
 }
 
@@ -1307,43 +1268,12 @@ static void wait_decided(struct fed_sender *s, uint64_t gen, unsigned ms)
 	pthread_mutex_unlock(&s->dmu);
 }
 
-/* Waits, when everything decided is delivered, for more to deliver: a
- * commit of this process after what was decided, or the decider (up to
- * ms). When no more than SENDER_DECIDES versions wait for a decision, what
- * the next commit brings is decided here (one read of the log, as the
- * decider's) and delivered by this same thread: a new object then reaches
- * the partner without a hand-over to the decider and back (each a wakeup
- * the cores may make wait), and without the decider's lower priority in
- * its way. Longer stretches stay with the decider, which decides them
- * while this thread delivers. */
-static void wait_work(struct fed_sender *s, uint64_t gen, unsigned ms)
-{
-	struct fed *f = s->f;
-	uint64_t dec = 0;
-	if (fed_cursor_get(f->state, s->name, s->incarnation, FED_DECIDED,
-			   &dec) != ST_OK ||
-	    store_last_seq(f->cfg.store) > dec + SENDER_DECIDES) {
-		wait_decided(s, gen, ms);
-		return;
-	}
-	pthread_mutex_lock(&s->dmu);
-	bool moved = s->decided_gen != gen;
-	pthread_mutex_unlock(&s->dmu);
-	if (moved)
-		return;
-	if (store_wait_seq(f->cfg.store, dec, (int)ms) <= dec)
-		return; /* nothing committed (or another process wrote) */
-	uint64_t n = 0;
-	pthread_mutex_lock(&s->part_mu);
-	if (s->have_part && (s->part_feed || s->part.p.identity != NULL))
-		decide(s, DECIDE_ROWS, &n); /* an error: the decider's turn */
-	pthread_mutex_unlock(&s->part_mu);
-}
-
 static void *sender_main(void *arg)
 {
 	struct fed_sender *s = arg;
 	struct fed *f = s->f;
+	snprintf(s->incarnation, sizeof(s->incarnation), "%s",
+		 store_incarnation(f->cfg.store));
 	for (size_t k = 0; k < PUSH_DEPTH; k++) {
 		buf_init(&s->push[k].env, (size_t)64 << 20);
 		buf_init(&s->push[k].resp.body, (size_t)16 << 20);
@@ -1408,7 +1338,7 @@ static void *sender_main(void *arg)
 		}
 		s->backoff_ms = 0;
 		if (moved == 0)
-			wait_work(s, gen, 100);
+			wait_decided(s, gen, 100);
 	}
 	atomic_store(&s->quit, true);
 	if (s->decider_started)
@@ -1417,10 +1347,7 @@ static void *sender_main(void *arg)
 		push_free(&s->push[k]);
 	buf_free(&s->resp.body);
 	fc_close(&s->c);
-	pthread_mutex_lock(&s->part_mu); /* decide_for_others may hold it */
 	fed_partner_free(&s->part);
-	s->have_part = false;
-	pthread_mutex_unlock(&s->part_mu);
 	atomic_store(&s->ended, true);
 	return NULL;
 }
@@ -1456,7 +1383,6 @@ static void sender_free(struct fed_sender *s)
 	pthread_cond_destroy(&s->dcv);
 	release_engine_free(s->eng);
 	fed_facts_free(s->facts);
-	rows_free(&s->drows);
 	free(s->direct);
 	free(s);
 }
@@ -1468,9 +1394,6 @@ static int start_sender(struct fed *f, const char *name)
 		return ST_ENOMEM;
 	s->f = f;
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	/* Set once, before any thread reads it (decide_for_others too). */
-	snprintf(s->incarnation, sizeof(s->incarnation), "%s",
-		 store_incarnation(f->cfg.store));
 	pthread_mutex_init(&s->part_mu, NULL);
 	pthread_mutex_init(&s->dmu, NULL);
 	pthread_cond_init(&s->dcv, NULL);

@@ -396,35 +396,6 @@ def test_what_its_origin_sends_itself_is_not_relayed(fed):
     quiet(kr, jp, us)
 
 
-def test_a_new_object_crosses_the_triangle_once(fed):
-    """KR gives its CLEAR and GREEN to JP and US, with leave to relay, and
-    each of them gives the other everything it may. Objects an analyst
-    adds to KR one at a time (TAXII, the node's own commits: the path of
-    single-object latency) reach both, and neither relays them to the
-    other: each batch KR signs names the other partner in `direct` (KR
-    decides for both before signing either)."""
-    pol = dict(STANDARD)
-    pol[("kr", "jp")] = (TO_AMBER, True)
-    pol[("kr", "us")] = (TO_AMBER, True)
-    pol[("jp", "us")] = (TO_AMBER, True)
-    pol[("us", "jp")] = (TO_AMBER, True)
-    kr, jp, us = fed.triangle(pol)
-    objs = []
-    for i in range(8):
-        o = indicator("clear" if i % 2 else "green")
-        r = kr.request("POST", kr.objects_url(), body={"objects": [o]})
-        assert r.status_code == 202, r.text
-        assert r.json()["success_count"] == 1, r.text
-        objs.append(o)
-        wait_held(jp, {o["id"]})
-        wait_held(us, {o["id"]})
-    assert_not_sent(jp, us, objs, "JP relays what KR sends US itself")
-    assert_not_sent(us, jp, objs, "US relays what KR sends JP itself")
-    no_duplicates(jp)
-    no_duplicates(us)
-    quiet(kr, jp, us)
-
-
 def test_what_came_from_a_partner_does_not_go_back_to_it(fed):
     """KR gives JP nothing and US its GREEN with leave to relay; US relays
     it to JP, and JP, which may relay GREEN to US, does not send it back
