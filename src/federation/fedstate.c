@@ -43,7 +43,7 @@ struct relset {
 	size_t n, cap;
 };
 
-#define STMT_CACHE 64
+#define STMT_CACHE 128
 
 struct fedstate {
 	sqlite3 *db;
@@ -183,7 +183,27 @@ static void unprep(struct fedstate *f, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+/* Runs sql, one statement (a string literal), prepared once (BEGIN and
+ * COMMIT run around every transaction). A PRAGMA synchronous is compiled
+ * again at each run all the same (SQLite expires it). */
 static int exec(struct fedstate *f, const char *sql, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(f, sql, &st, d);
+	if (rc != ST_OK)
+		return rc;
+	int src;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (src != SQLITE_DONE)
+		rc = sql_diag(f->db, d, "federation state");
+	unprep(f, st);
+	return rc;
+}
+
+/* Runs sql, any number of statements, compiled for this one use
+ * (opening, migrations). */
+static int exec_many(struct fedstate *f, const char *sql, struct diag *d)
 {
 	if (sqlite3_exec(f->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sql_diag(f->db, d, "federation state");
@@ -234,10 +254,10 @@ static int migrate(struct fedstate *f, struct diag *d)
 	int rc = exec(f, "BEGIN IMMEDIATE", d);
 	if (rc != ST_OK)
 		return rc;
-	rc = exec(f,
-		  "CREATE TABLE IF NOT EXISTS fedstate_schema("
-		  "version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
-		  d);
+	rc = exec_many(f,
+		       "CREATE TABLE IF NOT EXISTS fedstate_schema("
+		       "version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
+		       d);
 	if (rc == ST_OK)
 		rc = sql_query_int(f->db,
 				   "SELECT max(version) FROM fedstate_schema",
@@ -260,7 +280,7 @@ static int migrate(struct fedstate *f, struct diag *d)
 	for (size_t i = 0; i < NMIGRATIONS; i++) {
 		if (migrations[i].version <= cur)
 			continue;
-		if ((rc = exec(f, migrations[i].sql, d)) != ST_OK) {
+		if ((rc = exec_many(f, migrations[i].sql, d)) != ST_OK) {
 			diag_prefix(d, "federation state migration %d",
 				    migrations[i].version);
 			goto out;
@@ -317,10 +337,10 @@ int fedstate_open(const char *home, struct fedstate **out, struct diag *d)
 	 * durable when it returns, WAL or not. */
 	/* A page cache that holds the hot part of provenance (keyed by
 	 * object id, so written all over the tree), and reads through mmap. */
-	if ((rc = exec(f, "PRAGMA journal_mode=WAL", d)) != ST_OK ||
-	    (rc = exec(f, "PRAGMA synchronous=FULL", d)) != ST_OK ||
-	    (rc = exec(f, "PRAGMA cache_size=-65536", d)) != ST_OK ||
-	    (rc = exec(f, "PRAGMA mmap_size=268435456", d)) != ST_OK)
+	if ((rc = exec_many(f, "PRAGMA journal_mode=WAL", d)) != ST_OK ||
+	    (rc = exec_many(f, "PRAGMA synchronous=FULL", d)) != ST_OK ||
+	    (rc = exec_many(f, "PRAGMA cache_size=-65536", d)) != ST_OK ||
+	    (rc = exec_many(f, "PRAGMA mmap_size=268435456", d)) != ST_OK)
 		goto out;
 	rc = migrate(f, d);
 	if (rc != ST_OK)

@@ -23,6 +23,9 @@ struct peers {
 	sqlite3 *db;
 	char path[PATH_MAX];
 	uint8_t *key; /* sodium_malloc'd: seals the tokens */
+	/* The lookups every request from a partner makes (peers_get,
+	 * peers_list), prepared once. */
+	sqlite3_stmt *get, *list;
 };
 
 static const struct sql_migration migrations[] = {
@@ -165,6 +168,8 @@ void peers_close(struct peers *p)
 {
 	if (p == NULL)
 		return;
+	sqlite3_finalize(p->get);
+	sqlite3_finalize(p->list);
 	sqlite3_close(p->db);
 	sodium_free(p->key);
 	free(p);
@@ -274,12 +279,30 @@ static void row(sqlite3_stmt *st, struct peer *out)
 	out->created = sqlite3_column_int64(st, 10);
 }
 
+/* *kept, prepared for sql on first use; reset after each. */
+static int kept(struct peers *p, sqlite3_stmt **slot, const char *sql,
+		sqlite3_stmt **st, struct diag *d)
+{
+	if (*slot == NULL &&
+	    sqlite3_prepare_v3(p->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+			       NULL) != SQLITE_OK)
+		return sql_diag(p->db, d, "peers");
+	*st = *slot;
+	return ST_OK;
+}
+
+static void kept_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 int peers_get(struct peers *p, const char *name, struct peer *out,
 	      struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
-	int rc =
-	    exec1(p, "SELECT " COLUMNS " FROM peers WHERE name = ?1", &st, d);
+	int rc = kept(p, &p->get,
+		      "SELECT " COLUMNS " FROM peers WHERE name = ?1", &st, d);
 	if (rc == ST_OK) {
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 		int src = sqlite3_step(st);
@@ -290,17 +313,17 @@ int peers_get(struct peers *p, const char *name, struct peer *out,
 				      name);
 		else
 			rc = sql_diag(p->db, d, "peer");
+		kept_done(st);
 	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
 int peers_list(struct peers *p, peer_fn fn, void *ctx, struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
-	int rc =
-	    exec1(p, "SELECT " COLUMNS " FROM peers ORDER BY name", &st, d);
-	int src;
+	int rc = kept(p, &p->list,
+		      "SELECT " COLUMNS " FROM peers ORDER BY name", &st, d);
+	int src = SQLITE_DONE;
 	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct peer peer;
 		row(st, &peer);
@@ -308,7 +331,8 @@ int peers_list(struct peers *p, peer_fn fn, void *ctx, struct diag *d)
 	}
 	if (rc == ST_OK && src != SQLITE_DONE)
 		rc = sql_diag(p->db, d, "peers");
-	sqlite3_finalize(st);
+	if (st != NULL)
+		kept_done(st);
 	return rc;
 }
 
