@@ -111,9 +111,14 @@ RES=$OUT/results.txt
 KR="$(cat "$OUT/kr.base") $(cat "$OUT/kr.analyst") $(coll_of kr)"
 JP="$(cat "$OUT/jp.base") $(cat "$OUT/jp.analyst") $(coll_of jp)"
 US="$(cat "$OUT/us.base") $(cat "$OUT/us.analyst") $(coll_of us)"
+c0=$(cpu3)
 # shellcheck disable=SC2086
 "$LAT" --post $KR --watch $JP --n "$SINGLES" --burst 1 \
 	--label "KR -> JP, single objects" | tee -a "$RES"
+c1=$(cpu3)
+echo "  CPU of the three nodes per single object (KR, JP and US each" \
+	"take it in): $(echo "$c0 $c1 $SINGLES" | awk '{printf "%.0f us", ($2-$1)*1e6/$3}')" |
+	tee -a "$RES"
 # shellcheck disable=SC2086
 "$LAT" --post $KR --watch $JP --n "$BURSTS" --burst 100 \
 	--label "KR -> JP, 100-object bursts" | tee -a "$RES"
