@@ -329,7 +329,7 @@ static int sq_open(const char *path, const struct store_options *opt,
 	pthread_cond_init(&s->work_cv, &ca);
 	pthread_cond_init(&s->done_cv, NULL);
 	pthread_mutex_init(&s->f_mu, NULL);
-	pthread_cond_init(&s->t_cv, NULL);
+	pthread_cond_init(&s->t_cv, &ca);
 	s->wal_fd = -1;
 	pthread_cond_init(&s->seq_cv, &ca);
 	pthread_mutex_init(&s->ck_mu, NULL);

@@ -211,9 +211,6 @@ struct sq_store {
 	 * the front in commit order). */
 	struct sq_astatus *as_busy, *as_busy_tail;
 	uint64_t as_queued; /* in as_head and as_busy */
-	/* The front of as_busy that is committed but waits for the next
-	 * sync (asynchronous statuses written alone; the writer's own). */
-	size_t as_unsynced;
 
 	/*
 	 * Durability. The writer commits with synchronous=NORMAL (no sync in
@@ -231,7 +228,8 @@ struct sq_store {
 	struct sq_ticket *t_head, *t_tail; /* under mu */
 	bool t_busy;			   /* the syncer holds tickets (mu) */
 	bool t_stop;			   /* under mu */
-	pthread_cond_t t_cv;		   /* syncer: tickets, or stop */
+	bool t_hurry;	     /* a drain waits: lazy tickets sync now (mu) */
+	pthread_cond_t t_cv; /* syncer: tickets, or stop */
 	bool stopping;
 	uint64_t commits, batches;
 	atomic_uint_fast64_t syncs; /* of the WAL, that succeeded */

@@ -1180,6 +1180,7 @@ struct sq_ticket {
 	uint64_t commits; /* transactions it counts */
 	uint64_t seq;	  /* the writer's marks after it */
 	st_time date;
+	bool lazy; /* only statuses nobody waits for: may wait for company */
 	size_t nb;
 	struct store_batch *b[]; /* batches it completes */
 };
@@ -1215,6 +1216,7 @@ static struct sq_ticket *ticket_new(struct sq_store *s, const struct seg *g,
 	t->commits = commits;
 	t->seq = s->last_seq;
 	t->date = s->last_date;
+	t->lazy = false;
 	t->nb = 0;
 	for (size_t i = 0; i < ng; i++)
 		if (g[i].last)
@@ -1233,11 +1235,15 @@ static void ticket_push(struct sq_store *s, struct sq_ticket *t)
 	pthread_cond_signal(&s->t_cv);
 }
 
-/* mu held: waits until every ticket queued is durable and told. */
+/* mu held: waits until every ticket queued is durable and told (a
+ * syncer holding lazy tickets back is told not to wait). */
 static void tickets_drain(struct sq_store *s)
 {
-	while (s->t_head != NULL || s->t_busy)
+	while (s->t_head != NULL || s->t_busy) {
+		s->t_hurry = true;
+		pthread_cond_signal(&s->t_cv);
 		pthread_cond_wait(&s->done_cv, &s->mu);
+	}
 }
 
 /* A segment's batch is done if this was its last segment (mu held). */
@@ -1265,27 +1271,6 @@ static bool statuses_async(const struct sq_astatus *as, size_t n)
 	return true;
 }
 
-/* Hands the statuses committed without a sync to the syncer (mu held). */
-static void statuses_sync(struct sq_store *s)
-{
-	size_t n = s->as_unsynced;
-	if (n == 0)
-		return;
-	s->as_unsynced = 0;
-	struct sq_ticket *t = ticket_new(s, NULL, 0, n, 0);
-	if (t != NULL) {
-		ticket_push(s, t);
-		return;
-	}
-	tickets_drain(s); /* those before them first */
-	pthread_mutex_unlock(&s->mu);
-	int src = wal_sync(s);
-	pthread_mutex_lock(&s->mu);
-	(void)src; /* an async status's write error is only logged */
-	statuses_done(s, n);
-	pthread_cond_broadcast(&s->done_cv);
-}
-
 static void *syncer_main(void *arg)
 {
 	struct sq_store *s = arg;
@@ -1299,6 +1284,26 @@ static void *syncer_main(void *arg)
 		struct sq_ticket *t = s->t_head, *next;
 		s->t_head = s->t_tail = NULL;
 		s->t_busy = true;
+		/* Statuses alone, that nobody waits for (each TAXII Add
+		 * Objects puts one after its objects are durable): they wait
+		 * up to status_sync_ms for the next commit, to share its
+		 * sync, rather than double the syncs. Committed, they are
+		 * readable meanwhile (the crash window store.h states). */
+		bool lazy = true;
+		struct sq_ticket *last = t;
+		for (struct sq_ticket *x = t; x != NULL; x = x->next) {
+			lazy = lazy && x->lazy;
+			last = x;
+		}
+		struct timespec dl = deadline_in(s->status_sync_ms);
+		while (lazy && s->t_head == NULL && !s->t_hurry && !s->t_stop &&
+		       pthread_cond_timedwait(&s->t_cv, &s->mu, &dl) == 0)
+			;
+		if (lazy && s->t_head != NULL) {
+			last->next = s->t_head;
+			s->t_head = s->t_tail = NULL;
+		}
+		s->t_hurry = false;
 		pthread_mutex_unlock(&s->mu);
 		int src = wal_sync(s);
 		pthread_mutex_lock(&s->mu);
@@ -1336,22 +1341,16 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		bool timed_out = false;
-		struct timespec dl = deadline_in(
-		    s->as_unsynced ? s->status_sync_ms : s->idle_ms);
+		struct timespec dl = deadline_in(s->idle_ms);
 		while (s->q_head == NULL && s->j_head == NULL &&
 		       s->as_head == NULL && !s->stopping) {
-			if (s->as_unsynced == 0 &&
-			    (s->w_released || s->idle_ms == 0)) {
+			if (s->w_released || s->idle_ms == 0) {
 				pthread_cond_wait(&s->work_cv, &s->mu);
 			} else if (pthread_cond_timedwait(&s->work_cv, &s->mu,
 							  &dl) == ETIMEDOUT) {
 				timed_out = true;
 				break;
 			}
-		}
-		if (timed_out && s->as_unsynced > 0) {
-			statuses_sync(s); /* no commit came to share a sync */
-			continue;
 		}
 		if (timed_out) {
 			s->w_released = true;
@@ -1393,17 +1392,14 @@ static void *writer_main(void *arg)
 			s->commits += commits;
 			bool moved =
 			    publish_marks(s, s->last_seq, s->last_date);
-			statuses_done(s, s->as_unsynced + n_as);
-			s->as_unsynced = 0;
+			statuses_done(s, n_as);
 			pthread_cond_broadcast(&s->done_cv);
 			if (moved)
 				wake_followers(s);
 			continue;
 		}
-		if (s->q_head == NULL && s->as_head == NULL) {
-			statuses_sync(s);
+		if (s->q_head == NULL && s->as_head == NULL)
 			break; /* stopping, and nothing left */
-		}
 
 		/* Take what is queued, up to batch_max items. */
 		size_t budget = s->batch_max;
@@ -1454,27 +1450,20 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		uint64_t commits = write_group(s, g, ng, as);
-		/* Statuses alone, none with a caller waiting: committed, so
-		 * readable, and made durable by the next commit's sync, or
-		 * within status_sync_ms (the crash window store.h states).
-		 * Each TAXII Add Objects puts one after its objects are
-		 * durable: a sync of its own would double the syncs. */
-		if (ng == 0 && s->wal_fd >= 0 && statuses_async(as, n_as)) {
-			writer_pause_for_checkpoint(s);
-			pthread_mutex_lock(&s->mu);
-			s->commits += commits;
-			s->as_unsynced += n_as;
-			continue;
-		}
-		n_as += s->as_unsynced;
-		s->as_unsynced = 0;
 		struct sq_ticket *t = ticket_new(s, g, ng, n_as, commits);
+		if (t != NULL && ng == 0 && statuses_async(as, n_as)) {
+			/* counted now: its sync may wait (see syncer_main) */
+			t->lazy = true;
+			t->commits = 0;
+		}
 		int src = t == NULL ? wal_sync(s) : ST_OK;
 		writer_pause_for_checkpoint(s);
 
 		pthread_mutex_lock(&s->mu);
 		if (t != NULL) {
 			/* The syncer tells the callers once it is durable. */
+			if (t->lazy)
+				s->commits += commits;
 			ticket_push(s, t);
 			continue;
 		}
