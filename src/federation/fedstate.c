@@ -10,8 +10,12 @@
  * is not a strait peers database is refused before anything is added.
  *
  * The released sets (fed_released) are kept in memory, one sorted array of
- * seqs per peer, loaded from the file on first use for that peer. Lock
- * order: the connection's mutex, then the sets' rwlock.
+ * seqs per peer, loaded from the file on first use for that peer; so are
+ * the senders' cursors (a sender reads them several times per version),
+ * each a copy of its row, changed after the commit that changed the row.
+ * Lock order: the connection's mutex, then the rwlock of the sets and
+ * cursors. What is in memory is changed only with both held, so a copy
+ * read from the file under the mutex is never older than the memory.
  */
 #include "federation/fedstate.h"
 
@@ -20,6 +24,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/sqlschema.h"
+#include "common/time.h"
 #include "federation/peers.h"
 
 #include <limits.h>
@@ -43,14 +48,39 @@ struct relset {
 	size_t n, cap;
 };
 
+/* A sender's cursor as its row in the file holds it (present false: no
+ * row). */
+struct curmem {
+	char peer[PEER_NAME_MAX];
+	int kind;
+	bool present;
+	char inc[INCARNATION_MAX + 1];
+	uint64_t seq;
+};
+
+/* A peer's health record as this process last wrote or read it. */
+struct healthmem {
+	struct fed_health h;
+	bool in_file;	/* the file has a record (maybe older: dirty) */
+	bool dirty;	/* newer than the file */
+	double written; /* time_mono of the last write to the file */
+};
+
 #define STMT_CACHE 128
+#define CURSOR_MEM 64	   /* cursors kept; past that, read from the file */
+#define HEALTH_MEM 64	   /* health records kept */
+#define HEALTH_EVERY_S 1.0 /* counts reach the file at least this often */
 
 struct fedstate {
 	sqlite3 *db;
 	pthread_mutex_t mu;  /* the connection */
-	pthread_rwlock_t rw; /* sets */
+	pthread_rwlock_t rw; /* sets and cursors */
 	struct relset *sets; /* loaded sets, any order */
 	size_t nsets, capsets;
+	struct curmem cur[CURSOR_MEM]; /* cursors read or written */
+	size_t ncur;
+	struct healthmem health[HEALTH_MEM];
+	size_t nhealth;
 	char path[PATH_MAX];
 	/* Prepared statements, kept for the life of the connection: the
 	 * queries are string literals, so the text's address is the key
@@ -60,6 +90,11 @@ struct fedstate {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
+	/* Whether the writes of the caller holding mu may skip waiting for
+	 * the disk (they are made again after a power cut), and what the
+	 * connection was last told (PRAGMA synchronous: FULL or NORMAL). */
+	bool relaxed;
+	bool sync_full;
 	/* Checkpoints apart (fedstate_checkpoints_apart): their own
 	 * connection, and the WAL's length after the last commit. */
 	sqlite3 *ck;
@@ -146,10 +181,39 @@ static int check_peer(const char *peer, struct diag *d)
 
 /* A prepared statement for sql (a string literal), from the cache; give
  * it back with unprep(), never finalize it. */
+static int exec(struct fedstate *f, const char *sql, struct diag *d);
+
+/* Whether sql begins a write (a transaction, or one autocommit change). */
+static bool begins_write(const char *sql)
+{
+	static const char *const verbs[] = {"BEGIN", "INSERT", "DELETE",
+					    "UPDATE", "REPLACE"};
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strncmp(sql, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Every statement is prepared here, so every write gets its durability
+ * here: FULL (the commit returns once on disk) unless the caller set
+ * relaxed. The connection is told only when that changes: a PRAGMA
+ * synchronous is compiled again at each run (SQLite expires it), which
+ * around every relaxed transaction was a visible share of a sender's time.
+ */
 static int prep(struct fedstate *f, const char *sql, sqlite3_stmt **st,
 		struct diag *d)
 {
 	*st = NULL;
+	if (begins_write(sql) && f->sync_full == f->relaxed) {
+		int rc = exec(f,
+			      f->relaxed ? "PRAGMA synchronous=NORMAL"
+					 : "PRAGMA synchronous=FULL",
+			      d);
+		if (rc != ST_OK)
+			return rc;
+		f->sync_full = !f->relaxed;
+	}
 	for (size_t i = 0; i < f->ncache; i++) {
 		if (f->cache[i].sql == sql) {
 			*st = f->cache[i].st;
@@ -184,8 +248,7 @@ static void unprep(struct fedstate *f, sqlite3_stmt *st)
 }
 
 /* Runs sql, one statement (a string literal), prepared once (BEGIN and
- * COMMIT run around every transaction). A PRAGMA synchronous is compiled
- * again at each run all the same (SQLite expires it). */
+ * COMMIT run around every transaction). */
 static int exec(struct fedstate *f, const char *sql, struct diag *d)
 {
 	sqlite3_stmt *st = NULL;
@@ -342,6 +405,7 @@ int fedstate_open(const char *home, struct fedstate **out, struct diag *d)
 	    (rc = exec_many(f, "PRAGMA cache_size=-65536", d)) != ST_OK ||
 	    (rc = exec_many(f, "PRAGMA mmap_size=268435456", d)) != ST_OK)
 		goto out;
+	f->sync_full = true;
 	rc = migrate(f, d);
 	if (rc != ST_OK)
 		diag_prefix(d, "%s", f->path);
@@ -367,6 +431,7 @@ void fedstate_close(struct fedstate *f)
 {
 	if (f == NULL)
 		return;
+	fed_health_flush(f, true);
 	for (size_t i = 0; i < f->ncache; i++)
 		sqlite3_finalize(f->cache[i].st);
 	sqlite3_close(f->db);
@@ -492,6 +557,48 @@ static void set_empty(struct fedstate *f, const char *peer)
 	struct relset *s = set_find(f, peer);
 	if (s != NULL)
 		s->n = 0;
+}
+
+static void health_drop(struct fedstate *f, const char *peer);
+
+/* ---- cursors in memory (callers hold rw; writers mu too) ---- */
+
+static struct curmem *cur_find(struct fedstate *f, const char *peer, int kind)
+{
+	for (size_t i = 0; i < f->ncur; i++)
+		if (f->cur[i].kind == kind && strcmp(f->cur[i].peer, peer) == 0)
+			return &f->cur[i];
+	return NULL;
+}
+
+/* Keeps the copy of a row (inc NULL: the file has none); when the memory
+ * is full the cursor is not kept, and is read from the file. */
+static void cur_put(struct fedstate *f, const char *peer, int kind,
+		    const char *inc, uint64_t seq)
+{
+	struct curmem *c = cur_find(f, peer, kind);
+	if (c == NULL) {
+		if (f->ncur == CURSOR_MEM)
+			return;
+		c = &f->cur[f->ncur++];
+		snprintf(c->peer, sizeof(c->peer), "%s", peer);
+		c->kind = kind;
+	}
+	c->present = inc != NULL;
+	snprintf(c->inc, sizeof(c->inc), "%s", inc != NULL ? inc : "");
+	c->seq = inc != NULL ? seq : 0;
+}
+
+/* Forgets the cursors of peer (NULL: of every peer): read from the file
+ * on next use. */
+static void cur_drop(struct fedstate *f, const char *peer)
+{
+	for (size_t i = 0; i < f->ncur;) {
+		if (peer == NULL || strcmp(f->cur[i].peer, peer) == 0)
+			f->cur[i] = f->cur[--f->ncur];
+		else
+			i++;
+	}
 }
 
 /* Reads the released set of peer from the file and installs it, unless
@@ -664,7 +771,7 @@ int fed_prov_put(struct fedstate *f, const struct fed_prov *p, size_t n,
 	/* Not waiting for the disk: what was received is marked foreign
 	 * in the store's own (durable) commit, so a record lost to a power
 	 * cut leaves a version that still reads as another node's. */
-	exec(f, "PRAGMA synchronous=NORMAL", NULL);
+	f->relaxed = true;
 	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
 		goto unlock;
 	rc = prep(f,
@@ -701,7 +808,7 @@ int fed_prov_put(struct fedstate *f, const struct fed_prov *p, size_t n,
 	unprep(f, as);
 	rc = end_tx(f, rc, d);
 unlock:
-	exec(f, "PRAGMA synchronous=FULL", NULL);
+	f->relaxed = false;
 	pthread_mutex_unlock(&f->mu);
 	buf_free(&red);
 	return rc;
@@ -871,21 +978,41 @@ int fed_cursor_get(struct fedstate *f, const char *peer,
 	    check_incarnation(incarnation, NULL) != ST_OK ||
 	    (which != FED_DECIDED && which != FED_DELIVERED))
 		return ST_EINVAL;
+	pthread_rwlock_rdlock(&f->rw);
+	const struct curmem *c = cur_find(f, peer, (int)which);
+	if (c != NULL && c->present && strcmp(c->inc, incarnation) == 0)
+		*seq = c->seq;
+	pthread_rwlock_unlock(&f->rw);
+	if (c != NULL)
+		return ST_OK;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&f->mu);
 	int rc = prep(f,
-		      "SELECT seq FROM cursors WHERE peer = ?1 AND kind = ?2"
-		      " AND incarnation = ?3",
+		      "SELECT incarnation, seq FROM cursors WHERE peer = ?1"
+		      " AND kind = ?2",
 		      &st, NULL);
 	if (rc == ST_OK) {
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, (int)which);
-		sqlite3_bind_text(st, 3, incarnation, -1, SQLITE_STATIC);
 		int src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
-			*seq = (uint64_t)sqlite3_column_int64(st, 0);
-		else if (src != SQLITE_DONE)
+		if (src == SQLITE_ROW || src == SQLITE_DONE) {
+			const char *inc =
+			    src == SQLITE_ROW
+				? (const char *)sqlite3_column_text(st, 0)
+				: NULL;
+			uint64_t v = src == SQLITE_ROW
+					 ? (uint64_t)sqlite3_column_int64(st, 1)
+					 : 0;
+			if (src == SQLITE_ROW && inc == NULL)
+				inc = "";
+			if (inc != NULL && strcmp(inc, incarnation) == 0)
+				*seq = v;
+			pthread_rwlock_wrlock(&f->rw);
+			cur_put(f, peer, (int)which, inc, v);
+			pthread_rwlock_unlock(&f->rw);
+		} else {
 			rc = ST_ESTORE;
+		}
 	}
 	unprep(f, st);
 	pthread_mutex_unlock(&f->mu);
@@ -935,6 +1062,13 @@ static int other_incarnation(struct fedstate *f, const char *peer,
 {
 	sqlite3_stmt *st = NULL;
 	*other = false;
+	pthread_rwlock_rdlock(&f->rw);
+	const struct curmem *c = cur_find(f, peer, FED_DECIDED);
+	if (c != NULL)
+		*other = c->present && strcmp(c->inc, incarnation) != 0;
+	pthread_rwlock_unlock(&f->rw);
+	if (c != NULL)
+		return ST_OK; /* mu is held: the copy is the file's */
 	int rc = prep(f,
 		      "SELECT incarnation FROM cursors WHERE peer = ?1 AND"
 		      " kind = ?2",
@@ -971,7 +1105,7 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
 	 * (the sender decides and delivers again; receivers deduplicate):
 	 * their commits need not wait for the disk. Provenance does (it is
 	 * written with the default, FULL). */
-	exec(f, "PRAGMA synchronous=NORMAL", NULL);
+	f->relaxed = true;
 	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) != ST_OK)
 		goto unlock;
 	rc = other_incarnation(f, peer, incarnation, &other, d);
@@ -995,6 +1129,7 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
 	if (rc == ST_OK) {
 		/* Durable: now the loaded set, if any, follows. */
 		pthread_rwlock_wrlock(&f->rw);
+		cur_put(f, peer, FED_DECIDED, incarnation, cursor);
 		struct relset *s = set_find(f, peer);
 		if (s != NULL && other)
 			s->n = 0;
@@ -1006,7 +1141,7 @@ int fed_decided(struct fedstate *f, const char *peer, const char *incarnation,
 		pthread_rwlock_unlock(&f->rw);
 	}
 unlock:
-	exec(f, "PRAGMA synchronous=FULL", NULL);
+	f->relaxed = false;
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1042,11 +1177,11 @@ int fed_adopt_incarnation(struct fedstate *f, const char *incarnation,
 		unprep(f, st);
 	}
 	rc = end_tx(f, rc, d);
-	if (rc == ST_OK) {
-		pthread_rwlock_wrlock(&f->rw);
+	pthread_rwlock_wrlock(&f->rw);
+	cur_drop(f, NULL);
+	if (rc == ST_OK)
 		sets_clear(f); /* loaded again on use */
-		pthread_rwlock_unlock(&f->rw);
-	}
+	pthread_rwlock_unlock(&f->rw);
 unlock:
 	pthread_mutex_unlock(&f->mu);
 	return rc;
@@ -1201,14 +1336,19 @@ int fed_delivered(struct fedstate *f, const char *peer, const char *incarnation,
 	pthread_mutex_lock(&f->mu);
 	/* As fed_decided: a lost cursor means a batch delivered again, and
 	 * recorded again then. */
-	exec(f, "PRAGMA synchronous=NORMAL", NULL);
+	f->relaxed = true;
 	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) == ST_OK) {
 		rc = cursor_set(f, peer, incarnation, FED_DELIVERED, cursor, d);
 		if (rc == ST_OK && n > 0)
 			rc = sent_insert(f, peer, path, items, n, hex, now, d);
 		rc = end_tx(f, rc, d);
+		if (rc == ST_OK) {
+			pthread_rwlock_wrlock(&f->rw);
+			cur_put(f, peer, FED_DELIVERED, incarnation, cursor);
+			pthread_rwlock_unlock(&f->rw);
+		}
 	}
-	exec(f, "PRAGMA synchronous=FULL", NULL);
+	f->relaxed = false;
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1357,11 +1497,11 @@ int fed_policy_reset(struct fedstate *f, const char *peer, const char *hash,
 	}
 	unprep(f, st);
 	rc = end_tx(f, rc, d);
-	if (rc == ST_OK) {
-		pthread_rwlock_wrlock(&f->rw);
+	pthread_rwlock_wrlock(&f->rw);
+	cur_drop(f, peer);
+	if (rc == ST_OK)
 		set_empty(f, peer);
-		pthread_rwlock_unlock(&f->rw);
-	}
+	pthread_rwlock_unlock(&f->rw);
 unlock:
 	pthread_mutex_unlock(&f->mu);
 	return rc;
@@ -1798,15 +1938,48 @@ uint64_t fed_deadletter_count(struct fedstate *f, const char *peer,
 
 /* ---- health ---- */
 
-int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
+/* Callers hold rw. */
+static struct healthmem *health_find(struct fedstate *f, const char *peer)
 {
-	if (out != NULL)
-		memset(out, 0, sizeof(*out));
-	if (f == NULL || out == NULL || check_peer(peer, NULL) != ST_OK)
-		return ST_EINVAL;
-	snprintf(out->peer, sizeof(out->peer), "%s", peer);
+	for (size_t i = 0; i < f->nhealth; i++)
+		if (strcmp(f->health[i].h.peer, peer) == 0)
+			return &f->health[i];
+	return NULL;
+}
+
+/* Keeps h in memory (callers hold mu and rw); NULL when the memory is
+ * full (the record is then read from, and written to, the file). */
+static struct healthmem *health_keep(struct fedstate *f,
+				     const struct fed_health *h)
+{
+	struct healthmem *m = health_find(f, h->peer);
+	if (m == NULL) {
+		if (f->nhealth == HEALTH_MEM)
+			return NULL;
+		m = &f->health[f->nhealth++];
+		memset(m, 0, sizeof(*m));
+	}
+	m->h = *h;
+	return m;
+}
+
+/* Callers hold rw (write). */
+static void health_drop(struct fedstate *f, const char *peer)
+{
+	for (size_t i = 0; i < f->nhealth;) {
+		if (peer == NULL || strcmp(f->health[i].h.peer, peer) == 0)
+			f->health[i] = f->health[--f->nhealth];
+		else
+			i++;
+	}
+}
+
+/* Reads the record from the file (callers hold mu). */
+static int health_read(struct fedstate *f, const char *peer,
+		       struct fed_health *out, bool *found)
+{
 	sqlite3_stmt *st = NULL;
-	pthread_mutex_lock(&f->mu);
+	*found = false;
 	int rc = prep(f,
 		      "SELECT identity, last_success, last_error_at,"
 		      " last_error, down_since, sent, received FROM health"
@@ -1816,6 +1989,7 @@ int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		int src = sqlite3_step(st);
 		if (src == SQLITE_ROW) {
+			*found = true;
 			copy_col(out->identity, sizeof(out->identity), st, 0);
 			out->last_success = sqlite3_column_int64(st, 1);
 			out->last_error_at = sqlite3_column_int64(st, 2);
@@ -1829,6 +2003,60 @@ int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
 		}
 	}
 	unprep(f, st);
+	return rc;
+}
+
+/* Writes the record (callers hold mu): durably when durable. */
+static int health_write(struct fedstate *f, const struct fed_health *h,
+			bool durable, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	f->relaxed = !durable;
+	int rc = prep(f,
+		      "INSERT OR REPLACE INTO health(peer, identity,"
+		      " last_success, last_error_at, last_error, down_since,"
+		      " sent, received) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		      &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, h->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, h->identity, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h->last_success);
+		sqlite3_bind_int64(st, 4, h->last_error_at);
+		sqlite3_bind_text(st, 5, h->last_error, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, h->down_since);
+		sqlite3_bind_int64(st, 7, (int64_t)h->sent);
+		sqlite3_bind_int64(st, 8, (int64_t)h->received);
+		rc = step_done(f, st, "health", d);
+	}
+	unprep(f, st);
+	f->relaxed = false;
+	return rc;
+}
+
+int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (f == NULL || out == NULL || check_peer(peer, NULL) != ST_OK)
+		return ST_EINVAL;
+	snprintf(out->peer, sizeof(out->peer), "%s", peer);
+	pthread_rwlock_rdlock(&f->rw);
+	const struct healthmem *m = health_find(f, peer);
+	if (m != NULL)
+		*out = m->h;
+	pthread_rwlock_unlock(&f->rw);
+	if (m != NULL)
+		return ST_OK;
+	pthread_mutex_lock(&f->mu);
+	bool found;
+	int rc = health_read(f, peer, out, &found);
+	if (rc == ST_OK) {
+		pthread_rwlock_wrlock(&f->rw);
+		struct healthmem *k = health_find(f, peer);
+		if (k == NULL && (k = health_keep(f, out)) != NULL)
+			k->in_file = found;
+		pthread_rwlock_unlock(&f->rw);
+	}
 	pthread_mutex_unlock(&f->mu);
 	return rc;
 }
@@ -1848,46 +2076,92 @@ int fed_health_put(struct fedstate *f, const struct fed_health *h,
 				"health of %s: identity or error text not "
 				"terminated",
 				h->peer);
-	sqlite3_stmt *st = NULL;
+	double now = time_mono();
 	pthread_mutex_lock(&f->mu);
-	/* Written after every batch sent or received: not waiting for the
-	 * disk (a power cut may take back the last counts and times, which
-	 * the next batch writes again), so a batch costs the disk no more
-	 * than the store's own commit. The partner's identity, learnt once
-	 * and held to after, is written durably. */
-	rc = prep(f, "SELECT 1 FROM health WHERE peer = ?1 AND identity = ?2",
-		  &st, d);
-	if (rc != ST_OK)
-		goto unlock;
-	sqlite3_bind_text(st, 1, h->peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, h->identity, -1, SQLITE_STATIC);
-	bool same = sqlite3_step(st) == SQLITE_ROW;
-	unprep(f, st);
-	st = NULL;
-	if (same)
-		exec(f, "PRAGMA synchronous=NORMAL", NULL);
-	rc = prep(f,
-		  "INSERT OR REPLACE INTO health(peer, identity, last_success,"
-		  " last_error_at, last_error, down_since, sent, received)"
-		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-		  &st, d);
-	if (rc == ST_OK) {
-		sqlite3_bind_text(st, 1, h->peer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, h->identity, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, h->last_success);
-		sqlite3_bind_int64(st, 4, h->last_error_at);
-		sqlite3_bind_text(st, 5, h->last_error, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, h->down_since);
-		sqlite3_bind_int64(st, 7, (int64_t)h->sent);
-		sqlite3_bind_int64(st, 8, (int64_t)h->received);
-		rc = step_done(f, st, "health", d);
+	pthread_rwlock_wrlock(&f->rw);
+	struct healthmem *m = health_find(f, h->peer);
+	/* Written at once: a record the file lacks, the partner's identity
+	 * (learnt once, held to after, so durably), a change of state (up,
+	 * down, an error). The counts and the time of the last success,
+	 * written after every batch, wait up to HEALTH_EVERY_S (the
+	 * supervisor flushes them, fedstate_close too): a batch then costs
+	 * no write here. */
+	bool learnt =
+	    m == NULL || !m->in_file || strcmp(m->h.identity, h->identity) != 0;
+	bool now_due = learnt || m->h.down_since != h->down_since ||
+		       m->h.last_error_at != h->last_error_at ||
+		       strcmp(m->h.last_error, h->last_error) != 0 ||
+		       now - m->written >= HEALTH_EVERY_S;
+	bool in_file = m != NULL && m->in_file;
+	m = health_keep(f, h);
+	if (m != NULL)
+		m->dirty = !now_due;
+	pthread_rwlock_unlock(&f->rw);
+	rc = ST_OK;
+	if (now_due || m == NULL) {
+		/* the identity a record in the file holds already need not
+		 * wait for the disk again */
+		bool durable = true;
+		if (in_file && !learnt) {
+			durable = false;
+		} else if (h->identity[0] != '\0') {
+			struct fed_health old;
+			bool found;
+			memset(&old, 0, sizeof(old));
+			durable =
+			    health_read(f, h->peer, &old, &found) != ST_OK ||
+			    !found || strcmp(old.identity, h->identity) != 0;
+		}
+		rc = health_write(f, h, durable, d);
+		pthread_rwlock_wrlock(&f->rw);
+		if ((m = health_find(f, h->peer)) != NULL) {
+			m->written = now;
+			m->in_file = rc == ST_OK;
+			m->dirty = rc != ST_OK;
+		}
+		pthread_rwlock_unlock(&f->rw);
 	}
-	unprep(f, st);
-	if (same)
-		exec(f, "PRAGMA synchronous=FULL", NULL);
-unlock:
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+void fed_health_flush(struct fedstate *f, bool all)
+{
+	if (f == NULL)
+		return;
+	double now = time_mono();
+	bool any = false;
+	pthread_rwlock_rdlock(&f->rw);
+	for (size_t i = 0; i < f->nhealth && !any; i++)
+		any = f->health[i].dirty;
+	pthread_rwlock_unlock(&f->rw);
+	if (!any)
+		return;
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0;; i++) {
+		struct fed_health h;
+		pthread_rwlock_wrlock(&f->rw);
+		bool more = i < f->nhealth;
+		bool due =
+		    more && f->health[i].dirty &&
+		    (all || now - f->health[i].written >= HEALTH_EVERY_S);
+		if (due) {
+			h = f->health[i].h;
+			f->health[i].dirty = false;
+			f->health[i].written = now;
+		}
+		pthread_rwlock_unlock(&f->rw);
+		if (!more)
+			break;
+		if (due && health_write(f, &h, false, NULL) != ST_OK) {
+			pthread_rwlock_wrlock(&f->rw);
+			struct healthmem *m = health_find(f, h.peer);
+			if (m != NULL)
+				m->dirty = true;
+			pthread_rwlock_unlock(&f->rw);
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
 }
 
 /* ---- forgetting a peer ---- */
@@ -1919,13 +2193,27 @@ int fed_forget_peer(struct fedstate *f, const char *peer, struct diag *d)
 			rc = peer_exec(f, deletes[i], peer, d);
 		rc = end_tx(f, rc, d);
 	}
-	if (rc == ST_OK) {
-		pthread_rwlock_wrlock(&f->rw);
+	pthread_rwlock_wrlock(&f->rw);
+	cur_drop(f, peer);
+	health_drop(f, peer);
+	if (rc == ST_OK)
 		set_empty(f, peer);
-		pthread_rwlock_unlock(&f->rw);
-	}
+	pthread_rwlock_unlock(&f->rw);
 	pthread_mutex_unlock(&f->mu);
 	return rc;
+}
+
+void fed_peer_reread(struct fedstate *f, const char *peer)
+{
+	if (f == NULL || check_peer(peer, NULL) != ST_OK)
+		return;
+	pthread_mutex_lock(&f->mu);
+	pthread_rwlock_wrlock(&f->rw);
+	cur_drop(f, peer);
+	health_drop(f, peer);
+	set_drop(f, peer);
+	pthread_rwlock_unlock(&f->rw);
+	pthread_mutex_unlock(&f->mu);
 }
 
 /* ------------------------------------------------------------------ */

@@ -133,17 +133,24 @@ bool fed_released(struct fedstate *f, const char *peer, uint64_t seq);
 bool fed_released_next(struct fedstate *f, const char *peer, uint64_t after,
 		       uint64_t *next);
 /*
- * The set is read from the file the first time a peer is asked about and
- * then changes only through this process (fed_decided, fed_policy_reset,
- * fed_forget_peer, fed_adopt_incarnation): what another process writes to
- * it later is not seen until this one reopens. Only the sender of
- * `strait serve` decides, so a running server is never behind itself.
+ * The set, and each cursor, is read from the file the first time a peer is
+ * asked about and then changes only through this process (fed_decided,
+ * fed_delivered, fed_policy_reset, fed_forget_peer, fed_adopt_incarnation):
+ * what another process writes later is not seen until this one reopens, or
+ * calls fed_peer_reread. Only the senders of `strait serve` decide and
+ * deliver, so a running server is never behind itself.
  * When the set cannot be read, nothing counts as released.
  *
  * A released set names seqs of one store incarnation, the one of the
  * peer's DECIDED cursor: fed_decided with another incarnation empties it
  * first.
  */
+
+/* Forgets what this process keeps in memory of peer (its released set,
+ * cursors and health record): they are read from the file on next use. `strait serve` calls
+ * it when a sender starts, so a peer removed by `strait peer remove` (another
+ * process) and added again starts from what the file says. */
+void fed_peer_reread(struct fedstate *f, const char *peer);
 
 /*
  * Empties the released set, and drops both cursors, of every peer whose
@@ -286,8 +293,21 @@ struct fed_health {
 /* Reads the record (zeroes with peer set when there is none). */
 int fed_health_get(struct fedstate *f, const char *peer,
 		   struct fed_health *out);
+/*
+ * Replaces the record. This process reads it back at once; the file gets
+ * it at once when it is new, names another identity (then durably: the
+ * identity is held to after), or changes the state (down_since, the last
+ * error). A change of the counts or of last_success alone reaches the file
+ * within a second (fed_health_flush, which the server's supervisor runs
+ * every 100 ms, and fedstate_close): written after every batch, it cost
+ * each batch a write. Another process (`strait peer status`) sees counts
+ * up to a second old; a crash may lose the last second of counts.
+ */
 int fed_health_put(struct fedstate *f, const struct fed_health *h,
 		   struct diag *d);
+/* Writes the records whose counts changed more than a second ago (all:
+ * every changed record). */
+void fed_health_flush(struct fedstate *f, bool all);
 
 /* ---- one partner's state, as every view shows it (status.c) ---- */
 

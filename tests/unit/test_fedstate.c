@@ -3,7 +3,8 @@
  * provenance (first origin wins), attestations, cursors per incarnation,
  * the released sets (in memory, in step with the file), release records
  * and their digest, catch-up cursors, the quarantine, dead letters,
- * health, forgetting a peer, and deciding while others read.
+ * health, the cursors kept in memory, which writes wait for the disk,
+ * forgetting a peer, and deciding while others read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INC_A "6f1c2d3e-0000-4000-8000-00000000000a"
@@ -619,7 +621,305 @@ static void test_health(void **state)
 	assert_true(got.sent == 13 && got.received == 34);
 	assert_int_equal(fed_health_get(f, "us", &got), ST_OK);
 	assert_string_equal(got.identity, "");
+
+	/* Another process (peer status) reads the file: a change of state
+	 * reaches it at once, counts within a second, and all at close. */
+	struct fedstate *cli = open_state();
+	assert_int_equal(fed_health_get(cli, "jp", &got), ST_OK);
+	assert_string_equal(got.identity, ORIGIN_JP);
+	assert_true(got.sent == 12 && got.down_since == T0 + 1);
+	fedstate_close(cli);
+	h.down_since = 0; /* up again */
+	h.last_success = T0 + 2;
+	h.sent = 14;
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK);
+	h.sent = 15;
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK);
+	assert_int_equal(fed_health_get(f, "jp", &got), ST_OK);
+	assert_true(got.sent == 15); /* this process: at once */
+	cli = open_state();
+	assert_int_equal(fed_health_get(cli, "jp", &got), ST_OK);
+	assert_true(got.down_since == 0 && got.sent == 14);
+	fedstate_close(cli);
+	fed_health_flush(f, false); /* not a second yet */
+	cli = open_state();
+	assert_int_equal(fed_health_get(cli, "jp", &got), ST_OK);
+	assert_true(got.sent == 14);
+	fedstate_close(cli);
+	struct timespec wait = {1, 100 * 1000 * 1000};
+	nanosleep(&wait, NULL);
+	fed_health_flush(f, false);
+	cli = open_state();
+	assert_int_equal(fed_health_get(cli, "jp", &got), ST_OK);
+	assert_true(got.sent == 15);
+	fedstate_close(cli);
+	h.received = 35;
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK);
 	fedstate_close(f);
+	f = open_state();
+	assert_int_equal(fed_health_get(f, "jp", &got), ST_OK);
+	assert_true(got.received == 35);
+	fedstate_close(f);
+}
+
+/*
+ * The cursors a server reads several times per version are kept in
+ * memory: a handle's own writes show at once (and are in the file), a
+ * reset or a new incarnation takes them back to 0, and what another
+ * process wrote is seen after fed_peer_reread.
+ */
+static void test_cursor_memory(void **state)
+{
+	(void)state;
+	struct fedstate *f = open_state(), *other = open_state();
+	struct diag d;
+	uint64_t seq = 99, rel[1] = {7};
+	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	assert_int_equal(fed_decided(f, "jp", INC_A, 40, rel, 1, &d), ST_OK);
+	assert_int_equal(
+	    fed_delivered(f, "jp", INC_A, 30, NULL, 0, "push", T0, &d), ST_OK);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 40);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DELIVERED, &seq),
+			 ST_OK);
+	assert_true(seq == 30);
+	/* in the file too */
+	assert_int_equal(fed_cursor_get(other, "jp", INC_A, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 40);
+	/* Another incarnation decides: the old cursor reads 0, the new one
+	 * its value, and the set it named is emptied. */
+	assert_int_equal(fed_decided(f, "jp", INC_B, 5, NULL, 0, &d), ST_OK);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 5);
+	assert_false(fed_released(f, "jp", 7));
+	/* Written by another process: seen once reread. */
+	assert_int_equal(fed_decided(other, "jp", INC_B, 60, NULL, 0, &d),
+			 ST_OK);
+	fed_peer_reread(f, "jp");
+	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 60);
+	/* A policy reset takes both back to 0. */
+	assert_int_equal(
+	    fed_delivered(f, "jp", INC_B, 50, NULL, 0, "push", T0, &d), ST_OK);
+	assert_int_equal(fed_policy_reset(f, "jp", "", &d), ST_OK);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DELIVERED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	/* So does adopting an incarnation, for cursors of another one. */
+	assert_int_equal(fed_decided(f, "us", INC_A, 9, NULL, 0, &d), ST_OK);
+	assert_int_equal(fed_adopt_incarnation(f, INC_B, &d), ST_OK);
+	assert_int_equal(fed_cursor_get(f, "us", INC_A, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	/* And forgetting the peer. */
+	assert_int_equal(fed_decided(f, "jp", INC_B, 70, NULL, 0, &d), ST_OK);
+	assert_int_equal(fed_forget_peer(f, "jp", &d), ST_OK);
+	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	fedstate_close(other);
+	fedstate_close(f);
+}
+
+/* ---- a VFS that counts the syncs of peers.db's WAL ---- */
+
+struct cfile {
+	sqlite3_file base;
+	sqlite3_file *real;
+	bool wal;
+	char pad[7];
+};
+static sqlite3_vfs *vfs_real;
+static sqlite3_vfs vfs_count;
+static int wal_syncs;
+
+#define REAL(f) (((struct cfile *)(void *)(f))->real)
+#define RM(f) (REAL(f)->pMethods)
+
+static int c_close(sqlite3_file *f)
+{
+	return RM(f)->xClose(REAL(f));
+}
+static int c_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	return RM(f)->xRead(REAL(f), b, n, o);
+}
+static int c_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	return RM(f)->xWrite(REAL(f), b, n, o);
+}
+static int c_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+	return RM(f)->xTruncate(REAL(f), n);
+}
+static int c_sync(sqlite3_file *f, int flags)
+{
+	if (((struct cfile *)(void *)f)->wal)
+		__atomic_add_fetch(&wal_syncs, 1, __ATOMIC_SEQ_CST);
+	return RM(f)->xSync(REAL(f), flags);
+}
+static int c_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+	return RM(f)->xFileSize(REAL(f), n);
+}
+static int c_lock(sqlite3_file *f, int l)
+{
+	return RM(f)->xLock(REAL(f), l);
+}
+static int c_unlock(sqlite3_file *f, int l)
+{
+	return RM(f)->xUnlock(REAL(f), l);
+}
+static int c_reserved(sqlite3_file *f, int *r)
+{
+	return RM(f)->xCheckReservedLock(REAL(f), r);
+}
+static int c_fcntl(sqlite3_file *f, int op, void *a)
+{
+	return RM(f)->xFileControl(REAL(f), op, a);
+}
+static int c_sector(sqlite3_file *f)
+{
+	return RM(f)->xSectorSize(REAL(f));
+}
+static int c_devchar(sqlite3_file *f)
+{
+	return RM(f)->xDeviceCharacteristics(REAL(f));
+}
+static int c_shmmap(sqlite3_file *f, int pg, int sz, int ext,
+		    void volatile **pp)
+{
+	return RM(f)->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+static int c_shmlock(sqlite3_file *f, int off, int n, int flags)
+{
+	return RM(f)->xShmLock(REAL(f), off, n, flags);
+}
+static void c_shmbarrier(sqlite3_file *f)
+{
+	RM(f)->xShmBarrier(REAL(f));
+}
+static int c_shmunmap(sqlite3_file *f, int del)
+{
+	return RM(f)->xShmUnmap(REAL(f), del);
+}
+static int c_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp)
+{
+	return RM(f)->xFetch(REAL(f), o, n, pp);
+}
+static int c_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
+{
+	return RM(f)->xUnfetch(REAL(f), o, p);
+}
+
+static const sqlite3_io_methods c_methods = {
+    3,	       c_close,	 c_read,    c_write,	  c_truncate, c_sync,
+    c_size,    c_lock,	 c_unlock,  c_reserved,	  c_fcntl,    c_sector,
+    c_devchar, c_shmmap, c_shmlock, c_shmbarrier, c_shmunmap, c_fetch,
+    c_unfetch,
+};
+
+static int c_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags,
+		  int *out)
+{
+	(void)v;
+	struct cfile *c = (struct cfile *)(void *)f;
+	c->real = (sqlite3_file *)(void *)(c + 1);
+	size_t nl = name != NULL ? strlen(name) : 0;
+	c->wal = nl >= 12 && strcmp(name + nl - 12, "peers.db-wal") == 0;
+	int rc = vfs_real->xOpen(vfs_real, name, c->real, flags, out);
+	c->base.pMethods = c->real->pMethods != NULL ? &c_methods : NULL;
+	return rc;
+}
+
+static void count_syncs(bool on)
+{
+	if (on) {
+		vfs_real = sqlite3_vfs_find(NULL);
+		assert_non_null(vfs_real);
+		assert_true(vfs_real->iVersion >= 1);
+		vfs_count = *vfs_real;
+		vfs_count.zName = "strait-test-count";
+		vfs_count.szOsFile =
+		    (int)sizeof(struct cfile) + vfs_real->szOsFile;
+		vfs_count.xOpen = c_open;
+		assert_int_equal(sqlite3_vfs_register(&vfs_count, 1),
+				 SQLITE_OK);
+	} else {
+		sqlite3_vfs_unregister(&vfs_count);
+		sqlite3_vfs_register(vfs_real, 1);
+	}
+}
+
+static int syncs(void)
+{
+	return __atomic_load_n(&wal_syncs, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Durability per write: decisions, deliveries, provenance and a health
+ * row for a known identity do not wait for the disk; every other write
+ * does, also when it comes right after one that did not (the connection
+ * is told the mode only when it changes).
+ */
+static void test_durability(void **state)
+{
+	(void)state;
+	count_syncs(true);
+	struct fedstate *f = open_state();
+	struct diag d;
+	uint64_t rel[1] = {3};
+	struct fed_prov p = prov(IND1, T0, ORIGIN_JP, "jp");
+	struct fed_health h;
+	assert_int_equal(fed_health_get(f, "jp", &h), ST_OK);
+	snprintf(h.identity, sizeof(h.identity), "%s", ORIGIN_JP);
+
+	int n0 = syncs();
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK); /* learnt */
+	int n1 = syncs();
+	assert_true(n1 > n0);
+	assert_int_equal(fed_decided(f, "jp", INC_A, 3, rel, 1, &d), ST_OK);
+	assert_int_equal(
+	    fed_delivered(f, "jp", INC_A, 3, NULL, 0, "push", T0, &d), ST_OK);
+	assert_int_equal(fed_prov_put(f, &p, 1, NULL, 0, &d), ST_OK);
+	h.sent = 1;
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK); /* a count */
+	assert_int_equal(syncs(), n1);
+	/* one autocommit write after the relaxed ones */
+	assert_int_equal(fed_catchup_set(f, "jp", "coll-1", T0, &d), ST_OK);
+	int n2 = syncs();
+	assert_true(n2 > n1);
+	/* one transaction after a relaxed one */
+	assert_int_equal(fed_decided(f, "jp", INC_A, 4, NULL, 0, &d), ST_OK);
+	assert_int_equal(syncs(), n2);
+	assert_int_equal(fed_policy_reset(f, "jp", "", &d), ST_OK);
+	assert_true(syncs() > n2);
+	fedstate_close(f);
+	/* all of it is in the file */
+	f = open_state();
+	uint64_t seq = 99;
+	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
+			 ST_OK);
+	assert_true(seq == 0);
+	st_time after = 0;
+	assert_int_equal(fed_catchup_get(f, "jp", "coll-1", &after), ST_OK);
+	assert_true(after == T0);
+	assert_int_equal(fed_health_get(f, "jp", &h), ST_OK);
+	assert_true(h.sent == 1);
+	fedstate_close(f);
+	count_syncs(false);
 }
 
 static long long wal_bytes(void)
@@ -925,6 +1225,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadletters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cursor_memory, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoints_apart, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
