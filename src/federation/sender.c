@@ -45,11 +45,14 @@
 #include <unistd.h>
 
 #define DECIDE_ROWS 2000
+/* Rows the decider proper reads at a time; more go to a backlog thread
+ * (see backlog_main). */
+#define HEAD_ROWS 64
 #define PUSH_BYTES ((size_t)8 << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 #define CATCHUP_LIMIT 5000
-/* The deciders' nice value (see decider_main). */
+/* The nice value of a decider's backlog thread (see backlog_main). */
 #define DECIDER_NICE 10
 /* Batches posted to a partner at once. */
 #define PUSH_DEPTH 3
@@ -547,10 +550,10 @@ static bool left_out(struct fed_sender *s, const struct store_row *row)
 
 /* Decides the next rows of the log: *read gets how many were read (0: up
  * to date), *released how many of them go to the partner, *full whether
- * the read stopped at DECIDE_ROWS (else it reached the end of the log).
+ * the read stopped at limit rows (else it reached the end of the log).
  * ST_OK or an error. */
-static int decide(struct fed_sender *s, uint64_t *read, size_t *released,
-		  bool *full)
+static int decide(struct fed_sender *s, size_t limit, uint64_t *read,
+		  size_t *released, bool *full)
 {
 	struct fed *f = s->f;
 	struct diag d;
@@ -565,8 +568,8 @@ static int decide(struct fed_sender *s, uint64_t *read, size_t *released,
 	/* No shortcut through store_last_seq: it knows only this process's
 	 * commits, and `strait import` writes from another one. */
 	rows_clear(&s->drows);
-	rc = store_log_read(f->cfg.store, cur, DECIDE_ROWS, 0, copy_row,
-			    &s->drows, &last, &d);
+	rc = store_log_read(f->cfg.store, cur, limit, 0, copy_row, &s->drows,
+			    &last, &d);
 	if (rc < 0)
 		return rc;
 	if (last <= cur)
@@ -612,7 +615,7 @@ static int decide(struct fed_sender *s, uint64_t *read, size_t *released,
 	}
 	*read = last - cur;
 	*released = nrel;
-	*full = s->drows.n >= DECIDE_ROWS;
+	*full = s->drows.n >= limit;
 	return ST_OK;
 }
 
@@ -1215,6 +1218,62 @@ static int connect_peer(struct fed_sender *s)
 	return ST_OK;
 }
 
+/* One turn of deciding, at most limit rows: *read, *full as decide();
+ * false when the partner's audience is not ready yet (*rc: decide's). */
+static bool decide_turn(struct fed_sender *s, size_t limit, uint64_t *read,
+			bool *full, int *rc)
+{
+	size_t rel = 0;
+	*read = 0;
+	*full = false;
+	*rc = ST_OK;
+	pthread_mutex_lock(&s->part_mu);
+	bool ready =
+	    s->have_part && (s->part_feed || s->part.p.identity != NULL);
+	if (ready)
+		*rc = decide(s, limit, read, &rel, full);
+	pthread_mutex_unlock(&s->part_mu);
+	/* The deliverer is woken for versions released to the partner; a
+	 * stretch that holds none (on a node that relays little, most of
+	 * what arrives) waits for its next turn, at most wait_decided's
+	 * 100 ms, to move the cursor over. */
+	if (rel > 0) {
+		pthread_mutex_lock(&s->dmu);
+		s->decided_gen++;
+		pthread_cond_broadcast(&s->dcv);
+		pthread_mutex_unlock(&s->dmu);
+	}
+	return ready;
+}
+
+/* A backlog (more than HEAD_ROWS versions: an import, a burst, a partner
+ * back from an outage, a policy change) is decided in a thread of its own
+ * at DECIDER_NICE, DECIDE_ROWS at a time: taking in what partners send,
+ * and serving, come first when the cores are busy (after an outage a node
+ * does both at once). It ends when a read reaches the end of the log. Linux applies nice to that thread alone, and a
+ * thread cannot take its nice back without privilege: hence a thread per
+ * backlog, while the decider proper keeps the normal priority that the
+ * single objects it decides at the head of the log wait for (at nice 10,
+ * behind any busy thread, their p99 rose by a fifth). */
+static void *backlog_main(void *arg)
+{
+	struct fed_sender *s = arg;
+	struct fed *f = s->f;
+	thread_name("backlog", s->name);
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+			DECIDER_NICE) != 0)
+		log_warn("federation", "peer %s: decider priority: %s", s->name,
+			 strerror(errno));
+	uint64_t n;
+	bool full;
+	int rc;
+	while (!atomic_load(&f->stop) && !atomic_load(&s->quit) &&
+	       decide_turn(s, DECIDE_ROWS, &n, &full, &rc) && rc == ST_OK &&
+	       full)
+		;
+	return NULL;
+}
+
 /* The decider: decides our log for the partner as it grows, while the
  * sender thread delivers. Deciding needs the partner's audience (reload,
  * in the sender thread) and, for a strait partner, its identity (RED,
@@ -1226,48 +1285,30 @@ static void *decider_main(void *arg)
 	struct fed_sender *s = arg;
 	struct fed *f = s->f;
 	thread_name("decide", s->name);
-	/* Deciding for a partner can wait: taking in what partners send,
-	 * and serving, come first when the cores are busy (after an outage
-	 * both run at once). Linux applies nice to this thread alone. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-			DECIDER_NICE) != 0)
-		log_warn("federation", "peer %s: decider priority: %s", s->name,
-			 strerror(errno));
 	while (!atomic_load(&f->stop) && !atomic_load(&s->quit)) {
-		uint64_t n = 0;
-		size_t rel = 0;
-		bool full = false;
-		int rc = ST_OK;
-		pthread_mutex_lock(&s->part_mu);
-		bool ready = s->have_part &&
-			     (s->part_feed || s->part.p.identity != NULL);
-		if (ready)
-			rc = decide(s, &n, &rel, &full);
-		pthread_mutex_unlock(&s->part_mu);
-		/* The deliverer is woken for versions released to the
-		 * partner; a stretch that holds none (on a node that relays
-		 * little, most of what arrives) waits for its next turn, at
-		 * most wait_decided's 100 ms, to move the cursor over. */
-		if (rel > 0) {
-			pthread_mutex_lock(&s->dmu);
-			s->decided_gen++;
-			pthread_cond_broadcast(&s->dcv);
-			pthread_mutex_unlock(&s->dmu);
-		}
-		/* A read that reached the end of the log is not repeated at
-		 * once (a second read transaction per version, for nothing):
-		 * the wait below returns at once for what came meanwhile. */
-		if (n > 0 && full)
+		uint64_t n;
+		bool full;
+		int rc;
+		bool ready = decide_turn(s, HEAD_ROWS, &n, &full, &rc);
+		if (n > 0 && full) {
+			/* this thread waits meanwhile: one decides at a time */
+			pthread_t t;
+			if (pthread_create(&t, NULL, backlog_main, s) == 0)
+				pthread_join(t, NULL);
 			continue;
+		}
 		if (rc != ST_OK || !ready) {
 			nap(s, rc != ST_OK ? 1000 : 20);
 			continue;
 		}
+		/* A read that reached the end of the log is not repeated at
+		 * once (a second read transaction per version, for nothing):
+		 * the wait returns at once for what came meanwhile. Commits
+		 * of this process wake it at once; `strait import` (another
+		 * process) is seen within 100 ms. */
 		uint64_t cur = 0;
 		fed_cursor_get(f->state, s->name, s->incarnation, FED_DECIDED,
 			       &cur);
-		/* Commits of this process wake it at once; `strait import`
-		 * (another process) is seen within 100 ms. */
 		store_wait_seq(f->cfg.store, cur, 100);
 	}
 	rows_free(&s->drows);

@@ -12,7 +12,9 @@ report in the ASan+UBSan build).
 Delivery is in log order, so "a withheld object never arrives" is known
 once a later object that is released (a sentinel) has arrived.
 """
+import os
 import socket
+import threading
 import time
 
 import pytest
@@ -453,6 +455,61 @@ def test_catch_up_after_partner_was_down(fed):
     # partner whose pushes never come).
     since = [r for r in kr.sent("jp") if ff.norm_ts(r["at"]) >= back]
     assert {r["path"] for r in since} == {"push"}, kr.sent("jp")
+    quiet(kr, jp)
+
+
+def threads(node):
+    """(name, nice) of each thread of node's server, from /proc."""
+    out = []
+    base = "/proc/%d/task" % node.proc.pid
+    for tid in os.listdir(base):
+        try:
+            with open("%s/%s/stat" % (base, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue  # ended meanwhile
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        # field 19 (nice), counted after the ")" that ends the name
+        out.append((name, int(stat[stat.rindex(")") + 2:].split()[16])))
+    return out
+
+
+def test_backlog_decided_at_low_priority(fed):
+    """A single object's decision is made at normal priority; a backlog
+    (here an import while the partner is down) by a thread of its own at
+    nice 10, which ends with the backlog; everything is decided and
+    delivered."""
+    kr, jp = fed.triangle(PAIR, names=("kr", "jp"))
+    flush(kr, jp)
+    names = dict(threads(kr))
+    assert names.get("decide:jp") == 0, names
+    assert "send:jp" in names and "federation" in names, names
+    jp.stop()
+    rows = [indicator("green") for _ in range(20000)]
+    seen = set()
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            seen.update(t for t in threads(kr) if t[0] == "backlog:jp")
+
+    w = threading.Thread(target=watch)
+    w.start()
+    try:
+        kr.import_objects(rows)
+        total = kr.versions_count()
+        wait_until(lambda: kr.peer_status("jp")["decided"] >= total,
+                   what="KR deciding the import for JP")
+    finally:
+        done.set()
+        w.join()
+    assert seen == {("backlog:jp", 10)}, seen
+    wait_until(lambda: "backlog:jp" not in dict(threads(kr)),
+               what="the backlog thread to end")
+    assert dict(threads(kr)).get("decide:jp") == 0
+    jp.start()
+    after = flush(kr, jp)
+    assert held_of(jp, ids(rows) | {after["id"]}) == ids(rows) | {after["id"]}
     quiet(kr, jp)
 
 
