@@ -46,8 +46,9 @@
 
 #define DECIDE_ROWS 2000
 /* Rows the decider proper reads at a time; more go to a backlog thread
- * (see backlog_main). */
-#define HEAD_ROWS 64
+ * (see backlog_main). A burst below the bulk size (DIRECT_BULK) is
+ * decided in one read, and delivered in one batch. */
+#define HEAD_ROWS DIRECT_BULK
 #define PUSH_BYTES ((size_t)8 << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
