@@ -2397,6 +2397,7 @@ static void test_remove(void **state)
 #define S1 "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 #define S2 "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 #define S3 "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+#define S4 "dddddddd-dddd-4ddd-8ddd-dddddddddddd"
 
 static void status_put_ok(struct store *s, const char *id, int64_t owner,
 			  st_time created, bool pending, const char *lists)
@@ -2767,7 +2768,18 @@ static void test_status_shares_sync(void **state)
 	assert_int_equal(rows, 1); /* in the database, for other readers */
 	assert_int_equal(found_elsewhere(f->s, S1, NULL), 1);
 
-	/* The next object's commit makes both durable with one sync. */
+	/* Another request's status joins the wait: still no sync. */
+	status_async_ok(f->s, S4, 7, 0, lists);
+	for (int i = 0; i < 1000 && stats(f->s).commits == commits + 1; i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	st = stats(f->s);
+	assert_int_equal(st.commits, commits + 2);
+	assert_int_equal(st.syncs, syncs);
+	assert_int_equal(st.status_uncommitted, 2);
+
+	/* The next object's commit makes all durable with one sync. */
 	assert_int_equal(one(f->s, 0, "indicator", 2, true, 1, "b").result,
 			 STORE_STORED);
 	st = stats(f->s);

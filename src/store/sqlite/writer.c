@@ -1296,12 +1296,19 @@ static void *syncer_main(void *arg)
 			last = x;
 		}
 		struct timespec dl = deadline_in(s->status_sync_ms);
-		while (lazy && s->t_head == NULL && !s->t_hurry && !s->t_stop &&
-		       pthread_cond_timedwait(&s->t_cv, &s->mu, &dl) == 0)
-			;
-		if (lazy && s->t_head != NULL) {
-			last->next = s->t_head;
-			s->t_head = s->t_tail = NULL;
+		/* Lazy tickets that come meanwhile (statuses of other
+		 * requests) join the wait; the first other ticket, or the
+		 * deadline, ends it. */
+		while (lazy && !s->t_hurry && !s->t_stop) {
+			if (s->t_head != NULL) {
+				last->next = s->t_head;
+				s->t_head = s->t_tail = NULL;
+				for (; last->next != NULL; last = last->next)
+					lazy = lazy && last->next->lazy;
+				continue;
+			}
+			if (pthread_cond_timedwait(&s->t_cv, &s->mu, &dl) != 0)
+				break;
 		}
 		s->t_hurry = false;
 		pthread_mutex_unlock(&s->mu);
