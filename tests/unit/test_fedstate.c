@@ -206,35 +206,32 @@ static int on_sent(void *ctx, const struct fed_sent *s)
 	return 0;
 }
 
+/* A cursor, read successfully. */
+static uint64_t cursor(struct fedstate *f, const char *peer, const char *inc,
+		       enum fed_cursor which)
+{
+	uint64_t seq = 99;
+	assert_int_equal(fed_cursor_get(f, peer, inc, which, &seq), ST_OK);
+	return seq;
+}
+
 static void test_cursors(void **state)
 {
 	(void)state;
 	struct fedstate *f = open_state();
 	struct diag d;
 	uint64_t seq = 99;
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 0);
 	assert_int_equal(fed_decided(f, "jp", INC_A, 40, NULL, 0, &d), ST_OK);
 	assert_int_equal(
 	    fed_delivered(f, "jp", INC_A, 30, NULL, 0, "push", T0, &d), ST_OK);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 40);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DELIVERED, &seq),
-			 ST_OK);
-	assert_true(seq == 30);
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 40);
+	assert_true(cursor(f, "jp", INC_A, FED_DELIVERED) == 30);
 	/* Another incarnation of our store: its log starts again. */
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DELIVERED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DECIDED) == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DELIVERED) == 0);
 	/* Another peer has its own. */
-	assert_int_equal(fed_cursor_get(f, "us", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "us", INC_A, FED_DECIDED) == 0);
 	/* The empty delivery above moved the cursor, recorded nothing. */
 	struct sent_seen x = {0};
 	assert_int_equal(fed_sent_list(f, "jp", 0, on_sent, &x, &d), ST_OK);
@@ -306,13 +303,8 @@ static void test_released(void **state)
 	assert_string_equal(hash, h);
 	for (uint64_t s = 0; s < 10; s++)
 		assert_false(fed_released(f, "jp", s));
-	uint64_t seq = 1;
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DELIVERED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 0);
+	assert_true(cursor(f, "jp", INC_A, FED_DELIVERED) == 0);
 	fedstate_close(f);
 	f = open_state();
 	assert_false(fed_released(f, "jp", 3));
@@ -328,9 +320,7 @@ static void test_released(void **state)
 	/* And a store restored under a new incarnation drops them all. */
 	assert_int_equal(fed_adopt_incarnation(f, INC_A, &d), ST_OK);
 	assert_false(fed_released(f, "jp", 2));
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DECIDED) == 0);
 	fedstate_close(f);
 }
 
@@ -673,62 +663,40 @@ static void test_cursor_memory(void **state)
 	(void)state;
 	struct fedstate *f = open_state(), *other = open_state();
 	struct diag d;
-	uint64_t seq = 99, rel[1] = {7};
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	uint64_t rel[1] = {7};
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 0);
 	assert_int_equal(fed_decided(f, "jp", INC_A, 40, rel, 1, &d), ST_OK);
 	assert_int_equal(
 	    fed_delivered(f, "jp", INC_A, 30, NULL, 0, "push", T0, &d), ST_OK);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 40);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DELIVERED, &seq),
-			 ST_OK);
-	assert_true(seq == 30);
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 40);
+	assert_true(cursor(f, "jp", INC_A, FED_DELIVERED) == 30);
 	/* in the file too */
-	assert_int_equal(fed_cursor_get(other, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 40);
+	assert_true(cursor(other, "jp", INC_A, FED_DECIDED) == 40);
 	/* Another incarnation decides: the old cursor reads 0, the new one
 	 * its value, and the set it named is emptied. */
 	assert_int_equal(fed_decided(f, "jp", INC_B, 5, NULL, 0, &d), ST_OK);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 5);
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DECIDED) == 5);
 	assert_false(fed_released(f, "jp", 7));
 	/* Written by another process: seen once reread. */
 	assert_int_equal(fed_decided(other, "jp", INC_B, 60, NULL, 0, &d),
 			 ST_OK);
 	fed_peer_reread(f, "jp");
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 60);
+	assert_true(cursor(f, "jp", INC_B, FED_DECIDED) == 60);
 	/* A policy reset takes both back to 0. */
 	assert_int_equal(
 	    fed_delivered(f, "jp", INC_B, 50, NULL, 0, "push", T0, &d), ST_OK);
 	assert_int_equal(fed_policy_reset(f, "jp", "", &d), ST_OK);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DELIVERED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DECIDED) == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DELIVERED) == 0);
 	/* So does adopting an incarnation, for cursors of another one. */
 	assert_int_equal(fed_decided(f, "us", INC_A, 9, NULL, 0, &d), ST_OK);
 	assert_int_equal(fed_adopt_incarnation(f, INC_B, &d), ST_OK);
-	assert_int_equal(fed_cursor_get(f, "us", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "us", INC_A, FED_DECIDED) == 0);
 	/* And forgetting the peer. */
 	assert_int_equal(fed_decided(f, "jp", INC_B, 70, NULL, 0, &d), ST_OK);
 	assert_int_equal(fed_forget_peer(f, "jp", &d), ST_OK);
-	assert_int_equal(fed_cursor_get(f, "jp", INC_B, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_B, FED_DECIDED) == 0);
 	fedstate_close(other);
 	fedstate_close(f);
 }
@@ -909,10 +877,7 @@ static void test_durability(void **state)
 	fedstate_close(f);
 	/* all of it is in the file */
 	f = open_state();
-	uint64_t seq = 99;
-	assert_int_equal(fed_cursor_get(f, "jp", INC_A, FED_DECIDED, &seq),
-			 ST_OK);
-	assert_true(seq == 0);
+	assert_true(cursor(f, "jp", INC_A, FED_DECIDED) == 0);
 	st_time after = 0;
 	assert_int_equal(fed_catchup_get(f, "jp", "coll-1", &after), ST_OK);
 	assert_true(after == T0);
