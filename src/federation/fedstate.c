@@ -2033,6 +2033,31 @@ static int health_write(struct fedstate *f, const struct fed_health *h,
 	return rc;
 }
 
+/* Writes the counts and last success alone (callers hold mu), without
+ * waiting for the disk, and only into the record of the same identity:
+ * a record that another process removed meanwhile (`strait peer remove`)
+ * is not made again, nor one that names another identity now. */
+static int health_counts_write(struct fedstate *f, const struct fed_health *h)
+{
+	sqlite3_stmt *st = NULL;
+	f->relaxed = true;
+	int rc = prep(f,
+		      "UPDATE health SET last_success = ?3, sent = ?4,"
+		      " received = ?5 WHERE peer = ?1 AND identity = ?2",
+		      &st, NULL);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, h->peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, h->identity, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h->last_success);
+		sqlite3_bind_int64(st, 4, (int64_t)h->sent);
+		sqlite3_bind_int64(st, 5, (int64_t)h->received);
+		rc = step_done(f, st, "health", NULL);
+	}
+	unprep(f, st);
+	f->relaxed = false;
+	return rc;
+}
+
 int fed_health_get(struct fedstate *f, const char *peer, struct fed_health *out)
 {
 	if (out != NULL)
@@ -2153,7 +2178,7 @@ void fed_health_flush(struct fedstate *f, bool all)
 		pthread_rwlock_unlock(&f->rw);
 		if (!more)
 			break;
-		if (due && health_write(f, &h, false, NULL) != ST_OK) {
+		if (due && health_counts_write(f, &h) != ST_OK) {
 			pthread_rwlock_wrlock(&f->rw);
 			struct healthmem *m = health_find(f, h.peer);
 			if (m != NULL)

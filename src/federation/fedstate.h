@@ -300,8 +300,10 @@ int fed_health_get(struct fedstate *f, const char *peer,
  * error). A change of the counts or of last_success alone reaches the file
  * within a second (fed_health_flush, which the server's supervisor runs
  * every 100 ms, and fedstate_close): written after every batch, it cost
- * each batch a write. Another process (`strait peer status`) sees counts
- * up to a second old; a crash may lose the last second of counts.
+ * each batch a write; they update the record of the same identity only,
+ * so a peer removed meanwhile by another process is not brought back.
+ * Another process (`strait peer status`) sees counts up to a second old;
+ * a crash may lose the last second of counts.
  */
 int fed_health_put(struct fedstate *f, const struct fed_health *h,
 		   struct diag *d);

@@ -649,6 +649,22 @@ static void test_health(void **state)
 	f = open_state();
 	assert_int_equal(fed_health_get(f, "jp", &got), ST_OK);
 	assert_true(got.received == 35);
+
+	/* Counts waiting in memory for a peer that another process removes
+	 * meanwhile do not bring its record back. */
+	h.received = 36;
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK); /* written */
+	h.received = 37;
+	assert_int_equal(fed_health_put(f, &h, &d), ST_OK); /* waits */
+	cli = open_state();
+	assert_int_equal(fed_forget_peer(cli, "jp", &d), ST_OK);
+	fedstate_close(cli);
+	fed_health_flush(f, true);
+	cli = open_state();
+	assert_int_equal(fed_health_get(cli, "jp", &got), ST_OK);
+	assert_string_equal(got.identity, "");
+	assert_true(got.received == 0);
+	fedstate_close(cli);
 	fedstate_close(f);
 }
 
