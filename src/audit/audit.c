@@ -1,0 +1,547 @@
+/*
+ * strait: the audit log; see audit.h.
+ *
+ * One connection, behind a mutex: appends are serialised, each in its own
+ * durable transaction. The hash of an event is computed here from the
+ * stored fields, never read back and trusted: audit_verify recomputes
+ * every one.
+ */
+#include "audit/audit.h"
+
+#include "common/buf.h"
+#include "common/hash.h"
+#include "common/sqlschema.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EVENT_TAG "strait-audit-event-1"
+#define HEAD_TAG "strait-audit-head-1"
+
+struct audit {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	char path[PATH_MAX];
+	/* the last event: its seq and hash (seq 0: none yet) */
+	uint64_t last_seq;
+	uint8_t last_hash[AUDIT_HASH_BYTES];
+};
+
+static const struct sql_migration migrations[] = {
+    {1, "CREATE TABLE events(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" kind TEXT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL,"
+	" prev BLOB NOT NULL, hash BLOB NOT NULL);"
+	"CREATE TABLE heads(seq INTEGER NOT NULL, hash BLOB NOT NULL,"
+	" at INTEGER NOT NULL, key_id TEXT NOT NULL, sig BLOB NOT NULL,"
+	" PRIMARY KEY(seq, at));"},
+};
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+static void le64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int add_u64(struct buf *b, uint64_t v)
+{
+	uint8_t x[8];
+	le64(x, v);
+	return buf_add(b, x, sizeof(x));
+}
+
+static int add_text(struct buf *b, const char *s, size_t n)
+{
+	uint8_t x[4];
+	for (int i = 0; i < 4; i++)
+		x[i] = (uint8_t)((uint32_t)n >> (8 * i));
+	int rc = buf_add(b, x, sizeof(x));
+	return rc == ST_OK ? buf_add(b, s, n) : rc;
+}
+
+/* The hash of an event (see audit.h). */
+static int event_hash(const uint8_t prev[AUDIT_HASH_BYTES], uint64_t seq,
+		      st_time at, const char *kind, size_t kl,
+		      const char *actor, size_t al, const char *detail,
+		      size_t dl, uint8_t out[AUDIT_HASH_BYTES])
+{
+	struct buf b = BUF_INIT(AUDIT_DETAIL_MAX + 1024);
+	int rc = buf_add(&b, EVENT_TAG, strlen(EVENT_TAG));
+	if (rc == ST_OK)
+		rc = buf_add(&b, prev, AUDIT_HASH_BYTES);
+	if (rc == ST_OK)
+		rc = add_u64(&b, seq);
+	if (rc == ST_OK)
+		rc = add_u64(&b, (uint64_t)at);
+	if (rc == ST_OK)
+		rc = add_text(&b, kind, kl);
+	if (rc == ST_OK)
+		rc = add_text(&b, actor, al);
+	if (rc == ST_OK)
+		rc = add_text(&b, detail, dl);
+	if (rc == ST_OK)
+		hash_sha256(b.data, b.len, out);
+	buf_free(&b);
+	return rc;
+}
+
+/* What a head's signature covers. */
+static void head_message(const struct audit_head *h,
+			 uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8])
+{
+	size_t o = sizeof(HEAD_TAG) - 1;
+	memcpy(m, HEAD_TAG, o);
+	le64(m + o, h->seq);
+	memcpy(m + o + 8, h->hash, AUDIT_HASH_BYTES);
+	le64(m + o + 8 + AUDIT_HASH_BYTES, (uint64_t)h->at);
+}
+
+/* Reads the last event's seq and hash into a. */
+static int load_last(struct audit *a, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	a->last_seq = 0;
+	memset(a->last_hash, 0, sizeof(a->last_hash));
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT seq, hash FROM events ORDER BY seq DESC"
+			       " LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_diag(a->db, d, a->path);
+	int rc = ST_OK, src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		a->last_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == AUDIT_HASH_BYTES)
+			memcpy(a->last_hash, sqlite3_column_blob(st, 1),
+			       AUDIT_HASH_BYTES);
+		else
+			rc = diag_set(d, ST_ESTORE,
+				      "%s: event %llu has no readable hash",
+				      a->path, (unsigned long long)a->last_seq);
+	} else if (src != SQLITE_DONE) {
+		rc = sql_diag(a->db, d, a->path);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int audit_open(const char *home, struct audit **out, struct diag *d)
+{
+	*out = NULL;
+	struct audit *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	pthread_mutex_init(&a->mu, NULL);
+	if ((size_t)snprintf(a->path, sizeof(a->path), "%s/audit.db", home) >=
+	    sizeof(a->path)) {
+		audit_close(a);
+		return diag_set(d, ST_EINVAL, "%s: path too long", home);
+	}
+	struct stat sb;
+	bool create = stat(a->path, &sb) != 0;
+	int rc = ST_OK;
+	if (sqlite3_open_v2(a->path, &a->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc == ST_OK && create && chmod(a->path, 0600) != 0)
+		rc = diag_set(d, ST_EIO, "%s: cannot make it private", a->path);
+	if (rc == ST_OK) {
+		sqlite3_busy_timeout(a->db, 10000);
+		/* WAL: `strait audit` reads while serve appends; FULL: an
+		 * event is on disk before the action it records goes on. */
+		if (sqlite3_exec(a->db,
+				 "PRAGMA journal_mode=WAL;"
+				 "PRAGMA synchronous=FULL",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			rc = sql_diag(a->db, d, a->path);
+	}
+	if (rc == ST_OK)
+		rc = sql_migrate(
+		    a->db, a->path, "audit log", migrations, NMIGRATIONS,
+		    migrations[NMIGRATIONS - 1].version, create, NULL, NULL, d);
+	if (rc == ST_OK)
+		rc = load_last(a, d);
+	if (rc != ST_OK) {
+		audit_close(a);
+		return rc;
+	}
+	*out = a;
+	return ST_OK;
+}
+
+void audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	sqlite3_close(a->db);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
+
+static int check_field(const char *s, size_t max, bool empty_ok,
+		       const char *what, size_t *len, struct diag *d)
+{
+	if (s == NULL)
+		return diag_set(d, ST_EINVAL, "audit: no %s", what);
+	*len = strnlen(s, max + 1);
+	if (*len > max)
+		return diag_set(d, ST_EINVAL, "audit: %s longer than %zu bytes",
+				what, max);
+	if (*len == 0 && !empty_ok)
+		return diag_set(d, ST_EINVAL, "audit: empty %s", what);
+	return ST_OK;
+}
+
+int audit_append(struct audit *a, st_time at, const char *kind,
+		 const char *actor, const char *detail, uint64_t *seq,
+		 struct diag *d)
+{
+	size_t kl, al, dl;
+	int rc;
+	if ((rc = check_field(kind, AUDIT_KIND_MAX, false, "kind", &kl, d)) !=
+		ST_OK ||
+	    (rc = check_field(actor, AUDIT_ACTOR_MAX, false, "actor", &al,
+			      d)) != ST_OK ||
+	    (rc = check_field(detail, AUDIT_DETAIL_MAX, true, "detail", &dl,
+			      d)) != ST_OK)
+		return rc;
+	pthread_mutex_lock(&a->mu);
+	/* Another process may have appended since (the CLI records what
+	 * it does too): the head is read inside the write transaction. */
+	sqlite3_stmt *st = NULL;
+	uint8_t h[AUDIT_HASH_BYTES];
+	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = sql_diag(a->db, d, a->path);
+		goto unlock;
+	}
+	rc = load_last(a, d);
+	uint64_t n = a->last_seq + 1;
+	if (rc == ST_OK)
+		rc = event_hash(a->last_hash, n, at, kind, kl, actor, al,
+				detail, dl, h);
+	if (rc == ST_OK &&
+	    sqlite3_prepare_v2(
+		a->db,
+		"INSERT INTO events(seq, at, kind, actor, detail,"
+		" prev, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		-1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, (int64_t)n);
+		sqlite3_bind_int64(st, 2, at);
+		sqlite3_bind_text(st, 3, kind, (int)kl, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, actor, (int)al, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, detail, (int)dl, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, a->last_hash, AUDIT_HASH_BYTES,
+				  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 7, h, AUDIT_HASH_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_diag(a->db, d, a->path);
+	}
+	sqlite3_finalize(st);
+	if (rc == ST_OK &&
+	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc != ST_OK) {
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = ST_EIO; /* the caller refuses the action */
+		load_last(a, NULL);
+	} else {
+		a->last_seq = n;
+		memcpy(a->last_hash, h, AUDIT_HASH_BYTES);
+		if (seq != NULL)
+			*seq = n;
+	}
+unlock:
+	if (rc != ST_OK && rc != ST_EIO)
+		rc = ST_EIO;
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,
+		    struct audit_head *out, struct diag *d)
+{
+	struct audit_head h;
+	memset(&h, 0, sizeof(h));
+	pthread_mutex_lock(&a->mu);
+	int rc = load_last(a, d);
+	if (rc == ST_OK && a->last_seq == 0)
+		rc = diag_set(d, ST_ENOTFOUND, "audit: no event to sign yet");
+	if (rc == ST_OK) {
+		const struct nodekey_pub *cur = nodekeys_current(keys);
+		h.seq = a->last_seq;
+		memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
+		h.at = at;
+		snprintf(h.key_id, sizeof(h.key_id), "%s", cur->id);
+		uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
+		head_message(&h, m);
+		rc = nodekeys_sign(keys, m, sizeof(m), h.sig);
+		if (rc != ST_OK)
+			diag_set(d, rc, "audit: cannot sign the head");
+	}
+	sqlite3_stmt *st = NULL;
+	if (rc == ST_OK &&
+	    sqlite3_prepare_v2(a->db,
+			       "INSERT OR REPLACE INTO heads(seq, hash, at,"
+			       " key_id, sig) VALUES(?1, ?2, ?3, ?4, ?5)",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, (int64_t)h.seq);
+		sqlite3_bind_blob(st, 2, h.hash, AUDIT_HASH_BYTES,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h.at);
+		sqlite3_bind_text(st, 4, h.key_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, h.sig, NODEKEY_SIG_BYTES,
+				  SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_diag(a->db, d, a->path);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&a->mu);
+	if (rc == ST_OK && out != NULL)
+		*out = h;
+	return rc;
+}
+
+int audit_tail(struct audit *a, uint64_t n, audit_event_fn fn, void *ctx,
+	       struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&a->mu);
+	int rc = ST_OK;
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT seq, at, kind, actor, detail, hash FROM"
+			       " events WHERE seq > (SELECT coalesce(max(seq),"
+			       " 0) FROM events) - ?1 ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc == ST_OK)
+		sqlite3_bind_int64(st, 1,
+				   n > INT64_MAX ? INT64_MAX : (int64_t)n);
+	int src = SQLITE_DONE;
+	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct audit_event e;
+		memset(&e, 0, sizeof(e));
+		e.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		e.at = sqlite3_column_int64(st, 1);
+		e.kind = (const char *)sqlite3_column_text(st, 2);
+		e.actor = (const char *)sqlite3_column_text(st, 3);
+		e.detail = (const char *)sqlite3_column_text(st, 4);
+		if (sqlite3_column_bytes(st, 5) == AUDIT_HASH_BYTES)
+			memcpy(e.hash, sqlite3_column_blob(st, 5),
+			       AUDIT_HASH_BYTES);
+		if (e.kind == NULL || e.actor == NULL || e.detail == NULL) {
+			rc = diag_set(d, ST_ESTORE, "%s: event %llu unreadable",
+				      a->path, (unsigned long long)e.seq);
+			break;
+		}
+		rc = fn(ctx, &e);
+	}
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sql_diag(a->db, d, a->path);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Sets the first fault of the report (later ones are not kept). */
+static void fault(struct audit_report *r, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fault(struct audit_report *r, uint64_t seq, const char *fmt, ...)
+{
+	if (!r->ok)
+		return;
+	r->ok = false;
+	r->bad_seq = seq;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->fault, sizeof(r->fault), fmt, ap);
+	va_end(ap);
+}
+
+/* Whether the head's signature is good by the key it names. */
+static bool head_signed(const struct nodekeys *keys, const struct audit_head *h)
+{
+	const struct nodekey_pub *k = nodekeys_find(keys, h->key_id);
+	if (k == NULL)
+		return false;
+	uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
+	head_message(h, m);
+	return nodekey_verify(k->pk, m, sizeof(m), h->sig);
+}
+
+/* The hash the log holds for event seq, into out; false when the log has
+ * no such event. (Callers hold mu.) */
+static bool hash_at(struct audit *a, uint64_t seq,
+		    uint8_t out[AUDIT_HASH_BYTES])
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	if (sqlite3_prepare_v2(a->db, "SELECT hash FROM events WHERE seq = ?1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (int64_t)seq);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_bytes(st, 0) == AUDIT_HASH_BYTES) {
+			memcpy(out, sqlite3_column_blob(st, 0),
+			       AUDIT_HASH_BYTES);
+			found = true;
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Checks one head against the chain as verified: the event it names must
+ * be there with the same hash. */
+static void check_head(struct audit *a, const struct audit_head *h,
+		       uint64_t last, const char *whose, struct audit_report *r)
+{
+	uint8_t have[AUDIT_HASH_BYTES];
+	if (h->seq > last || !hash_at(a, h->seq, have))
+		fault(r, h->seq,
+		      "%s head names event %llu, which the log no longer "
+		      "holds (it ends at %llu): its tail was cut",
+		      whose, (unsigned long long)h->seq,
+		      (unsigned long long)last);
+	else if (memcmp(have, h->hash, AUDIT_HASH_BYTES) != 0)
+		fault(r, h->seq,
+		      "%s head of event %llu has another hash than the log: "
+		      "the log was rewritten up to there",
+		      whose, (unsigned long long)h->seq);
+}
+
+int audit_verify(struct audit *a, const struct nodekeys *keys,
+		 const struct audit_head *witnesses, size_t nwitnesses,
+		 struct audit_report *r, struct diag *d)
+{
+	memset(r, 0, sizeof(*r));
+	r->ok = true;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&a->mu);
+	/* one read transaction: a consistent view while serve appends */
+	int rc = ST_OK;
+	if (sqlite3_exec(a->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc == ST_OK &&
+	    sqlite3_prepare_v2(a->db,
+			       "SELECT seq, at, kind, actor, detail, prev, hash"
+			       " FROM events ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	uint8_t prev[AUDIT_HASH_BYTES] = {0};
+	uint64_t expect = 1, last = 0;
+	int src = SQLITE_DONE;
+	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+		st_time at = sqlite3_column_int64(st, 1);
+		const char *kind = (const char *)sqlite3_column_text(st, 2);
+		const char *actor = (const char *)sqlite3_column_text(st, 3);
+		const char *detail = (const char *)sqlite3_column_text(st, 4);
+		size_t kl = (size_t)sqlite3_column_bytes(st, 2);
+		size_t al = (size_t)sqlite3_column_bytes(st, 3);
+		size_t dl = (size_t)sqlite3_column_bytes(st, 4);
+		const void *sp = sqlite3_column_blob(st, 5);
+		const void *sh = sqlite3_column_blob(st, 6);
+		r->events++;
+		last = seq;
+		if (seq > expect)
+			fault(r, expect, "events %llu to %llu are missing",
+			      (unsigned long long)expect,
+			      (unsigned long long)seq - 1);
+		uint8_t h[AUDIT_HASH_BYTES];
+		if (kind == NULL || actor == NULL || detail == NULL ||
+		    sp == NULL || sh == NULL ||
+		    sqlite3_column_bytes(st, 5) != AUDIT_HASH_BYTES ||
+		    sqlite3_column_bytes(st, 6) != AUDIT_HASH_BYTES) {
+			fault(r, seq, "event %llu is unreadable",
+			      (unsigned long long)seq);
+			memset(h, 0, sizeof(h));
+		} else if (event_hash(prev, seq, at, kind, kl, actor, al,
+				      detail, dl, h) != ST_OK) {
+			fault(r, seq, "event %llu is too large",
+			      (unsigned long long)seq);
+		} else if (memcmp(sp, prev, AUDIT_HASH_BYTES) != 0) {
+			fault(r, seq,
+			      "event %llu does not follow event %llu (its "
+			      "link to it is broken)",
+			      (unsigned long long)seq,
+			      (unsigned long long)seq - 1);
+		} else if (memcmp(sh, h, AUDIT_HASH_BYTES) != 0) {
+			fault(r, seq,
+			      "event %llu was changed after it was written",
+			      (unsigned long long)seq);
+		}
+		/* go on from what the log holds, so one change is located
+		 * once, not at every event after it */
+		memcpy(prev,
+		       sh != NULL &&
+			       sqlite3_column_bytes(st, 6) == AUDIT_HASH_BYTES
+			   ? sh
+			   : h,
+		       AUDIT_HASH_BYTES);
+		expect = seq + 1;
+	}
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sql_diag(a->db, d, a->path);
+	sqlite3_finalize(st);
+	st = NULL;
+	/* The node's own signed heads. */
+	if (rc == ST_OK &&
+	    sqlite3_prepare_v2(a->db,
+			       "SELECT seq, hash, at, key_id, sig FROM heads"
+			       " ORDER BY seq, at",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct audit_head h;
+		memset(&h, 0, sizeof(h));
+		h.seq = (uint64_t)sqlite3_column_int64(st, 0);
+		h.at = sqlite3_column_int64(st, 2);
+		const char *kid = (const char *)sqlite3_column_text(st, 3);
+		snprintf(h.key_id, sizeof(h.key_id), "%s", kid ? kid : "");
+		r->heads++;
+		if (sqlite3_column_bytes(st, 1) != AUDIT_HASH_BYTES ||
+		    sqlite3_column_bytes(st, 4) != NODEKEY_SIG_BYTES) {
+			fault(r, h.seq,
+			      "the signed head of event %llu is "
+			      "unreadable",
+			      (unsigned long long)h.seq);
+			continue;
+		}
+		memcpy(h.hash, sqlite3_column_blob(st, 1), AUDIT_HASH_BYTES);
+		memcpy(h.sig, sqlite3_column_blob(st, 4), NODEKEY_SIG_BYTES);
+		if (!head_signed(keys, &h))
+			fault(r, h.seq,
+			      "the signed head of event %llu has no good "
+			      "signature by a key of this node",
+			      (unsigned long long)h.seq);
+		check_head(a, &h, last, "the node's", r);
+	}
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sql_diag(a->db, d, a->path);
+	sqlite3_finalize(st);
+	/* Heads kept elsewhere. */
+	for (size_t i = 0; rc == ST_OK && i < nwitnesses; i++) {
+		const struct audit_head *w = &witnesses[i];
+		r->heads++;
+		if (w->key_id[0] != '\0' && !head_signed(keys, w))
+			fault(r, w->seq,
+			      "a witness's head of event %llu has no good "
+			      "signature by a key of this node",
+			      (unsigned long long)w->seq);
+		check_head(a, w, last, "a witness's", r);
+	}
+	sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}

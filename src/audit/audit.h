@@ -1,0 +1,103 @@
+/*
+ * strait: the audit log, a hash chain of security-relevant events signed by
+ * the node.
+ *
+ * <home>/audit.db (SQLite, WAL, synchronous FULL, 0600) holds the events,
+ * each linked to the one before it by hash, and the signed heads: the node
+ * signs, with its current key (nodekey.h), the seq and hash of the last
+ * event at that time. What the hashes and signatures cover (integers
+ * little-endian, texts as a 4-byte length then the bytes):
+ *
+ *   event hash = SHA-256("strait-audit-event-1" | prev hash (32) | seq (8) |
+ *                        at (8, µs since the epoch) | kind | actor | detail)
+ *   head       = Ed25519("strait-audit-head-1" | seq (8) | hash (32) |
+ *                        at (8))
+ *
+ * The first event's prev hash is 32 zero bytes.
+ *
+ * audit_verify finds, and locates, an edited, deleted or reordered event
+ * (its hash, or its link to the one before, no longer holds), a signed head
+ * that names an event the log no longer has or holds with another hash (a
+ * truncated tail), and a bad signature. A rewrite re-signed with the node's
+ * own key passes those checks: only heads kept elsewhere (the partners keep
+ * the heads a node publishes to them) show it, passed as witnesses.
+ */
+#ifndef STRAIT_AUDIT_AUDIT_H
+#define STRAIT_AUDIT_AUDIT_H
+
+#include "common/err.h"
+#include "common/time.h"
+#include "federation/nodekey.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUDIT_HASH_BYTES 32
+#define AUDIT_KIND_MAX 64	    /* bytes of a kind, NUL excluded */
+#define AUDIT_ACTOR_MAX 256	    /* bytes of an actor */
+#define AUDIT_DETAIL_MAX (64 << 10) /* bytes of a detail */
+
+struct audit;
+
+/* Opens <home>/audit.db, made (0600) when missing. */
+int audit_open(const char *home, struct audit **out, struct diag *d);
+void audit_close(struct audit *a);
+
+/* Appends one event, durable when it returns; *seq (optional) gets its
+ * number. kind: a short name ("login", "release", ...); actor: the
+ * account or peer; detail: text, usually JSON. ST_EINVAL for a field
+ * missing, empty (kind, actor) or too long, ST_EIO when it could not be
+ * written (the caller then refuses the action it would record: fail
+ * closed). */
+int audit_append(struct audit *a, st_time at, const char *kind,
+		 const char *actor, const char *detail, uint64_t *seq,
+		 struct diag *d);
+
+/* Signs the current head (the last event) with the node's current key and
+ * keeps it; *out (optional) gets it. ST_ENOTFOUND when there is no event
+ * yet. */
+struct audit_head {
+	uint64_t seq;
+	uint8_t hash[AUDIT_HASH_BYTES];
+	st_time at;
+	char key_id[NODEKEY_ID_LEN + 1];
+	uint8_t sig[NODEKEY_SIG_BYTES];
+};
+int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,
+		    struct audit_head *out, struct diag *d);
+
+/* One event, as read back. */
+struct audit_event {
+	uint64_t seq;
+	st_time at;
+	const char *kind, *actor, *detail; /* valid during the callback */
+	uint8_t hash[AUDIT_HASH_BYTES];
+};
+typedef int (*audit_event_fn)(void *ctx, const struct audit_event *e);
+
+/* The last n events, oldest first. fn returning non-zero stops (that value
+ * is returned). */
+int audit_tail(struct audit *a, uint64_t n, audit_event_fn fn, void *ctx,
+	       struct diag *d);
+
+/* What audit_verify found: ok, or the first fault, its seq and a sentence
+ * naming it. */
+struct audit_report {
+	bool ok;
+	uint64_t events;  /* events checked */
+	uint64_t heads;	  /* signed heads checked */
+	uint64_t bad_seq; /* where the first fault is (0: not an event) */
+	char fault[256];
+};
+
+/* Checks the chain from its first event, the signed heads against the
+ * node's key history, and each witness (a head kept elsewhere: seq and
+ * hash; its signature is checked too when key_id is set). ST_OK with the
+ * report filled, whether the log is sound or not; another code when the
+ * log cannot be read. */
+int audit_verify(struct audit *a, const struct nodekeys *keys,
+		 const struct audit_head *witnesses, size_t nwitnesses,
+		 struct audit_report *r, struct diag *d);
+
+#endif

@@ -1,0 +1,3 @@
+# Unit tests of src/audit.
+strait_unit_test(test_audit ${CMAKE_CURRENT_LIST_DIR}/test_audit.c
+  strait_audit strait_federation PkgConfig::SQLITE3)
