@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/hash.h"
 #include "common/sqlschema.h"
+#include "common/utf8.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -196,6 +197,12 @@ static int check_field(const char *s, size_t max, bool empty_ok,
 				what, max);
 	if (*len == 0 && !empty_ok)
 		return diag_set(d, ST_EINVAL, "audit: empty %s", what);
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0, n; i < *len; i += n)
+		if ((n = utf8_seq_len(u + i, *len - i)) == 0)
+			return diag_set(d, ST_EINVAL,
+					"audit: %s: not UTF-8 at byte %zu",
+					what, i);
 	return ST_OK;
 }
 

@@ -46,10 +46,10 @@ void audit_close(struct audit *a);
 
 /* Appends one event, durable when it returns; *seq (optional) gets its
  * number. kind: a short name ("login", "release", ...); actor: the
- * account or peer; detail: text, usually JSON. ST_EINVAL for a field
- * missing, empty (kind, actor) or too long, ST_EIO when it could not be
- * written (the caller then refuses the action it would record: fail
- * closed). */
+ * account or peer; detail: UTF-8 text, usually JSON. ST_EINVAL for a
+ * field missing, empty (kind, actor), too long or not UTF-8, ST_EIO when
+ * it could not be written (the caller then refuses the action it would
+ * record: fail closed). */
 int audit_append(struct audit *a, st_time at, const char *kind,
 		 const char *actor, const char *detail, uint64_t *seq,
 		 struct diag *d);

@@ -26,6 +26,7 @@ const struct cli_cmd cli_commands[] = {
      cmd_pattern},
     {"match", "match Zeek and Suricata telemetry against indicators",
      cmd_match},
+    {"audit", "read and verify the audit log", cmd_audit},
     {NULL, NULL, NULL},
 };
 

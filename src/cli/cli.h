@@ -102,6 +102,16 @@ int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);
 int cmd_pattern(struct cli *c, int argc, char **argv);
 int cmd_match(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+
+/*
+ * Records a change made through the CLI in the audit log: kind ("user.add",
+ * "peer.policy", ...), then pairs of key and value (a NULL value is JSON
+ * null) ending with NULL; the actor is "cli:" and the host account that
+ * ran the command. A head is signed after it. The change is made already:
+ * a failure to record is a warning on stderr.
+ */
+void cli_audit(struct cli *c, const char *kind, ...);
 
 /*
  * Loads strait.yaml and opens <home>/auth.db into *out (create: make it if

@@ -80,6 +80,7 @@ static int cmd_rotate(struct cli *c)
 	char text[NODEKEY_PUB_TEXT];
 	nodekey_pub_text(nodekeys_current(k)->pk, text);
 	printf("current %s %s\n", nodekeys_current(k)->id, text);
+	cli_audit(c, "key.rotate", "current", nodekeys_current(k)->id, NULL);
 	printf("give partners the new public key; what the retired keys "
 	       "signed still verifies\n");
 	nodekeys_free(k);

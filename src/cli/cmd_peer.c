@@ -1,6 +1,7 @@
 /* strait peer: the partner nodes this node exchanges with. */
 #include "cli/cli.h"
 
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/time.h"
 #include "federation/fedstate.h"
@@ -285,6 +286,9 @@ static int cmd_add(struct cli *c, int argc, char **argv)
 	nodekey_id(peer.pk, id);
 	printf("added peer %s: %s, key %s, %s\n", peer.name, peer.url, id,
 	       peer.trust == PEER_FEED ? "feed" : "attested");
+	cli_audit(c, "peer.add", "peer", peer.name, "url", peer.url, "key_id",
+		  id, "trust", peer.trust == PEER_FEED ? "feed" : "attested",
+		  NULL);
 	if (policy == NULL)
 		printf("no policy: %s receives nothing until 'strait peer "
 		       "policy %s FILE'\n",
@@ -790,8 +794,10 @@ static int peer_remove(struct cli *c, const char *name)
 		rc = cli_fail(CLI_USAGE, "peer remove: %s", d.msg);
 	fedstate_close(f);
 	peers_close(p);
-	if (rc == CLI_OK)
+	if (rc == CLI_OK) {
 		printf("removed peer %s\n", name);
+		cli_audit(c, "peer.remove", "peer", name, NULL);
+	}
 	return rc;
 }
 
@@ -847,12 +853,18 @@ int cmd_peer(struct cli *c, int argc, char **argv)
 			rc = cli_fail(CLI_USAGE, "peer %s: %s", sub, d.msg);
 		}
 		peers_close(p);
+		char sha[65] = "";
+		if (text != NULL)
+			hash_sha256_hex(text, strlen(text), sha);
 		free(text);
-		if (rc == CLI_OK)
+		if (rc == CLI_OK) {
 			printf("policy of %s replaced; what a tighter policy "
 			       "no longer admits stops being sent, but what "
 			       "was already sent cannot be recalled\n",
 			       argv[2]);
+			cli_audit(c, "peer.policy", "peer", argv[2],
+				  "policy_sha256", sha, NULL);
+		}
 		return rc;
 	}
 	return cli_fail(CLI_USAGE, "peer: unknown subcommand '%.40s'", sub);

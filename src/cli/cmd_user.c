@@ -204,6 +204,8 @@ static int user_add(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	show_token(name, token);
+	cli_audit(c, "user.add", "name", name, "role", role_arg, "org", org,
+		  NULL);
 	rc = CLI_OK;
 out:
 	sodium_memzero(pw, sizeof(pw));
@@ -476,6 +478,12 @@ static int user_one(struct cli *c, size_t k, int argc, char **argv)
 		show_token(name, token);
 	else
 		say_done(op, name, clear);
+	char kind[32];
+	snprintf(kind, sizeof(kind), "user.%s", what);
+	cli_audit(c, kind, "name", name, "cleared",
+		  op == OP_PASSWORD || op == OP_BIND ? (clear ? "yes" : "no")
+						     : NULL,
+		  NULL);
 	rc = CLI_OK;
 out:
 	sodium_memzero(pw, sizeof(pw));
