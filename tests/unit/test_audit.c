@@ -152,6 +152,10 @@ static void test_append_tail_verify(void **state)
 	assert_int_equal(audit_append(a, T0, big, "analyst", "", NULL, &d),
 			 ST_EINVAL);
 	assert_non_null(strstr(d.msg, "kind longer than"));
+	assert_int_equal(
+	    audit_append(a, T0, "login", "analyst", "ok \xff", NULL, &d),
+	    ST_EINVAL);
+	assert_non_null(strstr(d.msg, "detail: not UTF-8 at byte 3"));
 	assert_true(verify(a, k, NULL, 0).events == N + 1);
 	audit_close(a);
 	nodekeys_free(k);
