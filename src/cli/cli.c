@@ -27,6 +27,7 @@ const struct cli_cmd cli_commands[] = {
     {"match", "match Zeek and Suricata telemetry against indicators",
      cmd_match},
     {"audit", "read and verify the audit log", cmd_audit},
+    {"hotline", "a hotline principal's keys", cmd_hotline},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,4 @@
+# Unit tests of src/hotline.
+strait_unit_test(test_hotline_keyfile
+  ${CMAKE_CURRENT_LIST_DIR}/test_hotline_keyfile.c strait_hotline
+  PkgConfig::SODIUM)
