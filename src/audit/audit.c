@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/hash.h"
+#include "common/le.h"
 #include "common/sqlschema.h"
 #include "common/utf8.h"
 
@@ -44,24 +45,17 @@ static const struct sql_migration migrations[] = {
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
-static void le64(uint8_t out[8], uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		out[i] = (uint8_t)(v >> (8 * i));
-}
-
 static int add_u64(struct buf *b, uint64_t v)
 {
 	uint8_t x[8];
-	le64(x, v);
+	le_put64(x, v);
 	return buf_add(b, x, sizeof(x));
 }
 
 static int add_text(struct buf *b, const char *s, size_t n)
 {
 	uint8_t x[4];
-	for (int i = 0; i < 4; i++)
-		x[i] = (uint8_t)((uint32_t)n >> (8 * i));
+	le_put32(x, (uint32_t)n);
 	int rc = buf_add(b, x, sizeof(x));
 	return rc == ST_OK ? buf_add(b, s, n) : rc;
 }
@@ -98,9 +92,9 @@ static void head_message(const struct audit_head *h,
 {
 	size_t o = sizeof(HEAD_TAG) - 1;
 	memcpy(m, HEAD_TAG, o);
-	le64(m + o, h->seq);
+	le_put64(m + o, h->seq);
 	memcpy(m + o + 8, h->hash, AUDIT_HASH_BYTES);
-	le64(m + o + 8 + AUDIT_HASH_BYTES, (uint64_t)h->at);
+	le_put64(m + o + 8 + AUDIT_HASH_BYTES, (uint64_t)h->at);
 }
 
 /* Reads the last event's seq and hash into a. */

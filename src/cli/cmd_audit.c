@@ -9,6 +9,7 @@
 #include "federation/nodekey.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,16 +61,6 @@ struct tail_ctx {
 	struct jw *w;
 };
 
-static void hex32(const uint8_t h[AUDIT_HASH_BYTES], char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < AUDIT_HASH_BYTES; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 static int print_event(void *ctx, const struct audit_event *e)
 {
 	struct tail_ctx *t = ctx;
@@ -81,8 +72,8 @@ static int print_event(void *ctx, const struct audit_event *e)
 		       e->detail);
 		return 0;
 	}
-	char hex[65];
-	hex32(e->hash, hex);
+	char hex[2 * AUDIT_HASH_BYTES + 1];
+	sodium_bin2hex(hex, sizeof(hex), e->hash, AUDIT_HASH_BYTES);
 	jw_obj_open(t->w);
 	jw_key(t->w, "seq");
 	jw_int(t->w, (int64_t)e->seq);
