@@ -200,34 +200,52 @@ static int check_field(const char *s, size_t max, bool empty_ok,
 	return ST_OK;
 }
 
-int audit_append(struct audit *a, st_time at, const char *kind,
-		 const char *actor, const char *detail, uint64_t *seq,
-		 struct diag *d)
+int audit_check_event(const char *kind, const char *actor, const char *detail,
+		      struct diag *d)
 {
-	size_t kl, al, dl;
+	size_t n;
+	int rc = check_field(kind, AUDIT_KIND_MAX, false, "kind", &n, d);
+	if (rc == ST_OK)
+		rc = check_field(actor, AUDIT_ACTOR_MAX, false, "actor", &n, d);
+	if (rc == ST_OK)
+		rc = check_field(detail, AUDIT_DETAIL_MAX, true, "detail", &n,
+				 d);
+	return rc;
+}
+
+int audit_append_batch(struct audit *a, const struct audit_new *ev, size_t n,
+		       uint64_t *first, struct diag *d)
+{
 	int rc;
-	if ((rc = check_field(kind, AUDIT_KIND_MAX, false, "kind", &kl, d)) !=
-		ST_OK ||
-	    (rc = check_field(actor, AUDIT_ACTOR_MAX, false, "actor", &al,
-			      d)) != ST_OK ||
-	    (rc = check_field(detail, AUDIT_DETAIL_MAX, true, "detail", &dl,
-			      d)) != ST_OK)
-		return rc;
+	if (n == 0)
+		return diag_set(d, ST_EINVAL, "audit: no event to append");
+	size_t(*len)[3] = calloc(n, sizeof(*len));
+	if (len == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if ((rc = check_field(ev[i].kind, AUDIT_KIND_MAX, false, "kind",
+				      &len[i][0], d)) != ST_OK ||
+		    (rc = check_field(ev[i].actor, AUDIT_ACTOR_MAX, false,
+				      "actor", &len[i][1], d)) != ST_OK ||
+		    (rc = check_field(ev[i].detail, AUDIT_DETAIL_MAX, true,
+				      "detail", &len[i][2], d)) != ST_OK) {
+			free(len);
+			return rc;
+		}
 	pthread_mutex_lock(&a->mu);
 	/* Another process may have appended since (the CLI records what
 	 * it does too): the head is read inside the write transaction. */
 	sqlite3_stmt *st = NULL;
-	uint8_t h[AUDIT_HASH_BYTES];
+	uint8_t prev[AUDIT_HASH_BYTES], h[AUDIT_HASH_BYTES];
+	uint64_t seq = 0;
 	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		rc = sql_diag(a->db, d, a->path);
 		goto unlock;
 	}
 	rc = load_last(a, d);
-	uint64_t n = a->last_seq + 1;
-	if (rc == ST_OK)
-		rc = event_hash(a->last_hash, n, at, kind, kl, actor, al,
-				detail, dl, h);
+	seq = a->last_seq;
+	memcpy(prev, a->last_hash, AUDIT_HASH_BYTES);
 	if (rc == ST_OK &&
 	    sqlite3_prepare_v2(
 		a->db,
@@ -235,17 +253,27 @@ int audit_append(struct audit *a, st_time at, const char *kind,
 		" prev, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 		-1, &st, NULL) != SQLITE_OK)
 		rc = sql_diag(a->db, d, a->path);
-	if (rc == ST_OK) {
-		sqlite3_bind_int64(st, 1, (int64_t)n);
-		sqlite3_bind_int64(st, 2, at);
-		sqlite3_bind_text(st, 3, kind, (int)kl, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, actor, (int)al, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, detail, (int)dl, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 6, a->last_hash, AUDIT_HASH_BYTES,
+	for (size_t i = 0; rc == ST_OK && i < n; i++) {
+		seq++;
+		rc = event_hash(prev, seq, ev[i].at, ev[i].kind, len[i][0],
+				ev[i].actor, len[i][1], ev[i].detail, len[i][2],
+				h);
+		if (rc != ST_OK)
+			break;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, (int64_t)seq);
+		sqlite3_bind_int64(st, 2, ev[i].at);
+		sqlite3_bind_text(st, 3, ev[i].kind, (int)len[i][0],
 				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, ev[i].actor, (int)len[i][1],
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, ev[i].detail, (int)len[i][2],
+				  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 6, prev, AUDIT_HASH_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 7, h, AUDIT_HASH_BYTES, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = sql_diag(a->db, d, a->path);
+		memcpy(prev, h, AUDIT_HASH_BYTES);
 	}
 	sqlite3_finalize(st);
 	if (rc == ST_OK &&
@@ -253,19 +281,27 @@ int audit_append(struct audit *a, st_time at, const char *kind,
 		rc = sql_diag(a->db, d, a->path);
 	if (rc != ST_OK) {
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-		rc = ST_EIO; /* the caller refuses the action */
 		load_last(a, NULL);
 	} else {
-		a->last_seq = n;
-		memcpy(a->last_hash, h, AUDIT_HASH_BYTES);
-		if (seq != NULL)
-			*seq = n;
+		if (first != NULL)
+			*first = a->last_seq + 1;
+		a->last_seq = seq;
+		memcpy(a->last_hash, prev, AUDIT_HASH_BYTES);
 	}
 unlock:
-	if (rc != ST_OK && rc != ST_EIO)
-		rc = ST_EIO;
+	if (rc != ST_OK)
+		rc = ST_EIO; /* the caller refuses the action */
 	pthread_mutex_unlock(&a->mu);
+	free(len);
 	return rc;
+}
+
+int audit_append(struct audit *a, st_time at, const char *kind,
+		 const char *actor, const char *detail, uint64_t *seq,
+		 struct diag *d)
+{
+	struct audit_new ev = {at, kind, actor, detail};
+	return audit_append_batch(a, &ev, 1, seq, d);
 }
 
 int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,

@@ -54,6 +54,22 @@ int audit_append(struct audit *a, st_time at, const char *kind,
 		 const char *actor, const char *detail, uint64_t *seq,
 		 struct diag *d);
 
+/* Whether an event's fields would be accepted (the checks of
+ * audit_append): ST_OK or ST_EINVAL naming the field. */
+int audit_check_event(const char *kind, const char *actor, const char *detail,
+		      struct diag *d);
+
+/* One event to append. */
+struct audit_new {
+	st_time at;
+	const char *kind, *actor, *detail;
+};
+/* Appends n events (n >= 1) in one durable transaction, chained in order:
+ * all or none. *first (optional) gets the first one's seq. Errors as for
+ * audit_append; a field refused names the event's field. */
+int audit_append_batch(struct audit *a, const struct audit_new *ev, size_t n,
+		       uint64_t *first, struct diag *d);
+
 /* Signs the current head (the last event) with the node's current key and
  * keeps it; *out (optional) gets it. ST_ENOTFOUND when there is no event
  * yet. */

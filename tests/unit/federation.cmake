@@ -6,4 +6,4 @@ strait_unit_test(test_attest ${CMAKE_CURRENT_LIST_DIR}/test_attest.c
 strait_unit_test(test_peers ${CMAKE_CURRENT_LIST_DIR}/test_peers.c
   strait_federation)
 strait_unit_test(test_fedstate ${CMAKE_CURRENT_LIST_DIR}/test_fedstate.c
-  strait_federation PkgConfig::SODIUM Threads::Threads)
+  strait_federation strait_testvfs PkgConfig::SODIUM Threads::Threads)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "federation/fedstate.h"
+#include "testvfs.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -717,141 +718,6 @@ static void test_cursor_memory(void **state)
 	fedstate_close(f);
 }
 
-/* ---- a VFS that counts the syncs of peers.db's WAL ---- */
-
-struct cfile {
-	sqlite3_file base;
-	sqlite3_file *real;
-	bool wal;
-	char pad[7];
-};
-static sqlite3_vfs *vfs_real;
-static sqlite3_vfs vfs_count;
-static int wal_syncs;
-
-#define REAL(f) (((struct cfile *)(void *)(f))->real)
-#define RM(f) (REAL(f)->pMethods)
-
-static int c_close(sqlite3_file *f)
-{
-	return RM(f)->xClose(REAL(f));
-}
-static int c_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
-{
-	return RM(f)->xRead(REAL(f), b, n, o);
-}
-static int c_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
-{
-	return RM(f)->xWrite(REAL(f), b, n, o);
-}
-static int c_truncate(sqlite3_file *f, sqlite3_int64 n)
-{
-	return RM(f)->xTruncate(REAL(f), n);
-}
-static int c_sync(sqlite3_file *f, int flags)
-{
-	if (((struct cfile *)(void *)f)->wal)
-		__atomic_add_fetch(&wal_syncs, 1, __ATOMIC_SEQ_CST);
-	return RM(f)->xSync(REAL(f), flags);
-}
-static int c_size(sqlite3_file *f, sqlite3_int64 *n)
-{
-	return RM(f)->xFileSize(REAL(f), n);
-}
-static int c_lock(sqlite3_file *f, int l)
-{
-	return RM(f)->xLock(REAL(f), l);
-}
-static int c_unlock(sqlite3_file *f, int l)
-{
-	return RM(f)->xUnlock(REAL(f), l);
-}
-static int c_reserved(sqlite3_file *f, int *r)
-{
-	return RM(f)->xCheckReservedLock(REAL(f), r);
-}
-static int c_fcntl(sqlite3_file *f, int op, void *a)
-{
-	return RM(f)->xFileControl(REAL(f), op, a);
-}
-static int c_sector(sqlite3_file *f)
-{
-	return RM(f)->xSectorSize(REAL(f));
-}
-static int c_devchar(sqlite3_file *f)
-{
-	return RM(f)->xDeviceCharacteristics(REAL(f));
-}
-static int c_shmmap(sqlite3_file *f, int pg, int sz, int ext,
-		    void volatile **pp)
-{
-	return RM(f)->xShmMap(REAL(f), pg, sz, ext, pp);
-}
-static int c_shmlock(sqlite3_file *f, int off, int n, int flags)
-{
-	return RM(f)->xShmLock(REAL(f), off, n, flags);
-}
-static void c_shmbarrier(sqlite3_file *f)
-{
-	RM(f)->xShmBarrier(REAL(f));
-}
-static int c_shmunmap(sqlite3_file *f, int del)
-{
-	return RM(f)->xShmUnmap(REAL(f), del);
-}
-static int c_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp)
-{
-	return RM(f)->xFetch(REAL(f), o, n, pp);
-}
-static int c_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
-{
-	return RM(f)->xUnfetch(REAL(f), o, p);
-}
-
-static const sqlite3_io_methods c_methods = {
-    3,	       c_close,	 c_read,    c_write,	  c_truncate, c_sync,
-    c_size,    c_lock,	 c_unlock,  c_reserved,	  c_fcntl,    c_sector,
-    c_devchar, c_shmmap, c_shmlock, c_shmbarrier, c_shmunmap, c_fetch,
-    c_unfetch,
-};
-
-static int c_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags,
-		  int *out)
-{
-	(void)v;
-	struct cfile *c = (struct cfile *)(void *)f;
-	c->real = (sqlite3_file *)(void *)(c + 1);
-	size_t nl = name != NULL ? strlen(name) : 0;
-	c->wal = nl >= 12 && strcmp(name + nl - 12, "peers.db-wal") == 0;
-	int rc = vfs_real->xOpen(vfs_real, name, c->real, flags, out);
-	c->base.pMethods = c->real->pMethods != NULL ? &c_methods : NULL;
-	return rc;
-}
-
-static void count_syncs(bool on)
-{
-	if (on) {
-		vfs_real = sqlite3_vfs_find(NULL);
-		assert_non_null(vfs_real);
-		assert_true(vfs_real->iVersion >= 1);
-		vfs_count = *vfs_real;
-		vfs_count.zName = "strait-test-count";
-		vfs_count.szOsFile =
-		    (int)sizeof(struct cfile) + vfs_real->szOsFile;
-		vfs_count.xOpen = c_open;
-		assert_int_equal(sqlite3_vfs_register(&vfs_count, 1),
-				 SQLITE_OK);
-	} else {
-		sqlite3_vfs_unregister(&vfs_count);
-		sqlite3_vfs_register(vfs_real, 1);
-	}
-}
-
-static int syncs(void)
-{
-	return __atomic_load_n(&wal_syncs, __ATOMIC_SEQ_CST);
-}
-
 /*
  * Durability per write: decisions, deliveries, provenance and a health
  * row for a known identity do not wait for the disk; every other write
@@ -861,7 +727,8 @@ static int syncs(void)
 static void test_durability(void **state)
 {
 	(void)state;
-	count_syncs(true);
+	testvfs_count_syncs("peers.db-wal");
+	testvfs_use(true);
 	struct fedstate *f = open_state();
 	struct diag d;
 	uint64_t rel[1] = {3};
@@ -870,9 +737,9 @@ static void test_durability(void **state)
 	assert_int_equal(fed_health_get(f, "jp", &h), ST_OK);
 	snprintf(h.identity, sizeof(h.identity), "%s", ORIGIN_JP);
 
-	int n0 = syncs();
+	int n0 = testvfs_syncs();
 	assert_int_equal(fed_health_put(f, &h, &d), ST_OK); /* learnt */
-	int n1 = syncs();
+	int n1 = testvfs_syncs();
 	assert_true(n1 > n0);
 	assert_int_equal(fed_decided(f, "jp", INC_A, 3, rel, 1, &d), ST_OK);
 	assert_int_equal(
@@ -880,16 +747,16 @@ static void test_durability(void **state)
 	assert_int_equal(fed_prov_put(f, &p, 1, NULL, 0, &d), ST_OK);
 	h.sent = 1;
 	assert_int_equal(fed_health_put(f, &h, &d), ST_OK); /* a count */
-	assert_int_equal(syncs(), n1);
+	assert_int_equal(testvfs_syncs(), n1);
 	/* one autocommit write after the relaxed ones */
 	assert_int_equal(fed_catchup_set(f, "jp", "coll-1", T0, &d), ST_OK);
-	int n2 = syncs();
+	int n2 = testvfs_syncs();
 	assert_true(n2 > n1);
 	/* one transaction after a relaxed one */
 	assert_int_equal(fed_decided(f, "jp", INC_A, 4, NULL, 0, &d), ST_OK);
-	assert_int_equal(syncs(), n2);
+	assert_int_equal(testvfs_syncs(), n2);
 	assert_int_equal(fed_policy_reset(f, "jp", "", &d), ST_OK);
-	assert_true(syncs() > n2);
+	assert_true(testvfs_syncs() > n2);
 	fedstate_close(f);
 	/* all of it is in the file */
 	f = open_state();
@@ -900,7 +767,8 @@ static void test_durability(void **state)
 	assert_int_equal(fed_health_get(f, "jp", &h), ST_OK);
 	assert_true(h.sent == 1);
 	fedstate_close(f);
-	count_syncs(false);
+	testvfs_use(false);
+	testvfs_count_syncs(NULL);
 }
 
 static long long wal_bytes(void)
