@@ -171,6 +171,32 @@ int audit_open(const char *home, struct audit **out, struct diag *d)
 	return ST_OK;
 }
 
+int audit_set_max_bytes(struct audit *a, uint64_t bytes, struct diag *d)
+{
+	/* SQLite counts pages; its largest count stands for "no cap". */
+	char sql[96];
+	sqlite3_stmt *st = NULL;
+	uint64_t page = 4096;
+	pthread_mutex_lock(&a->mu);
+	if (sqlite3_prepare_v2(a->db, "PRAGMA page_size", -1, &st, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+		page = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	uint64_t pages = bytes / page;
+	if (bytes == 0 || pages > 4294967294ull)
+		pages = 4294967294ull;
+	if (pages < 1)
+		pages = 1;
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%llu",
+		 (unsigned long long)pages);
+	int rc = sqlite3_exec(a->db, sql, NULL, NULL, NULL) == SQLITE_OK
+		     ? ST_OK
+		     : sql_diag(a->db, d, a->path);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
 void audit_close(struct audit *a)
 {
 	if (a == NULL)

@@ -44,6 +44,10 @@ struct audit;
 int audit_open(const char *home, struct audit **out, struct diag *d);
 void audit_close(struct audit *a);
 
+/* Caps the log's size (bytes, rounded down to whole pages; 0: no cap):
+ * an append that would pass it fails as on a full disk (ST_EIO). */
+int audit_set_max_bytes(struct audit *a, uint64_t bytes, struct diag *d);
+
 /* Appends one event, durable when it returns; *seq (optional) gets its
  * number. kind: a short name ("login", "release", ...); actor: the
  * account or peer; detail: UTF-8 text, usually JSON. ST_EINVAL for a

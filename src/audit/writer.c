@@ -81,7 +81,7 @@ static int sign(struct audit_writer *w, struct diag *d)
 {
 	pthread_mutex_lock(&w->sign_mu);
 	pthread_mutex_lock(&w->mu);
-	bool due = w->unsigned_events;
+	bool due = w->unsigned_events && w->cfg.keys != NULL;
 	w->unsigned_events = false;
 	pthread_mutex_unlock(&w->mu);
 	int rc = ST_OK;

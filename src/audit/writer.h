@@ -43,7 +43,8 @@ typedef void (*audit_head_fn)(void *ctx, const struct audit_head *h);
 
 struct audit_writer_cfg {
 	struct audit *log;	     /* borrowed; outlives the writer */
-	const struct nodekeys *keys; /* borrowed; signs the heads */
+	const struct nodekeys *keys; /* borrowed; signs the heads (NULL: a
+				      node without a key signs none) */
 	unsigned head_interval_ms;   /* 0: 60000 */
 	audit_head_fn on_head;	     /* may be NULL */
 	void *on_head_ctx;

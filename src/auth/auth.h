@@ -176,8 +176,8 @@ int auth_user_list(struct auth *a, auth_account_fn fn, void *ctx);
  * Sets the account's grant on a collection (AUTH_ACCESS_NONE removes it).
  * The caller resolves aliases: collection_id is the TAXII id as stored.
  * Refused with ST_EINVAL: AUTH_ACCESS_WRITE alone (use AUTH_ACCESS_RW),
- * any write for an auditor, any grant for an admin (admins already have
- * everything). ST_ENOTFOUND for an unknown account.
+ * any write for an auditor or a liaison officer, any grant for an admin
+ * (admins already have everything). ST_ENOTFOUND for an unknown account.
  */
 int auth_grant_set(struct auth *a, const char *name, const char *collection_id,
 		   enum auth_access access, struct diag *d);
@@ -196,7 +196,8 @@ int auth_grant_list(struct auth *a, int64_t account_id, auth_grant_fn fn,
  * as can_read / can_write and what the handlers enforce. Disabled or
  * removed accounts get NONE. Admins get RW on every collection without a
  * grant; every other role gets exactly its grant (so peer accounts write
- * only where granted), except that auditors never write. What a reader
+ * only where granted), except that auditors and liaison officers never
+ * write. What a reader
  * then sees inside a collection is the release decision's (src/policy).
  */
 enum auth_access auth_access(struct auth *a, const struct auth_account *acct,

@@ -689,6 +689,14 @@ int auth_grant_set(struct auth *a, const char *name, const char *collection_id,
 			      "'%s' is an auditor: auditors never write", name);
 		goto out;
 	}
+	if ((access & AUTH_ACCESS_WRITE) && role == ROLE_LIAISON) {
+		rc = diag_set(d, ST_EINVAL,
+			      "'%s' is a liaison officer: it reads what its "
+			      "partner is given and writes to joint incidents, "
+			      "never to a collection",
+			      name);
+		goto out;
+	}
 	if (access == AUTH_ACCESS_NONE)
 		rc = run(a,
 			 "DELETE FROM grants WHERE account = ?1"

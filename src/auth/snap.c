@@ -528,8 +528,8 @@ enum auth_access auth_access(struct auth *a, const struct auth_account *acct,
 	const struct snap_grant *g = find_grant(x, collection_id);
 	if (g != NULL)
 		acc = (enum auth_access)g->access;
-	if (x->pub.role == ROLE_AUDITOR)
-		acc &= ~AUTH_ACCESS_WRITE;
+	if (x->pub.role == ROLE_AUDITOR || x->pub.role == ROLE_LIAISON)
+		acc &= ~AUTH_ACCESS_WRITE; /* even a grant written by hand */
 	if (x->pub.role == ROLE_METRICS)
 		acc = AUTH_ACCESS_NONE; /* even a grant written by hand */
 out:

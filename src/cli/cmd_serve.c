@@ -4,6 +4,7 @@
 #include "taxii/http.h"
 #include "taxii/taxii.h"
 #include "taxii/token.h"
+#include "audit/writer.h"
 #include "federation/fed.h"
 #include "federation/nodekey.h"
 #include "pattern/warninglist.h"
@@ -410,6 +411,18 @@ static int config_u64(const char *key, const char *text, uint64_t *out)
 	return CLI_OK;
 }
 
+/* The federation's view of the audit writer. */
+static int record_event(void *ctx, const char *kind, const char *actor,
+			const char *detail, bool wait)
+{
+	return audit_record(ctx, kind, actor, detail, wait);
+}
+
+static bool log_writable(void *ctx)
+{
+	return audit_writer_ok(ctx);
+}
+
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
 	struct serve_opts o;
@@ -449,6 +462,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct wl_set *wl = NULL;
 	struct nodekeys *nk = NULL;
 	struct fed *fed = NULL;
+	struct audit *alog = NULL;
+	struct audit_writer *aw = NULL;
 	struct rotator rot;
 	int status = CLI_USAGE;
 
@@ -501,6 +516,35 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		cli_fail(CLI_USAGE, "serve: node keys: %s", d.msg);
 		goto out;
 	}
+	/* The audit log: what peer and liaison accounts read is refused
+	 * when it cannot be recorded, so a node whose log cannot even be
+	 * opened does not start. */
+	if (audit_open(c->home, &alog, &d) != ST_OK) {
+		cli_fail(CLI_USAGE, "serve: audit log: %s", d.msg);
+		goto out;
+	}
+	uint64_t amax = 0;
+	if (config_u64("audit.max_mb", c->cfg.audit_max_mb, &amax) != CLI_OK)
+		goto out;
+	if (amax > ((uint64_t)1 << 24)) {
+		cli_fail(CLI_USAGE,
+			 "strait.yaml: audit.max_mb: %llu is more than "
+			 "16777216 (16 TiB)",
+			 (unsigned long long)amax);
+		goto out;
+	}
+	if (audit_set_max_bytes(alog, amax << 20, &d) != ST_OK) {
+		cli_fail(CLI_USAGE, "serve: audit log: %s", d.msg);
+		goto out;
+	}
+	struct audit_writer_cfg ac = {alog, krc == ST_OK ? nk : NULL, 0, NULL,
+				      NULL};
+	if (audit_writer_start(&ac, &aw, &d) != ST_OK) {
+		cli_fail(CLI_USAGE, "serve: audit log: %s", d.msg);
+		goto out;
+	}
+	tc.audit = aw;
+	tc.audit_log = alog;
 	if (krc == ST_ENOTFOUND || c->cfg.node_identity[0] == '\0') {
 		log_warn("serve",
 			 "this node has no %s: federation is off (strait "
@@ -518,6 +562,9 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		fc.country = c->cfg.node_country;
 		fc.default_tlp = def;
 		fc.senders = true;
+		fc.audit = record_event;
+		fc.audit_ok = log_writable;
+		fc.audit_ctx = aw;
 		if (config_u64("federation.disk_reserve_mb",
 			       c->cfg.fed_disk_reserve_mb,
 			       &fc.disk_reserve_mb) != CLI_OK ||
@@ -596,7 +643,9 @@ out:
 	rotator_watch(&rot, NULL);
 	rotator_stop(&rot);
 	http_server_free(srv);
-	fed_free(fed); /* senders stop before the store closes */
+	fed_free(fed);	       /* senders stop before the store closes */
+	audit_writer_stop(aw); /* after the last event: signs a head */
+	audit_close(alog);
 	taxii_free(tx);
 	nodekeys_free(nk);
 	wl_set_free(wl);

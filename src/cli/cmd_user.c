@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 #include "auth/auth.h"
+#include "federation/peers.h"
 #include "common/json.h"
 
 #include <errno.h>
@@ -41,7 +42,11 @@ static const char user_usage[] =
     "  --role ROLE        admin, analyst, reader, peer, liaison, auditor\n"
     "                     or metrics (a scraper: /metrics and health "
     "only)\n"
-    "  --org ORG          the account's organisation (default: node.org)\n"
+    "  --org ORG          the account's organisation (default: node.org);\n"
+    "                     for a liaison officer, the partner node it comes\n"
+    "                     from (a peer's name): it sees exactly what the\n"
+    "                     release decision gives that partner, reads only,\n"
+    "                     and every read it makes is audited\n"
     "  --password-stdin   read a password (12 bytes or more) from stdin,\n"
     "                     enabling HTTP Basic; the trailing newline is "
     "dropped\n"
@@ -126,6 +131,34 @@ static void show_token(const char *name, char token[AUTH_TOKEN_MAX])
 	sodium_memzero(token, AUTH_TOKEN_MAX);
 }
 
+/* Whether org names a registered peer (CLI_OK) or the reason it cannot
+ * be a liaison officer's partner. */
+static int liaison_partner(struct cli *c, const char *org)
+{
+	if (org == NULL)
+		return cli_fail(CLI_USAGE,
+				"user add: a liaison officer needs --org PEER, "
+				"the partner node it comes from (strait peer "
+				"list)");
+	struct peers *p = NULL;
+	struct peer one;
+	struct diag d;
+	int rc = peers_open(c->home, &p, &d);
+	if (rc == ST_OK)
+		rc = peers_get(p, org, &one, &d);
+	peers_close(p);
+	if (rc == ST_ENOTFOUND)
+		return cli_fail(CLI_USAGE,
+				"user add: --org '%s': no partner node of that "
+				"name is registered here (strait peer add %s "
+				"... first): a liaison officer sees what that "
+				"partner is given",
+				org, org);
+	if (rc != ST_OK)
+		return cli_fail(CLI_USAGE, "user add: partners: %s", d.msg);
+	return CLI_OK;
+}
+
 static int user_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -184,6 +217,10 @@ static int user_add(struct cli *c, int argc, char **argv)
 		return cli_fail(CLI_USAGE,
 				"user add: an organisation is 1 to %d bytes",
 				AUTH_ORG_MAX);
+	/* A liaison officer sees what the release decision gives its
+	 * partner: --org names that partner, as registered here. */
+	if (role == ROLE_LIAISON && (rc = liaison_partner(c, org)) != CLI_OK)
+		return rc;
 	pw[0] = '\0';
 	if (with_pw && (rc = read_password(pw, sizeof(pw))) != CLI_OK)
 		goto out;

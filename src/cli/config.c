@@ -42,6 +42,9 @@ const struct config_key config_keys[] = {
     KEY("federation.max_response_mb", fed_max_response_mb, "64",
 	"largest response read from a partner (a page of objects, a "
 	"status), in MiB"),
+    KEY("audit.max_mb", audit_max_mb, "0",
+	"largest size of the audit log (MiB; 0: no cap): when it is full, "
+	"reads and pushes of partner and liaison accounts are refused"),
     {NULL, 0, 0, NULL, NULL},
 };
 

@@ -49,6 +49,15 @@ struct fed_config {
 	 * home's file system, and objects per partner per minute. */
 	uint64_t disk_reserve_mb;
 	uint64_t peer_objects_per_min;
+	/* The audit log (NULL: nothing recorded). A push taken by a partner
+	 * is recorded ("release", queued), and so is each decided stretch
+	 * with versions withheld ("release.decide"); while audit_ok says the
+	 * log cannot be written, no batch is posted (fail closed: the
+	 * senders wait and retry). */
+	int (*audit)(void *ctx, const char *kind, const char *actor,
+		     const char *detail, bool wait);
+	bool (*audit_ok)(void *ctx);
+	void *audit_ctx;
 };
 
 /* Opens the federation state; starts the senders when cfg->senders. */

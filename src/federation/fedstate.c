@@ -152,8 +152,8 @@ static const struct sql_migration migrations[] = {
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
-static const char *const sent_paths[] = {"push", "catch-up", "taxii", "stream",
-					 "export"};
+static const char *const sent_paths[] = {"push",   "catch-up", "taxii",
+					 "stream", "export",   "liaison"};
 
 /* ---- checks of what callers hand in ---- */
 
@@ -1232,8 +1232,8 @@ static int check_path(const char *path, struct diag *d)
 		if (strcmp(path, sent_paths[i]) == 0)
 			return ST_OK;
 	return diag_set(d, ST_EINVAL,
-			"release path '%.20s': push, catch-up, taxii, stream "
-			"or export",
+			"release path '%.20s': push, catch-up, taxii, stream, "
+			"export or liaison",
 			path != NULL ? path : "");
 }
 
@@ -1252,48 +1252,18 @@ static int check_items(const struct fed_sent_item *items, size_t n,
 	return ST_OK;
 }
 
-static int cmp_line(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The hex SHA-256 of the items' "id|version\n" lines, sorted bytewise.
- * Made for every batch a node sends, so without printf. */
+/* The digest of a release (see hash_versions_hex). */
 static int digest(const struct fed_sent_item *items, size_t n, char hex[65],
 		  struct diag *d)
 {
-	size_t each = STIX_ID_MAX + TS_BUFSZ + 2;
-	char **lines = calloc(n > 0 ? n : 1, sizeof(*lines));
-	char *text = malloc((n > 0 ? n : 1) * each);
-	char *all = malloc((n > 0 ? n : 1) * each);
-	int rc = ST_OK;
-	if (lines == NULL || text == NULL || all == NULL) {
-		rc = diag_set(d, ST_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *p = lines[i] = text + i * each;
-		size_t il = strlen(items[i].id); /* < STIX_ID_MAX: checked */
-		memcpy(p, items[i].id, il);
-		p[il] = '|';
-		ts_format(items[i].version, p + il + 1);
-		size_t tl = strlen(p + il + 1);
-		p[il + 1 + tl] = '\n';
-		p[il + 2 + tl] = '\0';
-	}
-	qsort(lines, n, sizeof(*lines), cmp_line);
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(lines[i]);
-		memcpy(all + len, lines[i], l);
-		len += l;
-	}
-	hash_sha256_hex(all, len, hex);
-out:
-	free(lines);
-	free(text);
-	free(all);
-	return rc;
+	struct hash_version *v = malloc((n > 0 ? n : 1) * sizeof(*v));
+	if (v == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct hash_version){items[i].id, items[i].version};
+	int rc = hash_versions_hex(v, n, hex);
+	free(v);
+	return rc == ST_OK ? ST_OK : diag_set(d, rc, "out of memory");
 }
 
 /* Records one release (inside the caller's transaction). */

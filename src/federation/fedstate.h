@@ -171,7 +171,8 @@ int fed_queue_depth(struct fedstate *f, const char *peer,
  * cursor to cursor and records the release (time, path, number of
  * versions and the SHA-256 of the sorted "id|version\n" lines, version as
  * a STIX timestamp) for `strait peer sent`. path is "push", "catch-up",
- * "taxii", "stream" or "export".
+ * "taxii", "stream", "export" or "liaison" (read by the partner's liaison
+ * officer here).
  */
 struct fed_sent_item {
 	uint64_t seq;

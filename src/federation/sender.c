@@ -28,6 +28,7 @@
 #include "federation/attest.h"
 
 #include "common/arena.h"
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/split.h"
@@ -614,6 +615,17 @@ static int decide(struct fed_sender *s, size_t limit, uint64_t *read,
 		log_error("federation", "peer %s: %s", s->name, d.msg);
 		return rc;
 	}
+	if (f->cfg.audit != NULL && nrel < s->drows.n) {
+		char actor[PEER_NAME_MAX + 8], detail[256];
+		snprintf(actor, sizeof(actor), "peer:%s", s->name);
+		snprintf(detail, sizeof(detail),
+			 "{\"after_seq\":%llu,\"through_seq\":%llu,"
+			 "\"released\":%zu,\"withheld\":%zu}",
+			 (unsigned long long)cur, (unsigned long long)last,
+			 nrel, s->drows.n - nrel);
+		f->cfg.audit(f->cfg.audit_ctx, "release.decide", actor, detail,
+			     false);
+	}
 	*read = last - cur;
 	*released = nrel;
 	*full = s->drows.n >= limit;
@@ -818,6 +830,43 @@ static void *post_main(void *arg)
 
 /* What the partner answered to p: the cursor moves over it after a 202.
  * ST_OK, or ST_EIO (the partner refused or could not be reached). */
+/* Records a push the partner took (queued: the release record in
+ * peers.db is written at once; this is the audit log's copy). */
+static void audit_push(struct fed_sender *s, const struct push *p)
+{
+	struct fed *f = s->f;
+	if (f->cfg.audit == NULL)
+		return;
+	char hex[65], actor[PEER_NAME_MAX + 8];
+	struct hash_version *v = malloc((p->nsel ? p->nsel : 1) * sizeof(*v));
+	if (v == NULL) {
+		log_error("federation",
+			  "peer %s: out of memory: a push of %zu "
+			  "versions is not in the audit log",
+			  s->name, p->nsel);
+		return;
+	}
+	for (size_t i = 0; i < p->nsel; i++)
+		v[i] =
+		    (struct hash_version){p->items[i].id, p->items[i].version};
+	int hrc = hash_versions_hex(v, p->nsel, hex);
+	free(v);
+	if (hrc != ST_OK) {
+		log_error("federation",
+			  "peer %s: out of memory: a push of %zu "
+			  "versions is not in the audit log",
+			  s->name, p->nsel);
+		return;
+	}
+	snprintf(actor, sizeof(actor), "peer:%s", s->name);
+	char detail[256];
+	snprintf(detail, sizeof(detail),
+		 "{\"path\":\"push\",\"versions\":%zu,\"through_seq\":%llu,"
+		 "\"digest\":\"%s\"}",
+		 p->nsel, (unsigned long long)p->upto, hex);
+	f->cfg.audit(f->cfg.audit_ctx, "release", actor, detail, false);
+}
+
 static int complete(struct fed_sender *s, struct push *p)
 {
 	struct fed *f = s->f;
@@ -839,6 +888,7 @@ static int complete(struct fed_sender *s, struct push *p)
 			log_error("federation", "peer %s: %s", s->name, d.msg);
 			return rc;
 		}
+		audit_push(s, p);
 		atomic_fetch_add(&f->pushed, p->nsel);
 		atomic_fetch_add(&f->push_batches, 1);
 		health_ok(s, p->nsel);
@@ -897,6 +947,15 @@ static int deliver(struct fed_sender *s, uint64_t *moved)
 				if (!s->connected || s->c.inbox[0] == '\0' ||
 				    !p->open) {
 					rc = ST_EIO; /* not reachable yet */
+					stop = true;
+					break;
+				}
+				if (f->cfg.audit_ok != NULL &&
+				    !f->cfg.audit_ok(f->cfg.audit_ctx)) {
+					health_error(s, "the audit log cannot "
+							"be written: pushes "
+							"wait for it");
+					rc = ST_EIO;
 					stop = true;
 					break;
 				}
@@ -1160,6 +1219,12 @@ static int catchup(struct fed_sender *s)
 	uint64_t got = 0;
 	double t0 = time_mono();
 	int rc = ST_OK;
+	/* What arrives may be quarantined, and quarantines are recorded: as
+	 * for a partner's push, nothing is taken while the log cannot be
+	 * written. */
+	if (s->f->cfg.audit_ok != NULL &&
+	    !s->f->cfg.audit_ok(s->f->cfg.audit_ctx))
+		return ST_EIO;
 	for (size_t i = 0; i < s->c.nreadable && rc == ST_OK; i++)
 		rc = catchup_collection(s, s->c.readable[i], dc.cid, &got);
 	if (got > 0)

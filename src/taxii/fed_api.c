@@ -8,6 +8,8 @@
  */
 #include "taxii/taxii_int.h"
 
+#include "audit/writer.h"
+
 #include "common/log.h"
 #include "common/uuid.h"
 
@@ -88,6 +90,39 @@ static void detail(struct jw *w, const struct fed_result *r)
 	jw_obj_close(w);
 }
 
+/* Records what a post put in quarantine: the versions and why (queued:
+ * quarantine holds them whatever the log says). */
+static void audit_quarantine(struct taxii *t, const struct auth_account *a,
+			     const struct fed_result *res, size_t n)
+{
+	size_t q = 0;
+	for (size_t i = 0; i < n; i++)
+		q += res[i].outcome == FED_QUARANTINED;
+	if (q == 0)
+		return;
+	struct buf b = BUF_INIT(AUDIT_DETAIL_MAX);
+	struct jw w;
+	jw_init(&w, &b);
+	jw_obj_open(&w);
+	jw_key(&w, "quarantined");
+	jw_int(&w, (int64_t)q);
+	jw_key(&w, "versions");
+	jw_arr_open(&w);
+	/* the first ones, with their reasons, as far as the detail holds */
+	for (size_t i = 0, k = 0; i < n && k < 64; i++)
+		if (res[i].outcome == FED_QUARANTINED) {
+			detail(&w, &res[i]);
+			k++;
+		}
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	char actor[AUDIT_ACTOR_MAX + 1];
+	taxii_actor(a, actor, sizeof(actor));
+	if (jw_finish(&w) == ST_OK)
+		audit_record(t->cfg.audit, "quarantine", actor, b.data, false);
+	buf_free(&b);
+}
+
 int taxii_fed_post(struct http_request *req, struct http_response *resp,
 		   const struct store_collection *c,
 		   const struct fed_elem *elems, size_t n)
@@ -96,6 +131,14 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 	const struct auth_account *a = acct_of(req);
 	struct diag d;
 	unsigned retry = 0;
+	/* Quarantines are recorded: a post the log could not record is not
+	 * taken (the partner retries). */
+	if (!audit_writer_ok(t->cfg.audit)) {
+		resp->retry_after_s = 5;
+		return http_error(resp, 503, "Service Unavailable",
+				  "the audit log cannot be written now; try "
+				  "again later");
+	}
 	int arc = fed_admit(t->cfg.fed, a->name, n, &retry, &d);
 	if (arc != ST_OK) {
 		resp->retry_after_s = retry;
@@ -135,6 +178,7 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 		else
 			bad++;
 	}
+	audit_quarantine(t, a, res, n);
 	/* Attestations count as successes (kept, or, when refused,
 	 * quarantined with the objects they would cover). */
 	struct buf okb = BUF_INIT((size_t)1 << 28),
@@ -161,13 +205,16 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 /* Pages served to a partner                                            */
 /* ------------------------------------------------------------------ */
 
-void taxii_fed_page_init(struct taxii_fed_page *p, const char *peer,
-			 const char *path, bool attest)
+void taxii_fed_page_init(struct taxii_fed_page *p, const struct taxii *t,
+			 const struct auth_account *acct, const char *path,
+			 const char *coll, bool attest)
 {
 	memset(p, 0, sizeof(*p));
-	p->peer = peer;
+	p->acct = acct;
+	p->peer = taxii_partner_view(t, acct);
 	p->path = path;
-	p->attest = attest;
+	p->coll = coll;
+	p->attest = attest && acct->role == ROLE_PEER;
 	buf_init(&p->bytes, (size_t)256 << 20);
 }
 
@@ -211,10 +258,11 @@ static int add_raw(void *ctx, const char *json, size_t len)
 	return ST_OK;
 }
 
-int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
+int taxii_fed_page_finish(struct taxii_fed_page *p, struct taxii *t,
 			  struct jw *w, struct diag *d)
 {
-	if (p->peer == NULL || p->n == 0)
+	struct fed *fed = t->cfg.fed;
+	if (p->peer == NULL)
 		return ST_OK;
 	for (size_t i = 0; i < p->n; i++) {
 		p->items[i].id = p->bytes.data + (uintptr_t)p->items[i].id;
@@ -224,12 +272,19 @@ int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
 			? p->bytes.data + (uintptr_t)p->items[i].prov
 			: NULL;
 	}
-	int rc = ST_OK;
+	/* Recorded first: a read the log cannot hold is not served. */
+	int rc =
+	    taxii_audit_read(t, p->acct, p->path, p->coll, p->items, p->n, d);
+	if (rc != ST_OK || p->n == 0)
+		return rc;
 	if (p->attest)
 		rc = fed_page_attestations(fed, p->peer, p->items, p->n,
 					   add_raw, w, d);
 	if (rc == ST_OK)
-		fed_record_release(fed, p->peer, p->path, p->items, p->n);
+		fed_record_release(fed, p->peer,
+				   p->acct->role == ROLE_LIAISON ? "liaison"
+								 : p->path,
+				   p->items, p->n);
 	return rc;
 }
 

@@ -397,7 +397,8 @@ struct sub {
 	struct http_server *srv;
 	struct auth_account acct; /* a copy: the request's goes first */
 	struct audience aud;
-	bool peer; /* a partner node's account: what was released to it */
+	const char *peer; /* a peer or liaison account: the partner whose
+			     release decision it sees (taxii_partner_view) */
 	struct taxii_fed_page rec; /* a partner's events of one scan, to be
 				      recorded as released on "stream" */
 	char coll_id[37];
@@ -488,7 +489,7 @@ static bool sub_allowed(struct sub *s)
 	if (!(auth_access(a, &s->acct, s->coll_id) & AUTH_ACCESS_READ))
 		return false;
 	auth_audience(&s->acct, s->t->node_org, &s->aud);
-	s->peer = s->t->cfg.fed != NULL && s->acct.role == ROLE_PEER;
+	s->peer = taxii_partner_view(s->t, &s->acct);
 	return true;
 }
 
@@ -569,8 +570,8 @@ static int take_row(void *ctx, const struct store_row *row)
 static bool sub_visible(void *ctx, const struct store_row *row)
 {
 	const struct sub *s = ctx;
-	if (s->peer)
-		return fed_peer_visible(s->t->cfg.fed, s->acct.name, row);
+	if (s->peer != NULL)
+		return fed_peer_visible(s->t->cfg.fed, s->peer, row);
 	return taxii_visible((void *)&s->aud, row);
 }
 
@@ -616,8 +617,8 @@ static int sub_scan_page(struct sub *s)
 	/* A partner's rows are visible once its sender decided them: wait
 	 * (briefly) for the decisions to reach what is committed, so that
 	 * the scan does not pass rows not decided yet. */
-	if (s->peer)
-		fed_wait_decided(s->t->cfg.fed, s->acct.name,
+	if (s->peer != NULL)
+		fed_wait_decided(s->t->cfg.fed, s->peer,
 				 store_last_seq(s->t->cfg.store), 2000);
 	if (s->direct || s->t->scache == NULL) {
 		s->direct = false;
@@ -677,17 +678,23 @@ static int sub_scan_page(struct sub *s)
 	return ST_OK;
 }
 
-/* One scan; what it gives a partner's account is recorded as released
- * to that partner (path "stream"), like every other way out. */
+/* One scan; what it gives a peer or liaison account is recorded in the
+ * audit log and as released to the partner (path "stream"), like every
+ * other way out. When the audit log cannot record it, nothing of the scan
+ * is sent and the stream ends. */
 static int sub_scan(struct sub *s)
 {
 	struct diag d;
-	taxii_fed_page_init(&s->rec, s->peer ? s->acct.name : NULL, "stream",
+	size_t before = s->out.len;
+	taxii_fed_page_init(&s->rec, s->t, &s->acct, "stream", s->coll_id,
 			    false);
 	int rc = sub_scan_page(s);
-	if (s->rec.peer != NULL && s->rec.n > 0 &&
-	    taxii_fed_page_finish(&s->rec, s->t->cfg.fed, NULL, &d) != ST_OK)
-		log_warn("stream", "recording a release: %s", d.msg);
+	if (rc == ST_OK && s->rec.peer != NULL && s->rec.n > 0 &&
+	    (rc = taxii_fed_page_finish(&s->rec, s->t, NULL, &d)) != ST_OK) {
+		log_warn("stream", "%s: %s", s->acct.name, d.msg);
+		s->out.len = before;
+		s->big.on = false;
+	}
 	taxii_fed_page_free(&s->rec);
 	return rc;
 }
@@ -903,7 +910,7 @@ int taxii_h_stream(struct http_request *req, struct http_response *resp)
 		return http_error(resp, 503, NULL, NULL);
 	}
 	auth_audience(&s->acct, t->node_org, &s->aud);
-	s->peer = t->cfg.fed != NULL && s->acct.role == ROLE_PEER;
+	s->peer = taxii_partner_view(t, &s->acct);
 	s->gen = auth_generation(t->cfg.auth);
 	s->cap = t->cfg.stream_buffer;
 	/* The cap is soft for one event's head and for what a line break

@@ -150,6 +150,7 @@ int taxii_authenticate(struct http_request *req, struct http_response *resp)
 	if (rc != ST_OK) {
 		wait = auth_throttle_failure(t->cfg.throttle, req->client_addr,
 					     user, cert_ok);
+		taxii_audit_login_failed(t, req, user, basic_form, wait);
 		if (wait > 0)
 			rc = too_many(resp, wait);
 		else
@@ -158,6 +159,7 @@ int taxii_authenticate(struct http_request *req, struct http_response *resp)
 	}
 	auth_throttle_success(t->cfg.throttle, req->client_addr, user);
 	sodium_memzero(basic, sizeof(basic));
+	taxii_audit_login(t, req, acct);
 	if (acct->role == ROLE_PEER && t->cfg.fed != NULL)
 		fed_peer_contact(t->cfg.fed, acct->name);
 	http_request_set_account(req, acct, acct->name);
@@ -262,7 +264,7 @@ bool taxii_visible(void *ctx, const struct store_row *row)
 /* The release decision for the requesting account. */
 struct viewer {
 	struct audience aud;
-	struct fed *fed;  /* a partner node's account: */
+	struct fed *fed;  /* a peer or liaison account: */
 	const char *peer; /* what was released to that partner */
 };
 
@@ -279,7 +281,7 @@ static void viewer_init(struct http_request *req, struct viewer *v)
 	const struct auth_account *a = account_of(req);
 	auth_audience(a, ctx_of(req)->node_org, &v->aud);
 	v->fed = ctx_of(req)->cfg.fed;
-	v->peer = v->fed != NULL && a->role == ROLE_PEER ? a->name : NULL;
+	v->peer = taxii_partner_view(ctx_of(req), a);
 }
 
 static void date_headers(struct http_response *resp,
@@ -791,7 +793,7 @@ static int page(struct http_request *req, struct http_response *resp,
 			 : resp->body.max / 2;
 	struct page_out o = {
 	    &w, kind == PAGE_MANIFEST, kind == PAGE_VERSIONS, cap, 0, NULL};
-	taxii_fed_page_init(&fp, v.peer, "taxii",
+	taxii_fed_page_init(&fp, t, account_of(req), "taxii", c.id,
 			    kind == PAGE_OBJECTS || kind == PAGE_OBJECT);
 	if (v.peer != NULL)
 		o.fp = &fp;
@@ -838,10 +840,11 @@ static int page(struct http_request *req, struct http_response *resp,
 		http_error_from(resp, rc, d.msg);
 		goto out;
 	}
-	/* What a partner reads goes with its attestations, and is
-	 * recorded as released on this path. */
+	/* What a partner or its liaison reads is audited (or refused), goes
+	 * with its attestations (a partner node), and is recorded as
+	 * released. */
 	if (o.fp != NULL &&
-	    (rc = taxii_fed_page_finish(&fp, t->cfg.fed, &w, &d)) != ST_OK) {
+	    (rc = taxii_fed_page_finish(&fp, t, &w, &d)) != ST_OK) {
 		http_error_from(resp, rc, d.msg);
 		goto out;
 	}
@@ -1286,6 +1289,8 @@ static const struct http_route route_table[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "node"},
     {HTTP_GET, "/api/v1/peers/", taxii_h_peers,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "peers"},
+    {HTTP_GET, "/api/v1/audit/", taxii_h_audit,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "audit"},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) <= TAXII_MAX_ROUTES,
@@ -1349,9 +1354,11 @@ int taxii_new(const struct taxii_config *cfg, struct taxii **out,
 	t->n_routes = n;
 	t->metrics = metrics_new(t->routes, t->n_routes);
 	t->scache = stream_cache_new();
-	if (t->metrics == NULL || t->scache == NULL) {
+	if (t->metrics == NULL || t->scache == NULL ||
+	    taxii_logins_init(t) != ST_OK) {
 		metrics_free(t->metrics);
 		stream_cache_free(t->scache);
+		taxii_logins_free(t);
 		free(t);
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	}
@@ -1373,6 +1380,7 @@ void taxii_free(struct taxii *t)
 	stream_cache_free(t->scache);
 	match_engine_free(t->match);
 	pthread_mutex_destroy(&t->match_mu);
+	taxii_logins_free(t);
 	free(t);
 }
 

@@ -58,11 +58,19 @@ struct taxii_config {
 	 * peer) post through it (attestations, quarantine) and read what
 	 * was released to their node; GET /api/v1/node and /api/v1/peers. */
 	struct fed *fed;
+	/* The audit log (borrowed, may be NULL: then peer and liaison
+	 * accounts read nothing, since their reads cannot be recorded):
+	 * logins, refused credentials, reads by peer and liaison accounts;
+	 * GET /api/v1/audit reads audit_log. */
+	struct audit_writer *audit;
+	struct audit *audit_log;
 };
 
 struct taxii;
 struct wl_set;
 struct fed;
+struct audit;
+struct audit_writer;
 
 /* Copies cfg (the pointers are borrowed and must outlive the taxii). */
 int taxii_new(const struct taxii_config *cfg, struct taxii **out,

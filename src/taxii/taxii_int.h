@@ -44,6 +44,9 @@ struct taxii {
 	struct match_engine *match;
 	double match_refreshed; /* time_mono() of the last refresh */
 	char node_identity[128];
+	/* Logins recorded in the audit log (audit_api.c). */
+	pthread_mutex_t logins_mu;
+	struct login_seen *logins;
 };
 
 /* ---- Glue from taxii.c -------------------------------------------------- */
@@ -58,6 +61,40 @@ int taxii_collection_for(struct http_request *req, struct http_response *resp,
 			 enum auth_access *access);
 /* The release decision as a store_visible_fn; ctx is a struct audience. */
 bool taxii_visible(void *ctx, const struct store_row *row);
+
+/* ---- The audit log and partner views (audit_api.c) ---------------------- */
+
+/* Credentials whose last login record is remembered. */
+#define TAXII_LOGIN_SLOTS 1024
+int taxii_logins_init(struct taxii *t);
+void taxii_logins_free(struct taxii *t);
+
+/*
+ * Whose release decision governs what the account sees: a peer account
+ * sees what the decision gives its partner node (the peer of the same
+ * name), a liaison officer what it gives the partner named by the
+ * account's organisation; both through the same materialised decision.
+ * NULL for every other account (the local rules apply) and on a node
+ * without federation (then peer and liaison accounts see nothing: their
+ * role ceiling admits nothing).
+ */
+const char *taxii_partner_view(const struct taxii *t,
+			       const struct auth_account *a);
+/* "role:name", the actor of the account's audit events. */
+void taxii_actor(const struct auth_account *a, char *out, size_t cap);
+/* Queued login records (see audit_api.c). */
+void taxii_audit_login(struct taxii *t, const struct http_request *req,
+		       const struct auth_account *a);
+void taxii_audit_login_failed(struct taxii *t, const struct http_request *req,
+			      const char *user, bool basic, unsigned blocked_s);
+/* Records a read of n versions by a peer or liaison account and waits
+ * for the disk. ST_OK, or ST_ECLOSED with d saying the read is refused. */
+int taxii_audit_read(struct taxii *t, const struct auth_account *a,
+		     const char *path, const char *coll_id,
+		     const struct fed_page_item *items, size_t n,
+		     struct diag *d);
+/* GET /api/v1/audit (audit_api.c). */
+int taxii_h_audit(struct http_request *req, struct http_response *resp);
 
 /* ---- Handlers in their own files ---------------------------------------- */
 
@@ -92,23 +129,36 @@ int taxii_fed_post(struct http_request *req, struct http_response *resp,
 		   const struct store_collection *c,
 		   const struct fed_elem *elems, size_t n);
 
-/* The rows of a page served to a partner: recorded as released on the
- * "taxii" path and, for object pages, followed by their attestations. */
+/*
+ * The rows of a page served to a peer or liaison account: the read is
+ * recorded in the audit log (and refused when it cannot be), the rows are
+ * recorded as released to the partner, and a peer's object pages are
+ * followed by their attestations.
+ */
 struct taxii_fed_page {
-	const char *peer; /* NULL: not a partner's page */
-	const char *path; /* recorded as released on: "taxii", "stream" */
+	const struct auth_account *acct; /* the reader */
+	const char *peer; /* the partner whose view it is; NULL: another
+			     account's page, nothing to record */
+	const char *path; /* "taxii", "stream" (the audit's), and the
+			     release record's: that, or "liaison" */
+	const char *coll; /* the collection's id */
 	bool attest;
 	struct fed_page_item *items;
 	size_t n, cap;
 	struct buf bytes; /* ids and bodies of the items */
 };
-void taxii_fed_page_init(struct taxii_fed_page *p, const char *peer,
-			 const char *path, bool attest);
+/* acct: the account reading (any role: only peer and liaison accounts
+ * are recorded); attest: a peer's object page gets attestations. */
+void taxii_fed_page_init(struct taxii_fed_page *p, const struct taxii *t,
+			 const struct auth_account *acct, const char *path,
+			 const char *coll, bool attest);
 /* Inside the store's callback: copies the row (no I/O). */
 int taxii_fed_page_add(struct taxii_fed_page *p, const struct store_row *row);
-/* After the page: appends the attestations to the objects array of w and
- * records the release. */
-int taxii_fed_page_finish(struct taxii_fed_page *p, struct fed *fed,
+/* After the page: records the read in the audit log (ST_ECLOSED when it
+ * cannot: the caller then refuses it), appends the attestations to the
+ * objects array of w (may be NULL without attestations) and records the
+ * release. A no-op when p->peer is NULL. */
+int taxii_fed_page_finish(struct taxii_fed_page *p, struct taxii *t,
 			  struct jw *w, struct diag *d);
 void taxii_fed_page_free(struct taxii_fed_page *p);
 

@@ -19,7 +19,7 @@ def tamper(node, sql):
 
 
 def changes(node):
-    node.run("user", "add", "alice", "--role", "liaison", "--org", "NISC",
+    node.run("user", "add", "alice", "--role", "reader", "--org", "NISC",
              check=0)
     node.run("user", "disable", "alice", check=0)
     node.run("peer", "add", "jp", "--url", "http://127.0.0.1:9/taxii2/",
@@ -48,7 +48,7 @@ def test_changes_recorded_and_verified(node):
     assert [e["seq"] for e in events] == [1, 2, 3, 4]
     assert all(e["actor"].startswith("cli:") for e in events)
     assert json.loads(events[0]["detail"]) == {
-        "name": "alice", "role": "liaison", "org": "NISC"}
+        "name": "alice", "role": "reader", "org": "NISC"}
     assert json.loads(events[2]["detail"])["peer"] == "jp"
     assert all(len(e["hash"]) == 64 for e in events)
     last = node.run("audit", "tail", "-n", "1", "--json", check=0).json()

@@ -1310,6 +1310,19 @@ def check_partner(w, P, versions, body_key, decision, bad, streams, rnd):
                     versions, decision)
         except PathError as e:
             report.append("taxii to %s: %s" % (where, e))
+        # the partner's liaison officer at KR: the same decision
+        lt = kr.tokens["liaison-" + P.name]
+        try:
+            objs = read_objects(kr, cid, lt, rnd)
+            given += objs
+            compare(report, "taxii objects to liaison of %s" % where,
+                    [key_of_body(o, body_key) for o in objs], want_c[alias],
+                    versions, decision)
+            compare(report, "taxii manifest to liaison of %s" % where,
+                    read_manifest(kr, cid, lt, rnd), want_c[alias],
+                    versions, decision)
+        except PathError as e:
+            report.append("taxii to liaison of %s: %s" % (where, e))
         # each object and its versions: every id KR holds in the
         # collection, and a few it holds elsewhere or not at all
         ids = sorted({v.id for v in versions.values() if alias in v.colls})
@@ -1338,12 +1351,14 @@ def check_partner(w, P, versions, body_key, decision, bad, streams, rnd):
                 want_c[alias], versions, decision)
         compare(report, "taxii versions to %s" % where, got_v,
                 want_c[alias], versions, decision)
-        ev = streams[(P.name, alias)]
-        if isinstance(ev, Exception):
-            report.append("stream to %s: %s" % (where, ev))
-        else:
+        for reader in (P.name, "liaison-" + P.name):
+            ev = streams[(reader, alias)]
+            if isinstance(ev, Exception):
+                report.append("stream to %s of %s: %s" % (reader, where,
+                                                          ev))
+                continue
             given += ev
-            compare(report, "stream to %s" % where,
+            compare(report, "stream to %s of %s" % (reader, where),
                     [key_of_body(o, body_key) for o in ev], want_c[alias],
                     versions, decision)
         ex_objs = kr.export_bodies("--for", P.name, "--collection", alias)
@@ -1378,7 +1393,8 @@ def read_streams(w):
         except Exception as e:  # reported by check_partner
             out[(name, alias)] = e
     threads = [threading.Thread(target=one, args=(n, a), daemon=True)
-               for n in ("jp", "us") for a in ("default", "second")]
+               for n in ("jp", "us", "liaison-jp", "liaison-us")
+               for a in ("default", "second")]
     for t in threads:
         t.start()
     return threads, out
@@ -1409,6 +1425,13 @@ def test_release_e2e(world, tmp_path, capsys):
                     for n in ("jp", "us")}
         NAME_OF.update({w.nodes[n].identity: n for n in NODES})
         report = check_arrivals(w, versions)
+        # a liaison officer of each partner, working at KR, reads what
+        # the release decision gives that partner
+        kr = w.nodes["kr"]
+        for n in ("jp", "us"):
+            kr.add_account("liaison-" + n, "liaison", n)
+            for alias in ("default", "second"):
+                kr.cli("collection", "grant", alias, "liaison-" + n, "read")
         threads, streams = read_streams(w)
         stats = []
         model = Model(versions)

@@ -342,13 +342,19 @@ def marked(srv, node):
     r = c.post(objects_url(node.coll), envelope(list(objs.values())))
     assert r.json()["success_count"] == 6, r.text
     users = {}
+    # a partner registered without a policy: it is given nothing, and so
+    # neither is its liaison officer (a node without federation would
+    # show the same)
+    node.run("peer", "add", "jp-node", "--url", "http://127.0.0.1:9/taxii2/",
+             "--key", "A" * 43, "--token", "-", stdin="t" * 40 + "\n",
+             check=0)
     for name, role, org in (("own-reader", "reader", None),
                             ("own-analyst", "analyst", None),
                             ("ext-reader", "reader", "PARTNER"),
                             ("ext-analyst", "analyst", "PARTNER"),
                             ("ext-admin", "admin", "PARTNER"),
                             ("peer", "peer", "JP-NODE"),
-                            ("liaison", "liaison", "JP-NODE"),
+                            ("liaison", "liaison", "jp-node"),
                             ("auditor", "auditor", None)):
         users[name] = Client(srv, add_user(node, name, role, org=org))
         if role != "admin":
@@ -435,7 +441,10 @@ def test_delete_matrix(srv, node, marked):
     assert users["own-reader"].delete(path).status_code == 403  # read only
     grant(node, users["peer"], node.coll, "peer", "write")
     assert users["peer"].delete(path).status_code == 403  # never peers
-    grant(node, users["liaison"], node.coll, "liaison", "write")
+    # a liaison officer is never given write access, and never deletes
+    r = node.run("collection", "grant", node.coll, "liaison", "write",
+                 check=2)
+    assert "is a liaison officer" in r.err
     assert users["liaison"].delete(path).status_code == 403
     grant(node, users["ext-reader"], node.coll, "ext-reader", "write")
     # a writer that cannot see the object gets 404, nothing is removed

@@ -98,10 +98,28 @@ def test_org_defaults_to_node_org(tmp_path):
     n = Node(tmp_path / "h")
     n.run("init", "--name", "NCSC", "--org", "NCSC Korea", check=0)
     add(n, "alice", "--role", "analyst")
-    add(n, "jp", "--role", "liaison", "--org", "NISC Japan")
+    add(n, "jp", "--role", "reader", "--org", "NISC Japan")
     u = users(n)
     assert u["alice"]["org"] == "NCSC Korea"
     assert u["jp"]["org"] == "NISC Japan"
+
+
+def test_liaison_names_a_registered_partner(tmp_path):
+    """A liaison officer's --org is the partner node it comes from: it
+    is required, and must name a registered peer."""
+    n = Node(tmp_path / "h")
+    n.run("init", "--name", "NCSC", "--org", "NCSC Korea", check=0)
+    r = n.run("user", "add", "kim", "--role", "liaison", check=2)
+    assert "a liaison officer needs --org PEER" in r.err
+    r = n.run("user", "add", "kim", "--role", "liaison", "--org", "jp",
+              check=2)
+    assert "--org 'jp': no partner node of that name" in r.err
+    assert "kim" not in users(n)
+    n.run("peer", "add", "jp", "--url", "http://127.0.0.1:9/taxii2/",
+          "--key", "A" * 43, "--token", "-", stdin="t" * 40 + "\n", check=0)
+    add(n, "kim", "--role", "liaison", "--org", "jp")
+    assert users(n)["kim"]["org"] == "jp"
+    assert users(n)["kim"]["role"] == "liaison"
 
 
 @pytest.mark.parametrize("args,status,message", [

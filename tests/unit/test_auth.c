@@ -535,8 +535,9 @@ static const struct grant_case {
      false},
     {ROLE_LIAISON, AUTH_ACCESS_READ, ST_OK, AUTH_ACCESS_READ, AUTH_ACCESS_NONE,
      false},
-    {ROLE_LIAISON, AUTH_ACCESS_RW, ST_OK, AUTH_ACCESS_RW, AUTH_ACCESS_NONE,
-     false},
+    /* a liaison officer reads; it writes to joint incidents only */
+    {ROLE_LIAISON, AUTH_ACCESS_RW, ST_EINVAL, AUTH_ACCESS_NONE,
+     AUTH_ACCESS_NONE, false},
     {ROLE_AUDITOR, AUTH_ACCESS_READ, ST_OK, AUTH_ACCESS_READ, AUTH_ACCESS_NONE,
      false},
     {ROLE_AUDITOR, AUTH_ACCESS_RW, ST_EINVAL, AUTH_ACCESS_NONE,

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/err.h"
+#include "common/hash.h"
 #include "common/hex.h"
 #include "common/time.h"
 #include "common/uuid.h"
@@ -352,6 +353,34 @@ static void test_hex_digit(void **state)
 	    ST_EINVAL);
 }
 
+/* The digest of a set of versions: the sorted lines, whatever the order
+ * they are given in (the value is sha256sum of the two lines, versions with six
+ * fractional digits as ts_format writes them). */
+static void test_hash_versions(void **state)
+{
+	(void)state;
+	st_time t1 = 0, t2 = 0;
+	assert_int_equal(ts_parse("2026-01-01T00:00:00.000Z", 24, &t1, NULL),
+			 ST_OK);
+	assert_int_equal(ts_parse("2026-01-02T00:00:00.000Z", 24, &t2, NULL),
+			 ST_OK);
+	const char *a = "indicator--00000000-0000-4000-8000-000000000001";
+	const char *b = "indicator--00000000-0000-4000-8000-000000000002";
+	struct hash_version v1[] = {{a, t1}, {b, t2}},
+			    v2[] = {{b, t2}, {a, t1}};
+	char h1[65], h2[65], h0[65];
+	assert_int_equal(hash_versions_hex(v1, 2, h1), ST_OK);
+	assert_int_equal(hash_versions_hex(v2, 2, h2), ST_OK);
+	assert_string_equal(h1,
+			    "2ccceddbb1493f717efa1ba5c479488f8dff7ad3364b9c9a"
+			    "ca1e476e5a7d6455");
+	assert_string_equal(h1, h2);
+	assert_int_equal(hash_versions_hex(v1, 0, h0), ST_OK);
+	assert_string_equal(h0,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
+			    "a495991b7852b855");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(test_uuid_v4),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_wake),
+	    cmocka_unit_test(test_hash_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
