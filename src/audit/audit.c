@@ -376,6 +376,37 @@ int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,
 	return rc;
 }
 
+int audit_last_head(struct audit *a, struct audit_head *out, struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&a->mu);
+	int rc = ST_OK;
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT seq, hash, at, key_id, sig FROM heads"
+			       " ORDER BY seq DESC, at DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_diag(a->db, d, a->path);
+	} else if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = diag_set(d, ST_ENOTFOUND, "audit: no signed head yet");
+	} else if (sqlite3_column_bytes(st, 1) != AUDIT_HASH_BYTES ||
+		   sqlite3_column_bytes(st, 4) != NODEKEY_SIG_BYTES) {
+		rc =
+		    diag_set(d, ST_ESTORE, "%s: a head is unreadable", a->path);
+	} else {
+		out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(out->hash, sqlite3_column_blob(st, 1), AUDIT_HASH_BYTES);
+		out->at = sqlite3_column_int64(st, 2);
+		const char *kid = (const char *)sqlite3_column_text(st, 3);
+		snprintf(out->key_id, sizeof(out->key_id), "%s",
+			 kid != NULL ? kid : "");
+		memcpy(out->sig, sqlite3_column_blob(st, 4), NODEKEY_SIG_BYTES);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
 int audit_tail(struct audit *a, uint64_t n, audit_event_fn fn, void *ctx,
 	       struct diag *d)
 {
@@ -433,14 +464,18 @@ static void fault(struct audit_report *r, uint64_t seq, const char *fmt, ...)
 }
 
 /* Whether the head's signature is good by the key it names. */
+bool audit_head_verify(const struct audit_head *h,
+		       const uint8_t pk[NODEKEY_PUB_BYTES])
+{
+	uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
+	head_message(h, m);
+	return nodekey_verify(pk, m, sizeof(m), h->sig);
+}
+
 static bool head_signed(const struct nodekeys *keys, const struct audit_head *h)
 {
 	const struct nodekey_pub *k = nodekeys_find(keys, h->key_id);
-	if (k == NULL)
-		return false;
-	uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
-	head_message(h, m);
-	return nodekey_verify(k->pk, m, sizeof(m), h->sig);
+	return k != NULL && audit_head_verify(h, k->pk);
 }
 
 /* The hash the log holds for event seq, into out; false when the log has

@@ -87,6 +87,13 @@ struct audit_head {
 int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,
 		    struct audit_head *out, struct diag *d);
 
+/* The newest signed head (by seq, then time). ST_ENOTFOUND when none. */
+int audit_last_head(struct audit *a, struct audit_head *out, struct diag *d);
+/* Whether h's signature is good under pk (a node's Ed25519 key): how a
+ * partner checks a head before keeping it as a witness. */
+bool audit_head_verify(const struct audit_head *h,
+		       const uint8_t pk[NODEKEY_PUB_BYTES]);
+
 /* One event, as read back. */
 struct audit_event {
 	uint64_t seq;

@@ -28,6 +28,7 @@ struct config {
 	char fed_peer_objects_per_min[24]; /* each partner's quota */
 	char fed_max_response_mb[24];	   /* what we read from a partner */
 	char audit_max_mb[24];		   /* the audit log's cap, 0: none */
+	char audit_head_interval_s[24];	   /* heads signed this often */
 };
 
 /* One entry of the config table: YAML key, field, size, meaning. */

@@ -6,7 +6,10 @@
 #include "audit/audit.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "federation/fed.h"
+#include "federation/fedstate.h"
 #include "federation/nodekey.h"
+#include "federation/peers.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -17,7 +20,7 @@
 
 static const char audit_usage[] =
     "usage: strait audit tail [-n N] [--json]\n"
-    "       strait audit verify [--json]\n"
+    "       strait audit verify [--local] [--json]\n"
     "\n"
     "The audit log (<home>/audit.db) records security-relevant events,\n"
     "each linked to the one before by SHA-256, with heads signed by the\n"
@@ -26,10 +29,15 @@ static const char audit_usage[] =
     "tail: the last N events (default 20), oldest first: seq, time, kind,\n"
     "actor and detail (with --json, also each event's hash).\n"
     "\n"
-    "verify: recomputes the chain and checks the signed heads. Exit 0 when\n"
-    "the log is sound; 1, naming the first fault and the event where it\n"
-    "is, when an event was edited, deleted or reordered, the tail was cut\n"
-    "or a signature is bad; 2 when the log cannot be read.\n";
+    "verify: recomputes the chain and checks the signed heads, the node's\n"
+    "own and those each partner keeps for it (asked over the network, as\n"
+    "the node's sender would; --local: the node's own only). A partner's\n"
+    "heads show a rewrite signed again with the node's key, and a tail cut\n"
+    "together with its heads. Exit 0 when the log is sound (a partner not\n"
+    "reached is named, and its heads are not compared); 1, naming the\n"
+    "first fault and the event where it is, when an event was edited,\n"
+    "deleted or reordered, the tail was cut or a signature is bad; 2 when\n"
+    "the log cannot be read.\n";
 
 static int help(int argc, char **argv)
 {
@@ -149,12 +157,107 @@ static int cmd_tail(struct cli *c, int argc, char **argv)
 	return rc == ST_OK ? CLI_OK : cli_fail(CLI_USAGE, "audit tail: output");
 }
 
+/* What each partner keeps for us. */
+struct witness_set {
+	struct audit_head *heads;
+	size_t n;
+	struct peer_heads {
+		char name[PEER_NAME_MAX];
+		size_t heads;
+		char error[256]; /* "" when reached */
+	} * peers;
+	size_t npeers, cap;
+	const char *home;
+};
+
+static int fetch_peer(void *ctx, const struct peer *p)
+{
+	struct witness_set *ws = ctx;
+	if (ws->npeers == ws->cap) {
+		size_t nc = ws->cap ? ws->cap * 2 : 8;
+		struct peer_heads *g = realloc(ws->peers, nc * sizeof(*g));
+		if (g == NULL)
+			return ST_ENOMEM;
+		ws->peers = g;
+		ws->cap = nc;
+	}
+	struct peer_heads *ph = &ws->peers[ws->npeers++];
+	memset(ph, 0, sizeof(*ph));
+	snprintf(ph->name, sizeof(ph->name), "%s", p->name);
+	struct fed_witness *v = NULL;
+	size_t n = 0;
+	struct diag d;
+	if (fed_witness_fetch(ws->home, p->name, &v, &n, &d) != ST_OK) {
+		snprintf(ph->error, sizeof(ph->error), "%s", d.msg);
+		return ST_OK;
+	}
+	struct audit_head *g = realloc(ws->heads, (ws->n + n + 1) * sizeof(*g));
+	if (g == NULL) {
+		free(v);
+		return ST_ENOMEM;
+	}
+	ws->heads = g;
+	for (size_t i = 0; i < n; i++) {
+		struct audit_head *h = &ws->heads[ws->n++];
+		memset(h, 0, sizeof(*h));
+		h->seq = v[i].seq;
+		memcpy(h->hash, v[i].hash, sizeof(h->hash));
+		h->at = v[i].at;
+		snprintf(h->key_id, sizeof(h->key_id), "%s", v[i].key_id);
+		memcpy(h->sig, v[i].sig, sizeof(h->sig));
+	}
+	ph->heads = n;
+	free(v);
+	return ST_OK;
+}
+
+/* Asks every registered partner for the heads it keeps for us. */
+static int fetch_witnesses(struct cli *c, struct witness_set *ws)
+{
+	struct peers *p = NULL;
+	struct diag d;
+	struct stat sb;
+	ws->home = c->home;
+	if (stat(cli_path(c, "peers.db"), &sb) != 0)
+		return CLI_OK; /* no partner yet */
+	if (peers_open(c->home, &p, &d) != ST_OK)
+		return cli_fail(CLI_USAGE, "audit verify: partners: %s", d.msg);
+	int rc = peers_list(p, fetch_peer, ws, &d);
+	peers_close(p);
+	if (rc != ST_OK)
+		return cli_fail(CLI_USAGE, "audit verify: partners: %s",
+				rc == ST_ENOMEM ? "out of memory" : d.msg);
+	return CLI_OK;
+}
+
+static void witnesses_json(struct jw *w, const struct witness_set *ws)
+{
+	jw_key(w, "witnesses");
+	jw_arr_open(w);
+	for (size_t i = 0; i < ws->npeers; i++) {
+		jw_obj_open(w);
+		jw_key(w, "peer");
+		jw_str(w, ws->peers[i].name);
+		jw_key(w, "heads");
+		jw_int(w, (int64_t)ws->peers[i].heads);
+		jw_key(w, "error");
+		if (ws->peers[i].error[0])
+			jw_str(w, ws->peers[i].error);
+		else
+			jw_null(w);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+}
+
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, local = false;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[i], "--local") == 0)
+			local = true;
 		else
 			return cli_fail(CLI_USAGE,
 					"audit verify: unexpected '%s' (see "
@@ -172,12 +275,24 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 		return cli_fail(CLI_USAGE, "audit verify: the node's keys: %s",
 				d.msg);
 	}
+	struct witness_set ws;
+	memset(&ws, 0, sizeof(ws));
+	if (!local && (rc = fetch_witnesses(c, &ws)) != CLI_OK) {
+		audit_close(a);
+		nodekeys_free(keys);
+		free(ws.heads);
+		free(ws.peers);
+		return rc;
+	}
 	struct audit_report r;
-	rc = audit_verify(a, keys, NULL, 0, &r, &d);
+	rc = audit_verify(a, keys, ws.heads, ws.n, &r, &d);
 	audit_close(a);
 	nodekeys_free(keys);
-	if (rc != ST_OK)
+	if (rc != ST_OK) {
+		free(ws.heads);
+		free(ws.peers);
 		return cli_fail(CLI_USAGE, "audit verify: %s", d.msg);
+	}
 	if (json) {
 		struct buf out = BUF_INIT(1 << 16);
 		struct jw w;
@@ -199,18 +314,34 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 			jw_null(&w);
 		else
 			jw_str(&w, r.fault);
+		witnesses_json(&w, &ws);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
 			printf("%s\n", out.data);
 		buf_free(&out);
-	} else if (r.ok) {
-		printf("audit log sound: %llu events, %llu signed heads "
-		       "checked\n",
-		       (unsigned long long)r.events,
-		       (unsigned long long)r.heads);
 	} else {
-		fprintf(stderr, "strait: audit log tampered: %s\n", r.fault);
+		if (r.ok)
+			printf(
+			    "audit log sound: %llu events, %llu signed heads "
+			    "checked\n",
+			    (unsigned long long)r.events,
+			    (unsigned long long)r.heads);
+		else
+			fprintf(stderr, "strait: audit log tampered: %s\n",
+				r.fault);
+		for (size_t i = 0; i < ws.npeers; i++)
+			if (ws.peers[i].error[0])
+				fprintf(stderr,
+					"strait: warning: partner %s not "
+					"reached, its heads not compared: "
+					"%s\n",
+					ws.peers[i].name, ws.peers[i].error);
+			else
+				printf("  partner %s keeps %zu heads\n",
+				       ws.peers[i].name, ws.peers[i].heads);
 	}
+	free(ws.heads);
+	free(ws.peers);
 	return r.ok ? CLI_OK : CLI_PARTIAL;
 }
 

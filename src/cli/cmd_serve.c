@@ -6,12 +6,14 @@
 #include "taxii/token.h"
 #include "audit/writer.h"
 #include "federation/fed.h"
+#include "federation/fedstate.h"
 #include "federation/nodekey.h"
 #include "pattern/warninglist.h"
 
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -411,6 +413,31 @@ static int config_u64(const char *key, const char *text, uint64_t *out)
 	return CLI_OK;
 }
 
+/* Where the audit writer's signed heads go: to the partners, through the
+ * federation (set once it runs). */
+struct head_sink {
+	_Atomic(struct fed *) fed;
+};
+
+static void witness_of(const struct audit_head *h, struct fed_witness *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->seq = h->seq;
+	memcpy(w->hash, h->hash, sizeof(w->hash));
+	w->at = h->at;
+	snprintf(w->key_id, sizeof(w->key_id), "%s", h->key_id);
+	memcpy(w->sig, h->sig, sizeof(w->sig));
+}
+
+static void head_signed(void *ctx, const struct audit_head *h)
+{
+	struct head_sink *k = ctx;
+	struct fed *f = atomic_load(&k->fed);
+	struct fed_witness w;
+	witness_of(h, &w);
+	fed_publish_head(f, &w);
+}
+
 /* The federation's view of the audit writer. */
 static int record_event(void *ctx, const char *kind, const char *actor,
 			const char *detail, bool wait)
@@ -464,10 +491,12 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct fed *fed = NULL;
 	struct audit *alog = NULL;
 	struct audit_writer *aw = NULL;
+	struct head_sink sink;
 	struct rotator rot;
 	int status = CLI_USAGE;
 
 	memset(&rot, 0, sizeof(rot));
+	atomic_init(&sink.fed, NULL);
 	auth = auth_open(cli_path(c, "auth.db"), true, &err, &d);
 	if (auth == NULL) {
 		cli_fail(CLI_USAGE, "serve: accounts: %s", d.msg);
@@ -523,9 +552,18 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		cli_fail(CLI_USAGE, "serve: audit log: %s", d.msg);
 		goto out;
 	}
-	uint64_t amax = 0;
-	if (config_u64("audit.max_mb", c->cfg.audit_max_mb, &amax) != CLI_OK)
+	uint64_t amax = 0, head_s = 0;
+	if (config_u64("audit.max_mb", c->cfg.audit_max_mb, &amax) != CLI_OK ||
+	    config_u64("audit.head_interval_s", c->cfg.audit_head_interval_s,
+		       &head_s) != CLI_OK)
 		goto out;
+	if (head_s < 1 || head_s > 86400) {
+		cli_fail(CLI_USAGE,
+			 "strait.yaml: audit.head_interval_s: %llu is not "
+			 "between 1 and 86400",
+			 (unsigned long long)head_s);
+		goto out;
+	}
 	if (amax > ((uint64_t)1 << 24)) {
 		cli_fail(CLI_USAGE,
 			 "strait.yaml: audit.max_mb: %llu is more than "
@@ -537,8 +575,9 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		cli_fail(CLI_USAGE, "serve: audit log: %s", d.msg);
 		goto out;
 	}
-	struct audit_writer_cfg ac = {alog, krc == ST_OK ? nk : NULL, 0, NULL,
-				      NULL};
+	struct audit_writer_cfg ac = {alog, krc == ST_OK ? nk : NULL,
+				      (unsigned)head_s * 1000, head_signed,
+				      &sink};
 	if (audit_writer_start(&ac, &aw, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: audit log: %s", d.msg);
 		goto out;
@@ -587,6 +626,15 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 		tc.fed = fed;
+		/* Partners keep our heads: the newest one goes out now,
+		 * the next ones as the writer signs them. */
+		atomic_store(&sink.fed, fed);
+		struct audit_head last;
+		if (audit_last_head(alog, &last, NULL) == ST_OK) {
+			struct fed_witness w;
+			witness_of(&last, &w);
+			fed_publish_head(fed, &w);
+		}
 	}
 	if (thr == NULL || taxii_new(&tc, &tx, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s",
@@ -643,6 +691,7 @@ out:
 	rotator_watch(&rot, NULL);
 	rotator_stop(&rot);
 	http_server_free(srv);
+	atomic_store(&sink.fed, NULL);
 	fed_free(fed);	       /* senders stop before the store closes */
 	audit_writer_stop(aw); /* after the last event: signs a head */
 	audit_close(alog);

@@ -45,6 +45,9 @@ const struct config_key config_keys[] = {
     KEY("audit.max_mb", audit_max_mb, "0",
 	"largest size of the audit log (MiB; 0: no cap): when it is full, "
 	"reads and pushes of partner and liaison accounts are refused"),
+    KEY("audit.head_interval_s", audit_head_interval_s, "60",
+	"how often strait serve signs the audit log's head (when events "
+	"were added) and publishes it to the partners, in seconds"),
     {NULL, 0, 0, NULL, NULL},
 };
 

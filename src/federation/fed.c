@@ -32,6 +32,7 @@ int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d)
 	pthread_mutex_init(&f->peers_mu, NULL);
 	pthread_mutex_init(&f->senders_mu, NULL);
 	pthread_mutex_init(&f->quota_mu, NULL);
+	pthread_mutex_init(&f->head_mu, NULL);
 	int rc = fedstate_open(cfg->home, &f->state, d);
 	if (rc == ST_OK)
 		rc = peers_open(cfg->home, &f->peers, d);
@@ -72,6 +73,7 @@ void fed_free(struct fed *f)
 	pthread_mutex_destroy(&f->peers_mu);
 	pthread_mutex_destroy(&f->senders_mu);
 	pthread_mutex_destroy(&f->quota_mu);
+	pthread_mutex_destroy(&f->head_mu);
 	free(f->buckets);
 	free(f);
 }

@@ -60,6 +60,32 @@ struct fed_config {
 	void *audit_ctx;
 };
 
+/* ---- audit witnesses ---- */
+
+struct fed_witness; /* fedstate.h */
+struct json_val;
+struct jw;
+/* Hands our newest signed audit head to every sender, which publishes it
+ * to its partner (POST /api/v1/audit/witness/; a partner that is a plain
+ * TAXII server answers 404 and is not asked again until it reconnects). */
+void fed_publish_head(struct fed *f, const struct fed_witness *h);
+/* A head as JSON, the form partners exchange:
+ * {"seq":N,"hash":HEX64,"at":TIMESTAMP,"key_id":HEX16,"sig":HEX128}. */
+void fed_witness_json(struct jw *w, const struct fed_witness *h);
+/* The key a registered peer is known by here. ST_ENOTFOUND otherwise. */
+int fed_peer_key(struct fed *f, const char *peer, uint8_t pk[32],
+		 char key_id[17]);
+/* Reads that form back, every field checked. ST_OK or ST_EINVAL naming
+ * the field. */
+int fed_witness_parse(const struct json_val *v, struct fed_witness *out,
+		      struct diag *d);
+/* The heads of our audit log that peer keeps for us: GET
+ * /api/v1/audit/witness/ on the partner, with the token held for it.
+ * *out is malloc'd (the caller frees). ST_ENOTFOUND: no such peer;
+ * ST_EIO: the partner could not be asked, with d saying why. */
+int fed_witness_fetch(const char *home, const char *peer,
+		      struct fed_witness **out, size_t *n, struct diag *d);
+
 /* Opens the federation state; starts the senders when cfg->senders. */
 int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d);
 /* Stops the senders (finishing nothing half-way: cursors only move after

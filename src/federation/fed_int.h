@@ -36,6 +36,10 @@ struct fed {
 	atomic_uint_fast64_t pushed; /* versions delivered */
 	atomic_uint_fast64_t push_batches;
 	atomic_uint_fast64_t caught_up; /* versions fetched by catch-up */
+	/* our newest audit head, for the senders to publish (witness.c) */
+	pthread_mutex_t head_mu;
+	struct fed_witness head;
+	uint64_t head_gen; /* 0: none yet */
 	/* quotas: a token bucket per partner */
 	pthread_mutex_t quota_mu;
 	struct fed_bucket *buckets;

@@ -149,6 +149,11 @@ static const struct sql_migration migrations[] = {
 	" sent INTEGER NOT NULL, received INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE policy_hash(peer TEXT PRIMARY KEY,"
 	" hash TEXT NOT NULL) WITHOUT ROWID;"},
+    /* Heads of partners' audit logs, kept as witnesses for them. */
+    {2, "CREATE TABLE witness(peer TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" hash BLOB NOT NULL, at INTEGER NOT NULL, key_id TEXT NOT NULL,"
+	" sig BLOB NOT NULL, received INTEGER NOT NULL,"
+	" PRIMARY KEY(peer, seq, at)) WITHOUT ROWID;"},
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -2281,5 +2286,112 @@ int fed_prov_decode(const void *bytes, size_t len, struct fed_prov *out)
 		fed_prov_free(out);
 		return ST_ESTORE;
 	}
+	return ST_OK;
+}
+
+/* ---- audit witnesses ---- */
+
+int fed_witness_put(struct fedstate *f, const char *peer,
+		    const struct fed_witness *w, struct diag *d)
+{
+	if (f == NULL || w == NULL)
+		return diag_set(d, ST_EINVAL, "fed_witness_put: NULL");
+	int rc;
+	if ((rc = check_peer(peer, d)) != ST_OK ||
+	    (rc = check_text(w->key_id, sizeof(w->key_id), false, "key id",
+			     d)) != ST_OK)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&f->mu);
+	if ((rc = exec(f, "BEGIN IMMEDIATE", d)) == ST_OK) {
+		rc = prep(f,
+			  "INSERT OR IGNORE INTO witness(peer, seq, hash, at,"
+			  " key_id, sig, received) VALUES(?1, ?2, ?3, ?4, ?5,"
+			  " ?6, ?7)",
+			  &st, d);
+		if (rc == ST_OK) {
+			sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (int64_t)w->seq);
+			sqlite3_bind_blob(st, 3, w->hash, sizeof(w->hash),
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, w->at);
+			sqlite3_bind_text(st, 5, w->key_id, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 6, w->sig, sizeof(w->sig),
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(st, 7, time_now());
+			rc = step_done(f, st, "witness", d);
+		}
+		unprep(f, st);
+		st = NULL;
+		/* the newest FED_WITNESS_KEEP of each partner */
+		if (rc == ST_OK)
+			rc = prep(f,
+				  "DELETE FROM witness WHERE peer = ?1 AND"
+				  " (seq, at) NOT IN (SELECT seq, at FROM"
+				  " witness WHERE peer = ?1 ORDER BY seq DESC,"
+				  " at DESC LIMIT ?2)",
+				  &st, d);
+		if (rc == ST_OK) {
+			sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, FED_WITNESS_KEEP);
+			rc = step_done(f, st, "witness", d);
+		}
+		unprep(f, st);
+		rc = end_tx(f, rc, d);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int fed_witness_list(struct fedstate *f, const char *peer,
+		     struct fed_witness **out, size_t *n, struct diag *d)
+{
+	*out = NULL;
+	*n = 0;
+	if (f == NULL)
+		return diag_set(d, ST_EINVAL, "fed_witness_list: NULL");
+	int rc = check_peer(peer, d);
+	if (rc != ST_OK)
+		return rc;
+	struct fed_witness *v = malloc(FED_WITNESS_KEEP * sizeof(*v));
+	if (v == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	sqlite3_stmt *st = NULL;
+	size_t k = 0;
+	pthread_mutex_lock(&f->mu);
+	rc = prep(f,
+		  "SELECT seq, hash, at, key_id, sig FROM witness"
+		  " WHERE peer = ?1 ORDER BY seq, at LIMIT ?2",
+		  &st, d);
+	if (rc == ST_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, FED_WITNESS_KEEP);
+		int src;
+		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			struct fed_witness *w = &v[k];
+			memset(w, 0, sizeof(*w));
+			w->seq = (uint64_t)sqlite3_column_int64(st, 0);
+			w->at = sqlite3_column_int64(st, 2);
+			copy_col(w->key_id, sizeof(w->key_id), st, 3);
+			if (sqlite3_column_bytes(st, 1) != sizeof(w->hash) ||
+			    sqlite3_column_bytes(st, 4) != sizeof(w->sig))
+				continue; /* not ours to trust: skip it */
+			memcpy(w->hash, sqlite3_column_blob(st, 1),
+			       sizeof(w->hash));
+			memcpy(w->sig, sqlite3_column_blob(st, 4),
+			       sizeof(w->sig));
+			k++;
+		}
+		if (src != SQLITE_DONE)
+			rc = sql_diag(f->db, d, "witness");
+	}
+	unprep(f, st);
+	pthread_mutex_unlock(&f->mu);
+	if (rc != ST_OK) {
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = k;
 	return ST_OK;
 }

@@ -341,4 +341,22 @@ int fed_forget_peer(struct fedstate *f, const char *peer, struct diag *d);
  * policy hash. Provenance and attestations stay: they describe versions
  * in the store (which stay foreign), not the partnership. */
 
+/* ---- audit witnesses: heads of a partner's audit log, kept for it ---- */
+
+#define FED_WITNESS_KEEP 10000 /* per partner, the newest by seq */
+struct fed_witness {
+	uint64_t seq;	     /* the last event the head covers */
+	uint8_t hash[32];    /* that event's hash */
+	st_time at;	     /* when the partner signed it */
+	char key_id[16 + 1]; /* the partner's key that signed it */
+	uint8_t sig[64];     /* Ed25519 */
+};
+/* Keeps a head a partner published (its signature checked by the
+ * caller); the same (seq, at) twice is kept once. */
+int fed_witness_put(struct fedstate *f, const char *peer,
+		    const struct fed_witness *w, struct diag *d);
+/* The heads kept for peer, by seq: *out (malloc'd, the caller frees). */
+int fed_witness_list(struct fedstate *f, const char *peer,
+		     struct fed_witness **out, size_t *n, struct diag *d);
+
 #endif

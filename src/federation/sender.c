@@ -153,6 +153,9 @@ struct fed_sender {
 	char direct_of[STIX_ID_MAX];
 	char (*direct)[STIX_ID_MAX];
 	size_t ndirect;
+	/* Our audit heads published to the partner (fed_publish_head). */
+	uint64_t head_sent; /* the generation it holds */
+	double head_retry;  /* time_mono() before which not to retry */
 };
 
 /* ------------------------------------------------------------------ */
@@ -1281,6 +1284,8 @@ static int connect_peer(struct fed_sender *s)
 	}
 	s->connected = true;
 	s->catchup_due = true;
+	s->head_sent = 0; /* published again: it may have come back new */
+	s->head_retry = 0;
 	return ST_OK;
 }
 
@@ -1396,6 +1401,52 @@ static void wait_decided(struct fed_sender *s, uint64_t gen, unsigned ms)
 	pthread_mutex_unlock(&s->dmu);
 }
 
+/* Publishes our newest audit head to the partner, which keeps it as a
+ * witness. A partner without the endpoint (a plain TAXII server: 404) is
+ * not asked again until this sender reconnects; other failures are tried
+ * again after HEAD_RETRY_S. */
+#define HEAD_RETRY_S 5.0
+static void publish_head(struct fed_sender *s)
+{
+	struct fed *f = s->f;
+	pthread_mutex_lock(&f->head_mu);
+	uint64_t gen = f->head_gen;
+	struct fed_witness h = f->head;
+	pthread_mutex_unlock(&f->head_mu);
+	if (gen == 0 || gen == s->head_sent || time_mono() < s->head_retry)
+		return;
+	struct buf b = BUF_INIT(1024);
+	struct jw w;
+	struct diag d;
+	jw_init(&w, &b);
+	fed_witness_json(&w, &h);
+	char url[sizeof(s->c.origin) + 32];
+	snprintf(url, sizeof(url), "%s/api/v1/audit/witness/", s->c.origin);
+	int rc = jw_finish(&w);
+	if (rc == ST_OK)
+		rc = fc_request(&s->c, "POST", url, b.data, b.len, 4096,
+				&s->resp, &d);
+	long st = rc == ST_OK ? s->resp.status : 0;
+	if (st == 201 || st == 200) {
+		s->head_sent = gen;
+	} else if (st == 404) {
+		s->head_sent = gen;
+		log_info("federation",
+			 "peer %s does not keep audit heads (HTTP 404)",
+			 s->name);
+	} else {
+		s->head_retry = time_mono() + HEAD_RETRY_S;
+		log_warn("federation",
+			 "peer %s: publishing audit head %llu: %s", s->name,
+			 (unsigned long long)h.seq,
+			 rc != ST_OK ? d.msg : "refused");
+		if (rc == ST_OK && s->resp.body.data != NULL)
+			log_warn("federation", "peer %s: HTTP %ld: %.200s",
+				 s->name, st, s->resp.body.data);
+	}
+	buf_free(&b);
+}
+
 static void *sender_main(void *arg)
 {
 	struct fed_sender *s = arg;
@@ -1456,6 +1507,7 @@ static void *sender_main(void *arg)
 			if (!pushing && catchup(s) != ST_OK)
 				s->connected = false;
 		}
+		publish_head(s);
 		pthread_mutex_lock(&s->dmu);
 		uint64_t gen = s->decided_gen;
 		pthread_mutex_unlock(&s->dmu);

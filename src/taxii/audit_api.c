@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "federation/fed.h"
+#include "federation/fedstate.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -274,4 +275,105 @@ int taxii_h_audit(struct http_request *req, struct http_response *resp)
 	resp->status = 200;
 	resp->content_type = "application/json";
 	return ST_OK;
+}
+
+/* ---- audit heads kept for partners ------------------------------------- */
+
+#define WITNESS_BODY_MAX 4096
+
+static int witness_post(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	const struct auth_account *a = req->account;
+	struct diag d;
+	if (req->body_len > WITNESS_BODY_MAX)
+		return http_error(resp, 413, NULL,
+				  "a head is a few hundred "
+				  "bytes");
+	struct json_doc *doc = json_doc_new();
+	if (doc == NULL)
+		return http_error_from(resp, ST_ENOMEM, NULL);
+	const struct json_val *root;
+	struct fed_witness w;
+	int rc = json_parse(doc, req->body ? req->body : "",
+			    req->body ? req->body_len : 0, 0, NULL, &root, &d);
+	if (rc == ST_OK)
+		rc = fed_witness_parse(root, &w, &d);
+	json_doc_free(doc);
+	if (rc != ST_OK)
+		return http_error(resp, 400, "Bad head", d.msg);
+	uint8_t pk[32];
+	char kid[17];
+	if (fed_peer_key(t->cfg.fed, a->name, pk, kid) != ST_OK)
+		return http_error(resp, 403, "Forbidden",
+				  "this account is not linked to a partner "
+				  "node");
+	struct audit_head h;
+	memset(&h, 0, sizeof(h));
+	h.seq = w.seq;
+	memcpy(h.hash, w.hash, sizeof(h.hash));
+	h.at = w.at;
+	memcpy(h.key_id, w.key_id, sizeof(h.key_id));
+	memcpy(h.sig, w.sig, sizeof(h.sig));
+	if (strcmp(w.key_id, kid) != 0 || !audit_head_verify(&h, pk)) {
+		log_warn("audit", "a head from %s refused: %s", a->name,
+			 strcmp(w.key_id, kid) != 0
+			     ? "signed with a key this node does not know it by"
+			     : "bad signature");
+		return http_error(resp, 422, "Head refused",
+				  strcmp(w.key_id, kid) != 0
+				      ? "signed with a key this node does not "
+					"know the partner by"
+				      : "the signature does not verify");
+	}
+	rc = fed_witness_put(fed_state(t->cfg.fed), a->name, &w, &d);
+	if (rc != ST_OK)
+		return http_error_from(resp, rc, d.msg);
+	resp->status = 201;
+	resp->content_type = "application/json";
+	return buf_add(&resp->body, "{\"kept\":true}", 13) == ST_OK
+		   ? ST_OK
+		   : http_error_from(resp, ST_ENOMEM, NULL);
+}
+
+static int witness_get(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	const struct auth_account *a = req->account;
+	struct diag d;
+	struct fed_witness *v = NULL;
+	size_t n = 0;
+	int rc = fed_witness_list(fed_state(t->cfg.fed), a->name, &v, &n, &d);
+	if (rc != ST_OK)
+		return http_error_from(resp, rc, d.msg);
+	struct jw w;
+	jw_init(&w, &resp->body);
+	jw_obj_open(&w);
+	jw_key(&w, "heads");
+	jw_arr_open(&w);
+	for (size_t i = 0; i < n; i++)
+		fed_witness_json(&w, &v[i]);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	free(v);
+	if ((rc = jw_finish(&w)) != ST_OK)
+		return http_error_from(resp, rc, "response too large");
+	resp->status = 200;
+	resp->content_type = "application/json";
+	return ST_OK;
+}
+
+int taxii_h_witness(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	const struct auth_account *a = req->account;
+	if (a->role != ROLE_PEER)
+		return http_error(resp, 403, "Forbidden",
+				  "audit heads are kept for partner nodes' "
+				  "accounts");
+	if (t->cfg.fed == NULL)
+		return http_error(resp, 404, "Not found",
+				  "this node does not federate");
+	return req->method == HTTP_POST ? witness_post(req, resp)
+					: witness_get(req, resp);
 }

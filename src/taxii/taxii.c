@@ -1291,6 +1291,10 @@ static const struct http_route route_table[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "peers"},
     {HTTP_GET, "/api/v1/audit/", taxii_h_audit,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "audit"},
+    {HTTP_POST, "/api/v1/audit/witness/", taxii_h_witness,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "witness_put"},
+    {HTTP_GET, "/api/v1/audit/witness/", taxii_h_witness,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "witness"},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) <= TAXII_MAX_ROUTES,

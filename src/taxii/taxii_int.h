@@ -95,6 +95,9 @@ int taxii_audit_read(struct taxii *t, const struct auth_account *a,
 		     struct diag *d);
 /* GET /api/v1/audit (audit_api.c). */
 int taxii_h_audit(struct http_request *req, struct http_response *resp);
+/* POST and GET /api/v1/audit/witness: a partner publishes its audit heads
+ * here, and reads back those this node keeps for it (audit_api.c). */
+int taxii_h_witness(struct http_request *req, struct http_response *resp);
 
 /* ---- Handlers in their own files ---------------------------------------- */
 

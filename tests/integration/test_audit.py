@@ -56,8 +56,16 @@ def test_changes_recorded_and_verified(node):
     r = node.run("audit", "verify", check=0)
     assert "audit log sound: 4 events, 4 signed heads checked" in r.out
     v = node.run("audit", "verify", "--json", check=0).json()
+    # jp is registered at a URL where nothing listens: its heads are not
+    # compared, and it is named
     assert v == {"ok": True, "events": 4, "heads": 4, "bad_seq": None,
-                 "fault": None}
+                 "fault": None, "witnesses": [
+                     {"peer": "jp", "heads": 0, "error": v["witnesses"][0][
+                         "error"]}]}
+    assert "127.0.0.1:9" in v["witnesses"][0]["error"]
+    assert "partner jp not reached" in r.err
+    v = node.run("audit", "verify", "--local", "--json", check=0).json()
+    assert v["witnesses"] == []
     # The log file is the node's own.
     assert os.stat(os.path.join(node.home, "audit.db")).st_mode & 0o077 == 0
 

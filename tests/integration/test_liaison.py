@@ -1,4 +1,5 @@
-"""Liaison officers and the audit log of a running node.
+"""Liaison officers, and the audit log of a running node and its heads kept
+by a partner.
 
 KR and JP federate; JP's policy at KR admits CLEAR and GREEN. A liaison
 officer seconded from JP works at KR: it reads exactly what KR's release
@@ -21,10 +22,21 @@ from fed_fixtures import (FedNode, bundle, indicator, link, norm_ts,
 TAXII = "application/taxii+json;version=2.1"
 
 
+def set_config(node, old, new):
+    path = os.path.join(node.home, "strait.yaml")
+    with open(path) as f:
+        text = f.read()
+    assert old in text, text
+    with open(path, "w") as f:
+        f.write(text.replace(old, new))
+
+
 @pytest.fixture
 def pair(tmp_path):
     kr = FedNode(tmp_path, "kr").init()
     jp = FedNode(tmp_path, "jp").init()
+    for n in (kr, jp):  # heads signed and published every second
+        set_config(n, "head_interval_s: 60", "head_interval_s: 1")
     kr.account_for(jp)
     jp.account_for(kr)
     kr.start()
@@ -187,11 +199,7 @@ def test_full_audit_log_fails_closed(pair):
     kr.import_objects([first])
     wait_held(jp, [first["id"]])
     kr.stop()
-    path = os.path.join(kr.home, "strait.yaml")
-    with open(path) as f:
-        text = f.read()
-    with open(path, "w") as f:
-        f.write(text.replace("max_mb: 0", "max_mb: 1"))
+    set_config(kr, "max_mb: 0", "max_mb: 1")
     kr.start()
     fill_audit_log(kr)
     # Reads go on until the last page of events is full, then stop.
@@ -235,3 +243,65 @@ def test_full_audit_log_fails_closed(pair):
     wait_held(kr, [back["id"]])
     assert audit_events(kr, "read", "liaison:kim")
     assert kr.cli_json("audit", "verify")["ok"] is True
+
+
+def witnesses(node):
+    v = node.cli_json("audit", "verify")
+    return v, {w["peer"]: w for w in v["witnesses"]}
+
+
+def test_partners_keep_heads_and_catch_a_rewrite(pair):
+    """KR publishes its signed heads to JP, which keeps them; `strait
+    audit verify` at KR fetches them and compares. A log rewritten and
+    signed again with KR's own key passes KR's own checks, not JP's
+    heads."""
+    kr, jp = pair
+    objs = [indicator(tlp="green") for _ in range(3)]
+    kr.import_objects(objs)
+    wait_held(jp, [o["id"] for o in objs])
+    objects(kr, kr.tokens["kim"])  # more events at KR
+    last = audit_events(kr)[-1]["seq"]
+
+    def kept():
+        v, w = witnesses(kr)
+        assert v["ok"], v
+        # JP's heads are counted among those verify compared
+        return w["jp"]["error"] is None and w["jp"]["heads"] >= 2 and \
+            v["heads"] >= w["jp"]["heads"]
+    wait_until(kept, what="JP to keep two of KR's heads")
+    # what JP holds is for KR's account alone
+    r = get(jp, "api/v1/audit/witness/", jp.tokens["analyst"])
+    assert r.status_code == 403
+    r = get(jp, "api/v1/audit/witness/", jp.tokens["kr"])
+    heads = r.json()["heads"]
+    assert heads and max(h["seq"] for h in heads) <= last + 50
+    # JP checks what it keeps: a head with a bad signature, a key JP does
+    # not know KR by, or a malformed one is refused
+    good = dict(heads[-1])
+    h = {"Authorization": "Bearer " + jp.tokens["kr"],
+         "Content-Type": "application/json"}
+    url = jp.base + "api/v1/audit/witness/"
+    bad = dict(good, hash="00" * 32)
+    assert jp.s.post(url, data=json.dumps(bad), headers=h).status_code == 422
+    other = dict(good, key_id="0123456789abcdef")
+    r = jp.s.post(url, data=json.dumps(other), headers=h)
+    assert r.status_code == 422 and "key" in r.json()["description"]
+    r = jp.s.post(url, data=json.dumps(dict(good, seq="x")), headers=h)
+    assert r.status_code == 400 and "seq" in r.json()["description"]
+    assert jp.s.post(url, data=json.dumps(good), headers=h).status_code == 201
+    # The rewrite: KR's log emptied, then a change recorded and signed by
+    # KR's own CLI with KR's key.
+    kr.stop()
+    db = sqlite3.connect(os.path.join(kr.home, "audit.db"))
+    db.executescript("DELETE FROM events; DELETE FROM heads;")
+    db.commit()
+    db.close()
+    kr.cli("user", "add", "mallory", "--role", "reader")
+    assert kr.cli_json("audit", "verify", "--local")["ok"] is True
+    r = kr.cli("audit", "verify", "--json", check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    v = json.loads(r.stdout)
+    assert v["ok"] is False
+    assert "a witness's head names event" in v["fault"]
+    assert "its tail was cut" in v["fault"]
+    kr.start()  # the fixture stops it

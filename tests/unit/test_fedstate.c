@@ -1060,6 +1060,45 @@ static void test_prov_bytes(void **state)
 	buf_free(&b);
 }
 
+/* Heads a partner published: kept by (seq, time), the same one twice
+ * kept once, read back by seq, per partner; a bad key id is refused. */
+static void test_witness(void **state)
+{
+	(void)state;
+	struct fedstate *f = open_state();
+	struct diag d;
+	struct fed_witness w[3];
+	for (int i = 0; i < 3; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].seq = (uint64_t)(30 - 10 * i); /* 30, 20, 10 */
+		memset(w[i].hash, 0xa0 + i, sizeof(w[i].hash));
+		w[i].at = T0 + i;
+		snprintf(w[i].key_id, sizeof(w[i].key_id), "0123456789abcdef");
+		memset(w[i].sig, i, sizeof(w[i].sig));
+		assert_int_equal(fed_witness_put(f, "jp", &w[i], &d), ST_OK);
+	}
+	assert_int_equal(fed_witness_put(f, "jp", &w[1], &d), ST_OK);
+	struct fed_witness *v = NULL;
+	size_t n = 0;
+	assert_int_equal(fed_witness_list(f, "jp", &v, &n, &d), ST_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].seq, 10);
+	assert_int_equal(v[2].seq, 30);
+	assert_memory_equal(v[0].hash, w[2].hash, sizeof(w[2].hash));
+	assert_memory_equal(v[2].sig, w[0].sig, sizeof(w[0].sig));
+	assert_string_equal(v[1].key_id, "0123456789abcdef");
+	assert_int_equal(v[1].at, T0 + 1);
+	free(v);
+	assert_int_equal(fed_witness_list(f, "us", &v, &n, &d), ST_OK);
+	assert_int_equal(n, 0);
+	free(v);
+	w[0].key_id[0] = '\0';
+	assert_int_equal(fed_witness_put(f, "jp", &w[0], &d), ST_EINVAL);
+	assert_int_equal(fed_witness_put(f, "NOT A PEER", &w[1], &d),
+			 ST_EINVAL);
+	fedstate_close(f);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1080,6 +1119,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_checkpoints_apart, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_witness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_race, setup, teardown),
 	    cmocka_unit_test(test_prov_bytes),
 	};
