@@ -27,7 +27,9 @@ const struct cli_cmd cli_commands[] = {
     {"match", "match Zeek and Suricata telemetry against indicators",
      cmd_match},
     {"audit", "read and verify the audit log", cmd_audit},
-    {"hotline", "a hotline principal's keys", cmd_hotline},
+    {"hotline", "the hotline: keys, messages, receipts, status", cmd_hotline},
+    {"contacts", "partners' contact profiles and hotline principals",
+     cmd_contacts},
     {NULL, NULL, NULL},
 };
 

@@ -29,6 +29,10 @@ struct config {
 	char fed_max_response_mb[24];	   /* what we read from a partner */
 	char audit_max_mb[24];		   /* the audit log's cap, 0: none */
 	char audit_head_interval_s[24];	   /* heads signed this often */
+	char hl_ack[4][24];		   /* acknowledgement deadlines */
+	char hl_flash_per_min[24];	   /* FLASH per sender per minute */
+	char hl_profile_every_s[24];	   /* partners' profiles fetched */
+	char hl_hook[512];		   /* escalation hook command */
 };
 
 /* One entry of the config table: YAML key, field, size, meaning. */
@@ -106,6 +110,7 @@ int cmd_pattern(struct cli *c, int argc, char **argv);
 int cmd_match(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_hotline(struct cli *c, int argc, char **argv);
+int cmd_contacts(struct cli *c, int argc, char **argv);
 
 /*
  * Records a change made through the CLI in the audit log: kind ("user.add",

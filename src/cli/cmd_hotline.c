@@ -3,6 +3,7 @@
  * rest of src/hotline).
  */
 #include "cli/cli.h"
+#include "cli/hotline_cli.h"
 
 #include "hotline/keyfile.h"
 #include "federation/nodekey.h"
@@ -17,6 +18,39 @@
 
 static const char hotline_usage[] =
     "usage: strait hotline keygen --out FILE [--kdf LEVEL]\n"
+    "       strait hotline enroll NAME --key FILE [--title TEXT]\n"
+    "       strait hotline chain NAME [--deputy NAME]... [--duty NAME]...\n"
+    "       strait hotline trust PEER:NAME FINGERPRINT\n"
+    "       strait hotline send --as NAME --key FILE --to PEER:NAME[,...]\n"
+    "              [--precedence FLASH|IMMEDIATE|PRIORITY|ROUTINE]\n"
+    "              [--status Actual|Exercise|Test] [--type Alert|Update|\n"
+    "              Cancel|Ack] [--tlp LEVEL] [--ref ID]... [--stix ID]...\n"
+    "              (--body TEXT | --body-file FILE) [--json]\n"
+    "       strait hotline inbox --as NAME --key FILE [--json]\n"
+    "       strait hotline show ID --as NAME --key FILE [--json]\n"
+    "       strait hotline ack ID --as NAME --key FILE\n"
+    "       strait hotline watch [--after N] [--follow] [--json]\n"
+    "       strait hotline status [--json]\n"
+    "\n"
+    "The hotline between principals of partner nodes (docs/HOTLINE.md).\n"
+    "Messages are signed with the sender's key and sealed for each reader\n"
+    "(the recipients and their escalation chains); the node keeps and\n"
+    "relays only public keys, signed headers and sealed bodies. Commands\n"
+    "that use a principal's key file read its passphrase from the first\n"
+    "line of stdin, or ask for it on a terminal.\n"
+    "\n"
+    "enroll: NAME (an account of role principal) gets the public keys of\n"
+    "its key file; they reach the partners in this node's contact profile.\n"
+    "chain: NAME's deputies and duty officers, to whom an unacknowledged\n"
+    "message escalates (principals enrolled here).\n"
+    "trust: confirms a partner's principal's key after its fingerprint was\n"
+    "compared out of band; a key that changes later is not used until it\n"
+    "is confirmed again.\n"
+    "send: signs, seals and queues a message; strait serve delivers it,\n"
+    "FLASH first, and keeps it until the partner has it.\n"
+    "inbox, show, ack: read (signing delivered and read receipts) and\n"
+    "acknowledge; an acknowledgement stops the escalation.\n"
+    "watch: the hotline's events; status: links and principals.\n"
     "\n"
     "keygen: makes a hotline principal's keys (Ed25519 to sign, X25519 to\n"
     "receive encrypted messages) and writes them to FILE (mode 0600,\n"
@@ -32,6 +66,13 @@ static const char hotline_usage[] =
 
 /* Reads one line into buf (without its newline); echo off on a terminal
  * after printing prompt. Returns its length, or -1. */
+static long read_line(const char *prompt, char *buf, size_t cap, bool tty);
+
+long hotline_read_pass(const char *prompt, char *buf, size_t cap)
+{
+	return read_line(prompt, buf, cap, isatty(STDIN_FILENO) != 0);
+}
+
 static long read_line(const char *prompt, char *buf, size_t cap, bool tty)
 {
 	struct termios old, quiet;
@@ -165,6 +206,9 @@ int cmd_hotline(struct cli *c, int argc, char **argv)
 	}
 	if (strcmp(argv[1], "keygen") == 0)
 		return keygen(c, argc - 1, argv + 1);
+	int rc = hotline_msg_cmd(c, argc - 1, argv + 1);
+	if (rc >= 0)
+		return rc;
 	fputs(hotline_usage, stderr);
 	return cli_fail(CLI_USAGE, "hotline: unknown subcommand '%s'", argv[1]);
 }

@@ -6,6 +6,7 @@
 #include "taxii/token.h"
 #include "audit/writer.h"
 #include "federation/fed.h"
+#include "hotline/node.h"
 #include "federation/fedstate.h"
 #include "federation/nodekey.h"
 #include "pattern/warninglist.h"
@@ -33,7 +34,7 @@ static const char serve_usage[] =
     "                    [--public-discovery] [--max-content-length BYTES]\n"
     "                    [--allow-plain] [--idle-timeout SECONDS]\n"
     "                    [--max-connections N] [--per-ip-connections N]\n"
-    "                    [--stream-max N]\n"
+    "                    [--stream-max N] [--hotline-clock FILE]\n"
     "\n"
     "Runs the node's TAXII 2.1 server until SIGINT or SIGTERM, then stops\n"
     "gracefully. Discovery is at /taxii2/, the API root at /taxii2/root/.\n"
@@ -61,6 +62,10 @@ static const char serve_usage[] =
     "take\n"
     "                            every connection (default: half of\n"
     "                            --max-connections)\n"
+    "  --hotline-clock FILE      the hotline's clock (acknowledgement\n"
+    "                            deadlines) is the number of seconds FILE\n"
+    "                            holds, for drills and tests; without it,\n"
+    "                            the machine's boot-time clock\n"
     "\n"
     "The first line on standard output names the URL being served.\n";
 
@@ -71,6 +76,7 @@ struct serve_opts {
 	size_t max_content;
 	unsigned idle_timeout;
 	unsigned max_connections, per_ip_connections, stream_max;
+	const char *hotline_clock;
 	/* Hidden, for tests and benchmarks: */
 	unsigned heartbeat_ms;
 };
@@ -115,6 +121,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	    {"stream-max", required_argument, NULL, 'S'},
 	    {"max-connections", required_argument, NULL, 'C'},
 	    {"per-ip-connections", required_argument, NULL, 'I'},
+	    {"hotline-clock", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -175,6 +182,9 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 					65536, &o->per_ip_connections);
 			if (rc != CLI_OK)
 				return rc;
+			break;
+		case 'K':
+			o->hotline_clock = optarg;
 			break;
 		case 'm': {
 			char *end;
@@ -438,6 +448,26 @@ static void head_signed(void *ctx, const struct audit_head *h)
 	fed_publish_head(f, &w);
 }
 
+/* The hotline clock of --hotline-clock: the seconds the file holds (the
+ * last good value when it cannot be read). */
+struct file_clock {
+	const char *path;
+	double last;
+};
+
+static double file_clock_now(void *ctx)
+{
+	struct file_clock *c = ctx;
+	FILE *f = fopen(c->path, "r");
+	double v;
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &v) == 1 && v >= 0)
+			c->last = v;
+		fclose(f);
+	}
+	return c->last;
+}
+
 /* The federation's view of the audit writer. */
 static int record_event(void *ctx, const char *kind, const char *actor,
 			const char *detail, bool wait)
@@ -492,6 +522,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct audit *alog = NULL;
 	struct audit_writer *aw = NULL;
 	struct head_sink sink;
+	struct hl_node *hl = NULL;
+	struct file_clock fclock = {o.hotline_clock, 0};
 	struct rotator rot;
 	int status = CLI_USAGE;
 
@@ -635,6 +667,62 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 			witness_of(&last, &w);
 			fed_publish_head(fed, &w);
 		}
+		/* The hotline rides on the federation's partners. */
+		struct hl_node_cfg hc;
+		memset(&hc, 0, sizeof(hc));
+		hc.home = c->home;
+		hc.identity = c->cfg.node_identity;
+		hc.name = c->cfg.node_name;
+		hc.country = c->cfg.node_country;
+		hc.fed = fed;
+		if (o.hotline_clock != NULL) {
+			hc.clock = file_clock_now;
+			hc.clock_ctx = &fclock;
+			file_clock_now(&fclock);
+		}
+		uint64_t v[6];
+		if (config_u64("hotline.flash_ack_s", c->cfg.hl_ack[0],
+			       &v[0]) != CLI_OK ||
+		    config_u64("hotline.immediate_ack_s", c->cfg.hl_ack[1],
+			       &v[1]) != CLI_OK ||
+		    config_u64("hotline.priority_ack_s", c->cfg.hl_ack[2],
+			       &v[2]) != CLI_OK ||
+		    config_u64("hotline.routine_ack_s", c->cfg.hl_ack[3],
+			       &v[3]) != CLI_OK ||
+		    config_u64("hotline.flash_per_minute",
+			       c->cfg.hl_flash_per_min, &v[4]) != CLI_OK ||
+		    config_u64("hotline.profile_every_s",
+			       c->cfg.hl_profile_every_s, &v[5]) != CLI_OK)
+			goto out;
+		if (v[5] < 1 || v[5] > 86400) {
+			cli_fail(CLI_USAGE,
+				 "strait.yaml: hotline.profile_every_s: 1 to "
+				 "86400, not %llu",
+				 (unsigned long long)v[5]);
+			goto out;
+		}
+		hc.profile_every_s = (unsigned)v[5];
+		for (int i = 0; i < 4; i++) {
+			if (v[i] < 1 || v[i] > 7 * 86400) {
+				cli_fail(CLI_USAGE,
+					 "strait.yaml: hotline: an "
+					 "acknowledgement deadline is 1 to "
+					 "604800 seconds, not %llu",
+					 (unsigned long long)v[i]);
+				goto out;
+			}
+			hc.deadline_s[i] = (unsigned)v[i];
+		}
+		hc.flash_per_min =
+		    v[4] > 0 && v[4] < 100000 ? (unsigned)v[4] : 30;
+		hc.hook = c->cfg.hl_hook[0] ? c->cfg.hl_hook : NULL;
+		hc.audit = record_event;
+		hc.audit_ctx = aw;
+		if (hl_node_start(&hc, &hl, &d) != ST_OK) {
+			cli_fail(CLI_USAGE, "serve: hotline: %s", d.msg);
+			goto out;
+		}
+		tc.hotline = hl;
 	}
 	if (thr == NULL || taxii_new(&tc, &tx, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s",
@@ -692,7 +780,8 @@ out:
 	rotator_stop(&rot);
 	http_server_free(srv);
 	atomic_store(&sink.fed, NULL);
-	fed_free(fed);	       /* senders stop before the store closes */
+	hl_node_stop(hl); /* before the federation it asks about partners */
+	fed_free(fed);	  /* senders stop before the store closes */
 	audit_writer_stop(aw); /* after the last event: signs a head */
 	audit_close(alog);
 	taxii_free(tx);

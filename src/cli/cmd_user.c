@@ -39,9 +39,10 @@ static const char user_usage[] =
     "  bind-cert  requires the client certificate with this SHA-256\n"
     "             fingerprint (hex, ':' allowed) besides the token\n"
     "\n"
-    "  --role ROLE        admin, analyst, reader, peer, liaison, auditor\n"
-    "                     or metrics (a scraper: /metrics and health "
-    "only)\n"
+    "  --role ROLE        admin, analyst, reader, peer, liaison, auditor,\n"
+    "                     metrics (a scraper: /metrics and health only)\n"
+    "                     or principal (a hotline principal: strait\n"
+    "                     hotline enroll gives it its keys)\n"
     "  --org ORG          the account's organisation (default: node.org);\n"
     "                     for a liaison officer, the partner node it comes\n"
     "                     from (a peer's name): it sees exactly what the\n"
@@ -200,14 +201,16 @@ static int user_add(struct cli *c, int argc, char **argv)
 		return cli_fail(CLI_USAGE, "user add: one NAME expected");
 	const char *name = argv[optind];
 	if (role_arg == NULL)
-		return cli_fail(CLI_USAGE,
-				"user add: --role is required (admin, analyst, "
-				"reader, peer, liaison, auditor or metrics)");
+		return cli_fail(
+		    CLI_USAGE,
+		    "user add: --role is required (admin, analyst, "
+		    "reader, peer, liaison, auditor, metrics or principal)");
 	if (role_parse(role_arg, &role) != ST_OK)
-		return cli_fail(CLI_USAGE,
-				"user add: unknown role '%s' (admin, analyst, "
-				"reader, peer, liaison, auditor or metrics)",
-				role_arg);
+		return cli_fail(
+		    CLI_USAGE,
+		    "user add: unknown role '%s' (admin, analyst, "
+		    "reader, peer, liaison, auditor, metrics or principal)",
+		    role_arg);
 	if (!auth_name_valid(name))
 		return cli_fail(CLI_USAGE,
 				"user add: '%s': account names are 1 to %d of "

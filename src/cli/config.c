@@ -48,6 +48,20 @@ const struct config_key config_keys[] = {
     KEY("audit.head_interval_s", audit_head_interval_s, "60",
 	"how often strait serve signs the audit log's head (when events "
 	"were added) and publishes it to the partners, in seconds"),
+    KEY("hotline.flash_ack_s", hl_ack[0], "300",
+	"seconds a FLASH message waits for an acknowledgement before it "
+	"escalates (counted here, from its receipt)"),
+    KEY("hotline.immediate_ack_s", hl_ack[1], "1800", "the same for IMMEDIATE"),
+    KEY("hotline.priority_ack_s", hl_ack[2], "10800", "the same for PRIORITY"),
+    KEY("hotline.routine_ack_s", hl_ack[3], "86400", "the same for ROUTINE"),
+    KEY("hotline.flash_per_minute", hl_flash_per_min, "30",
+	"FLASH messages a partner's principal may send per minute"),
+    KEY("hotline.profile_every_s", hl_profile_every_s, "30",
+	"how often each partner's contact profile (its principals' keys) "
+	"is fetched, in seconds"),
+    KEY("hotline.escalation_hook", hl_hook, "",
+	"a shell command run at each escalation (e.g. one that pages the "
+	"duty officer); it gets STRAIT_HOTLINE_* variables, never a body"),
     {NULL, 0, 0, NULL, NULL},
 };
 

@@ -86,6 +86,25 @@ int fed_witness_parse(const struct json_val *v, struct fed_witness *out,
 int fed_witness_fetch(const char *home, const char *peer,
 		      struct fed_witness **out, size_t *n, struct diag *d);
 
+/* ---- a connection to a partner for other modules (the hotline) ---- */
+
+struct fed_link;
+/* Opens a connection to a registered peer with the token held for it
+ * (the same TLS settings and pins as its sender). ST_ENOTFOUND: no such
+ * peer. */
+int fed_link_open(const char *home, const char *peer, unsigned timeout_ms,
+		  struct fed_link **out, struct diag *d);
+void fed_link_close(struct fed_link *l);
+/* One request to path (e.g. "/api/v1/hotline/relay/") on the peer's
+ * origin; body NULL for GET. The answer's body goes to resp (reset
+ * first, capped by its max). ST_OK with *status for any HTTP answer. */
+int fed_link_call(struct fed_link *l, const char *method, const char *path,
+		  const char *body, size_t len, long *status, struct buf *resp,
+		  struct diag *d);
+/* A registered peer's node identity as learnt by its sender ("" when
+ * not known yet). */
+int fed_peer_identity(struct fed *f, const char *peer, char *out, size_t cap);
+
 /* Opens the federation state; starts the senders when cfg->senders. */
 int fed_new(const struct fed_config *cfg, struct fed **out, struct diag *d);
 /* Stops the senders (finishing nothing half-way: cursors only move after

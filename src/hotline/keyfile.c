@@ -236,6 +236,23 @@ out:
 	return rc;
 }
 
+int hotline_keyfile_pub(const char *path, struct hotline_pub *pub,
+			struct diag *d)
+{
+	uint8_t file[HOTLINE_FILE_BYTES + 1];
+	size_t n = 0;
+	int rc = secfile_read(path, file, sizeof(file), &n, d);
+	if (rc != ST_OK)
+		return rc;
+	if (n != HOTLINE_FILE_BYTES || memcmp(file + O_MAGIC, MAGIC, 4) != 0 ||
+	    file[O_FORMAT] != FORMAT || file[O_KDF] != KDF_ARGON2ID)
+		return diag_set(d, ST_ECONFIG,
+				"%s: not a strait hotline key file", path);
+	memcpy(pub->sign_pk, file + O_SIGN_PK, HOTLINE_PK_BYTES);
+	memcpy(pub->box_pk, file + O_BOX_PK, HOTLINE_PK_BYTES);
+	return ST_OK;
+}
+
 void hotline_fingerprint(const struct hotline_pub *pub,
 			 char out[HOTLINE_FP_TEXT])
 {

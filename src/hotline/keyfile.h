@@ -68,6 +68,12 @@ int hotline_keys_open(const char *path, const char *pass, size_t passlen,
 		      struct hotline_keys **out, struct diag *d);
 void hotline_keys_free(struct hotline_keys *k);
 
+/* The public keys of a key file, without the passphrase (what the node's
+ * operator enrolls). They are not authenticated here: opening the file
+ * with its passphrase checks them against the secrets. */
+int hotline_keyfile_pub(const char *path, struct hotline_pub *pub,
+			struct diag *d);
+
 void hotline_fingerprint(const struct hotline_pub *pub,
 			 char out[HOTLINE_FP_TEXT]);
 

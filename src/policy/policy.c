@@ -9,7 +9,7 @@ static const char *const role_names[ROLE__COUNT] = {
     [ROLE_ADMIN] = "admin",	[ROLE_ANALYST] = "analyst",
     [ROLE_READER] = "reader",	[ROLE_PEER] = "peer",
     [ROLE_LIAISON] = "liaison", [ROLE_AUDITOR] = "auditor",
-    [ROLE_METRICS] = "metrics",
+    [ROLE_METRICS] = "metrics", [ROLE_PRINCIPAL] = "principal",
 };
 
 /*
@@ -28,6 +28,7 @@ static const int ceiling[ROLE__COUNT][2] = {
     [ROLE_PEER] = {-1, -1},
     [ROLE_LIAISON] = {-1, -1},
     [ROLE_METRICS] = {-1, -1},
+    [ROLE_PRINCIPAL] = {TLP_GREEN, TLP_AMBER_STRICT},
 };
 
 const char *role_name(enum role r)

@@ -24,8 +24,10 @@ enum role {
 	ROLE_PEER,    /* a partner node's account */
 	ROLE_LIAISON, /* a partner's officer working in our node */
 	ROLE_AUDITOR,
-	ROLE_METRICS, /* a metrics scraper: /metrics and health only,
+	ROLE_METRICS,	/* a metrics scraper: /metrics and health only,
 			no object, no collection */
+	ROLE_PRINCIPAL, /* a hotline principal (src/hotline): reads like a
+			   reader where granted */
 	ROLE__COUNT,
 };
 

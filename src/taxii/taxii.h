@@ -64,6 +64,8 @@ struct taxii_config {
 	 * GET /api/v1/audit reads audit_log. */
 	struct audit_writer *audit;
 	struct audit *audit_log;
+	/* The hotline (borrowed, may be NULL: its routes answer 404). */
+	struct hl_node *hotline;
 };
 
 struct taxii;
@@ -71,6 +73,7 @@ struct wl_set;
 struct fed;
 struct audit;
 struct audit_writer;
+struct hl_node;
 
 /* Copies cfg (the pointers are borrowed and must outlive the taxii). */
 int taxii_new(const struct taxii_config *cfg, struct taxii **out,

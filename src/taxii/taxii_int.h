@@ -19,7 +19,7 @@ struct match_engine;
 #include <stddef.h>
 #include <stdint.h>
 
-#define TAXII_MAX_ROUTES 24
+#define TAXII_MAX_ROUTES 40
 
 struct metrics;
 struct stream_cache;
@@ -98,6 +98,20 @@ int taxii_h_audit(struct http_request *req, struct http_response *resp);
 /* POST and GET /api/v1/audit/witness: a partner publishes its audit heads
  * here, and reads back those this node keeps for it (audit_api.c). */
 int taxii_h_witness(struct http_request *req, struct http_response *resp);
+
+/* ---- The hotline (hotline_api.c) ---------------------------------------- */
+
+int taxii_h_hotline_relay(struct http_request *req, struct http_response *resp);
+int taxii_h_contacts(struct http_request *req, struct http_response *resp);
+int taxii_h_hotline_status(struct http_request *req,
+			   struct http_response *resp);
+int taxii_h_hotline_events(struct http_request *req,
+			   struct http_response *resp);
+int taxii_h_hotline_submit(struct http_request *req,
+			   struct http_response *resp);
+int taxii_h_hotline_inbox(struct http_request *req, struct http_response *resp);
+int taxii_h_hotline_receipt(struct http_request *req,
+			    struct http_response *resp);
 
 /* ---- Handlers in their own files ---------------------------------------- */
 

@@ -161,6 +161,7 @@ class FedNode:
         self.node_name = node_name or name.upper()
         self.org = org or "Org of %s" % self.node_name
         self.tokens = {}
+        self.serve_args = []  # more options of `strait serve`
         self.proc = None
         self.port = 0
         self.starts = 0
@@ -226,7 +227,8 @@ class FedNode:
             with open(out_path, "w") as out, open(self.log_path, "w") as err:
                 self.proc = subprocess.Popen(
                     [BIN, "--home", self.home, "serve", "--listen",
-                     "127.0.0.1:%d" % self.port], stdout=out, stderr=err,
+                     "127.0.0.1:%d" % self.port] + self.serve_args,
+                    stdout=out, stderr=err,
                     env=env)
             url = None
             while url is None and self.proc.poll() is None:

@@ -1,0 +1,84 @@
+/*
+ * strait: a connection to a partner for other modules (fed.h, "a
+ * connection to a partner"): the sender's client, opened with the token
+ * held for the peer.
+ */
+#include "federation/fed.h"
+#include "federation/fed_int.h"
+
+#include "federation/client.h"
+#include "federation/fedstate.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fed_link {
+	struct fed_client c;
+	struct fc_response r;
+};
+
+int fed_link_open(const char *home, const char *peer, unsigned timeout_ms,
+		  struct fed_link **out, struct diag *d)
+{
+	*out = NULL;
+	struct peers *p = NULL;
+	struct peer one;
+	char token[PEER_TOKEN_MAX + 1];
+	struct fed_link *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	int rc = peers_open(home, &p, d);
+	if (rc == ST_OK)
+		rc = peers_get(p, peer, &one, d);
+	if (rc == ST_OK)
+		rc = peers_token(p, peer, token, sizeof(token), d);
+	peers_close(p);
+	if (rc == ST_OK)
+		rc =
+		    fc_open(&l->c, &one, token, (size_t)1 << 20, timeout_ms, d);
+	sodium_memzero(token, sizeof(token));
+	if (rc != ST_OK) {
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return ST_OK;
+}
+
+void fed_link_close(struct fed_link *l)
+{
+	if (l == NULL)
+		return;
+	fc_close(&l->c);
+	free(l);
+}
+
+int fed_link_call(struct fed_link *l, const char *method, const char *path,
+		  const char *body, size_t len, long *status, struct buf *resp,
+		  struct diag *d)
+{
+	char url[sizeof(l->c.origin) + 256];
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", l->c.origin, path) >=
+	    sizeof(url))
+		return diag_set(d, ST_EINVAL, "path too long");
+	/* the response lands in the caller's buffer */
+	l->r.body = *resp;
+	buf_reset(&l->r.body);
+	int rc = fc_request(&l->c, method, url, body, len, resp->max, &l->r, d);
+	*resp = l->r.body;
+	memset(&l->r.body, 0, sizeof(l->r.body));
+	*status = rc == ST_OK ? l->r.status : 0;
+	return rc;
+}
+
+int fed_peer_identity(struct fed *f, const char *peer, char *out, size_t cap)
+{
+	struct fed_health h;
+	out[0] = '\0';
+	if (f == NULL || fed_health_get(f->state, peer, &h) != ST_OK)
+		return ST_ENOTFOUND;
+	snprintf(out, cap, "%s", h.identity);
+	return out[0] ? ST_OK : ST_ENOTFOUND;
+}
