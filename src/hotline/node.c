@@ -653,6 +653,11 @@ static void *link_main(void *arg)
 					 l->peer);
 			down = false;
 			backoff = 0;
+		} else if (rc == ST_OK && st == 429) {
+			/* the partner's FLASH limit: the link is up, the
+			 * entry waits its turn */
+			hl_link_heard(n->db, l->peer, time_now(), NULL);
+			backoff = 1000;
 		} else if (rc == ST_OK && have &&
 			   (st == 400 || st == 403 || st == 422)) {
 			/* refused for good: kept as an event, not retried */

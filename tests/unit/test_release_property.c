@@ -483,6 +483,7 @@ static int model_ceiling(enum role r, bool own)
 		return own ? TLP_AMBER_STRICT : TLP_AMBER;
 	case ROLE_READER:
 	case ROLE_AUDITOR:
+	case ROLE_PRINCIPAL:
 		return own ? TLP_AMBER_STRICT : TLP_GREEN;
 	default:
 		return -1; /* peer, liaison, metrics: only as a partner */
