@@ -20,8 +20,10 @@
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000000;
+	/* another seed, other objects (the same seed, the same bundle) */
+	uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
 	if (n <= 0) {
-		fprintf(stderr, "usage: gen_bundle N\n");
+		fprintf(stderr, "usage: gen_bundle N [SEED]\n");
 		return 2;
 	}
 	struct gen_stix *g = malloc(sizeof(*g));
@@ -29,7 +31,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_bundle: out of memory\n");
 		return 1;
 	}
-	gen_stix_init(g, 0);
+	gen_stix_init(g, seed);
 	struct buf b = BUF_INIT((size_t)1 << 24);
 	struct jw w;
 	fputs("{\"type\":\"bundle\",\"id\":\"bundle--0d5b7e4e-3c1a-4f7e-8a2b-"

@@ -12,8 +12,9 @@
  * event feed (Server-Sent Events, the recipient's account) for the
  * "message" event of each (kept on JP's disk). One message every M ms
  * (default 20) for S seconds (default 5). Writes one line per message to
- * FILE: the wall-clock time it was handed in (seconds) and its latency in
- * ms from the start of the POST to the event at JP (-1: never arrived).
+ * FILE: the wall-clock time it was handed in (seconds), its latency in ms
+ * from the start of the POST to the event at JP (-1: never arrived), and
+ * the time of the POST alone (KR's durable write).
  * The passphrase of the key file is the first line of stdin.
  */
 #include "common/json.h"
@@ -49,7 +50,7 @@ static double wall_s(void)
 
 struct sent {
 	char id[HL_ID_LEN + 1];
-	double t0, wall, arrived;
+	double t0, wall, arrived, posted;
 };
 
 static struct sent *S;
@@ -339,6 +340,9 @@ int main(int argc, char **argv)
 		long code = 0;
 		if (curl_easy_perform(h) == CURLE_OK)
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		pthread_mutex_lock(&mu);
+		S[NS - 1].posted = now_ms();
+		pthread_mutex_unlock(&mu);
 		if (code != 202)
 			refused++;
 		next += interval;
@@ -370,7 +374,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; o != NULL && i < NS; i++) {
 		double l = S[i].arrived ? S[i].arrived - S[i].t0 : -1;
 		lost += l < 0;
-		fprintf(o, "%.6f %.3f\n", S[i].wall, l);
+		fprintf(o, "%.6f %.3f %.3f\n", S[i].wall, l,
+			S[i].posted - S[i].t0);
 	}
 	if (o != NULL)
 		fclose(o);

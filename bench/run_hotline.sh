@@ -13,7 +13,9 @@
 #      messages handed in between JP's first and last bulk arrival count;
 #   3. idle again.
 # FLASH's per-sender limit is lifted on JP for the run. Knobs
-# (environment): BENCH_OUT (default bench/out), SECONDS_IDLE (5).
+# (environment): BENCH_OUT (default bench/out), SECONDS_IDLE (5), ROUNDS
+# (3: phase 2 is repeated, each time with N new objects, and the messages
+# of all rounds' windows are counted together).
 set -eu
 BUILD=${1:?usage: sh bench/run_hotline.sh BUILD_DIR [N]}
 N=${2:-100000}
@@ -22,6 +24,7 @@ FLASH=$(cd "$BUILD" && pwd)/bench/hotline_flash
 GEN=$BUILD/bench/gen_bundle
 OUT=${BENCH_OUT:-bench/out}/hotline-$N
 IDLE=${SECONDS_IDLE:-5}
+ROUNDS=${ROUNDS:-3}
 PASS="benchmark passphrase"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -117,43 +120,49 @@ stats() { # file label [from to]
 flash "$IDLE" "$OUT/idle1.txt"
 stats "$OUT/idle1.txt" "idle link (baseline)" | tee -a "$RES"
 
-# Phase 2: the bulk replication
-"$GEN" "$N" >"$OUT/bundle.json"
+# Phase 2: the bulk replication, ROUNDS times (each a new bundle)
 JPB=$(cat "$OUT/jp.base")
 health() { curl -s -H "Authorization: Bearer $(cat "$OUT/jp.admin")" \
 	"${JPB}api/v1/health" | json_num versions; }
-before=$(health)
-# FLASH runs through the whole replication; its window is cut afterwards
-flash $((IDLE * 4)) "$OUT/bulk.txt" &
-FPID=$!
-sleep 1
-t_import=$(date +%s.%N)
-"$S" --home "$OUT/kr" import --quiet "$OUT/bundle.json" >/dev/null ||
-	[ $? -eq 1 ]
-first="" last="" prev=$before stable=0
-while :; do
-	v=$(health)
-	t=$(date +%s.%N)
-	if [ "$v" != "$prev" ]; then
-		[ -n "$first" ] || first=$t
-		last=$t
-		prev=$v
-		stable=0
-	else
-		stable=$((stable + 1))
-		[ $stable -lt 40 ] || break
-	fi
-	sleep 0.02
+: >"$OUT/bulk-window.txt"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	r=$((r + 1))
+	"$GEN" "$N" "$r" >"$OUT/bundle.json"
+	before=$(health)
+	# FLASH runs through the whole replication; its window is cut after
+	flash $((IDLE * 4)) "$OUT/bulk$r.txt" &
+	FPID=$!
+	sleep 1
+	t_import=$(date +%s.%N)
+	"$S" --home "$OUT/kr" import --quiet "$OUT/bundle.json" >/dev/null ||
+		[ $? -eq 1 ]
+	first="" last="" prev=$before stable=0
+	while :; do
+		v=$(health)
+		t=$(date +%s.%N)
+		if [ "$v" != "$prev" ]; then
+			[ -n "$first" ] || first=$t
+			last=$t
+			prev=$v
+			stable=0
+		else
+			stable=$((stable + 1))
+			[ $stable -lt 40 ] || break
+		fi
+		sleep 0.02
+	done
+	wait $FPID || true
+	got=$((prev - before))
+	echo "bulk $r: $got versions reached JP in $(echo "$first $last" |
+		awk '{printf "%.1f s", $2 - $1}') ($(echo "$first $last $got" |
+		awk '{printf "%.1fk/s", $3 / ($2 - $1) / 1000}')), import at KR" \
+		"started $(echo "$t_import $first" | awk '{printf "%.1f s", $2 - $1}') before" |
+		tee -a "$RES"
+	awk -v a="$first" -v b="$last" '$1 >= a && $1 <= b' "$OUT/bulk$r.txt" \
+		>>"$OUT/bulk-window.txt"
 done
-wait $FPID || true
-got=$((prev - before))
-echo "bulk: $got versions reached JP in $(echo "$first $last" |
-	awk '{printf "%.1f s", $2 - $1}') ($(echo "$first $last $got" |
-	awk '{printf "%.1fk/s", $3 / ($2 - $1) / 1000}')), import at KR started" \
-	"$(echo "$t_import $first" | awk '{printf "%.1f s", $2 - $1}') before" |
-	tee -a "$RES"
-stats "$OUT/bulk.txt" "during the bulk replication" "$first" "$last" |
-	tee -a "$RES"
+stats "$OUT/bulk-window.txt" "during the bulk replications" | tee -a "$RES"
 
 flash "$IDLE" "$OUT/idle2.txt"
 stats "$OUT/idle2.txt" "idle link again" | tee -a "$RES"

@@ -19,10 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct hl_db {
 	sqlite3 *db;
 	pthread_mutex_t mu;
+	pthread_cond_t ev_cv; /* an event was added (ev_gen moved) */
+	uint64_t ev_gen;
 	char path[PATH_MAX];
 };
 
@@ -83,6 +86,11 @@ int hl_db_open(const char *home, struct hl_db **out, struct diag *d)
 	if (db == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	pthread_mutex_init(&db->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&db->ev_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	if ((size_t)snprintf(db->path, sizeof(db->path), "%s/hotline.db",
 			     home) >= sizeof(db->path)) {
 		hl_db_close(db);
@@ -124,8 +132,39 @@ void hl_db_close(struct hl_db *db)
 	if (db == NULL)
 		return;
 	sqlite3_close(db->db);
+	pthread_cond_destroy(&db->ev_cv);
 	pthread_mutex_destroy(&db->mu);
 	free(db);
+}
+
+uint64_t hl_db_event_gen(struct hl_db *db)
+{
+	pthread_mutex_lock(&db->mu);
+	uint64_t g = db->ev_gen;
+	pthread_mutex_unlock(&db->mu);
+	return g;
+}
+
+void hl_db_poke(struct hl_db *db)
+{
+	pthread_mutex_lock(&db->mu);
+	db->ev_gen++;
+	pthread_cond_broadcast(&db->ev_cv);
+	pthread_mutex_unlock(&db->mu);
+}
+
+void hl_db_wait_event(struct hl_db *db, uint64_t gen, unsigned ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&db->mu);
+	while (db->ev_gen == gen)
+		if (pthread_cond_timedwait(&db->ev_cv, &db->mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&db->mu);
 }
 
 uint64_t hl_db_version(struct hl_db *db)
@@ -135,6 +174,23 @@ uint64_t hl_db_version(struct hl_db *db)
 	sql_query_int(db->db, "PRAGMA data_version", 0, &v, NULL);
 	pthread_mutex_unlock(&db->mu);
 	return (uint64_t)v;
+}
+
+/*
+ * Whether a commit waits for the disk. Messages, receipts and the outbox
+ * do (FULL): each is acknowledged to a partner, or handed in by a
+ * principal, only once it is on disk. Events, link records, profiles and
+ * the removal of a delivered outbox entry need not: in WAL mode, without
+ * the sync, they reach the disk with the next commit that syncs, and a
+ * crash before it loses at most a redelivery (dropped by id) or an event.
+ * The caller holds mu.
+ */
+static void sync_mode(struct hl_db *db, bool full)
+{
+	sqlite3_exec(db->db,
+		     full ? "PRAGMA synchronous=FULL"
+			  : "PRAGMA synchronous=NORMAL",
+		     NULL, NULL, NULL);
 }
 
 /* Prepares sql; the caller holds mu. */
@@ -490,6 +546,14 @@ int hl_msg_put(struct hl_db *db, const struct hl_msg *m,
 	       const struct hl_reader *readers, size_t n, bool *dup,
 	       struct diag *d)
 {
+	return hl_msg_put_queued(db, m, readers, n, NULL, NULL, 0, dup, d);
+}
+
+int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
+		      const struct hl_reader *readers, size_t n,
+		      const char *const *peers, const char *const *docs,
+		      size_t nq, bool *dup, struct diag *d)
+{
 	*dup = false;
 	struct buf hb = BUF_INIT(1 << 20);
 	struct jw w;
@@ -568,6 +632,20 @@ int hl_msg_put(struct hl_db *db, const struct hl_msg *m,
 				sqlite3_bind_int(st, 3, level);
 				sqlite3_bind_blob(st, 4, readers[i].ct,
 						  (int)readers[i].ctlen,
+						  SQLITE_STATIC);
+				rc = done(db, st, d);
+			}
+		}
+		for (size_t i = 0; rc == ST_OK && i < nq; i++) {
+			rc = prep(db,
+				  "INSERT INTO outbox(peer, prec, json)"
+				  " VALUES(?1, ?2, ?3)",
+				  &st, d);
+			if (rc == ST_OK) {
+				sqlite3_bind_text(st, 1, peers[i], -1,
+						  SQLITE_STATIC);
+				sqlite3_bind_int(st, 2, (int)m->h.prec);
+				sqlite3_bind_text(st, 3, docs[i], -1,
 						  SQLITE_STATIC);
 				rc = done(db, st, d);
 			}
@@ -889,11 +967,13 @@ int hl_outbox_done(struct hl_db *db, int64_t seq, struct diag *d)
 {
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&db->mu);
+	sync_mode(db, false);
 	int rc = prep(db, "DELETE FROM outbox WHERE seq = ?1", &st, d);
 	if (rc == ST_OK) {
 		sqlite3_bind_int64(st, 1, seq);
 		rc = done(db, st, d);
 	}
+	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
 	return rc;
 }
@@ -921,6 +1001,7 @@ int hl_event_add(struct hl_db *db, const char *kind, const char *msg,
 {
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&db->mu);
+	sync_mode(db, false);
 	int rc = prep(db,
 		      "INSERT INTO events(at, kind, msg, detail) VALUES(?1,"
 		      " ?2, ?3, ?4)",
@@ -933,6 +1014,11 @@ int hl_event_add(struct hl_db *db, const char *kind, const char *msg,
 		sqlite3_bind_text(st, 4, detail != NULL ? detail : "{}", -1,
 				  SQLITE_STATIC);
 		rc = done(db, st, d);
+	}
+	sync_mode(db, true);
+	if (rc == ST_OK) {
+		db->ev_gen++;
+		pthread_cond_broadcast(&db->ev_cv);
 	}
 	pthread_mutex_unlock(&db->mu);
 	return rc;
@@ -990,6 +1076,7 @@ int hl_link_heard(struct hl_db *db, const char *peer, st_time at,
 {
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&db->mu);
+	sync_mode(db, false);
 	int rc = prep(db,
 		      "INSERT OR REPLACE INTO links(peer, last_heard,"
 		      " down_since) VALUES(?1, ?2, 0)",
@@ -999,6 +1086,7 @@ int hl_link_heard(struct hl_db *db, const char *peer, st_time at,
 		sqlite3_bind_int64(st, 2, at);
 		rc = done(db, st, d);
 	}
+	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
 	return rc;
 }
@@ -1007,6 +1095,7 @@ int hl_link_down(struct hl_db *db, const char *peer, st_time at, struct diag *d)
 {
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&db->mu);
+	sync_mode(db, false);
 	/* down since the first failure after it was last heard */
 	int rc = prep(db,
 		      "INSERT INTO links(peer, last_heard, down_since)"
@@ -1018,6 +1107,7 @@ int hl_link_down(struct hl_db *db, const char *peer, st_time at, struct diag *d)
 		sqlite3_bind_int64(st, 2, at);
 		rc = done(db, st, d);
 	}
+	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
 	return rc;
 }
@@ -1051,6 +1141,7 @@ int hl_profile_put(struct hl_db *db, const char *peer, const char *json,
 {
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&db->mu);
+	sync_mode(db, false);
 	int rc = prep(db,
 		      "INSERT OR REPLACE INTO profiles(peer, json, fetched)"
 		      " VALUES(?1, ?2, ?3)",
@@ -1061,6 +1152,7 @@ int hl_profile_put(struct hl_db *db, const char *peer, const char *json,
 		sqlite3_bind_int64(st, 3, time_now());
 		rc = done(db, st, d);
 	}
+	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
 	return rc;
 }

@@ -44,6 +44,12 @@ void hl_db_close(struct hl_db *db);
 /* Changes by any connection (PRAGMA data_version): serve polls it to see
  * what the CLI wrote. */
 uint64_t hl_db_version(struct hl_db *db);
+/* Waiting for events: the generation moves with every event this handle
+ * adds, and with hl_db_poke (serve pokes when another process wrote). */
+uint64_t hl_db_event_gen(struct hl_db *db);
+void hl_db_poke(struct hl_db *db);
+/* Until the generation is no longer gen, or ms passed. */
+void hl_db_wait_event(struct hl_db *db, uint64_t gen, unsigned ms);
 
 /* ---- principals ---- */
 
@@ -130,6 +136,12 @@ struct hl_reader {
 int hl_msg_put(struct hl_db *db, const struct hl_msg *m,
 	       const struct hl_reader *readers, size_t n, bool *dup,
 	       struct diag *d);
+/* The same, and in the same transaction, queues docs[i] for peers[i]
+ * (a message sent from here and its relay documents). */
+int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
+		      const struct hl_reader *readers, size_t n,
+		      const char *const *peers, const char *const *docs,
+		      size_t nq, bool *dup, struct diag *d);
 int hl_msg_get(struct hl_db *db, const char *id, struct hl_msg *out,
 	       struct diag *d);
 /* The sealed body for reader (malloc'd). ST_ENOTFOUND. */

@@ -771,6 +771,7 @@ static void *sup_main(void *arg)
 		if (v != ver) { /* the CLI wrote: a message, a receipt */
 			ver = v;
 			hl_node_wake(n);
+			hl_db_poke(n->db); /* feeds look at the events */
 		}
 		if (now >= next_due) {
 			if (hl_msg_due(n->db, hl_node_clock(n), escalate, n,

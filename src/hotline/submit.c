@@ -133,23 +133,33 @@ int hl_submit(struct hl_db *db, const char *identity, const struct hl_header *h,
 	m.dir = HL_OUT;
 	m.stored = time_now();
 	m.state = HL_OPEN;
+	/* the message and what goes to each partner: one transaction */
+	struct buf docs[HL_MAX_RECIPIENTS];
+	const char *dp[HL_MAX_RECIPIENTS], *pp[HL_MAX_RECIPIENTS];
+	size_t nq = 0;
+	for (size_t k = 0; k < np; k++)
+		buf_init(&docs[k], HL_WIRE_MAX);
+	for (size_t k = 0; rc == ST_OK && k < np; k++) {
+		size_t cnt = 0;
+		rc = relay_json(h, sig, rd, n, peers[k], db, &docs[k], &cnt);
+		if (rc == ST_OK && cnt > 0) {
+			dp[nq] = docs[k].data;
+			pp[nq++] = peers[k];
+		}
+	}
 	bool dup = false;
-	rc = hl_msg_put(db, &m, NULL, 0, &dup, d);
+	if (rc == ST_OK)
+		rc = hl_msg_put_queued(db, &m, NULL, 0, pp, dp, nq, &dup, d);
+	else
+		diag_set(d, rc, "message %s: relay documents", h->id);
+	for (size_t k = 0; k < np; k++)
+		buf_free(&docs[k]);
 	if (rc != ST_OK)
 		return rc;
 	if (dup)
 		return diag_set(d, ST_EEXIST, "message %s: already sent",
 				h->id);
-	struct buf doc = BUF_INIT(HL_WIRE_MAX);
-	for (size_t k = 0; rc == ST_OK && k < np; k++) {
-		size_t cnt = 0;
-		rc = relay_json(h, sig, rd, n, peers[k], db, &doc, &cnt);
-		if (rc == ST_OK && cnt > 0)
-			rc = hl_outbox_add(db, peers[k], h->prec, doc.data, d);
-		if (rc == ST_OK)
-			(*queued)++;
-	}
-	buf_free(&doc);
+	*queued = nq;
 	if (rc == ST_OK) {
 		char detail[512];
 		snprintf(detail, sizeof(detail),

@@ -294,6 +294,7 @@ static ssize_t feed_read(void *arg, char *out, size_t max)
 			return HTTP_STREAM_END;
 		struct feed_page p = {f, f->after};
 		struct diag d;
+		uint64_t gen = hl_db_event_gen(f->db);
 		if (hl_event_list(f->db, f->after, EVENT_PAGE, feed_event, &p,
 				  &d) != ST_OK)
 			return HTTP_STREAM_ERROR;
@@ -305,10 +306,10 @@ static ssize_t feed_read(void *arg, char *out, size_t max)
 			buf_printf(&f->out, ": heartbeat\n\n");
 			continue;
 		}
-		if ((now - t0) * 1e3 >= 400)
+		double left = 400 - (now - t0) * 1e3;
+		if (left <= 0)
 			return 0;
-		struct timespec ts = {0, 5 * 1000000L};
-		nanosleep(&ts, NULL);
+		hl_db_wait_event(f->db, gen, (unsigned)left + 1);
 	}
 }
 
