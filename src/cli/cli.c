@@ -30,6 +30,7 @@ const struct cli_cmd cli_commands[] = {
     {"hotline", "the hotline: keys, messages, receipts, status", cmd_hotline},
     {"contacts", "partners' contact profiles and hotline principals",
      cmd_contacts},
+    {"incident", "joint incident rooms with partner nodes", cmd_incident},
     {NULL, NULL, NULL},
 };
 

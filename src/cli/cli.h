@@ -111,6 +111,7 @@ int cmd_match(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_hotline(struct cli *c, int argc, char **argv);
 int cmd_contacts(struct cli *c, int argc, char **argv);
+int cmd_incident(struct cli *c, int argc, char **argv);
 
 /*
  * Records a change made through the CLI in the audit log: kind ("user.add",

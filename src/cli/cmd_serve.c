@@ -7,6 +7,9 @@
 #include "audit/writer.h"
 #include "federation/fed.h"
 #include "hotline/node.h"
+#include "coop/incident.h"
+#include "coop/share.h"
+#include "common/json.h"
 #include "federation/fedstate.h"
 #include "federation/nodekey.h"
 #include "pattern/warninglist.h"
@@ -468,6 +471,37 @@ static double file_clock_now(void *ctx)
 	return c->last;
 }
 
+/* Joint incident entries a partner relays over the hotline link. */
+struct coop_sink {
+	struct inc_db *db;
+	const char *identity;
+	struct audit_writer *audit;
+};
+
+static int incident_in(void *ctx, const char *peer, const char *peer_id,
+		       const struct json_val *root, struct diag *d)
+{
+	struct coop_sink *k = ctx;
+	if (!json_str_eq(json_get(root, "kind"), "incident"))
+		return diag_set(d, ST_EINVAL,
+				"kind: message, receipt, notice, heartbeat or "
+				"incident");
+	struct inc_entry e;
+	bool dup = false;
+	int rc = inc_receive(k->db, k->identity, peer_id, root, &e, &dup, d);
+	if (rc == ST_OK && !dup) {
+		char actor[64], detail[256];
+		snprintf(actor, sizeof(actor), "peer:%s", peer);
+		snprintf(detail, sizeof(detail),
+			 "{\"incident\":\"%s\",\"entry\":\"%s\",\"kind\":"
+			 "\"%s\"}",
+			 e.incident, e.id, inc_kind_name(e.kind));
+		audit_record(k->audit, "incident.receive", actor, detail,
+			     false);
+	}
+	return rc;
+}
+
 /* The federation's view of the audit writer. */
 static int record_event(void *ctx, const char *kind, const char *actor,
 			const char *detail, bool wait)
@@ -523,6 +557,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct audit_writer *aw = NULL;
 	struct head_sink sink;
 	struct hl_node *hl = NULL;
+	struct inc_db *incs = NULL;
+	struct coop_sink coop;
 	struct file_clock fclock = {o.hotline_clock, 0};
 	struct rotator rot;
 	int status = CLI_USAGE;
@@ -718,6 +754,16 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		hc.hook = c->cfg.hl_hook[0] ? c->cfg.hl_hook : NULL;
 		hc.audit = record_event;
 		hc.audit_ctx = aw;
+		if (inc_db_open(c->home, &incs, &d) != ST_OK) {
+			cli_fail(CLI_USAGE, "serve: joint incidents: %s",
+				 d.msg);
+			goto out;
+		}
+		coop = (struct coop_sink){incs, c->cfg.node_identity, aw};
+		hc.other = incident_in;
+		hc.other_ctx = &coop;
+		tc.incidents = incs;
+		tc.home = c->home;
 		if (hl_node_start(&hc, &hl, &d) != ST_OK) {
 			cli_fail(CLI_USAGE, "serve: hotline: %s", d.msg);
 			goto out;
@@ -781,7 +827,8 @@ out:
 	http_server_free(srv);
 	atomic_store(&sink.fed, NULL);
 	hl_node_stop(hl); /* before the federation it asks about partners */
-	fed_free(fed);	  /* senders stop before the store closes */
+	inc_db_close(incs);
+	fed_free(fed);	       /* senders stop before the store closes */
 	audit_writer_stop(aw); /* after the last event: signs a head */
 	audit_close(alog);
 	taxii_free(tx);

@@ -101,6 +101,10 @@ void fed_link_close(struct fed_link *l);
 int fed_link_call(struct fed_link *l, const char *method, const char *path,
 		  const char *body, size_t len, long *status, struct buf *resp,
 		  struct diag *d);
+/* The registered peer whose node identity (as its sender learnt it) is
+ * identity, from a home (the CLI). ST_ENOTFOUND. */
+int fed_peer_by_identity(const char *home, const char *identity, char *out,
+			 size_t cap);
 /* A registered peer's node identity as learnt by its sender ("" when
  * not known yet). */
 int fed_peer_identity(struct fed *f, const char *peer, char *out, size_t cap);

@@ -82,3 +82,40 @@ int fed_peer_identity(struct fed *f, const char *peer, char *out, size_t cap)
 	snprintf(out, cap, "%s", h.identity);
 	return out[0] ? ST_OK : ST_ENOTFOUND;
 }
+
+struct by_id {
+	struct fedstate *fs;
+	const char *identity;
+	char *out;
+	size_t cap;
+	bool found;
+};
+
+static int match_id(void *ctx, const struct peer *p)
+{
+	struct by_id *b = ctx;
+	struct fed_health h;
+	if (!b->found && fed_health_get(b->fs, p->name, &h) == ST_OK &&
+	    strcmp(h.identity, b->identity) == 0) {
+		snprintf(b->out, b->cap, "%s", p->name);
+		b->found = true;
+	}
+	return ST_OK;
+}
+
+int fed_peer_by_identity(const char *home, const char *identity, char *out,
+			 size_t cap)
+{
+	struct peers *p = NULL;
+	struct fedstate *fs = NULL;
+	struct diag d;
+	struct by_id b = {NULL, identity, out, cap, false};
+	if (peers_open(home, &p, &d) == ST_OK &&
+	    fedstate_open(home, &fs, &d) == ST_OK) {
+		b.fs = fs;
+		peers_list(p, match_id, &b, &d);
+	}
+	fedstate_close(fs);
+	peers_close(p);
+	return b.found ? ST_OK : ST_ENOTFOUND;
+}

@@ -386,6 +386,8 @@ int hl_node_receive(struct hl_node *n, const char *peer, const char *body,
 		rc = recv_notice(n, peer, peer_id, root, d);
 	else if (json_str_eq(k, "heartbeat"))
 		rc = ST_OK;
+	else if (n->cfg.other != NULL && k != NULL && k->type == JSON_STRING)
+		rc = n->cfg.other(n->cfg.other_ctx, peer, peer_id, root, d);
 	else
 		rc = diag_set(d, ST_EINVAL,
 			      "kind: message, receipt, notice or heartbeat");

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 
 struct fed;
+struct json_val;
 
 struct hl_node_cfg {
 	const char *home;
@@ -42,6 +43,12 @@ struct hl_node_cfg {
 	const char *hook;	  /* shell command run on escalation, or NULL */
 	unsigned flash_per_min;	  /* per sending principal (0: 30) */
 	unsigned profile_every_s; /* partners' profiles fetched (0: 30) */
+	/* Other kinds a partner relays over the link (joint incidents):
+	 * handed to this callback with the parsed document (may be NULL:
+	 * they are refused). Its result is the relay's. */
+	int (*other)(void *ctx, const char *peer, const char *peer_id,
+		     const struct json_val *root, struct diag *d);
+	void *other_ctx;
 	/* The audit log (may be NULL). */
 	int (*audit)(void *ctx, const char *kind, const char *actor,
 		     const char *detail, bool wait);

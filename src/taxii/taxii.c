@@ -1310,6 +1310,12 @@ static const struct http_route route_table[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "hotline_inbox"},
     {HTTP_POST, "/api/v1/hotline/receipts/", taxii_h_hotline_receipt,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "hotline_receipt"},
+    {HTTP_GET, "/api/v1/incidents/", taxii_h_incidents,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "incidents"},
+    {HTTP_GET, "/api/v1/incidents/{id}/", taxii_h_incidents,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "incident"},
+    {HTTP_POST, "/api/v1/incidents/{id}/entries/", taxii_h_incident_entry,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "incident_entry"},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) <= TAXII_MAX_ROUTES,

@@ -66,6 +66,10 @@ struct taxii_config {
 	struct audit *audit_log;
 	/* The hotline (borrowed, may be NULL: its routes answer 404). */
 	struct hl_node *hotline;
+	/* Joint incidents (borrowed, may be NULL), and the home their
+	 * sharing reads the partners from. */
+	struct inc_db *incidents;
+	const char *home;
 };
 
 struct taxii;
@@ -74,6 +78,7 @@ struct fed;
 struct audit;
 struct audit_writer;
 struct hl_node;
+struct inc_db;
 
 /* Copies cfg (the pointers are borrowed and must outlive the taxii). */
 int taxii_new(const struct taxii_config *cfg, struct taxii **out,

@@ -113,6 +113,12 @@ int taxii_h_hotline_inbox(struct http_request *req, struct http_response *resp);
 int taxii_h_hotline_receipt(struct http_request *req,
 			    struct http_response *resp);
 
+/* ---- Joint incidents (incident_api.c) ----------------------------------- */
+
+int taxii_h_incidents(struct http_request *req, struct http_response *resp);
+int taxii_h_incident_entry(struct http_request *req,
+			   struct http_response *resp);
+
 /* ---- Handlers in their own files ---------------------------------------- */
 
 /* GET /api/v1/collections/{id}/stream/ (stream.c). */
