@@ -62,6 +62,9 @@ POLICIES = {
     ("us", "jp"): ["clear", "green", "amber"],
 }
 MARKER = ".strait-demo"
+# The principals' key files are sealed with this (a demo: a real
+# principal chooses their own, and keeps the file off the node).
+PASSPHRASE = "demo passphrase, not for real use"
 
 
 def say(msg=""):
@@ -240,6 +243,21 @@ def main():
                         p.org).stdout.strip()
             n.tokens[p.name] = tok
             n.run("collection", "grant", "default", p.name, "write")
+    # hotline principals: KR's and JP's directors, JP's deputy
+    for n, name, title in ((nodes["kr"], "director", "Director, NCSC"),
+                           (nodes["jp"], "director", "Director, NISC"),
+                           (nodes["jp"], "deputy", "Deputy director")):
+        n.run("user", "add", name, "--role", "principal")
+        key = os.path.join(root, "%s-%s.key" % (n.name, name))
+        n.run("hotline", "keygen", "--out", key, "--kdf", "interactive",
+              stdin=PASSPHRASE + "\n")
+        out = n.run("hotline", "enroll", name, "--key", key,
+                    "--title", title).stdout
+        n.keys = getattr(n, "keys", {})
+        n.keys[name] = key
+        n.fps = getattr(n, "fps", {})
+        n.fps[name] = out.split("fingerprint ", 1)[1].strip()
+    nodes["jp"].run("hotline", "chain", "director", "--deputy", "deputy")
     try:
         for n in nodes.values():
             n.start()
@@ -389,6 +407,103 @@ def scenario(nodes, root):
     q = jp.run("quarantine", "list").stdout.strip()
     say("   strait quarantine list (JP):")
     for line in q.splitlines():
+        say("     " + line)
+    hotline(kr, jp)
+    joint_incident(kr, jp, us, shared[0])
+
+
+def wait_true(fn, what, timeout=30.0):
+    t0 = time.monotonic()
+    while not fn():
+        if time.monotonic() - t0 > timeout:
+            raise SystemExit("demo: %s did not happen in %d s" % (
+                what, timeout))
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+def hotline(kr, jp):
+    say("== 5. the hotline: KR's director to JP's director, FLASH, an "
+        "exercise")
+
+    def knows(n, peer):
+        doc = json.loads(n.run("contacts", "--json").stdout)
+        return any(p["partner"] == peer and p["profile"]["principals"]
+                   for p in doc["partners"])
+    wait_true(lambda: knows(kr, "jp") and knows(jp, "kr"),
+              "the exchange of contact profiles")
+    # the fingerprints, compared out of band (here: read from the other
+    # node's enrolment), confirm the keys
+    for name in ("director", "deputy"):
+        kr.run("hotline", "trust", "jp:" + name, jp.fps[name])
+    jp.run("hotline", "trust", "kr:director", kr.fps["director"])
+    say("   keys confirmed by fingerprint: jp:director %s" %
+        jp.fps["director"])
+    t0 = time.monotonic()
+    sent = json.loads(kr.run(
+        "hotline", "send", "--as", "director", "--key", kr.keys["director"],
+        "--to", "jp:director", "--precedence", "FLASH", "--status",
+        "Exercise", "--body", "탐지: 교환소 침해 / 検知: 取引所への侵入 / "
+        "Detected: exchange intrusion, wave 7", "--json",
+        stdin=PASSPHRASE + "\n").stdout)
+    mid = sent["id"]
+
+    def inbox():
+        return json.loads(jp.run(
+            "hotline", "inbox", "--as", "director", "--key",
+            jp.keys["director"], "--json",
+            stdin=PASSPHRASE + "\n").stdout)
+    wait_true(lambda: any(m["header"]["id"] == mid for m in inbox()),
+              "the FLASH message at JP")
+    took = time.monotonic() - t0
+    m = [m for m in inbox() if m["header"]["id"] == mid][0]
+    say("   at JP's director after %.0f ms (including both passphrases' "
+        "key derivation): [%s] %s %s, signature %s" % (
+            took * 1000, m["header"]["status"].upper(),
+            m["header"]["precedence"], m["header"]["type"],
+            "verified" if m["verified"] else "NOT VERIFIED"))
+    say("   body: %s" % m["body"])
+    jp.run("hotline", "ack", mid, "--as", "director", "--key",
+           jp.keys["director"], stdin=PASSPHRASE + "\n")
+
+    def receipts():
+        s = json.loads(kr.run(
+            "hotline", "show", mid, "--as", "director", "--key",
+            kr.keys["director"], "--json",
+            stdin=PASSPHRASE + "\n").stdout)
+        return {r["receipt"] for r in s["receipts"] if r["verified"]}
+    wait_true(lambda: "acknowledged" in receipts(),
+              "the signed acknowledgement at KR")
+    say("   signed receipts verified at KR: %s" %
+        ", ".join(sorted(receipts())))
+
+
+def joint_incident(kr, jp, us, stix_id):
+    say("== 6. a joint incident KR and JP both write to")
+    iid = kr.run("incident", "open", "--title",
+                 "Exchange intrusion, wave 7", "--with", "jp",
+                 "--severity", "high").stdout.strip()
+    kr.run("incident", "link", iid, stix_id, "--why", "the C2 indicator")
+    kr.run("incident", "note", iid, "KR: hosts isolated", "--as",
+           "analyst")
+    wait_true(lambda: iid in jp.run("incident", "list").stdout,
+              "the incident at JP")
+    jp.run("incident", "task", iid, "JP: block the C2 range", "--owner",
+           "nisc-soc", "--as", "analyst")
+    jp.run("incident", "note", iid, "JP: same actor seen in Osaka",
+           "--decision", "--as", "analyst")
+
+    def entries(n):
+        return [e["id"] for e in json.loads(
+            n.run("incident", "show", iid, "--json").stdout)["entries"]]
+    wait_true(lambda: len(entries(kr)) == 5 and entries(kr) == entries(jp),
+              "the same timeline at KR and JP")
+    say("   the same %d entries, in the same order, at KR and JP; US "
+        "(not a participant) holds %s" % (
+            len(entries(kr)),
+            "it (a leak!)" if iid in us.run("incident", "list").stdout
+            else "nothing of it"))
+    for line in kr.run("incident", "show", iid).stdout.splitlines()[4:]:
         say("     " + line)
 
 

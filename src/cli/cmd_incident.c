@@ -10,6 +10,7 @@
 #include "common/uuid.h"
 #include "coop/incident.h"
 #include "coop/share.h"
+#include "federation/fed.h"
 #include "federation/fedstate.h"
 #include "hotline/hotline.h"
 
@@ -376,6 +377,7 @@ static int list_cmd(struct cli *c, int argc, char **argv)
 struct show_ctx {
 	bool json;
 	struct jw *w;
+	struct cli *c;
 };
 
 static int show_entry(void *ctx, const struct inc_entry *e)
@@ -385,11 +387,23 @@ static int show_entry(void *ctx, const struct inc_entry *e)
 		inc_entry_json(s->w, e);
 		return ST_OK;
 	}
-	char ts[TS_BUFSZ], due[TS_BUFSZ];
+	char ts[TS_BUFSZ], due[TS_BUFSZ], who[128], peer[64];
 	ts_format_ms(e->at, ts);
-	const char *who = strchr(e->author, '/');
-	printf("%s  %-9s %-22s ", ts, inc_kind_name(e->kind),
-	       who ? who + 1 : e->author);
+	/* the author by this node's name for its node: "jp:analyst" */
+	const char *slash = strchr(e->author, '/');
+	size_t nl = slash ? (size_t)(slash - e->author) : 0;
+	char node[STIX_ID_MAX];
+	snprintf(node, sizeof(node), "%.*s", (int)nl, e->author);
+	if (slash == NULL)
+		snprintf(who, sizeof(who), "%s", e->author);
+	else if (strcmp(node, s->c->cfg.node_identity) == 0)
+		snprintf(who, sizeof(who), "%s", slash + 1);
+	else if (fed_peer_by_identity(s->c->home, node, peer, sizeof(peer)) ==
+		 ST_OK)
+		snprintf(who, sizeof(who), "%s:%s", peer, slash + 1);
+	else
+		snprintf(who, sizeof(who), "?:%s", slash + 1);
+	printf("%s  %-9s %-22s ", ts, inc_kind_name(e->kind), who);
 	switch (e->kind) {
 	case INC_TASK:
 		ts_format_ms(e->due, due);
@@ -449,7 +463,7 @@ static int show_cmd(struct cli *c, int argc, char **argv)
 	} else {
 		struct jw w;
 		jw_init(&w, &out);
-		struct show_ctx sc = {json, &w};
+		struct show_ctx sc = {json, &w, c};
 		if (json) {
 			jw_obj_open(&w);
 			jw_key(&w, "incident");

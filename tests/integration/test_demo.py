@@ -32,6 +32,14 @@ def test_demo_scenario(tmp_path):
     assert "quarantined: its bytes differ from what the attestation " \
         "lists" in out
     assert re.search(r"^\s+1\s+\S+Z\s+kr\s+indicator--", out, re.M)
+    # 5. the hotline: a FLASH exercise, read and acknowledged, signed
+    assert re.search(r"at JP's director after \d+ ms .*: \[EXERCISE\] FLASH "
+                     r"Alert, signature verified", out)
+    assert "signed receipts verified at KR: acknowledged, delivered" in out
+    # 6. a joint incident: one timeline at both, nothing at US
+    assert "the same 5 entries, in the same order, at KR and JP; US (not " \
+        "a participant) holds nothing of it" in out
+    assert re.search(r"task +jp:analyst +JP: block the C2 range", out)
     # URLs and tokens to explore with
     assert len(re.findall(r"analyst token  strait_", out)) == 3
     # the nodes were stopped cleanly: no sanitizer report, no crash
