@@ -11,13 +11,17 @@ chain. Each node's hotline clock is a file the test sets, and the two
 disagree by hundreds of seconds: deadlines follow JP's alone."""
 import json
 import os
+import socket
 import sqlite3
+import subprocess
+import threading
 import time
 
 import pytest
 import requests
 
-from fed_fixtures import FedNode, link, wait_linked, wait_until
+from fed_fixtures import (BIN, FedNode, bundle, indicator, link,
+                          wait_linked, wait_until)
 
 PASS = "correct horse battery staple\n"
 KR_CLOCK0, JP_CLOCK0 = 100000.0, 50.0
@@ -72,6 +76,9 @@ def w(tmp_path_factory):
         set_clock(n.clock, t0)
         n.serve_args = ["--hotline-clock", n.clock]
         set_config(n, "profile_every_s: 30", "profile_every_s: 1")
+    # JP takes 500 idle streams besides everything else
+    w.jp.serve_args += ["--max-connections", "1024", "--per-ip-connections",
+                        "1024", "--stream-max", "1000"]
     set_config(w.jp, "escalation_hook:",
                "escalation_hook: 'echo \"$STRAIT_HOTLINE_EVENT "
                "$STRAIT_HOTLINE_LEVEL $STRAIT_HOTLINE_PRECEDENCE "
@@ -330,3 +337,73 @@ def test_contacts_and_status_text(w):
     assert r.returncode == 2 and "contacts.yaml:4: unknown key 'colour'" \
         in r.stderr
     os.unlink(os.path.join(w.jp.home, "contacts.yaml"))
+
+
+def open_streams(node, n):
+    """n idle live streams on node's default collection: 8 accounts' worth
+    each (a stream cap per account), never read."""
+    toks = []
+    for k in range((n + 7) // 8):
+        toks.append(node.cli("user", "add", "watcher%d" % k, "--role",
+                             "reader").stdout.strip())
+        node.cli("collection", "grant", "default", "watcher%d" % k, "read")
+    time.sleep(1.5)  # a running node re-reads accounts within a second
+    socks = []
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", node.port))
+        s.sendall(("GET /api/v1/collections/%s/stream HTTP/1.1\r\n"
+                   "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                   "Accept: text/event-stream\r\n\r\n" %
+                   (node.coll, toks[i // 8])).encode())
+        socks.append(s)
+    return socks
+
+
+def test_flash_goes_through_bulk_and_idle_streams(w):
+    """While KR pushes a bulk of 100,000 objects to JP, and 500 idle live
+    streams are open at JP, a FLASH message reaches JP before the bulk is
+    through: it never waits behind the replication."""
+    socks = open_streams(w.jp, 500)
+    try:
+        mtok = w.jp.cli("user", "add", "scraper", "--role",
+                        "metrics").stdout.strip()
+
+        def streams():
+            m = requests.get(w.jp.base + "metrics", timeout=30, headers={
+                "Authorization": "Bearer " + mtok}).text
+            line = [x for x in m.splitlines()
+                    if x.startswith("strait_stream_subscribers ")]
+            return int(float(line[0].split()[1])) if line else -1
+        wait_until(lambda: streams() >= 500, what="500 open streams",
+                   timeout=60)
+        objs = [indicator(tlp="green", name="bulk %d" % i)
+                for i in range(100000)]
+        path = os.path.join(w.root, "bulk.json")
+        with open(path, "w") as f:
+            json.dump(bundle(objs), f)
+        last = objs[-1]["id"]
+
+        def versions():
+            r = requests.get(w.jp.base + "api/v1/health", timeout=30,
+                             headers={"Authorization": "Bearer " + mtok})
+            return r.json()["versions"]
+
+        def holds(oid):
+            return w.jp.cli("get", oid, check=False).returncode == 0
+        before = versions()
+        imp = subprocess.Popen([BIN, "--home", w.kr.home, "import",
+                                "--quiet", path])
+        # the bulk is on its way to JP
+        wait_until(lambda: versions() > before + 100,
+                   what="the bulk arriving at JP", timeout=120,
+                   interval=0.05)
+        mid = send(w, prec="FLASH", status="Test", body="through the bulk")
+        wait_until(lambda: mid in inbox(w, "tanaka"), what="the FLASH",
+                   timeout=120, interval=0.05)
+        assert not holds(last), "the bulk was through before the FLASH"
+        assert versions() < before + len(objs)
+        imp.wait(timeout=300)
+        wait_until(lambda: holds(last), what="the whole bulk", timeout=300)
+    finally:
+        for s in socks:
+            s.close()
