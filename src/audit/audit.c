@@ -14,6 +14,7 @@
 #include "common/sqlschema.h"
 #include "common/utf8.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -42,6 +43,11 @@ static const struct sql_migration migrations[] = {
 	"CREATE TABLE heads(seq INTEGER NOT NULL, hash BLOB NOT NULL,"
 	" at INTEGER NOT NULL, key_id TEXT NOT NULL, sig BLOB NOT NULL,"
 	" PRIMARY KEY(seq, at));"},
+    /* Rotation: the events up to a signed checkpoint move to an archive
+     * file; the live log goes on from the latest checkpoint. */
+    {2, "CREATE TABLE checkpoints(seq INTEGER PRIMARY KEY,"
+	" hash BLOB NOT NULL, at INTEGER NOT NULL, key_id TEXT NOT NULL,"
+	" sig BLOB NOT NULL, archive TEXT NOT NULL);"},
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -97,6 +103,43 @@ static void head_message(const struct audit_head *h,
 	le_put64(m + o + 8 + AUDIT_HASH_BYTES, (uint64_t)h->at);
 }
 
+/* The latest rotation checkpoint (the live log's base). ST_ENOTFOUND when
+ * the log was never rotated. */
+static int checkpoint_base(struct audit *a, struct audit_head *out,
+			   struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	memset(out, 0, sizeof(*out));
+	int rc = ST_ENOTFOUND;
+	if (sqlite3_prepare_v2(a->db,
+			       "SELECT seq, hash, at, key_id, sig FROM"
+			       " checkpoints ORDER BY seq DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_diag(a->db, d, a->path);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		out->at = sqlite3_column_int64(st, 2);
+		const char *kid = (const char *)sqlite3_column_text(st, 3);
+		snprintf(out->key_id, sizeof(out->key_id), "%s",
+			 kid ? kid : "");
+		if (sqlite3_column_bytes(st, 1) == AUDIT_HASH_BYTES &&
+		    sqlite3_column_bytes(st, 4) == NODEKEY_SIG_BYTES) {
+			memcpy(out->hash, sqlite3_column_blob(st, 1),
+			       AUDIT_HASH_BYTES);
+			memcpy(out->sig, sqlite3_column_blob(st, 4),
+			       NODEKEY_SIG_BYTES);
+			rc = ST_OK;
+		} else {
+			rc = diag_set(d, ST_ESTORE,
+				      "%s: the checkpoint of event %llu is "
+				      "unreadable",
+				      a->path, (unsigned long long)out->seq);
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Reads the last event's seq and hash into a. */
 static int load_last(struct audit *a, struct diag *d)
 {
@@ -122,20 +165,37 @@ static int load_last(struct audit *a, struct diag *d)
 		rc = sql_diag(a->db, d, a->path);
 	}
 	sqlite3_finalize(st);
+	if (rc != ST_OK || a->last_seq != 0)
+		return rc;
+	/* every event archived: the log goes on from the checkpoint */
+	struct audit_head cp;
+	if (checkpoint_base(a, &cp, NULL) == ST_OK) {
+		a->last_seq = cp.seq;
+		memcpy(a->last_hash, cp.hash, AUDIT_HASH_BYTES);
+	}
 	return rc;
 }
 
 int audit_open(const char *home, struct audit **out, struct diag *d)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/audit.db", home) >=
+	    sizeof(path))
+		return diag_set(d, ST_EINVAL, "%s: path too long", home);
+	return audit_open_path(path, out, d);
+}
+
+int audit_open_path(const char *path, struct audit **out, struct diag *d)
 {
 	*out = NULL;
 	struct audit *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	pthread_mutex_init(&a->mu, NULL);
-	if ((size_t)snprintf(a->path, sizeof(a->path), "%s/audit.db", home) >=
+	if ((size_t)snprintf(a->path, sizeof(a->path), "%s", path) >=
 	    sizeof(a->path)) {
 		audit_close(a);
-		return diag_set(d, ST_EINVAL, "%s: path too long", home);
+		return diag_set(d, ST_EINVAL, "%s: path too long", path);
 	}
 	struct stat sb;
 	bool create = stat(a->path, &sb) != 0;
@@ -505,6 +565,20 @@ static void check_head(struct audit *a, const struct audit_head *h,
 		       uint64_t last, const char *whose, struct audit_report *r)
 {
 	uint8_t have[AUDIT_HASH_BYTES];
+	if (r->base > 0 && h->seq <= r->base) {
+		/* archived: only the checkpoint itself is still here */
+		struct audit_head cp;
+		if (h->seq == r->base &&
+		    checkpoint_base(a, &cp, NULL) == ST_OK &&
+		    memcmp(cp.hash, h->hash, AUDIT_HASH_BYTES) != 0)
+			fault(r, h->seq,
+			      "%s head of event %llu has another hash than the "
+			      "checkpoint: the log was rewritten up to there",
+			      whose, (unsigned long long)h->seq);
+		else
+			r->archived++;
+		return;
+	}
 	if (h->seq > last || !hash_at(a, h->seq, have))
 		fault(r, h->seq,
 		      "%s head names event %llu, which the log no longer "
@@ -533,12 +607,36 @@ int audit_verify(struct audit *a, const struct nodekeys *keys,
 	if (rc == ST_OK &&
 	    sqlite3_prepare_v2(a->db,
 			       "SELECT seq, at, kind, actor, detail, prev, hash"
-			       " FROM events ORDER BY seq",
+			       " FROM events WHERE seq > ?1 ORDER BY seq",
 			       -1, &st, NULL) != SQLITE_OK)
 		rc = sql_diag(a->db, d, a->path);
 	uint8_t prev[AUDIT_HASH_BYTES] = {0};
 	uint64_t expect = 1, last = 0;
 	int src = SQLITE_DONE;
+	/* A rotated log goes on from its latest checkpoint, whose signature
+	 * vouches for what was archived before it. */
+	struct audit_head cp;
+	bool rotated = false;
+	if (rc == ST_OK) {
+		int crc = checkpoint_base(a, &cp, d);
+		if (crc == ST_OK) {
+			rotated = true;
+			r->base = cp.seq;
+			memcpy(prev, cp.hash, AUDIT_HASH_BYTES);
+			expect = cp.seq + 1;
+			last = cp.seq;
+			if (!head_signed(keys, &cp))
+				fault(
+				    r, cp.seq,
+				    "the checkpoint of event %llu has no good "
+				    "signature by a key of this node",
+				    (unsigned long long)cp.seq);
+		} else if (crc != ST_ENOTFOUND) {
+			rc = crc;
+		}
+	}
+	if (rc == ST_OK)
+		sqlite3_bind_int64(st, 1, rotated ? (int64_t)cp.seq : 0);
 	while (rc == ST_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
 		st_time at = sqlite3_column_int64(st, 1);
@@ -641,5 +739,151 @@ int audit_verify(struct audit *a, const struct nodekeys *keys,
 	}
 	sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL);
 	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+static int exec_bind(sqlite3 *db, const char *sql, int64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, n);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int audit_rotate(struct audit *a, const struct nodekeys *keys, st_time at,
+		 const char *dir, struct audit_head *cp, char *path, size_t cap,
+		 struct diag *d)
+{
+	struct audit_head base, h;
+	memset(&h, 0, sizeof(h));
+	pthread_mutex_lock(&a->mu);
+	int rc = load_last(a, d);
+	uint64_t first = 1;
+	if (rc == ST_OK && checkpoint_base(a, &base, NULL) == ST_OK)
+		first = base.seq + 1;
+	if (rc == ST_OK && a->last_seq < first)
+		rc = diag_set(d, ST_ENOTFOUND,
+			      "audit: no event since the last rotation");
+	if (rc == ST_OK) {
+		const struct nodekey_pub *cur = nodekeys_current(keys);
+		h.seq = a->last_seq;
+		memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
+		h.at = at;
+		snprintf(h.key_id, sizeof(h.key_id), "%s", cur->id);
+		uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
+		head_message(&h, m);
+		if (nodekeys_sign(keys, m, sizeof(m), h.sig) != ST_OK)
+			rc = diag_set(d, ST_EIO, "audit: cannot sign");
+	}
+	if (rc == ST_OK && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		rc = diag_set(d, ST_EIO, "%s: %s", dir, strerror(errno));
+	struct stat sb;
+	if (rc == ST_OK && ((size_t)snprintf(path, cap, "%s/audit-%llu-%llu.db",
+					     dir, (unsigned long long)first,
+					     (unsigned long long)h.seq) >= cap))
+		rc = diag_set(d, ST_EINVAL, "%s: path too long", dir);
+	if (rc == ST_OK && stat(path, &sb) == 0)
+		rc = diag_set(d, ST_EEXIST, "%s exists already: not replaced",
+			      path);
+	/* the archive: its schema, then what moves into it */
+	struct audit *arc = NULL;
+	if (rc == ST_OK)
+		rc = audit_open_path(path, &arc, d);
+	audit_close(arc);
+	bool attached = false;
+	if (rc == ST_OK) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(a->db, "ATTACH ?1 AS arc", -1, &st,
+				       NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+			attached = sqlite3_step(st) == SQLITE_DONE;
+		}
+		sqlite3_finalize(st);
+		if (!attached)
+			rc = sql_diag(a->db, d, path);
+	}
+	if (rc == ST_OK &&
+	    (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		 SQLITE_OK ||
+	     exec_bind(a->db,
+		       "INSERT INTO arc.events SELECT * FROM main.events"
+		       " WHERE seq <= ?1",
+		       (int64_t)h.seq) != SQLITE_OK ||
+	     exec_bind(a->db,
+		       "INSERT OR REPLACE INTO arc.heads SELECT * FROM"
+		       " main.heads WHERE seq <= ?1",
+		       (int64_t)h.seq) != SQLITE_OK ||
+	     exec_bind(a->db,
+		       "INSERT INTO arc.checkpoints SELECT * FROM"
+		       " main.checkpoints WHERE seq < ?1",
+		       (int64_t)h.seq) != SQLITE_OK))
+		rc = sql_diag(a->db, d, path);
+	/* the closing head, in the archive */
+	sqlite3_stmt *st = NULL;
+	if (rc == ST_OK &&
+	    sqlite3_prepare_v2(a->db,
+			       "INSERT OR REPLACE INTO arc.heads(seq, hash, at,"
+			       " key_id, sig) VALUES(?1, ?2, ?3, ?4, ?5)",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, path);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, (int64_t)h.seq);
+		sqlite3_bind_blob(st, 2, h.hash, AUDIT_HASH_BYTES,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h.at);
+		sqlite3_bind_text(st, 4, h.key_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, h.sig, NODEKEY_SIG_BYTES,
+				  SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_diag(a->db, d, path);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the live log: the checkpoint in, the archived events out */
+	if (rc == ST_OK &&
+	    sqlite3_prepare_v2(a->db,
+			       "INSERT INTO main.checkpoints(seq, hash, at,"
+			       " key_id, sig, archive) VALUES(?1, ?2, ?3, ?4,"
+			       " ?5, ?6)",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc == ST_OK) {
+		sqlite3_bind_int64(st, 1, (int64_t)h.seq);
+		sqlite3_bind_blob(st, 2, h.hash, AUDIT_HASH_BYTES,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, h.at);
+		sqlite3_bind_text(st, 4, h.key_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 5, h.sig, NODEKEY_SIG_BYTES,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, path, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_diag(a->db, d, a->path);
+	}
+	sqlite3_finalize(st);
+	if (rc == ST_OK &&
+	    (exec_bind(a->db, "DELETE FROM main.events WHERE seq <= ?1",
+		       (int64_t)h.seq) != SQLITE_OK ||
+	     exec_bind(a->db, "DELETE FROM main.heads WHERE seq <= ?1",
+		       (int64_t)h.seq) != SQLITE_OK))
+		rc = sql_diag(a->db, d, a->path);
+	/* one transaction over both files: SQLite's super-journal makes
+	 * the commit atomic across them */
+	if (rc == ST_OK &&
+	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = sql_diag(a->db, d, a->path);
+	if (rc != ST_OK && attached)
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	if (attached)
+		sqlite3_exec(a->db, "DETACH arc", NULL, NULL, NULL);
+	if (rc != ST_OK && rc != ST_EEXIST && path[0] != '\0' && arc == NULL) {
+		/* nothing was moved: an empty archive file is not left */
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (rc == ST_OK && cp != NULL)
+		*cp = h;
 	return rc;
 }

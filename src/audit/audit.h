@@ -39,9 +39,29 @@
 #define AUDIT_DETAIL_MAX (64 << 10) /* bytes of a detail */
 
 struct audit;
+struct audit_head;
 
 /* Opens <home>/audit.db, made (0600) when missing. */
 int audit_open(const char *home, struct audit **out, struct diag *d);
+/* The same for a log file at path (an archive made by audit_rotate). */
+int audit_open_path(const char *path, struct audit **out, struct diag *d);
+
+/*
+ * Rotation by signed checkpoints: signs a checkpoint (a head) at the last
+ * event, moves every event up to it, and the heads, into a new archive
+ * file in dir (made 0700; the file 0600, audit-FIRST-LAST.db, never over
+ * an existing one), and keeps the checkpoint as the live log's base: the
+ * next event links to it. The archive holds the checkpoint it started from
+ * and the closing head, so audit_verify checks it on its own; the live
+ * log is checked from its checkpoint, whose signature vouches for what was
+ * archived. The archive is written and synced before anything leaves the
+ * live log. *cp gets the checkpoint, path the archive's path.
+ * ST_ENOTFOUND when no event was added since the last rotation;
+ * ST_EEXIST when the archive file exists.
+ */
+int audit_rotate(struct audit *a, const struct nodekeys *keys, st_time at,
+		 const char *dir, struct audit_head *cp, char *path, size_t cap,
+		 struct diag *d);
 void audit_close(struct audit *a);
 
 /* Caps the log's size (bytes, rounded down to whole pages; 0: no cap):
@@ -112,9 +132,11 @@ int audit_tail(struct audit *a, uint64_t n, audit_event_fn fn, void *ctx,
  * naming it. */
 struct audit_report {
 	bool ok;
-	uint64_t events;  /* events checked */
-	uint64_t heads;	  /* signed heads checked */
-	uint64_t bad_seq; /* where the first fault is (0: not an event) */
+	uint64_t events;   /* events checked */
+	uint64_t heads;	   /* signed heads checked */
+	uint64_t bad_seq;  /* where the first fault is (0: not an event) */
+	uint64_t base;	   /* the checkpoint the log goes on from (0: none) */
+	uint64_t archived; /* heads of archived events: not compared */
 	char fault[256];
 };
 

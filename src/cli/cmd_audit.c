@@ -20,7 +20,8 @@
 
 static const char audit_usage[] =
     "usage: strait audit tail [-n N] [--json]\n"
-    "       strait audit verify [--local] [--json]\n"
+    "       strait audit verify [--local] [--archive FILE] [--json]\n"
+    "       strait audit rotate [--json]\n"
     "\n"
     "The audit log (<home>/audit.db) records security-relevant events,\n"
     "each linked to the one before by SHA-256, with heads signed by the\n"
@@ -37,7 +38,14 @@ static const char audit_usage[] =
     "reached is named, and its heads are not compared); 1, naming the\n"
     "first fault and the event where it is, when an event was edited,\n"
     "deleted or reordered, the tail was cut or a signature is bad; 2 when\n"
-    "the log cannot be read.\n";
+    "the log cannot be read. --archive FILE verifies a rotated-out archive\n"
+    "instead (on its own: from the checkpoint it started at to its closing\n"
+    "head).\n"
+    "\n"
+    "rotate: signs a checkpoint at the last event and moves every event up\n"
+    "to it into <home>/audit-archive/audit-FIRST-LAST.db (0600); the live\n"
+    "log goes on from the checkpoint. Keep the archives: they are the\n"
+    "record. Safe while strait serve runs.\n";
 
 static int help(int argc, char **argv)
 {
@@ -253,11 +261,14 @@ static void witnesses_json(struct jw *w, const struct witness_set *ws)
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
 	bool json = false, local = false;
+	const char *archive = NULL;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (strcmp(argv[i], "--local") == 0)
 			local = true;
+		else if (strcmp(argv[i], "--archive") == 0 && i + 1 < argc)
+			archive = argv[++i];
 		else
 			return cli_fail(CLI_USAGE,
 					"audit verify: unexpected '%s' (see "
@@ -265,10 +276,23 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 					argv[i]);
 	}
 	struct audit *a = NULL;
-	int rc = open_log(c, "verify", &a);
-	if (rc != CLI_OK)
-		return rc;
 	struct diag d;
+	int rc;
+	if (archive != NULL) {
+		struct stat sb;
+		local = true; /* partners keep heads of the live log */
+		if ((rc = cli_load_config(c)) != CLI_OK)
+			return rc;
+		if (stat(archive, &sb) != 0)
+			return cli_fail(CLI_USAGE,
+					"audit verify: %s: no such "
+					"file",
+					archive);
+		if (audit_open_path(archive, &a, &d) != ST_OK)
+			return cli_fail(CLI_USAGE, "audit verify: %s", d.msg);
+	} else if ((rc = open_log(c, "verify", &a)) != CLI_OK) {
+		return rc;
+	}
 	struct nodekeys *keys = NULL;
 	if (nodekeys_load(c->home, &keys, &d) != ST_OK) {
 		audit_close(a);
@@ -314,6 +338,11 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 			jw_null(&w);
 		else
 			jw_str(&w, r.fault);
+		jw_key(&w, "checkpoint");
+		if (r.base)
+			jw_int(&w, (int64_t)r.base);
+		else
+			jw_null(&w);
 		witnesses_json(&w, &ws);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
@@ -323,9 +352,10 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 		if (r.ok)
 			printf(
 			    "audit log sound: %llu events, %llu signed heads "
-			    "checked\n",
+			    "checked%s\n",
 			    (unsigned long long)r.events,
-			    (unsigned long long)r.heads);
+			    (unsigned long long)r.heads,
+			    r.base ? " (from its checkpoint)" : "");
 		else
 			fprintf(stderr, "strait: audit log tampered: %s\n",
 				r.fault);
@@ -345,6 +375,48 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	return r.ok ? CLI_OK : CLI_PARTIAL;
 }
 
+static int cmd_rotate(struct cli *c, int argc, char **argv)
+{
+	bool json = argc == 3 && strcmp(argv[2], "--json") == 0;
+	if (argc > 3 || (argc == 3 && !json))
+		return cli_fail(CLI_USAGE, "audit rotate: [--json] only");
+	struct audit *a = NULL;
+	int rc = open_log(c, "rotate", &a);
+	if (rc != CLI_OK)
+		return rc;
+	struct diag d;
+	struct nodekeys *keys = NULL;
+	if (nodekeys_load(c->home, &keys, &d) != ST_OK) {
+		audit_close(a);
+		return cli_fail(CLI_USAGE, "audit rotate: the node's keys: %s",
+				d.msg);
+	}
+	struct audit_head cp;
+	char path[4096];
+	int err =
+	    audit_rotate(a, keys, time_now(), cli_path(c, "audit-archive"), &cp,
+			 path, sizeof(path), &d);
+	audit_close(a);
+	nodekeys_free(keys);
+	if (err == ST_ENOTFOUND)
+		return cli_fail(CLI_PARTIAL, "audit rotate: %s", d.msg);
+	if (err != ST_OK)
+		return cli_fail(CLI_USAGE, "audit rotate: %s", d.msg);
+	char hex[2 * AUDIT_HASH_BYTES + 1], seq[32];
+	sodium_bin2hex(hex, sizeof(hex), cp.hash, sizeof(cp.hash));
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)cp.seq);
+	if (json)
+		printf(
+		    "{\"checkpoint\":%s,\"hash\":\"%s\",\"archive\":\"%s\"}\n",
+		    seq, hex, path);
+	else
+		printf("checkpoint at event %s (%s)\narchived to %s\n", seq,
+		       hex, path);
+	cli_audit(c, "audit.rotate", "checkpoint", seq, "hash", hex, "archive",
+		  path, NULL);
+	return CLI_OK;
+}
+
 int cmd_audit(struct cli *c, int argc, char **argv)
 {
 	if (argc < 2 || help(argc, argv)) {
@@ -355,6 +427,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 		return cmd_tail(c, argc, argv);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(c, argc, argv);
+	if (strcmp(argv[1], "rotate") == 0)
+		return cmd_rotate(c, argc, argv);
 	fputs(audit_usage, stderr);
 	return cli_fail(CLI_USAGE, "audit: unknown subcommand '%s'", argv[1]);
 }

@@ -59,7 +59,7 @@ def test_changes_recorded_and_verified(node):
     # jp is registered at a URL where nothing listens: its heads are not
     # compared, and it is named
     assert v == {"ok": True, "events": 4, "heads": 4, "bad_seq": None,
-                 "fault": None, "witnesses": [
+                 "fault": None, "checkpoint": None, "witnesses": [
                      {"peer": "jp", "heads": 0, "error": v["witnesses"][0][
                          "error"]}]}
     assert "127.0.0.1:9" in v["witnesses"][0]["error"]
@@ -93,3 +93,39 @@ def test_cut_tail_found(node):
     r = node.run("audit", "verify", check=1)
     assert "names event 3, which the log no longer holds" in r.err
     assert "its tail was cut" in r.err
+
+
+def test_rotation_by_signed_checkpoint(node):
+    changes(node)
+    r = node.run("audit", "rotate", "--json", check=0).json()
+    assert r["checkpoint"] == 4
+    assert r["archive"].endswith("/audit-archive/audit-1-4.db")
+    assert os.stat(r["archive"]).st_mode & 0o777 == 0o600
+    # the live log goes on from the checkpoint, the rotation its first
+    # event
+    tail = node.run("audit", "tail", "--json", check=0).json()
+    assert [e["seq"] for e in tail] == [5]
+    assert tail[0]["kind"] == "audit.rotate"
+    assert json.loads(tail[0]["detail"])["checkpoint"] == "4"
+    v = node.run("audit", "verify", "--local", "--json", check=0).json()
+    assert v["ok"] and v["checkpoint"] == 4 and v["events"] == 1
+    out = node.run("audit", "verify", "--local", check=0).out
+    assert "(from its checkpoint)" in out
+    # the archive on its own
+    a = node.run("audit", "verify", "--archive", r["archive"], "--json",
+                 check=0).json()
+    assert a["ok"] and a["events"] == 4 and a["checkpoint"] is None
+    # an archived event changed later is found in the archive
+    db = sqlite3.connect(r["archive"])
+    db.execute("UPDATE events SET actor = 'someone else' WHERE seq = 2")
+    db.commit()
+    db.close()
+    a = node.run("audit", "verify", "--archive", r["archive"], "--json",
+                 check=1).json()
+    assert a["ok"] is False and a["bad_seq"] == 2
+    # a second rotation starts where the first ended
+    r2 = node.run("audit", "rotate", "--json", check=0).json()
+    assert r2["archive"].endswith("/audit-5-5.db")
+    a = node.run("audit", "verify", "--archive", r2["archive"], "--json",
+                 check=0).json()
+    assert a["ok"] and a["checkpoint"] == 4 and a["events"] == 1

@@ -284,6 +284,105 @@ static void test_forged_head_found(void **state)
 	nodekeys_free(k);
 }
 
+/* Rotation: the events up to a signed checkpoint go to an archive that
+ * verifies on its own; the live log goes on from the checkpoint; heads of
+ * archived events are not compared, except the checkpoint's own; an
+ * archive changed afterwards, or a checkpoint removed, is found. */
+static void test_rotation(void **state)
+{
+	(void)state;
+	struct nodekeys *k = keys();
+	struct audit_head last, cp;
+	struct audit *a = filled(k, &last);
+	struct diag d;
+	char dir[512], path[1024], path2[1024];
+	snprintf(dir, sizeof(dir), "%s/archive", home);
+	assert_int_equal(
+	    audit_rotate(a, k, T0 + 300, dir, &cp, path, sizeof(path), &d),
+	    ST_OK);
+	assert_int_equal(cp.seq, N);
+	assert_memory_equal(cp.hash, last.hash, AUDIT_HASH_BYTES);
+	assert_non_null(strstr(path, "/audit-1-20.db"));
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* nothing new: nothing to rotate */
+	assert_int_equal(
+	    audit_rotate(a, k, T0 + 301, dir, &cp, path2, sizeof(path2), &d),
+	    ST_ENOTFOUND);
+	struct audit_report r = verify(a, k, NULL, 0);
+	assert_true(r.ok);
+	assert_int_equal(r.events, 0);
+	assert_int_equal(r.base, N);
+	/* the log goes on, linked to the checkpoint */
+	uint64_t seq = 0;
+	assert_int_equal(
+	    audit_append(a, T0 + 400, "login", "x", "{}", &seq, &d), ST_OK);
+	assert_int_equal(seq, N + 1);
+	/* a witness of an archived event is not compared; the checkpoint's
+	 * own is, by hash */
+	struct audit_head old = last;
+	old.seq = 10;
+	old.key_id[0] = '\0'; /* compared by seq and hash alone */
+	r = verify(a, k, &old, 1);
+	assert_true(r.ok);
+	assert_int_equal(r.archived, 1);
+	struct audit_head bad = last;
+	bad.hash[0] ^= 1;
+	bad.key_id[0] = '\0'; /* compared by hash alone */
+	r = verify(a, k, &bad, 1);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.fault, "another hash than the checkpoint"));
+	/* the archive verifies on its own: 20 events and the closing head */
+	struct audit *arc = NULL;
+	assert_int_equal(audit_open_path(path, &arc, &d), ST_OK);
+	r = verify(arc, k, &last, 1);
+	assert_true(r.ok);
+	assert_int_equal(r.events, N);
+	audit_close(arc);
+	/* a second rotation starts where the first ended */
+	assert_int_equal(
+	    audit_rotate(a, k, T0 + 500, dir, &cp, path2, sizeof(path2), &d),
+	    ST_OK);
+	assert_non_null(strstr(path2, "/audit-21-21.db"));
+	assert_int_equal(audit_open_path(path2, &arc, &d), ST_OK);
+	r = verify(arc, k, NULL, 0);
+	assert_true(r.ok);
+	assert_int_equal(r.base, N);
+	assert_int_equal(r.events, 1);
+	audit_close(arc);
+	/* an archived event changed afterwards */
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE events SET detail = '{}'"
+				      " WHERE seq = 3",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(audit_open_path(path, &arc, &d), ST_OK);
+	r = verify(arc, k, NULL, 0);
+	assert_false(r.ok);
+	assert_int_equal(r.bad_seq, 3);
+	audit_close(arc);
+	/* the live log's checkpoints removed: its first event has nothing
+	 * to follow */
+	assert_int_equal(
+	    audit_append(a, T0 + 600, "login", "x", "{}", &seq, &d), ST_OK);
+	assert_int_equal(seq, N + 2);
+	audit_close(a);
+	raw("DELETE FROM checkpoints");
+	assert_int_equal(audit_open(home, &a, &d), ST_OK);
+	r = verify(a, k, NULL, 0);
+	assert_false(r.ok);
+	assert_non_null(strstr(r.fault, "missing"));
+	audit_close(a);
+	nodekeys_free(k);
+	unlink(path);
+	unlink(path2);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +395,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resigned_rewrite_found, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_head_found, setup,
 					    teardown),
 	};
