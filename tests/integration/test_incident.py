@@ -1,9 +1,12 @@
-"""Joint incident rooms between three real nodes (KR, JP, US), each pair
-linked: an incident KR opens with JP reaches JP and never US; entries
+"""Joint incident rooms and a trilateral hotline channel between three
+real nodes (KR, JP, US), each pair linked: an incident KR opens with JP
+reaches JP and never US; entries
 written at once at KR and at JP converge to the same timeline on both; a
 linked object reaches JP only if KR's release decision gives it to JP; a
 liaison officer of JP working at KR reads and writes to the incidents JP
-takes part in, and no other; the incident exports as valid STIX 2.1."""
+takes part in, and no other; the incident exports as valid STIX 2.1. A
+hotline message from KR's director to JP's and US's reaches both on one
+trilateral channel, and both sign their acknowledgements."""
 import json
 import os
 import threading
@@ -15,12 +18,27 @@ import requests
 from fed_fixtures import (FedNode, indicator, link, wait_held, wait_linked,
                           wait_until)
 
+PASS = "correct horse battery staple\n"
+
 
 @pytest.fixture(scope="module")
 def tri(tmp_path_factory):
     root = tmp_path_factory.mktemp("incident")
     kr, jp, us = (FedNode(root, n).init() for n in ("kr", "jp", "us"))
     nodes = [kr, jp, us]
+    for n in nodes:  # each node's director, with its key file
+        path = os.path.join(n.home, "strait.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("profile_every_s: 30",
+                                 "profile_every_s: 1"))
+        n.cli("user", "add", "director", "--role", "principal")
+        n.key = os.path.join(str(root), "%s-director.key" % n.name)
+        n.cli("hotline", "keygen", "--out", n.key, "--kdf", "interactive",
+              stdin=PASS)
+        n.fp = n.cli("hotline", "enroll", "director", "--key",
+                     n.key).stdout.split("fingerprint ", 1)[1].strip()
     for a in nodes:
         for b in nodes:
             if a is not b:
@@ -180,3 +198,60 @@ def test_liaison_reads_and_writes_its_partners_incidents(tri):
                            rt).status_code == 200, what="rd's account")
     assert api(kr, "POST", "api/v1/incidents/%s/entries/" % with_jp, rt,
                {"kind": "note", "text": "x"}).status_code == 403
+
+
+def test_trilateral_hotline(tri):
+    kr, jp, us = tri
+    nodes = {"kr": kr, "jp": jp, "us": us}
+
+    def knows_all():
+        for n in nodes.values():
+            doc = n.cli_json("contacts")
+            have = {p["partner"] for p in doc["partners"]
+                    if p["profile"]["principals"]}
+            if have != set(nodes) - {n.name}:
+                return False
+        return True
+    wait_until(knows_all, what="every profile at every node")
+    for n in nodes.values():
+        for p in nodes.values():
+            if p is not n:
+                n.cli("hotline", "trust", p.name + ":director", p.fp)
+    r = kr.cli("hotline", "send", "--as", "director", "--key", kr.key,
+               "--to", "jp:director,us:director", "--precedence",
+               "IMMEDIATE", "--body", "to both of you", "--json",
+               stdin=PASS)
+    sent = json.loads(r.stdout)
+    assert sent["partners"] == 2
+    mid = sent["id"]
+
+    def inbox(n):
+        return {m["header"]["id"]: m for m in json.loads(n.cli(
+            "hotline", "inbox", "--as", "director", "--key", n.key,
+            "--json", stdin=PASS).stdout)}
+    for n in (jp, us):
+        wait_until(lambda n=n: mid in inbox(n), what="at " + n.name)
+    a, b = inbox(jp)[mid], inbox(us)[mid]
+    assert a["verified"] and b["verified"]
+    assert a["body"] == b["body"] == "to both of you"
+    assert a["header"] == b["header"]
+    assert len(a["header"]["recipients"]) == 2
+    # one channel for the three nodes, another for KR and JP alone
+    mid2 = json.loads(kr.cli(
+        "hotline", "send", "--as", "director", "--key", kr.key, "--to",
+        "jp:director", "--body", "just you", "--json",
+        stdin=PASS).stdout)["id"]
+    wait_until(lambda: mid2 in inbox(jp), what="the bilateral one")
+    assert inbox(jp)[mid2]["header"]["channel"] != a["header"]["channel"]
+    for n in (jp, us):
+        n.cli("hotline", "ack", mid, "--as", "director", "--key", n.key,
+              stdin=PASS)
+
+    def acks():
+        s = json.loads(kr.cli("hotline", "show", mid, "--as", "director",
+                              "--key", kr.key, "--json",
+                              stdin=PASS).stdout)
+        return {x["principal"].split("/")[0] for x in s["receipts"]
+                if x["receipt"] == "acknowledged" and x["verified"]}
+    wait_until(lambda: acks() == {jp.identity, us.identity},
+               what="both signed acknowledgements at KR")
