@@ -137,6 +137,28 @@ void hl_db_close(struct hl_db *db)
 	free(db);
 }
 
+void hl_db_autocheckpoint(struct hl_db *db, bool on)
+{
+	pthread_mutex_lock(&db->mu);
+	sqlite3_exec(db->db,
+		     on ? "PRAGMA wal_autocheckpoint=1000"
+			: "PRAGMA wal_autocheckpoint=0",
+		     NULL, NULL, NULL);
+	pthread_mutex_unlock(&db->mu);
+}
+
+int hl_db_checkpoint(struct hl_db *db)
+{
+	pthread_mutex_lock(&db->mu);
+	int rc =
+	    sqlite3_wal_checkpoint_v2(db->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				      NULL, NULL) == SQLITE_OK
+		? ST_OK
+		: ST_ESTORE;
+	pthread_mutex_unlock(&db->mu);
+	return rc;
+}
+
 uint64_t hl_db_event_gen(struct hl_db *db)
 {
 	pthread_mutex_lock(&db->mu);

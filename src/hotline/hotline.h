@@ -44,6 +44,11 @@ void hl_db_close(struct hl_db *db);
 /* Changes by any connection (PRAGMA data_version): serve polls it to see
  * what the CLI wrote. */
 uint64_t hl_db_version(struct hl_db *db);
+/* Checkpoints: off, a commit never runs one (its disk syncs would fall on
+ * the message being kept); serve checkpoints on a connection of its own
+ * with hl_db_checkpoint (PASSIVE: it never waits for writers). */
+void hl_db_autocheckpoint(struct hl_db *db, bool on);
+int hl_db_checkpoint(struct hl_db *db);
 /* Waiting for events: the generation moves with every event this handle
  * adds, and with hl_db_poke (serve pokes when another process wrote). */
 uint64_t hl_db_event_gen(struct hl_db *db);

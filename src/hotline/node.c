@@ -52,6 +52,7 @@ struct hl_node {
 	char home[4096], identity[STIX_ID_MAX], name[128], country[8];
 	char hook[1024];
 	struct hl_db *db;
+	struct hl_db *ck; /* the checkpoints' own connection */
 	pthread_t sup;
 	bool sup_started;
 	atomic_bool stop;
@@ -761,13 +762,17 @@ static void *sup_main(void *arg)
 	struct hl_node *n = arg;
 	prctl(PR_SET_NAME, "hotline", 0, 0, 0);
 	uint64_t ver = hl_db_version(n->db);
-	double next_links = 0, next_due = 0;
+	double next_links = 0, next_due = 0, next_ck = 0;
 	struct diag d;
 	while (!atomic_load(&n->stop)) {
 		double now = boottime(NULL);
 		if (now >= next_links) {
 			links_refresh(n);
 			next_links = now + 1.0;
+		}
+		if (now >= next_ck) { /* apart from any message's commit */
+			hl_db_checkpoint(n->ck);
+			next_ck = now + 1.0;
 		}
 		uint64_t v = hl_db_version(n->db);
 		if (v != ver) { /* the CLI wrote: a message, a receipt */
@@ -822,10 +827,15 @@ int hl_node_start(const struct hl_node_cfg *cfg, struct hl_node **out,
 	pthread_condattr_destroy(&ca);
 	atomic_init(&n->stop, false);
 	int rc = hl_db_open(n->home, &n->db, d);
+	if (rc == ST_OK)
+		rc = hl_db_open(n->home, &n->ck, d);
+	if (rc == ST_OK)
+		hl_db_autocheckpoint(n->db, false);
 	if (rc == ST_OK && pthread_create(&n->sup, NULL, sup_main, n) != 0)
 		rc = diag_set(d, ST_EIO, "hotline: no thread");
 	if (rc != ST_OK) {
 		hl_db_close(n->db);
+		hl_db_close(n->ck);
 		pthread_cond_destroy(&n->cv);
 		pthread_mutex_destroy(&n->mu);
 		pthread_mutex_destroy(&n->rate_mu);
@@ -846,6 +856,7 @@ void hl_node_stop(struct hl_node *n)
 	if (n->sup_started)
 		pthread_join(n->sup, NULL);
 	hl_db_close(n->db);
+	hl_db_close(n->ck);
 	pthread_cond_destroy(&n->cv);
 	pthread_mutex_destroy(&n->mu);
 	pthread_mutex_destroy(&n->rate_mu);
