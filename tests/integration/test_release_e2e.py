@@ -1432,6 +1432,13 @@ def test_release_e2e(world, tmp_path, capsys):
             kr.add_account("liaison-" + n, "liaison", n)
             for alias in ("default", "second"):
                 kr.cli("collection", "grant", alias, "liaison-" + n, "read")
+        # the running node re-reads grants within a second
+        for n in ("jp", "us"):
+            wait_until(lambda n=n: all(
+                kr.get("taxii2/root/collections/%s/" % kr.colls[a],
+                       kr.tokens["liaison-" + n]).status_code == 200
+                for a in ("default", "second")),
+                "liaison-%s's grants at KR" % n)
         threads, streams = read_streams(w)
         stats = []
         model = Model(versions)
