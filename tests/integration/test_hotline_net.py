@@ -9,6 +9,7 @@ KR's principal kim writes to JP's principal tanaka, whose deputy is sato
 and whose duty officer is ito; yamada is a JP principal outside that
 chain. Each node's hotline clock is a file the test sets, and the two
 disagree by hundreds of seconds: deadlines follow JP's alone."""
+import base64
 import json
 import os
 import socket
@@ -244,6 +245,26 @@ def test_replay_and_forgery_refused(w):
     mid = send(w, prec="PRIORITY", status="Actual", body="original")
     wait_until(lambda: mid in inbox(w, "tanaka"), what="delivery")
     n_before = len(inbox(w, "tanaka"))
+    # the same message relayed again (as KR's node would after a lost
+    # answer, or an attacker replaying it): recognised by its id, kept
+    # once, no second event
+    db = sqlite3.connect(os.path.join(w.jp.home, "hotline.db"))
+    h, sig = db.execute("SELECT header, sig FROM messages WHERE id = ?",
+                        (mid,)).fetchone()
+    readers = [{"principal": a, "sealed": base64.b64encode(ct).decode()}
+               for a, ct in db.execute(
+                   "SELECT addr, ct FROM readers WHERE msg = ?", (mid,))]
+    db.close()
+    replay = {"kind": "message", "header": json.loads(h), "sig": sig.hex(),
+              "readers": readers}
+    for _ in range(2):
+        r = requests.post(w.jp.base + "api/v1/hotline/relay/",
+                          data=json.dumps(replay), timeout=30, headers={
+                              "Authorization": "Bearer " +
+                              w.jp.tokens["kr"]})
+        assert r.status_code == 201, r.text
+    assert len(events(w.jp, "message", mid)) == 1
+    assert len(inbox(w, "tanaka")) == n_before
     # JP's node administrator relabels the stored message as an
     # Exercise: the signature no longer holds, and the reader is told
     db = sqlite3.connect(os.path.join(w.jp.home, "hotline.db"))
