@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define EVENT_TAG "strait-audit-event-1"
 #define HEAD_TAG "strait-audit-head-1"
@@ -791,8 +792,11 @@ int audit_rotate(struct audit *a, const struct nodekeys *keys, st_time at,
 			      path);
 	/* the archive: its schema, then what moves into it */
 	struct audit *arc = NULL;
-	if (rc == ST_OK)
+	bool made = false;
+	if (rc == ST_OK) {
 		rc = audit_open_path(path, &arc, d);
+		made = rc == ST_OK;
+	}
 	audit_close(arc);
 	bool attached = false;
 	if (rc == ST_OK) {
@@ -879,9 +883,9 @@ int audit_rotate(struct audit *a, const struct nodekeys *keys, st_time at,
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	if (attached)
 		sqlite3_exec(a->db, "DETACH arc", NULL, NULL, NULL);
-	if (rc != ST_OK && rc != ST_EEXIST && path[0] != '\0' && arc == NULL) {
-		/* nothing was moved: an empty archive file is not left */
-	}
+	/* nothing was moved: the archive file made for it is not left */
+	if (rc != ST_OK && made)
+		unlink(path);
 	pthread_mutex_unlock(&a->mu);
 	if (rc == ST_OK && cp != NULL)
 		*cp = h;
