@@ -278,9 +278,7 @@ int main(int argc, char **argv)
 		struct hl_header hh;
 		memset(&hh, 0, sizeof(hh));
 		uint8_t u[16];
-		randombytes_buf(u, sizeof(u));
-		u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-		u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+		uuid_v4(u);
 		uuid_format(u, hh.id);
 		memcpy(hh.channel, channel, sizeof(channel));
 		snprintf(hh.sender, sizeof(hh.sender), "%s", me);

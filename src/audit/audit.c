@@ -198,30 +198,10 @@ int audit_open_path(const char *path, struct audit **out, struct diag *d)
 		audit_close(a);
 		return diag_set(d, ST_EINVAL, "%s: path too long", path);
 	}
-	struct stat sb;
-	bool create = stat(a->path, &sb) != 0;
-	int rc = ST_OK;
-	if (sqlite3_open_v2(a->path, &a->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK)
-		rc = sql_diag(a->db, d, a->path);
-	if (rc == ST_OK && create && chmod(a->path, 0600) != 0)
-		rc = diag_set(d, ST_EIO, "%s: cannot make it private", a->path);
-	if (rc == ST_OK) {
-		sqlite3_busy_timeout(a->db, 10000);
-		/* WAL: `strait audit` reads while serve appends; FULL: an
-		 * event is on disk before the action it records goes on. */
-		if (sqlite3_exec(a->db,
-				 "PRAGMA journal_mode=WAL;"
-				 "PRAGMA synchronous=FULL",
-				 NULL, NULL, NULL) != SQLITE_OK)
-			rc = sql_diag(a->db, d, a->path);
-	}
-	if (rc == ST_OK)
-		rc = sql_migrate(
-		    a->db, a->path, "audit log", migrations, NMIGRATIONS,
-		    migrations[NMIGRATIONS - 1].version, create, NULL, NULL, d);
+	/* WAL: `strait audit` reads while serve appends; FULL: an event is
+	 * on disk before the action it records goes on. */
+	int rc = sql_open_private(a->path, "audit log", migrations, NMIGRATIONS,
+				  &a->db, d);
 	if (rc == ST_OK)
 		rc = load_last(a, d);
 	if (rc != ST_OK) {
@@ -391,6 +371,46 @@ int audit_append(struct audit *a, st_time at, const char *kind,
 	return audit_append_batch(a, &ev, 1, seq, d);
 }
 
+/* Writes head h with sql (?1..?5: seq, hash, at, key id, signature; ?6:
+ * archive when not NULL). The caller holds mu. */
+static int put_head(struct audit *a, const char *sql,
+		    const struct audit_head *h, const char *archive,
+		    struct diag *d)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sql_diag(a->db, d, a->path);
+	sqlite3_bind_int64(st, 1, (int64_t)h->seq);
+	sqlite3_bind_blob(st, 2, h->hash, AUDIT_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, h->at);
+	sqlite3_bind_text(st, 4, h->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, h->sig, NODEKEY_SIG_BYTES, SQLITE_STATIC);
+	if (archive != NULL)
+		sqlite3_bind_text(st, 6, archive, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? ST_OK
+						 : sql_diag(a->db, d, a->path);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A head of the last event (a->last_*), signed with the current key.
+ * The caller holds mu. */
+static int sign_last(struct audit *a, const struct nodekeys *keys, st_time at,
+		     struct audit_head *h, struct diag *d)
+{
+	const struct nodekey_pub *cur = nodekeys_current(keys);
+	memset(h, 0, sizeof(*h));
+	h->seq = a->last_seq;
+	memcpy(h->hash, a->last_hash, AUDIT_HASH_BYTES);
+	h->at = at;
+	snprintf(h->key_id, sizeof(h->key_id), "%s", cur->id);
+	uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
+	head_message(h, m);
+	int rc = nodekeys_sign(keys, m, sizeof(m), h->sig);
+	return rc == ST_OK ? ST_OK
+			   : diag_set(d, rc, "audit: cannot sign the head");
+}
+
 int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,
 		    struct audit_head *out, struct diag *d)
 {
@@ -400,37 +420,13 @@ int audit_sign_head(struct audit *a, const struct nodekeys *keys, st_time at,
 	int rc = load_last(a, d);
 	if (rc == ST_OK && a->last_seq == 0)
 		rc = diag_set(d, ST_ENOTFOUND, "audit: no event to sign yet");
-	if (rc == ST_OK) {
-		const struct nodekey_pub *cur = nodekeys_current(keys);
-		h.seq = a->last_seq;
-		memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
-		h.at = at;
-		snprintf(h.key_id, sizeof(h.key_id), "%s", cur->id);
-		uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
-		head_message(&h, m);
-		rc = nodekeys_sign(keys, m, sizeof(m), h.sig);
-		if (rc != ST_OK)
-			diag_set(d, rc, "audit: cannot sign the head");
-	}
-	sqlite3_stmt *st = NULL;
-	if (rc == ST_OK &&
-	    sqlite3_prepare_v2(a->db,
-			       "INSERT OR REPLACE INTO heads(seq, hash, at,"
-			       " key_id, sig) VALUES(?1, ?2, ?3, ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK)
-		rc = sql_diag(a->db, d, a->path);
-	if (rc == ST_OK) {
-		sqlite3_bind_int64(st, 1, (int64_t)h.seq);
-		sqlite3_bind_blob(st, 2, h.hash, AUDIT_HASH_BYTES,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, h.at);
-		sqlite3_bind_text(st, 4, h.key_id, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, h.sig, NODEKEY_SIG_BYTES,
-				  SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = sql_diag(a->db, d, a->path);
-	}
-	sqlite3_finalize(st);
+	if (rc == ST_OK)
+		rc = sign_last(a, keys, at, &h, d);
+	if (rc == ST_OK)
+		rc = put_head(a,
+			      "INSERT OR REPLACE INTO heads(seq, hash, at,"
+			      " key_id, sig) VALUES(?1, ?2, ?3, ?4, ?5)",
+			      &h, NULL, d);
 	pthread_mutex_unlock(&a->mu);
 	if (rc == ST_OK && out != NULL)
 		*out = h;
@@ -769,17 +765,8 @@ int audit_rotate(struct audit *a, const struct nodekeys *keys, st_time at,
 	if (rc == ST_OK && a->last_seq < first)
 		rc = diag_set(d, ST_ENOTFOUND,
 			      "audit: no event since the last rotation");
-	if (rc == ST_OK) {
-		const struct nodekey_pub *cur = nodekeys_current(keys);
-		h.seq = a->last_seq;
-		memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
-		h.at = at;
-		snprintf(h.key_id, sizeof(h.key_id), "%s", cur->id);
-		uint8_t m[sizeof(HEAD_TAG) - 1 + 8 + 32 + 8];
-		head_message(&h, m);
-		if (nodekeys_sign(keys, m, sizeof(m), h.sig) != ST_OK)
-			rc = diag_set(d, ST_EIO, "audit: cannot sign");
-	}
+	if (rc == ST_OK)
+		rc = sign_last(a, keys, at, &h, d);
 	if (rc == ST_OK && mkdir(dir, 0700) != 0 && errno != EEXIST)
 		rc = diag_set(d, ST_EIO, "%s: %s", dir, strerror(errno));
 	struct stat sb;
@@ -826,48 +813,19 @@ int audit_rotate(struct audit *a, const struct nodekeys *keys, st_time at,
 		       " main.checkpoints WHERE seq < ?1",
 		       (int64_t)h.seq) != SQLITE_OK))
 		rc = sql_diag(a->db, d, path);
-	/* the closing head, in the archive */
-	sqlite3_stmt *st = NULL;
-	if (rc == ST_OK &&
-	    sqlite3_prepare_v2(a->db,
-			       "INSERT OR REPLACE INTO arc.heads(seq, hash, at,"
-			       " key_id, sig) VALUES(?1, ?2, ?3, ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK)
-		rc = sql_diag(a->db, d, path);
-	if (rc == ST_OK) {
-		sqlite3_bind_int64(st, 1, (int64_t)h.seq);
-		sqlite3_bind_blob(st, 2, h.hash, AUDIT_HASH_BYTES,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, h.at);
-		sqlite3_bind_text(st, 4, h.key_id, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, h.sig, NODEKEY_SIG_BYTES,
-				  SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = sql_diag(a->db, d, path);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* the live log: the checkpoint in, the archived events out */
-	if (rc == ST_OK &&
-	    sqlite3_prepare_v2(a->db,
-			       "INSERT INTO main.checkpoints(seq, hash, at,"
-			       " key_id, sig, archive) VALUES(?1, ?2, ?3, ?4,"
-			       " ?5, ?6)",
-			       -1, &st, NULL) != SQLITE_OK)
-		rc = sql_diag(a->db, d, a->path);
-	if (rc == ST_OK) {
-		sqlite3_bind_int64(st, 1, (int64_t)h.seq);
-		sqlite3_bind_blob(st, 2, h.hash, AUDIT_HASH_BYTES,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, h.at);
-		sqlite3_bind_text(st, 4, h.key_id, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, h.sig, NODEKEY_SIG_BYTES,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, path, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = sql_diag(a->db, d, a->path);
-	}
-	sqlite3_finalize(st);
+	/* the closing head, in the archive; the checkpoint in the live log,
+	 * and the archived events out of it */
+	if (rc == ST_OK)
+		rc = put_head(a,
+			      "INSERT OR REPLACE INTO arc.heads(seq, hash, at,"
+			      " key_id, sig) VALUES(?1, ?2, ?3, ?4, ?5)",
+			      &h, NULL, d);
+	if (rc == ST_OK)
+		rc = put_head(a,
+			      "INSERT INTO main.checkpoints(seq, hash, at,"
+			      " key_id, sig, archive) VALUES(?1, ?2, ?3, ?4,"
+			      " ?5, ?6)",
+			      &h, path, d);
 	if (rc == ST_OK &&
 	    (exec_bind(a->db, "DELETE FROM main.events WHERE seq <= ?1",
 		       (int64_t)h.seq) != SQLITE_OK ||

@@ -355,7 +355,9 @@ static int send_msg(struct cli *c, const struct send_opts *o)
 		return cli_fail(CLI_USAGE,
 				"hotline send: the body is empty or not UTF-8");
 	}
-	if ((rc = open_db(c, "send", &db)) != CLI_OK)
+	/* the store: the release decision of the objects it refers to */
+	if ((rc = cli_open(c)) != CLI_OK ||
+	    (rc = open_db(c, "send", &db)) != CLI_OK)
 		goto out;
 	snprintf(h.sender, sizeof(h.sender), "%s/%s", c->cfg.node_identity,
 		 o->as);
@@ -427,9 +429,7 @@ static int send_msg(struct cli *c, const struct send_opts *o)
 	if ((rc = open_keys(db, h.sender, o->key, "send", &k)) != CLI_OK)
 		goto out;
 	uint8_t u[16];
-	randombytes_buf(u, sizeof(u));
-	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	uuid_v4(u);
 	uuid_format(u, h.id);
 	hl_channel_of(ids, 1 + h.nrecipients, h.channel);
 	h.type = o->type;
@@ -464,8 +464,8 @@ static int send_msg(struct cli *c, const struct send_opts *o)
 		rd[sealed].ctlen = len;
 		sealed++;
 	}
-	if (hl_submit(db, c->cfg.node_identity, &h, sig, rd, sealed, &queued,
-		      &d) != ST_OK)
+	if (hl_submit(db, c->store, c->home, c->cfg.node_identity, &h, sig, rd,
+		      sealed, &queued, &d) != ST_OK)
 		rc = cli_fail(CLI_USAGE, "hotline send: %s", d.msg);
 cleanup:
 	for (size_t i = 0; i < sealed; i++)

@@ -79,9 +79,7 @@ static void close_ctx(struct ctx *x)
 static void new_id(char out[INC_ID_LEN + 1])
 {
 	uint8_t u[16];
-	randombytes_buf(u, sizeof(u));
-	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	uuid_v4(u);
 	uuid_format(u, out);
 }
 

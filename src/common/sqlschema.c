@@ -1,6 +1,8 @@
 /* strait: schema migrations of the SQLite databases (see sqlschema.h). */
 #include "common/sqlschema.h"
 
+#include <sys/stat.h>
+
 #include "common/time.h"
 
 #include <stdint.h>
@@ -138,4 +140,39 @@ out:
 	if (rc != ST_OK && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+int sql_open_private(const char *path, const char *kind,
+		     const struct sql_migration *m, size_t n, sqlite3 **out,
+		     struct diag *d)
+{
+	sqlite3 *db = NULL;
+	struct stat sb;
+	bool create = stat(path, &sb) != 0;
+	int rc = ST_OK;
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK)
+		rc = sql_diag(db, d, path);
+	if (rc == ST_OK && create && chmod(path, 0600) != 0)
+		rc = diag_set(d, ST_EIO, "%s: cannot make it private", path);
+	if (rc == ST_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		if (sqlite3_exec(db,
+				 "PRAGMA journal_mode=WAL;"
+				 "PRAGMA synchronous=FULL",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			rc = sql_diag(db, d, path);
+	}
+	if (rc == ST_OK)
+		rc = sql_migrate(db, path, kind, m, n, m[n - 1].version, create,
+				 NULL, NULL, d);
+	if (rc != ST_OK) {
+		sqlite3_close(db);
+		return rc;
+	}
+	*out = db;
+	return ST_OK;
 }

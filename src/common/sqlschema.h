@@ -35,6 +35,16 @@ int sql_migrate(sqlite3 *db, const char *path, const char *kind,
 		int (*on_create)(sqlite3 *db, void *ctx, struct diag *d),
 		void *ctx, struct diag *d);
 
+/*
+ * Opens (or makes, mode 0600) the SQLite file at path as strait's private
+ * state files are kept: no symlink followed, a 10 s busy timeout, WAL,
+ * synchronous FULL, migrations up to the last of m[0..n) (kind names the
+ * file in errors). *out is NULL on failure (and the file may exist).
+ */
+int sql_open_private(const char *path, const char *kind,
+		     const struct sql_migration *m, size_t n, sqlite3 **out,
+		     struct diag *d);
+
 /* The error of db's last call as an st_err, with "WHAT: sqlite: msg". */
 int sql_diag(sqlite3 *db, struct diag *d, const char *what);
 

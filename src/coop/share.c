@@ -14,72 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct latest {
-	struct store_row row;
-	char *id, *body;
-	void *prov;
-	bool found;
-};
-
-static int keep_latest(void *ctx, const struct store_row *r)
-{
-	struct latest *l = ctx;
-	free(l->id);
-	free(l->body);
-	free(l->prov);
-	l->row = *r;
-	l->id = strdup(r->id);
-	l->body = malloc(r->body_len + 1);
-	l->prov = r->prov_len ? malloc(r->prov_len) : NULL;
-	if (l->id == NULL || l->body == NULL ||
-	    (r->prov_len && l->prov == NULL))
-		return ST_ENOMEM;
-	memcpy(l->body, r->body, r->body_len);
-	l->body[r->body_len] = '\0';
-	if (r->prov_len)
-		memcpy(l->prov, r->prov, r->prov_len);
-	l->row.id = l->id;
-	l->row.body = l->body;
-	l->row.prov = l->prov;
-	l->row.warnings = NULL;
-	l->found = true;
-	return ST_OK;
-}
-
-/* Whether the release decision gives peer the latest version of stix (an
- * object we do not hold discloses nothing new: it goes). */
-static bool released(const struct inc_share_cfg *c, const char *peer,
-		     const char *stix)
-{
-	struct latest l;
-	memset(&l, 0, sizeof(l));
-	struct store_query q;
-	memset(&q, 0, sizeof(q));
-	q.id = stix;
-	q.vsel = STORE_V_LAST;
-	size_t cnt = 0;
-	struct diag qd;
-	if (store_query(c->store, &q, keep_latest, &l, &cnt, &qd) < 0) {
-		free(l.id);
-		free(l.body);
-		free(l.prov);
-		return false;
-	}
-	bool ok = !l.found;
-	if (l.found) {
-		struct fed_decider *dec = NULL;
-		struct diag d;
-		ok = fed_decider_new(c->store, c->home, peer, &dec, &d) ==
-			 ST_OK &&
-		     fed_decider_decide(dec, &l.row, NULL) == RELEASE_OK;
-		fed_decider_free(dec);
-	}
-	free(l.id);
-	free(l.body);
-	free(l.prov);
-	return ok;
-}
-
 int inc_share(const struct inc_share_cfg *c, struct inc_db *db,
 	      const struct inc_entry *e, size_t *sent, char *missing,
 	      size_t cap, struct diag *d)
@@ -107,7 +41,7 @@ int inc_share(const struct inc_share_cfg *c, struct inc_db *db,
 		}
 		struct inc_entry x = *e;
 		if (x.kind == INC_LINK && x.stix[0] &&
-		    !released(c, peer, x.stix)) {
+		    !fed_released_to(c->store, c->home, peer, x.stix)) {
 			x.stix[0] = '\0';
 			snprintf(x.text, sizeof(x.text),
 				 "an object not released to this partner");

@@ -105,6 +105,12 @@ int fed_link_call(struct fed_link *l, const char *method, const char *path,
  * identity, from a home (the CLI). ST_ENOTFOUND. */
 int fed_peer_by_identity(const char *home, const char *identity, char *out,
 			 size_t cap);
+/* Whether the release decision gives peer the latest version of object
+ * id held here (fed_decider_decide over it); an object not held discloses
+ * nothing new and goes. For what refers to objects on its way out: a
+ * joint incident's link, a hotline message's STIX ids. */
+bool fed_released_to(struct store *st, const char *home, const char *peer,
+		     const char *id);
 /* A registered peer's node identity as learnt by its sender ("" when
  * not known yet). */
 int fed_peer_identity(struct fed *f, const char *peer, char *out, size_t cap);

@@ -1298,6 +1298,16 @@ int fed_delivered(struct fedstate *f, const char *peer, const char *incarnation,
 		  uint64_t cursor, const struct fed_sent_item *items, size_t n,
 		  const char *path, st_time now, struct diag *d)
 {
+	return fed_delivered_digest(f, peer, incarnation, cursor, items, n,
+				    path, now, NULL, d);
+}
+
+int fed_delivered_digest(struct fedstate *f, const char *peer,
+			 const char *incarnation, uint64_t cursor,
+			 const struct fed_sent_item *items, size_t n,
+			 const char *path, st_time now, char digest_out[65],
+			 struct diag *d)
+{
 	int rc;
 	char hex[65];
 	if (f == NULL)
@@ -1325,6 +1335,8 @@ int fed_delivered(struct fedstate *f, const char *peer, const char *incarnation,
 	}
 	f->relaxed = false;
 	pthread_mutex_unlock(&f->mu);
+	if (rc == ST_OK && digest_out != NULL)
+		memcpy(digest_out, hex, 65);
 	return rc;
 }
 

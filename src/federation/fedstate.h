@@ -182,6 +182,13 @@ struct fed_sent_item {
 int fed_delivered(struct fedstate *f, const char *peer, const char *incarnation,
 		  uint64_t cursor, const struct fed_sent_item *items, size_t n,
 		  const char *path, st_time now, struct diag *d);
+/* The same, and *digest_out (may be NULL) gets the release's digest (the
+ * audit log records it beside the push). */
+int fed_delivered_digest(struct fedstate *f, const char *peer,
+			 const char *incarnation, uint64_t cursor,
+			 const struct fed_sent_item *items, size_t n,
+			 const char *path, st_time now, char digest_out[65],
+			 struct diag *d);
 /* Records a release made on another path (TAXII read, stream, export)
  * without moving any cursor. n may be 0 (nothing is recorded then). */
 int fed_sent_record(struct fedstate *f, const char *peer, const char *path,

@@ -8,6 +8,8 @@
 
 #include "federation/client.h"
 #include "federation/fedstate.h"
+#include "policy/policy.h"
+#include "store/store.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -118,4 +120,67 @@ int fed_peer_by_identity(const char *home, const char *identity, char *out,
 	fedstate_close(fs);
 	peers_close(p);
 	return b.found ? ST_OK : ST_ENOTFOUND;
+}
+
+struct latest {
+	struct store_row row;
+	char *id, *body;
+	void *prov;
+	bool found;
+};
+
+static int keep_latest(void *ctx, const struct store_row *r)
+{
+	struct latest *l = ctx;
+	free(l->id);
+	free(l->body);
+	free(l->prov);
+	l->row = *r;
+	l->id = strdup(r->id);
+	l->body = malloc(r->body_len + 1);
+	l->prov = r->prov_len ? malloc(r->prov_len) : NULL;
+	if (l->id == NULL || l->body == NULL ||
+	    (r->prov_len && l->prov == NULL))
+		return ST_ENOMEM;
+	memcpy(l->body, r->body, r->body_len);
+	l->body[r->body_len] = '\0';
+	if (r->prov_len)
+		memcpy(l->prov, r->prov, r->prov_len);
+	l->row.id = l->id;
+	l->row.body = l->body;
+	l->row.prov = l->prov;
+	l->row.warnings = NULL;
+	l->found = true;
+	return ST_OK;
+}
+
+bool fed_released_to(struct store *st, const char *home, const char *peer,
+		     const char *stix)
+{
+	struct latest l;
+	memset(&l, 0, sizeof(l));
+	struct store_query q;
+	memset(&q, 0, sizeof(q));
+	q.id = stix;
+	q.vsel = STORE_V_LAST;
+	size_t cnt = 0;
+	struct diag qd;
+	if (store_query(st, &q, keep_latest, &l, &cnt, &qd) < 0) {
+		free(l.id);
+		free(l.body);
+		free(l.prov);
+		return false;
+	}
+	bool ok = !l.found;
+	if (l.found) {
+		struct fed_decider *dec = NULL;
+		struct diag d;
+		ok = fed_decider_new(st, home, peer, &dec, &d) == ST_OK &&
+		     fed_decider_decide(dec, &l.row, NULL) == RELEASE_OK;
+		fed_decider_free(dec);
+	}
+	free(l.id);
+	free(l.body);
+	free(l.prov);
+	return ok;
 }

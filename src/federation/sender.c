@@ -28,7 +28,6 @@
 #include "federation/attest.h"
 
 #include "common/arena.h"
-#include "common/hash.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/split.h"
@@ -831,38 +830,17 @@ static void *post_main(void *arg)
 	return NULL;
 }
 
-/* What the partner answered to p: the cursor moves over it after a 202.
- * ST_OK, or ST_EIO (the partner refused or could not be reached). */
 /* Records a push the partner took (queued: the release record in
- * peers.db is written at once; this is the audit log's copy). */
-static void audit_push(struct fed_sender *s, const struct push *p)
+ * peers.db is written at once; this is the audit log's copy, with the
+ * digest that record computed). */
+static void audit_push(struct fed_sender *s, const struct push *p,
+		       const char hex[65])
 {
 	struct fed *f = s->f;
 	if (f->cfg.audit == NULL)
 		return;
-	char hex[65], actor[PEER_NAME_MAX + 8];
-	struct hash_version *v = malloc((p->nsel ? p->nsel : 1) * sizeof(*v));
-	if (v == NULL) {
-		log_error("federation",
-			  "peer %s: out of memory: a push of %zu "
-			  "versions is not in the audit log",
-			  s->name, p->nsel);
-		return;
-	}
-	for (size_t i = 0; i < p->nsel; i++)
-		v[i] =
-		    (struct hash_version){p->items[i].id, p->items[i].version};
-	int hrc = hash_versions_hex(v, p->nsel, hex);
-	free(v);
-	if (hrc != ST_OK) {
-		log_error("federation",
-			  "peer %s: out of memory: a push of %zu "
-			  "versions is not in the audit log",
-			  s->name, p->nsel);
-		return;
-	}
+	char actor[PEER_NAME_MAX + 8], detail[256];
 	snprintf(actor, sizeof(actor), "peer:%s", s->name);
-	char detail[256];
 	snprintf(detail, sizeof(detail),
 		 "{\"path\":\"push\",\"versions\":%zu,\"through_seq\":%llu,"
 		 "\"digest\":\"%s\"}",
@@ -870,6 +848,8 @@ static void audit_push(struct fed_sender *s, const struct push *p)
 	f->cfg.audit(f->cfg.audit_ctx, "release", actor, detail, false);
 }
 
+/* What the partner answered to p: the cursor moves over it after a 202.
+ * ST_OK, or ST_EIO (the partner refused or could not be reached). */
 static int complete(struct fed_sender *s, struct push *p)
 {
 	struct fed *f = s->f;
@@ -884,14 +864,15 @@ static int complete(struct fed_sender *s, struct push *p)
 	if (st == 202) {
 		dead_letters(s, p->sel, p->nsel, p->resp.body.data,
 			     p->resp.body.len);
-		int rc =
-		    fed_delivered(f->state, s->name, s->incarnation, p->upto,
-				  p->items, p->nsel, "push", time_now(), &d);
+		char hex[65];
+		int rc = fed_delivered_digest(f->state, s->name, s->incarnation,
+					      p->upto, p->items, p->nsel,
+					      "push", time_now(), hex, &d);
 		if (rc != ST_OK) {
 			log_error("federation", "peer %s: %s", s->name, d.msg);
 			return rc;
 		}
-		audit_push(s, p);
+		audit_push(s, p, hex);
 		atomic_fetch_add(&f->pushed, p->nsel);
 		atomic_fetch_add(&f->push_batches, 1);
 		health_ok(s, p->nsel);

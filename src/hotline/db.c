@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 struct hl_db {
@@ -96,29 +95,8 @@ int hl_db_open(const char *home, struct hl_db **out, struct diag *d)
 		hl_db_close(db);
 		return diag_set(d, ST_EINVAL, "%s: path too long", home);
 	}
-	struct stat sb;
-	bool create = stat(db->path, &sb) != 0;
-	int rc = ST_OK;
-	if (sqlite3_open_v2(db->path, &db->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK)
-		rc = sql_diag(db->db, d, db->path);
-	if (rc == ST_OK && create && chmod(db->path, 0600) != 0)
-		rc =
-		    diag_set(d, ST_EIO, "%s: cannot make it private", db->path);
-	if (rc == ST_OK) {
-		sqlite3_busy_timeout(db->db, 10000);
-		if (sqlite3_exec(db->db,
-				 "PRAGMA journal_mode=WAL;"
-				 "PRAGMA synchronous=FULL",
-				 NULL, NULL, NULL) != SQLITE_OK)
-			rc = sql_diag(db->db, d, db->path);
-	}
-	if (rc == ST_OK)
-		rc = sql_migrate(
-		    db->db, db->path, "hotline state", migrations, NMIGRATIONS,
-		    migrations[NMIGRATIONS - 1].version, create, NULL, NULL, d);
+	int rc = sql_open_private(db->path, "hotline state", migrations,
+				  NMIGRATIONS, &db->db, d);
 	if (rc != ST_OK) {
 		hl_db_close(db);
 		return rc;

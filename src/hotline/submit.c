@@ -6,6 +6,7 @@
 #include "hotline/submit.h"
 
 #include "common/json.h"
+#include "federation/fed.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -66,7 +67,8 @@ static int relay_json(const struct hl_header *h, const uint8_t *sig,
 	return jw_finish(&w);
 }
 
-int hl_submit(struct hl_db *db, const char *identity, const struct hl_header *h,
+int hl_submit(struct hl_db *db, struct store *st, const char *home,
+	      const char *identity, const struct hl_header *h,
 	      const uint8_t *sig, const struct hl_reader *rd, size_t n,
 	      size_t *queued, struct diag *d)
 {
@@ -109,6 +111,15 @@ int hl_submit(struct hl_db *db, const char *identity, const struct hl_header *h,
 		if (!have)
 			snprintf(peers[np++], HL_PEER_MAX, "%s", p.peer);
 	}
+	/* the objects it refers to: each partner must be given them */
+	for (size_t k = 0; k < np; k++)
+		for (size_t i = 0; i < h->nstix; i++)
+			if (!fed_released_to(st, home, peers[k], h->stix[i]))
+				return diag_set(d, ST_EINVAL,
+						"%s: the release decision does "
+						"not give it to %s; take the "
+						"reference out",
+						h->stix[i], peers[k]);
 	if (n == 0 || n > HL_MAX_READERS)
 		return diag_set(d, ST_EINVAL, "readers: 1 to %d",
 				HL_MAX_READERS);

@@ -12,10 +12,15 @@
  * the bodies sealed for its readers: every recipient a partner's principal
  * whose key is confirmed, every reader too, the signature the sender's.
  * Kept as sent and queued for each partner with the bodies of its readers
- * (*queued: how many partners). ST_EINVAL naming what is wrong, ST_EEXIST
- * for an id already sent.
+ * (*queued: how many partners). Every STIX id the header refers to must
+ * be one the release decision gives each recipient's node (a reference is
+ * a disclosure; the signature keeps the node from taking it out): store
+ * and home are for that decision. ST_EINVAL naming what is wrong,
+ * ST_EEXIST for an id already sent.
  */
-int hl_submit(struct hl_db *db, const char *identity, const struct hl_header *h,
+struct store;
+int hl_submit(struct hl_db *db, struct store *st, const char *home,
+	      const char *identity, const struct hl_header *h,
 	      const uint8_t *sig, const struct hl_reader *rd, size_t n,
 	      size_t *queued, struct diag *d);
 

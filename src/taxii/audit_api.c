@@ -31,6 +31,7 @@
 #include <string.h>
 
 #define LOGIN_EVERY_S 900.0
+#define LOGIN_PROBE 16 /* slots looked at per request */
 #define TAIL_DEFAULT 100
 #define TAIL_MAX 10000
 
@@ -77,7 +78,8 @@ void taxii_logins_free(struct taxii *t)
 }
 
 /* Whether this credential's use from this address is due a record, and
- * if so remembers it. A full table forgets its oldest entry. */
+ * if so remembers it. When its few slots are taken, the oldest of them
+ * is forgotten (then a login may be recorded once more than needed). */
 static bool login_due(struct taxii *t, const struct auth_account *a,
 		      const char *addr)
 {
@@ -91,9 +93,13 @@ static bool login_due(struct taxii *t, const struct auth_account *a,
 			   NULL, 0);
 	double now = time_mono();
 	bool due = true;
+	/* every request passes here: a few slots from the key's own, not
+	 * the whole table */
+	size_t home = (size_t)(key[0] | key[1] << 8) % TAXII_LOGIN_SLOTS;
+	size_t slot = home, oldest = home;
 	pthread_mutex_lock(&t->logins_mu);
-	size_t slot = 0, oldest = 0;
-	for (size_t i = 0; i < TAXII_LOGIN_SLOTS; i++) {
+	for (size_t k = 0; k < LOGIN_PROBE; k++) {
+		size_t i = (home + k) % TAXII_LOGIN_SLOTS;
 		struct login_seen *s = &t->logins[i];
 		if (s->at != 0 && memcmp(s->key, key, sizeof(key)) == 0) {
 			due = now - s->at >= LOGIN_EVERY_S;

@@ -435,8 +435,9 @@ int taxii_h_hotline_submit(struct http_request *req, struct http_response *resp)
 		nr++;
 	}
 	if (rc == ST_OK)
-		rc = hl_submit(db, t->cfg.node_identity, &h, sig, rd, nr,
-			       &queued, &d);
+		rc = hl_submit(db, t->cfg.store, t->cfg.home,
+			       t->cfg.node_identity, &h, sig, rd, nr, &queued,
+			       &d);
 	for (size_t i = 0; i < nr; i++)
 		free(cts[i]);
 	json_doc_free(doc);

@@ -186,9 +186,7 @@ int taxii_h_incident_entry(struct http_request *req, struct http_response *resp)
 	if (rc != ST_OK)
 		return http_error(resp, 400, "Bad entry", d.msg);
 	uint8_t u[16];
-	randombytes_buf(u, sizeof(u));
-	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	uuid_v4(u);
 	uuid_format(u, e.id);
 	snprintf(e.incident, sizeof(e.incident), "%s", s.id);
 	e.at = time_now();

@@ -428,3 +428,20 @@ def test_flash_goes_through_bulk_and_idle_streams(w):
     finally:
         for s in socks:
             s.close()
+
+
+def test_stix_references_follow_the_release_decision(w):
+    """A message's STIX ids are a disclosure: one the release decision
+    does not give JP (KR's policy for JP admits CLEAR and GREEN) is
+    refused before anything goes."""
+    green, amber = indicator(tlp="green"), indicator(tlp="amber")
+    w.kr.import_objects([green, amber])
+    for o, ok in ((amber, False), (green, True)):
+        r = w.kr.cli("hotline", "send", "--as", "kim", "--key",
+                     w.keys["kim"], "--to", "jp:tanaka", "--stix", o["id"],
+                     "--body", "see this object", stdin=PASS, check=False)
+        if ok:
+            assert r.returncode == 0, r.stderr
+        else:
+            assert r.returncode == 2
+            assert "release decision does not give it to jp" in r.stderr
