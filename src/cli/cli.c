@@ -22,6 +22,8 @@ const struct cli_cmd cli_commands[] = {
     {"import", "import STIX 2.1 bundles, envelopes or objects", cmd_import},
     {"export", "export objects as a STIX 2.1 bundle", cmd_export},
     {"get", "print one object (a version, or all of them)", cmd_get},
+    {"lookup", "everything known about a value, here and from partners",
+     cmd_lookup},
     {"pattern", "check STIX patterns and match them against observations",
      cmd_pattern},
     {"match", "match Zeek and Suricata telemetry against indicators",

@@ -7,6 +7,7 @@
 #include "audit/writer.h"
 #include "federation/fed.h"
 #include "hotline/node.h"
+#include "lookup/lookup.h"
 #include "coop/incident.h"
 #include "coop/share.h"
 #include "common/json.h"
@@ -558,6 +559,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct head_sink sink;
 	struct hl_node *hl = NULL;
 	struct inc_db *incs = NULL;
+	struct lk_service *lks = NULL;
 	struct coop_sink coop;
 	struct file_clock fclock = {o.hotline_clock, 0};
 	struct rotator rot;
@@ -770,6 +772,11 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		}
 		tc.hotline = hl;
 	}
+	if (lk_service_start(c->home, c->store, &lks, &d) != ST_OK) {
+		cli_fail(CLI_USAGE, "serve: lookup index: %s", d.msg);
+		goto out;
+	}
+	tc.lookup = lks;
 	if (thr == NULL || taxii_new(&tc, &tx, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s",
 			 thr == NULL ? "out of memory" : d.msg);
@@ -832,6 +839,7 @@ out:
 	audit_writer_stop(aw); /* after the last event: signs a head */
 	audit_close(alog);
 	taxii_free(tx);
+	lk_service_stop(lks); /* before the store closes */
 	nodekeys_free(nk);
 	wl_set_free(wl);
 	auth_throttle_free(thr);

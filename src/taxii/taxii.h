@@ -70,6 +70,9 @@ struct taxii_config {
 	 * sharing reads the partners from. */
 	struct inc_db *incidents;
 	const char *home;
+	/* The lookup index (borrowed, may be NULL: GET /api/v1/lookup
+	 * answers 404). */
+	struct lk_service *lookup;
 };
 
 struct taxii;
@@ -79,6 +82,7 @@ struct audit;
 struct audit_writer;
 struct hl_node;
 struct inc_db;
+struct lk_service;
 
 /* Copies cfg (the pointers are borrowed and must outlive the taxii). */
 int taxii_new(const struct taxii_config *cfg, struct taxii **out,

@@ -119,6 +119,10 @@ int taxii_h_incidents(struct http_request *req, struct http_response *resp);
 int taxii_h_incident_entry(struct http_request *req,
 			   struct http_response *resp);
 
+/* ---- Lookup (lookup_api.c) ---------------------------------------------- */
+
+int taxii_h_lookup(struct http_request *req, struct http_response *resp);
+
 /* ---- Handlers in their own files ---------------------------------------- */
 
 /* GET /api/v1/collections/{id}/stream/ (stream.c). */

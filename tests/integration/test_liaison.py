@@ -175,6 +175,45 @@ def test_reads_are_audited(pair):
     assert kr.cli_json("audit", "verify")["ok"] is True
 
 
+def test_lookup_gives_a_liaison_its_partners_view(pair):
+    """GET /api/v1/lookup: a liaison officer and JP's own peer account
+    are shown what KR's release decision gives JP, no more; the counts
+    too. The liaison's lookup is audited and recorded as released."""
+    kr, jp = pair
+    ip = "198.51.100.77"
+    objs = [indicator(tlp=t, name="lookup %s" % t,
+                      pattern="[ipv4-addr:value = '%s']" % ip)
+            for t in ("clear", "green", "amber", "amber+strict", "red")]
+    kr.import_objects(objs)
+    released = {o["id"] for o in objs[:2]}
+    wait_held(jp, released)
+
+    def look(token):
+        def ask():
+            r = get(kr, "api/v1/lookup", token, {"value": ip})
+            assert r.status_code == 200, r.text
+            return r.json()
+        # serve's index follows the import within a second or so
+        wait_until(lambda: ask()["summary"]["objects"] > 0,
+                   what="the lookup index at KR")
+        return ask()
+    liaison = look(kr.tokens["kim"])
+    assert {o["id"] for o in liaison["objects"]} == released
+    assert liaison["summary"]["indicators"] == 2
+    peer = look(kr.tokens["jp"])
+    assert {o["id"] for o in peer["objects"]} == released
+    analyst = look(kr.tokens["analyst"])
+    assert {o["id"] for o in analyst["objects"]} >= {o["id"]
+                                                     for o in objs[:4]}
+    reads = [json.loads(e["detail"]) for e in
+             audit_events(kr, "read", "liaison:kim")]
+    mine = [d for d in reads if d["path"] == "lookup"]
+    assert mine and mine[-1]["versions"] == 2 and \
+        mine[-1]["partner"] == "jp", reads
+    rec = [x for x in kr.sent("jp") if x["path"] == "liaison"]
+    assert rec and rec[-1]["digest"] == mine[-1]["digest"], rec
+
+
 def fill_audit_log(node):
     """What a full disk does to the audit log: the running node's cap
     (audit.max_mb: 1) is passed by a table of filler pages beside the

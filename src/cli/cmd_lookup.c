@@ -1,0 +1,260 @@
+/*
+ * strait lookup: "have we, or any partner, seen this value?"
+ */
+#include "cli/cli.h"
+
+#include "common/json.h"
+#include "lookup/lookup.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char lookup_usage[] =
+    "usage: strait lookup VALUE [--json] [--limit N] [--quiet]\n"
+    "\n"
+    "Everything this node holds about one value, across all collections:\n"
+    "SCOs with that value, indicators whose pattern matches it (or names\n"
+    "it), and the sightings, reports and observed-data that refer to them,\n"
+    "each at its latest version, with where it came from: this node or a\n"
+    "partner. Nothing is rewritten; partners' objects stay theirs.\n"
+    "\n"
+    "VALUE is an IPv4 or IPv6 address or CIDR prefix, a domain name, a URL\n"
+    "(scheme://...), a file hash (MD5, SHA-1, SHA-256, SHA-512), an email\n"
+    "address, a Bitcoin or Ethereum address, or an ATT&CK id (T1566.001,\n"
+    "G0032, S0154, TA0001, M1017). A prefix also finds the addresses and\n"
+    "narrower prefixes inside it.\n"
+    "\n"
+    "The lookup index (lookup.db in the home) is brought up to date with\n"
+    "the store first; `strait serve` keeps it up to date as objects arrive.\n"
+    "\n"
+    "  --json        the answer as JSON (the shape of GET /api/v1/lookup)\n"
+    "  --limit N     at most N objects (default 1000)\n"
+    "  --quiet       no progress while the index catches up\n"
+    "\n"
+    "exit status: 0 something found, 1 nothing found, 2 usage or I/O "
+    "error.\n";
+
+struct catch_ctx {
+	struct progress *p;
+	uint64_t start;
+	bool quiet;
+};
+
+static void on_progress(void *ctx, uint64_t seq, uint64_t last)
+{
+	struct catch_ctx *c = ctx;
+	if (c->quiet)
+		return;
+	if (c->p == NULL && last - c->start > 50000)
+		c->p = progress_new(stderr, "versions indexed for lookup",
+				    last - c->start);
+	if (c->p != NULL)
+		progress_update(c->p, seq - c->start, seq - c->start, 0);
+}
+
+static const char *str_of(const struct json_val *o, const char *key)
+{
+	const struct json_val *v = json_get(o, key);
+	return v != NULL && v->type == JSON_STRING ? v->u.str : NULL;
+}
+
+static int64_t int_of(const struct json_val *o, const char *key)
+{
+	const struct json_val *v = json_get(o, key);
+	return v != NULL && v->type == JSON_NUMBER && v->u.num.is_int
+		   ? v->u.num.i
+		   : 0;
+}
+
+/* The answer for a person: who knows the value, then each object. */
+static void print_text(const struct json_val *r)
+{
+	const struct json_val *sum = json_get(r, "summary");
+	const struct json_val *srcs = json_get(r, "sources");
+	const struct json_val *objs = json_get(r, "objects");
+	printf("%s (%s)\n", str_of(r, "value"), str_of(r, "kind"));
+	if (objs == NULL || objs->len == 0) {
+		printf("  not known here, nor from any partner\n");
+		return;
+	}
+	int64_t partners = int_of(sum, "partners");
+	const struct json_val *kh = json_get(sum, "known_here");
+	bool here = kh != NULL && kh->type == JSON_TRUE;
+	if (here && partners == 0)
+		printf("  known here only\n");
+	else if (here)
+		printf("  known here and to %lld partner%s\n",
+		       (long long)partners, partners == 1 ? "" : "s");
+	else
+		printf("  known to %lld partner%s, not made here\n",
+		       (long long)partners, partners == 1 ? "" : "s");
+	for (uint32_t i = 0; srcs != NULL && i < srcs->len; i++) {
+		const struct json_val *s = &srcs->u.items[i];
+		const char *name = str_of(s, "name");
+		const char *peer = str_of(s, "from_peer");
+		const struct json_val *local = json_get(s, "local");
+		const char *who = local != NULL && local->type == JSON_TRUE
+				      ? "this node"
+				  : name != NULL && *name ? name
+				  : str_of(s, "origin") && *str_of(s, "origin")
+				      ? str_of(s, "origin")
+				      : "origin unknown";
+		printf("    %4lld object%s  %s%s%s%s\n",
+		       (long long)int_of(s, "objects"),
+		       int_of(s, "objects") == 1 ? " " : "s", who,
+		       peer ? " (peer " : "", peer ? peer : "",
+		       peer ? ")" : "");
+	}
+	printf("  %lld object%s, %lld indicator%s, %lld sighting%s",
+	       (long long)int_of(sum, "objects"),
+	       int_of(sum, "objects") == 1 ? "" : "s",
+	       (long long)int_of(sum, "indicators"),
+	       int_of(sum, "indicators") == 1 ? "" : "s",
+	       (long long)int_of(sum, "sightings"),
+	       int_of(sum, "sightings") == 1 ? "" : "s");
+	if (int_of(sum, "sightings") > 0)
+		printf(
+		    " (seen %lld time%s, %s to %s)",
+		    (long long)int_of(sum, "times_sighted"),
+		    int_of(sum, "times_sighted") == 1 ? "" : "s",
+		    str_of(sum, "first_seen") ? str_of(sum, "first_seen") : "?",
+		    str_of(sum, "last_seen") ? str_of(sum, "last_seen") : "?");
+	printf("\n\n");
+	for (uint32_t i = 0; i < objs->len; i++) {
+		const struct json_val *o = &objs->u.items[i];
+		const char *label = str_of(o, "name");
+		if (label == NULL)
+			label = str_of(o, "value");
+		if (label == NULL)
+			label = str_of(o, "pattern");
+		const struct json_val *src = json_get(o, "source");
+		const struct json_val *local = json_get(src, "local");
+		const char *peer = str_of(src, "from_peer");
+		printf("  %-9s %s\n", str_of(o, "found"), str_of(o, "id"));
+		printf("            TLP:%s  %s%s%s", str_of(o, "tlp"),
+		       local != NULL && local->type == JSON_TRUE ? "this node"
+		       : peer					 ? "from peer "
+			      : "origin unknown",
+		       local != NULL && local->type == JSON_TRUE ? ""
+		       : peer					 ? peer
+								 : "",
+		       json_get(o, "revoked") ? "  REVOKED" : "");
+		if (json_get(o, "confidence") != NULL)
+			printf("  confidence %lld",
+			       (long long)int_of(o, "confidence"));
+		if (json_get(o, "count") != NULL)
+			printf("  seen %lld time%s",
+			       (long long)int_of(o, "count"),
+			       int_of(o, "count") == 1 ? "" : "s");
+		if (str_of(o, "valid_until") != NULL)
+			printf("  valid until %s", str_of(o, "valid_until"));
+		printf("\n");
+		if (label != NULL)
+			printf("            %.200s\n", label);
+		if (str_of(o, "via") != NULL)
+			printf("            refers to %s\n", str_of(o, "via"));
+	}
+	const struct json_val *more = json_get(r, "more");
+	if (more != NULL && more->type == JSON_TRUE)
+		printf("\n  (more objects than --limit shows)\n");
+}
+
+int cmd_lookup(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	bool json = false, quiet = false;
+	long limit = 1000;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'l': {
+			char *end;
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || limit < 1 ||
+			    limit > 100000)
+				return cli_fail(CLI_USAGE,
+						"lookup: --limit: expected 1 "
+						"to 100000, got '%s'",
+						optarg);
+			break;
+		}
+		case 'h':
+			fputs(lookup_usage, stdout);
+			return CLI_OK;
+		default:
+			fputs(lookup_usage, stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(lookup_usage, stderr);
+		return cli_fail(CLI_USAGE, "lookup: one VALUE expected");
+	}
+	struct lk_value v;
+	struct diag d;
+	if (lk_value_parse(argv[optind], &v, &d) != ST_OK)
+		return cli_fail(CLI_USAGE, "lookup: %s", d.msg);
+	int rc = cli_open(c);
+	if (rc != CLI_OK)
+		return rc;
+	struct lk_index *x = NULL;
+	if (lk_open(c->home, c->store, &x, &d) != ST_OK)
+		return cli_fail(CLI_USAGE, "lookup: %s", d.msg);
+	struct catch_ctx cc = {.start = lk_indexed(x), .quiet = quiet};
+	uint64_t added = 0;
+	if (lk_catch_up(x, on_progress, &cc, &added, &d) != ST_OK) {
+		progress_done(cc.p, added, added, 0);
+		lk_close(x);
+		return cli_fail(CLI_USAGE, "lookup: indexing: %s", d.msg);
+	}
+	progress_done(cc.p, added, added, 0);
+	struct buf out = BUF_INIT((size_t)1 << 30);
+	struct jw w;
+	jw_init(&w, &out);
+	rc = lk_report_json(x, c->store, &v, c->cfg.node_identity, NULL, NULL,
+			    (size_t)limit, &w, &d);
+	if (rc == ST_OK)
+		rc = jw_finish(&w);
+	lk_close(x);
+	if (rc != ST_OK) {
+		buf_free(&out);
+		return cli_fail(CLI_USAGE, "lookup: %s",
+				d.msg[0] ? d.msg : st_strerror(rc));
+	}
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root = NULL;
+	int found = 0;
+	if (doc != NULL &&
+	    json_parse(doc, out.data, out.len, 0, NULL, &root, &d) == ST_OK) {
+		const struct json_val *objs = json_get(root, "objects");
+		found = objs != NULL && objs->len > 0;
+		if (json) {
+			fwrite(out.data, 1, out.len, stdout);
+			fputc('\n', stdout);
+		} else {
+			print_text(root);
+		}
+	} else {
+		rc = ST_ENOMEM;
+	}
+	json_doc_free(doc);
+	buf_free(&out);
+	if (rc != ST_OK)
+		return cli_fail(CLI_USAGE, "lookup: out of memory");
+	return found ? CLI_OK : CLI_PARTIAL;
+}
