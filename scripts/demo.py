@@ -13,7 +13,12 @@ policy. Then a short scenario:
      US (whose policy does not);
   3. a TLP:RED object stays home, and so does a relationship pointing at it;
   4. a tampered copy of a KR object, posted to JP with KR's genuine
-     attestation, is quarantined at JP.
+     attestation, is quarantined at JP;
+  5. a FLASH hotline message from KR's director to JP's, acknowledged
+     with a signed receipt;
+  6. a joint incident KR and JP both write to;
+  7. `strait lookup 198.51.100.7` at KR: the address is known here and
+     to both partners, each with its own indicator or sighting.
 
 Then the nodes keep running until Ctrl-C, and their URLs and tokens are
 printed for exploring with curl or any TAXII 2.1 client. Addresses are
@@ -410,6 +415,7 @@ def scenario(nodes, root):
         say("     " + line)
     hotline(kr, jp)
     joint_incident(kr, jp, us, shared[0])
+    who_knows(kr, jp, us, root)
 
 
 def wait_true(fn, what, timeout=30.0):
@@ -505,6 +511,47 @@ def joint_incident(kr, jp, us, stix_id):
             else "nothing of it"))
     for line in kr.run("incident", "show", iid).stdout.splitlines()[4:]:
         say("     " + line)
+
+
+def who_knows(kr, jp, us, root):
+    say("== 7. who knows 198.51.100.7? (strait lookup at KR)")
+    value = "198.51.100.7"
+    t = now_ts()
+
+    def ind(n, name):
+        return {"type": "indicator", "spec_version": "2.1",
+                "id": sid("indicator"), "created": t, "modified": t,
+                "created_by_ref": n.identity, "name": name,
+                "pattern": "[ipv4-addr:value = '%s']" % value,
+                "pattern_type": "stix", "valid_from": t,
+                "indicator_types": ["malicious-activity"],
+                "object_marking_refs": [TLP["green"]]}
+    # The address as an SCO at KR (its id is deterministic, RFC 4122 v5).
+    sco = {"type": "ipv4-addr", "spec_version": "2.1", "value": value,
+           "id": "ipv4-addr--%s" % uuid.uuid5(
+               uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7"),
+               json.dumps({"value": value}, separators=(",", ":"))),
+           "object_marking_refs": [TLP["green"]]}
+    jp_ind = ind(jp, "Scanner hitting NISC sensors")
+    us_ind = ind(us, "Mixer front-end seen by CISA")
+    us_sight = {"type": "sighting", "spec_version": "2.1",
+                "id": sid("sighting"), "created": t, "modified": t,
+                "created_by_ref": us.identity,
+                "sighting_of_ref": us_ind["id"], "count": 4,
+                "first_seen": t, "last_seen": t,
+                "object_marking_refs": [TLP["green"]]}
+    for n, objs in ((kr, [sco]), (jp, [jp_ind]), (us, [us_ind, us_sight])):
+        path = os.path.join(root, "%s-knows.json" % n.name)
+        with open(path, "w") as f:
+            json.dump({"type": "bundle", "id": sid("bundle"),
+                       "objects": objs}, f)
+        n.run("import", "--quiet", path)
+    took, left = wait_for(kr, kr.tokens["analyst"], kr.coll,
+                          [jp_ind["id"], us_ind["id"], us_sight["id"]])
+    if left:
+        raise SystemExit("demo: JP's and US's objects did not reach KR")
+    for line in kr.run("lookup", value).stdout.splitlines():
+        say("   " + line)
 
 
 if __name__ == "__main__":

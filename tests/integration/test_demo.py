@@ -40,6 +40,15 @@ def test_demo_scenario(tmp_path):
     assert "the same 5 entries, in the same order, at KR and JP; US (not " \
         "a participant) holds nothing of it" in out
     assert re.search(r"task +jp:analyst +JP: block the C2 range", out)
+    # 7. strait lookup at KR: the address is known here and to JP and US,
+    # each partner named, and US's sighting counted
+    step7 = out.split("== 7.", 1)[1].split("== the nodes", 1)[0]
+    assert "known here and to 2 partners" in step7, step7
+    assert re.search(r"1 object +this node", step7), step7
+    assert re.search(r"1 object +National center of Incident readiness",
+                     step7), step7
+    assert re.search(r"2 objects +Cybersecurity and Infrastructure", step7)
+    assert "2 indicators, 1 sighting (seen 4 times" in step7, step7
     # URLs and tokens to explore with
     assert len(re.findall(r"analyst token  strait_", out)) == 3
     # the nodes were stopped cleanly: no sanitizer report, no crash
