@@ -122,17 +122,31 @@ static bool is_attack(const char *s, size_t n)
 	       all_of(s + 6, 3, "0123456789");
 }
 
+/* A name of labels of 1 to 63 bytes joined by dots, at least two, the
+ * last not all digits. */
 static bool is_domain(const char *s, size_t n)
 {
 	if (n == 0 || n > 253 || memchr(s, '.', n) == NULL)
 		return false;
+	size_t label = 0;
+	bool digits = true; /* the last label so far is all digits */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!(isalnum(c) || c == '-' || c == '.' || c == '_' ||
-		      c >= 0x80))
+		if (c == '.') {
+			if (label == 0)
+				return false; /* an empty label */
+			label = 0;
+			digits = true;
+			continue;
+		}
+		if (!(isalnum(c) || c == '-' || c == '_' || c >= 0x80) ||
+		    ++label > 63)
 			return false;
+		digits &= isdigit(c) != 0;
 	}
-	return s[0] != '.' && s[0] != '-';
+	/* a top-level label is never all digits (RFC 3696): that is an
+	 * address, or nothing */
+	return label > 0 && !digits && s[0] != '-';
 }
 
 static void lower(char *s)
@@ -551,8 +565,12 @@ int lk_open(const char *home, struct store *st, struct lk_index **out,
 			       "again)");
 		return rc;
 	}
-	/* Derived data: a lost tail is indexed again. */
-	sqlite3_exec(x->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	/* Derived data: a lost tail is indexed again. Its keys arrive in
+	 * no order, so inserts touch pages all over the file: a page cache
+	 * of 64 MiB keeps them off the disk. */
+	sqlite3_exec(x->db,
+		     "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536",
+		     NULL, NULL, NULL);
 	char inc[64];
 	meta_get(x, "incarnation", inc, sizeof(inc));
 	const char *want = store_incarnation(st);
@@ -776,6 +794,7 @@ struct find {
 	struct cand *c;
 	size_t n, cap;
 	bool oom;
+	bool capped; /* more candidates than HOPS_MAX */
 };
 
 static void cand_add(struct find *f, const char *id, enum lk_how how,
@@ -807,7 +826,11 @@ static int ids_of(struct find *f, sqlite3_stmt *st, enum lk_how how,
 {
 	struct lk_index *x = f->x;
 	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW && f->n < HOPS_MAX) {
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (f->n >= HOPS_MAX) {
+			f->capped = true; /* reported as "more" */
+			break;
+		}
 		sqlite3_reset(x->q_obj);
 		sqlite3_bind_int64(x->q_obj, 1, sqlite3_column_int64(st, 0));
 		if (sqlite3_step(x->q_obj) == SQLITE_ROW)
@@ -1183,6 +1206,8 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 		if (*more)
 			break;
 	}
+	if (f.capped)
+		*more = true;
 	buf_free(&lt.b);
 	free(follow);
 	free(f.c);
