@@ -24,6 +24,8 @@ const struct cli_cmd cli_commands[] = {
     {"get", "print one object (a version, or all of them)", cmd_get},
     {"lookup", "everything known about a value, here and from partners",
      cmd_lookup},
+    {"search", "full text over names, descriptions and translations",
+     cmd_search},
     {"pattern", "check STIX patterns and match them against observations",
      cmd_pattern},
     {"match", "match Zeek and Suricata telemetry against indicators",

@@ -101,6 +101,7 @@ int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_lookup(struct cli *c, int argc, char **argv);
+int cmd_search(struct cli *c, int argc, char **argv);
 int cmd_node(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);

@@ -9,6 +9,7 @@
  * incarnation it belongs to (a restored store gets the index rebuilt).
  */
 #include "lookup/lookup.h"
+#include "lookup/lookup_int.h"
 
 #include "common/buf.h"
 #include "common/json.h"
@@ -28,14 +29,6 @@
 #define KEY_MAX (LK_VALUE_MAX + 8)
 #define HOPS_MAX 4096 /* ids followed for references */
 
-struct lk_index {
-	sqlite3 *db;
-	struct store *st;
-	char path[PATH_MAX];
-	sqlite3_stmt *ins_term, *ins_net, *ins_obj, *ins_plen;
-	sqlite3_stmt *q_term, *q_net, *q_range, *q_obj, *q_plens;
-};
-
 static const struct sql_migration migrations[] = {
     {1, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 	" WITHOUT ROWID;"
@@ -47,6 +40,11 @@ static const struct sql_migration migrations[] = {
 	"CREATE TABLE objs(seq INTEGER PRIMARY KEY, id TEXT NOT NULL);"
 	"CREATE TABLE plens(fam INTEGER NOT NULL, plen INTEGER NOT NULL,"
 	" PRIMARY KEY(fam, plen)) WITHOUT ROWID;"},
+    /* The text of each version (rowid: its seq) for strait search; what
+     * was indexed before it is indexed again. */
+    {2, "CREATE VIRTUAL TABLE texts USING fts5(body, tokenize='trigram');"
+	"DELETE FROM terms; DELETE FROM nets; DELETE FROM objs;"
+	"DELETE FROM plens; UPDATE meta SET value = '0' WHERE key = 'seq';"},
 };
 
 /* ------------------------------------------------------------------ */
@@ -503,6 +501,49 @@ int lk_terms_count(const struct json_val *o, size_t *keys, size_t *nets)
 	return oom ? ST_ENOMEM : ST_OK;
 }
 
+/* The text strait search finds a version by: its name, description,
+ * aliases, labels, a note's abstract and content, an opinion's
+ * explanation, and every string of a language-content's contents (the
+ * translations), one per line, at most TEXT_MAX bytes. */
+#define TEXT_MAX 65536
+
+static void text_add(struct buf *b, const struct json_val *v)
+{
+	if (v == NULL)
+		return;
+	if (v->type == JSON_STRING) {
+		if (v->len == 0 || b->len + v->len + 1 > TEXT_MAX)
+			return;
+		buf_add(b, v->u.str, v->len);
+		buf_addc(b, '\n');
+	} else if (v->type == JSON_ARRAY) {
+		for (uint32_t i = 0; i < v->len; i++)
+			if (v->u.items[i].type == JSON_STRING)
+				text_add(b, &v->u.items[i]);
+	}
+}
+
+void lk_version_text(const struct json_val *o, struct buf *b)
+{
+	static const char *const keys[] = {
+	    "name",   "description", "aliases", "x_mitre_aliases",
+	    "labels", "abstract",    "content", "explanation",
+	    "goals",  "roles",	     "sectors", NULL,
+	};
+	if (o == NULL || o->type != JSON_OBJECT)
+		return;
+	for (size_t i = 0; keys[i] != NULL; i++)
+		text_add(b, json_get(o, keys[i]));
+	const struct json_val *c = json_get(o, "contents");
+	for (uint32_t i = 0; c != NULL && c->type == JSON_OBJECT && i < c->len;
+	     i++) {
+		const struct json_val *lang = &c->u.members[i].val;
+		for (uint32_t k = 0; lang->type == JSON_OBJECT && k < lang->len;
+		     k++)
+			text_add(b, &lang->u.members[k].val);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* The index file                                                       */
 /* ------------------------------------------------------------------ */
@@ -579,7 +620,7 @@ int lk_open(const char *home, struct store *st, struct lk_index **out,
 		rc = sqlite3_exec(x->db,
 				  "BEGIN IMMEDIATE; DELETE FROM terms;"
 				  " DELETE FROM nets; DELETE FROM objs;"
-				  " DELETE FROM plens;"
+				  " DELETE FROM plens; DELETE FROM texts;"
 				  " DELETE FROM meta;",
 				  NULL, NULL, NULL) == SQLITE_OK
 			 ? ST_OK
@@ -605,9 +646,9 @@ void lk_close(struct lk_index *x)
 {
 	if (x == NULL)
 		return;
-	sqlite3_stmt *all[] = {x->ins_term, x->ins_net, x->ins_obj,
-			       x->ins_plen, x->q_term,	x->q_net,
-			       x->q_range,  x->q_obj,	x->q_plens};
+	sqlite3_stmt *all[] = {x->q_match, x->q_like,  x->ins_text, x->ins_term,
+			       x->ins_net, x->ins_obj, x->ins_plen, x->q_term,
+			       x->q_net,   x->q_range, x->q_obj,    x->q_plens};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);
 	sqlite3_close(x->db);
@@ -618,6 +659,7 @@ struct batch_ctx {
 	struct lk_index *x;
 	struct json_doc *doc;
 	struct terms t;
+	struct buf text;
 	uint64_t n;
 	int err;
 	struct diag *d;
@@ -635,8 +677,18 @@ static int put_version(struct batch_ctx *b, const struct store_row *row)
 	version_terms(&b->t, root);
 	if (b->t.oom)
 		return diag_set(b->d, ST_ENOMEM, "out of memory");
-	if (b->t.n == 0 && b->t.nn == 0)
+	buf_reset(&b->text);
+	lk_version_text(root, &b->text);
+	if (b->t.n == 0 && b->t.nn == 0 && b->text.len == 0)
 		return ST_OK;
+	if (b->text.len > 0) {
+		sqlite3_reset(x->ins_text);
+		sqlite3_bind_int64(x->ins_text, 1, (int64_t)row->seq);
+		sqlite3_bind_text(x->ins_text, 2, b->text.data,
+				  (int)b->text.len, SQLITE_STATIC);
+		if (sqlite3_step(x->ins_text) != SQLITE_DONE)
+			return sql_diag(x->db, b->d, x->path);
+	}
 	for (size_t i = 0; i < b->t.n; i++) {
 		sqlite3_reset(x->ins_term);
 		sqlite3_bind_text(x->ins_term, 1, b->t.keys[i], -1,
@@ -680,8 +732,8 @@ static int on_log_row(void *ctx, const struct store_row *row)
 	return 0;
 }
 
-static int prep(struct lk_index *x, sqlite3_stmt **st, const char *sql,
-		struct diag *d)
+int lk_prep(struct lk_index *x, sqlite3_stmt **st, const char *sql,
+	    struct diag *d)
 {
 	if (*st != NULL)
 		return ST_OK;
@@ -696,22 +748,27 @@ static int catch_batch(struct lk_index *x, struct batch_ctx *b, size_t limit,
 		       uint64_t *from, uint64_t *to, struct diag *d)
 {
 	int rc =
-	    prep(x, &x->ins_term,
-		 "INSERT OR IGNORE INTO terms(key, seq) VALUES(?1, ?2)", d);
+	    lk_prep(x, &x->ins_term,
+		    "INSERT OR IGNORE INTO terms(key, seq) VALUES(?1, ?2)", d);
 	if (rc == ST_OK)
-		rc = prep(x, &x->ins_net,
-			  "INSERT OR IGNORE INTO nets(fam, net, plen, seq)"
-			  " VALUES(?1, ?2, ?3, ?4)",
-			  d);
+		rc = lk_prep(x, &x->ins_net,
+			     "INSERT OR IGNORE INTO nets(fam, net, plen, seq)"
+			     " VALUES(?1, ?2, ?3, ?4)",
+			     d);
 	if (rc == ST_OK)
-		rc = prep(x, &x->ins_obj,
-			  "INSERT OR IGNORE INTO objs(seq, id) VALUES(?1, ?2)",
-			  d);
+		rc = lk_prep(
+		    x, &x->ins_obj,
+		    "INSERT OR IGNORE INTO objs(seq, id) VALUES(?1, ?2)", d);
 	if (rc == ST_OK)
-		rc = prep(x, &x->ins_plen,
-			  "INSERT OR IGNORE INTO plens(fam, plen)"
-			  " VALUES(?1, ?2)",
-			  d);
+		rc = lk_prep(x, &x->ins_plen,
+			     "INSERT OR IGNORE INTO plens(fam, plen)"
+			     " VALUES(?1, ?2)",
+			     d);
+	if (rc == ST_OK)
+		rc = lk_prep(x, &x->ins_text,
+			     "INSERT OR REPLACE INTO texts(rowid, body)"
+			     " VALUES(?1, ?2)",
+			     d);
 	if (rc != ST_OK)
 		return rc;
 	if (sqlite3_exec(x->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
@@ -741,7 +798,10 @@ int lk_catch_up_some(struct lk_index *x, size_t limit, uint64_t *added,
 		     struct diag *d)
 {
 	*added = 0;
-	struct batch_ctx b = {.x = x, .doc = json_doc_new(), .d = d};
+	struct batch_ctx b = {.x = x,
+			      .doc = json_doc_new(),
+			      .text = BUF_INIT(TEXT_MAX + 1),
+			      .d = d};
 	if (b.doc == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	uint64_t from, to;
@@ -749,6 +809,7 @@ int lk_catch_up_some(struct lk_index *x, size_t limit, uint64_t *added,
 	if (rc == ST_OK)
 		*added = b.n;
 	terms_free(&b.t);
+	buf_free(&b.text);
 	json_doc_free(b.doc);
 	return rc;
 }
@@ -757,7 +818,10 @@ int lk_catch_up(struct lk_index *x, lk_progress_fn progress, void *ctx,
 		uint64_t *added, struct diag *d)
 {
 	*added = 0;
-	struct batch_ctx b = {.x = x, .doc = json_doc_new(), .d = d};
+	struct batch_ctx b = {.x = x,
+			      .doc = json_doc_new(),
+			      .text = BUF_INIT(TEXT_MAX + 1),
+			      .d = d};
 	if (b.doc == NULL)
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	int rc = ST_OK;
@@ -773,6 +837,7 @@ int lk_catch_up(struct lk_index *x, lk_progress_fn progress, void *ctx,
 			break;
 	}
 	terms_free(&b.t);
+	buf_free(&b.text);
 	json_doc_free(b.doc);
 	return rc;
 }
@@ -894,24 +959,25 @@ static int by_ip(struct find *f, const struct ip_prefix *p)
 
 static int find_prepare(struct lk_index *x, struct diag *d)
 {
-	int rc = prep(x, &x->q_term, "SELECT seq FROM terms WHERE key = ?1", d);
+	int rc =
+	    lk_prep(x, &x->q_term, "SELECT seq FROM terms WHERE key = ?1", d);
 	if (rc == ST_OK)
-		rc = prep(x, &x->q_net,
-			  "SELECT seq FROM nets WHERE fam = ?1 AND net = ?2"
-			  " AND plen = ?3",
-			  d);
+		rc = lk_prep(x, &x->q_net,
+			     "SELECT seq FROM nets WHERE fam = ?1 AND net = ?2"
+			     " AND plen = ?3",
+			     d);
 	if (rc == ST_OK)
-		rc = prep(x, &x->q_range,
-			  "SELECT seq FROM nets WHERE fam = ?1 AND net"
-			  " BETWEEN ?2 AND ?3 AND plen > ?4",
-			  d);
+		rc = lk_prep(x, &x->q_range,
+			     "SELECT seq FROM nets WHERE fam = ?1 AND net"
+			     " BETWEEN ?2 AND ?3 AND plen > ?4",
+			     d);
 	if (rc == ST_OK)
-		rc =
-		    prep(x, &x->q_obj, "SELECT id FROM objs WHERE seq = ?1", d);
+		rc = lk_prep(x, &x->q_obj, "SELECT id FROM objs WHERE seq = ?1",
+			     d);
 	if (rc == ST_OK)
-		rc = prep(x, &x->q_plens,
-			  "SELECT plen FROM plens WHERE fam = ?1 ORDER BY plen",
-			  d);
+		rc = lk_prep(
+		    x, &x->q_plens,
+		    "SELECT plen FROM plens WHERE fam = ?1 ORDER BY plen", d);
 	return rc;
 }
 
@@ -1044,17 +1110,9 @@ static int judge_row(struct judge *j, const struct store_row *row,
 	return out;
 }
 
-/* The latest version of a candidate, copied out of the store's read
- * (the caller's release decision may read the store itself). */
-struct latest {
-	struct store_row row;
-	struct buf b; /* id, body, prov */
-	bool got;
-};
-
-static int on_latest(void *ctx, const struct store_row *row)
+int lk_on_latest(void *ctx, const struct store_row *row)
 {
-	struct latest *l = ctx;
+	struct lk_latest *l = ctx;
 	buf_reset(&l->b);
 	size_t idlen = strlen(row->id) + 1;
 	if (buf_add(&l->b, row->id, idlen) != ST_OK ||
@@ -1145,7 +1203,7 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 	 * 1 finds what refers to the value's SCO and to the indicators and
 	 * SCOs of round 0, round 2 the sightings of observed-data. */
 	size_t shown = 0, done = 0;
-	struct latest lt = {.b = BUF_INIT((size_t)64 << 20)};
+	struct lk_latest lt = {.b = BUF_INIT((size_t)64 << 20)};
 	char(*follow)[STIX_ID_MAX] = NULL;
 	size_t nfollow = 0;
 	for (int round = 0; rc == ST_OK && round < 3; round++) {
@@ -1178,7 +1236,7 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 						.vsel = STORE_V_LAST};
 			lt.got = false;
 			int qr =
-			    store_query(x->st, &q, on_latest, &lt, NULL, d);
+			    store_query(x->st, &q, lk_on_latest, &lt, NULL, d);
 			if (qr != ST_OK && qr != 1) {
 				rc = qr == ST_ENOMEM ? diag_set(d, ST_ENOMEM,
 								"out of memory")

@@ -24,6 +24,10 @@
 
 #define LK_VALUE_MAX 2048
 
+struct jw;
+struct buf;
+struct json_val;
+
 enum lk_kind {
 	LK_IP,	   /* an address or a CIDR prefix, IPv4 or IPv6 */
 	LK_DOMAIN, /* lower case, no trailing dot */
@@ -49,7 +53,6 @@ const char *lk_kind_name(enum lk_kind k);
 /* How many terms and addresses the index would keep for the object o
  * (tests and fuzzing: the extraction the index runs on every version,
  * partners' included). ST_ENOMEM, else ST_OK. */
-struct json_val;
 int lk_terms_count(const struct json_val *o, size_t *keys, size_t *nets);
 
 struct lk_index;
@@ -107,10 +110,36 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 	    void *vis_ctx, size_t max, lk_hit_fn fn, void *ctx, bool *more,
 	    struct diag *d);
 
+/* ---- strait search -------------------------------------------------- */
+
+#define LK_QUERY_MAX 256
+
+/* The text search finds a version by (its name, description, aliases,
+ * labels, a note's content, the translations of a language-content),
+ * appended to b, one string per line. */
+void lk_version_text(const struct json_val *o, struct buf *b);
+/* ST_OK when q may be searched for: 1 to LK_QUERY_MAX bytes of UTF-8
+ * without control characters; else d says what is wrong. */
+int lk_search_check(const char *q, struct diag *d);
+
+struct lk_text_hit {
+	const struct store_row *row; /* the latest version */
+	const char *snippet; /* where it matched, the match in [brackets] */
+};
+typedef int (*lk_text_fn)(void *ctx, const struct lk_text_hit *hit);
+/* Objects whose latest version's text holds q (case-insensitive), best
+ * first, at most max (0: 100); *more when there may be more. */
+int lk_search(struct lk_index *x, const char *q, lk_visible_fn vis,
+	      void *vis_ctx, size_t max, lk_text_fn fn, void *ctx, bool *more,
+	      struct diag *d);
+/* The answer as JSON: {"query", "objects": [...], "more"}. */
+int lk_search_json(struct lk_index *x, const char *q, const char *self,
+		   lk_visible_fn vis, void *vis_ctx, size_t max, struct jw *w,
+		   struct diag *d);
+
 /* The answer as one JSON object (docs/LOOKUP.md): the objects found,
  * where this node has each from, who knows the value (this node, which
  * partners), sightings. self is this node's identity id. */
-struct jw;
 int lk_report_json(struct lk_index *x, struct store *st,
 		   const struct lk_value *v, const char *self,
 		   lk_visible_fn vis, void *vis_ctx, size_t max, struct jw *w,
@@ -126,9 +155,12 @@ int lk_service_start(const char *home, struct store *st,
 		     struct lk_service **out, struct diag *d);
 /* NULL is a no-op. */
 void lk_service_stop(struct lk_service *s);
-/* lk_report_json under the service's lock. */
+/* lk_report_json and lk_search_json under the service's lock. */
 int lk_service_report(struct lk_service *s, const struct lk_value *v,
 		      const char *self, lk_visible_fn vis, void *vis_ctx,
 		      size_t max, struct jw *w, struct diag *d);
+int lk_service_search(struct lk_service *s, const char *q, const char *self,
+		      lk_visible_fn vis, void *vis_ctx, size_t max,
+		      struct jw *w, struct diag *d);
 
 #endif

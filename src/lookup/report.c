@@ -73,6 +73,34 @@ static void seen(struct rep *r, const struct json_val *o, const char *first,
 		r->last_seen = t;
 }
 
+/* Where this node has the version from, as "source": {"origin",
+ * "local", "from_peer"}; origin and peer (33 bytes) get the same. */
+static void put_source(struct jw *w, const struct store_row *row,
+		       const char *self, char *origin, char *peer)
+{
+	struct fed_prov p;
+	origin[0] = peer[0] = '\0';
+	if (row->prov != NULL &&
+	    fed_prov_decode(row->prov, row->prov_len, &p) == ST_OK) {
+		snprintf(origin, STIX_ID_MAX, "%s", p.origin);
+		snprintf(peer, 33, "%s", p.peer);
+		fed_prov_free(&p);
+	} else if (!(row->flags & STORE_F_FOREIGN)) {
+		snprintf(origin, STIX_ID_MAX, "%s", self);
+	}
+	jw_key(w, "source");
+	jw_obj_open(w);
+	jw_key(w, "origin");
+	jw_str(w, origin);
+	jw_key(w, "local");
+	jw_bool(w, origin[0] != '\0' && strcmp(origin, self) == 0);
+	if (peer[0] != '\0') {
+		jw_key(w, "from_peer");
+		jw_str(w, peer);
+	}
+	jw_obj_close(w);
+}
+
 static int on_hit(void *ctx, const struct lk_hit *h)
 {
 	struct rep *r = ctx;
@@ -105,28 +133,8 @@ static int on_hit(void *ctx, const struct lk_hit *h)
 	jw_str(w, ts);
 	jw_key(w, "tlp");
 	jw_str(w, tlp_name(row->tlp));
-	/* where this node has it from */
-	struct fed_prov p;
-	char origin[STIX_ID_MAX] = "", peer[33] = "";
-	if (row->prov != NULL &&
-	    fed_prov_decode(row->prov, row->prov_len, &p) == ST_OK) {
-		snprintf(origin, sizeof(origin), "%s", p.origin);
-		snprintf(peer, sizeof(peer), "%s", p.peer);
-		fed_prov_free(&p);
-	} else if (!(row->flags & STORE_F_FOREIGN)) {
-		snprintf(origin, sizeof(origin), "%s", r->self);
-	}
-	jw_key(w, "source");
-	jw_obj_open(w);
-	jw_key(w, "origin");
-	jw_str(w, origin);
-	jw_key(w, "local");
-	jw_bool(w, origin[0] != '\0' && strcmp(origin, r->self) == 0);
-	if (peer[0] != '\0') {
-		jw_key(w, "from_peer");
-		jw_str(w, peer);
-	}
-	jw_obj_close(w);
+	char origin[STIX_ID_MAX], peer[33];
+	put_source(w, row, r->self, origin, peer);
 	note_source(r, origin, origin[0] ? "" : peer);
 	put_str_of(w, "name", o);
 	put_str_of(w, "value", o);
@@ -275,6 +283,86 @@ int lk_report_json(struct lk_index *x, struct store *st,
 	jw_key(w, "partners");
 	jw_int(w, (int64_t)partners);
 	jw_obj_close(w);
+	jw_obj_close(w);
+	return ST_OK;
+}
+
+/* ---- strait search ---- */
+
+struct srep {
+	struct jw *w;
+	const char *self;
+	struct json_doc *doc;
+};
+
+static int on_text_hit(void *ctx, const struct lk_text_hit *h)
+{
+	struct srep *r = ctx;
+	struct jw *w = r->w;
+	const struct store_row *row = h->row;
+	const struct json_val *o;
+	struct diag pd;
+	if (json_parse(r->doc, row->body, row->body_len, 0, NULL, &o, &pd) !=
+	    ST_OK)
+		return ST_OK;
+	const struct json_val *type = json_get(o, "type");
+	jw_obj_open(w);
+	jw_key(w, "id");
+	jw_str(w, row->id);
+	jw_key(w, "type");
+	if (type != NULL && type->type == JSON_STRING)
+		jw_strn(w, type->u.str, type->len);
+	else
+		jw_str(w, "");
+	char ts[TS_BUFSZ];
+	ts_format(row->version, ts);
+	jw_key(w, "version");
+	jw_str(w, ts);
+	jw_key(w, "tlp");
+	jw_str(w, tlp_name(row->tlp));
+	char origin[STIX_ID_MAX], peer[33];
+	put_source(w, row, r->self, origin, peer);
+	put_str_of(w, "name", o);
+	/* a translation: what it translates */
+	const struct json_val *tr = json_get(o, "object_ref");
+	if (type != NULL && json_str_eq(type, "language-content") &&
+	    tr != NULL && tr->type == JSON_STRING) {
+		jw_key(w, "translates");
+		jw_strn(w, tr->u.str, tr->len);
+	}
+	const struct json_val *rev = json_get(o, "revoked");
+	if (rev != NULL && rev->type == JSON_TRUE) {
+		jw_key(w, "revoked");
+		jw_bool(w, true);
+	}
+	jw_key(w, "snippet");
+	jw_str(w, h->snippet);
+	jw_obj_close(w);
+	return ST_OK;
+}
+
+int lk_search_json(struct lk_index *x, const char *q, const char *self,
+		   lk_visible_fn vis, void *vis_ctx, size_t max, struct jw *w,
+		   struct diag *d)
+{
+	struct srep r = {.w = w, .self = self, .doc = json_doc_new()};
+	if (r.doc == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	jw_obj_open(w);
+	jw_key(w, "query");
+	jw_str(w, q);
+	jw_key(w, "objects");
+	jw_arr_open(w);
+	bool more = false;
+	int rc = lk_search(x, q, vis, vis_ctx, max, on_text_hit, &r, &more, d);
+	jw_arr_close(w);
+	json_doc_free(r.doc);
+	if (rc != ST_OK)
+		return rc;
+	jw_key(w, "more");
+	jw_bool(w, more);
+	jw_key(w, "indexed_through");
+	jw_int(w, (int64_t)lk_indexed(x));
 	jw_obj_close(w);
 	return ST_OK;
 }

@@ -93,3 +93,13 @@ int lk_service_report(struct lk_service *s, const struct lk_value *v,
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
+
+int lk_service_search(struct lk_service *s, const char *q, const char *self,
+		      lk_visible_fn vis, void *vis_ctx, size_t max,
+		      struct jw *w, struct diag *d)
+{
+	pthread_mutex_lock(&s->mu);
+	int rc = lk_search_json(s->x, q, self, vis, vis_ctx, max, w, d);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}

@@ -1,5 +1,6 @@
 /*
- * strait: GET /api/v1/lookup?value=V[&limit=N] (src/lookup).
+ * strait: GET /api/v1/lookup?value=V[&limit=N] and
+ * GET /api/v1/search?q=TEXT[&limit=N] (src/lookup).
  *
  * The answer `strait lookup --json` gives, restricted to what the caller
  * may read: a version counts only when the account may read a collection
@@ -125,6 +126,63 @@ int taxii_h_lookup(struct http_request *req, struct http_response *resp)
 	if (rc == ST_OK)
 		rc = jw_finish(&w);
 	/* what a partner's account is shown: recorded first, or refused */
+	if (rc == ST_OK && view.peer != NULL)
+		rc = taxii_fed_page_finish(&view.fp, t, NULL, &d);
+	taxii_fed_page_free(&view.fp);
+	if (rc != ST_OK) {
+		buf_reset(&resp->body);
+		return http_error_from(resp, rc, d.msg);
+	}
+	resp->status = 200;
+	resp->content_type = "application/json";
+	return ST_OK;
+}
+
+int taxii_h_search(struct http_request *req, struct http_response *resp)
+{
+	struct taxii *t = req->ctx;
+	const struct auth_account *a = req->account;
+	if (a->role == ROLE_METRICS)
+		return http_error(resp, 403, "Forbidden",
+				  "a metrics account reads no objects");
+	if (t->cfg.lookup == NULL)
+		return http_error(resp, 404, "Not found",
+				  "this node keeps no search index");
+	const char *q = http_query_get(&req->query, "q");
+	if (q == NULL || http_query_count(&req->query, "q") != 1)
+		return http_error(resp, 400, "Bad query",
+				  "q: one query expected "
+				  "(/api/v1/search?q=Lazarus)");
+	size_t limit = 20;
+	const char *l = http_query_get(&req->query, "limit");
+	if (l != NULL) {
+		char *end;
+		unsigned long long n = strtoull(l, &end, 10);
+		if (*l < '0' || *l > '9' || *end != '\0' || n < 1 ||
+		    n > LIMIT_MAX)
+			return http_error(resp, 400, "Bad limit",
+					  "limit: expected 1 to 1000");
+		limit = (size_t)n;
+	}
+	struct diag d;
+	if (lk_search_check(q, &d) != ST_OK)
+		return http_error(resp, 400, "Bad query", d.msg);
+	struct lookup_view view = {.t = t, .a = a};
+	auth_audience(a, t->node_org, &view.aud);
+	view.peer = taxii_partner_view(t, a);
+	if ((a->role == ROLE_PEER || a->role == ROLE_LIAISON) &&
+	    view.peer == NULL)
+		return http_error(resp, 403, "Forbidden",
+				  "this account's partner is not known here");
+	taxii_fed_page_init(&view.fp, t, a, "search", "", false);
+	struct jw w;
+	jw_init(&w, &resp->body);
+	int rc = lk_service_search(t->cfg.lookup, q, t->cfg.node_identity,
+				   view_visible, &view, limit, &w, &d);
+	if (rc == ST_OK && view.err != ST_OK)
+		rc = diag_set(&d, view.err, "out of memory");
+	if (rc == ST_OK)
+		rc = jw_finish(&w);
 	if (rc == ST_OK && view.peer != NULL)
 		rc = taxii_fed_page_finish(&view.fp, t, NULL, &d);
 	taxii_fed_page_free(&view.fp);

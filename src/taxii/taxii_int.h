@@ -122,6 +122,7 @@ int taxii_h_incident_entry(struct http_request *req,
 /* ---- Lookup (lookup_api.c) ---------------------------------------------- */
 
 int taxii_h_lookup(struct http_request *req, struct http_response *resp);
+int taxii_h_search(struct http_request *req, struct http_response *resp);
 
 /* ---- Handlers in their own files ---------------------------------------- */
 

@@ -305,3 +305,117 @@ def test_api_follows_imports_and_the_release_decision(node, tmp_path):
         assert r.status_code == 401
     finally:
         srv.stop()
+
+
+# --------------------------------------------------------------------------
+# strait search
+
+
+KO = "북한 정찰총국 산하 라자루스 그룹은 암호화폐 거래소를 공격한다."
+JA = "日韓の世論を分断するための偽ニュース"
+
+
+@pytest.fixture
+def texts(node, tmp_path):
+    actor = sdo("intrusion-set", name="Lazarus Group", description=KO,
+                aliases=["ラザルス", "APT38"])
+    report = sdo("report", name="歴史問題に関する偽情報キャンペーン",
+                 description=JA, published="2026-01-01T00:00:00Z",
+                 object_refs=[actor["id"]])
+    tr = sdo("language-content", object_ref=report["id"],
+             object_modified=T,
+             contents={"ko": {"name": "역사 문제에 관한 허위 정보 캠페인",
+                              "description": "한일 여론을 분열시키기 위한 "
+                                             "가짜 뉴스"}})
+    other = sdo("malware", name="AppleJeus", is_family=True,
+                description="Trojanised trading apps")
+    imp(node, [actor, report, tr, other], tmp_path)
+    return node, {"actor": actor, "report": report, "tr": tr,
+                  "other": other}
+
+
+def search(node, q, *extra, check=0):
+    r = node.run("search", q, "--json", *extra, check=check)
+    return r.json() if check == 0 else r
+
+
+def ids(ans):
+    return [o["id"] for o in ans["objects"]]
+
+
+def test_search_in_three_languages(texts):
+    node, o = texts
+    assert ids(search(node, "라자루스")) == [o["actor"]["id"]]
+    assert ids(search(node, "ラザルス")) == [o["actor"]["id"]]  # an alias
+    assert ids(search(node, "lazarus GROUP")) == [o["actor"]["id"]]
+    assert ids(search(node, "偽ニュース")) == [o["report"]["id"]]
+    # a translation is found, and says what it translates
+    ans = search(node, "가짜 뉴스")
+    assert ids(ans) == [o["tr"]["id"]]
+    assert ans["objects"][0]["translates"] == o["report"]["id"]
+    assert "[가짜 뉴스]" in ans["objects"][0]["snippet"]
+    # one or two characters: a scan, still found
+    assert set(ids(search(node, "偽"))) == {o["report"]["id"]}
+    assert set(ids(search(node, "북한"))) == {o["actor"]["id"]}
+    r = node.run("search", "라자루스", check=0)
+    assert "Lazarus Group" in r.out and "[라자루스]" in r.out
+    r = search(node, "nowhere to be found", check=1)
+    assert '"nowhere to be found": 0 objects' in node.run(
+        "search", "nowhere to be found").out
+
+
+def test_search_sees_the_latest_version_only(texts, tmp_path):
+    node, o = texts
+    renamed = dict(o["other"], name="TraderTraitor",
+                   modified="2026-03-01T00:00:00.000Z")
+    imp(node, [renamed], tmp_path, "v2.json")
+    r = search(node, "AppleJeus", check=1)
+    assert json.loads(r.out)["objects"] == []
+    ans = search(node, "TraderTraitor")
+    assert ids(ans) == [o["other"]["id"]]
+    assert ans["objects"][0]["version"].startswith("2026-03-01")
+
+
+def test_search_refuses_what_it_cannot_search(node):
+    r = node.run("search", "x" * 300, check=2)
+    assert "longer than 256 bytes" in r.err
+    r = node.run("search", "tab\there", check=2)
+    assert "control character at byte 3" in r.err
+    r = node.run("search", check=2)
+    assert "one TEXT expected" in r.err
+
+
+def test_search_api_and_the_release_decision(texts, tmp_path):
+    node, o = texts
+    coll = collection_id(node)
+    secret = sdo("report", name="라자루스 내부 보고", published=T,
+                 object_refs=[o["actor"]["id"]],
+                 object_marking_refs=[STRICT])
+    imp(node, [secret], tmp_path, "secret.json")
+    srv = Server(node)
+    try:
+        own = Client(srv, add_user(node, "ana", "analyst"))
+        other = Client(srv, add_user(node, "bob", "reader",
+                                     org="Partner Bank"))
+        grant(node, own, coll, "ana", "read")
+        grant(node, other, coll, "bob", "read")
+
+        def found(c, q):
+            r = c.get(srv.base + "api/v1/search", params={"q": q})
+            assert r.status_code == 200, r.text
+            return set(ids(r.json()))
+        deadline = time.time() + 20
+        while time.time() < deadline and not found(own, "라자루스"):
+            time.sleep(0.2)
+        assert found(own, "라자루스") == {o["actor"]["id"], secret["id"]}
+        # GREEN goes to another organisation's reader; AMBER+STRICT is
+        # for our organisation only
+        assert found(other, "라자루스") == {o["actor"]["id"]}
+        r = own.get(srv.base + "api/v1/search", params={"q": "a\x01b"})
+        assert r.status_code == 400
+        r = own.get(srv.base + "api/v1/search", params={"q": "x" * 300})
+        assert r.status_code == 400 and "longer than 256" in r.text
+        r = own.get(srv.base + "api/v1/search")
+        assert r.status_code == 400
+    finally:
+        srv.stop()
