@@ -3,6 +3,8 @@
  * it prints figures.
  *
  *   bench_lookup HOME [--samples S]
+ *   bench_lookup gen-text N > bundle.json
+ *   bench_lookup HOME --search [--samples S]
  *
  * HOME is a node whose store is filled and whose lookup index is built
  * (`strait lookup` once). Values to look up are taken from the store
@@ -13,6 +15,14 @@
  * release decision), and timed. The baseline, in the same run, is one
  * store_query of a random object by id at its latest version: the read
  * every object of an answer costs.
+ *
+ * gen-text writes N objects (intrusion sets, reports, malware, notes) whose
+ * names and descriptions are Korean, Japanese or English (a third each),
+ * made of common words, and one in a hundred holding a code name of its
+ * own ("작전명 …", "作戦名 …", "operation …" with a number). --search then
+ * times strait search's query (lk_search_json, 20 objects) for common
+ * words of each language, for code names (one object each) and for words
+ * of one or two characters (a scan), against the same baseline.
  */
 #include "common/buf.h"
 #include "common/json.h"
@@ -102,16 +112,237 @@ static int one_row(void *ctx, const struct store_row *row)
 	return 1;
 }
 
+/* ---- gen-text ---- */
+
+static const char *const KO[] = {
+    "북한", "정찰총국", "라자루스", "해킹",   "조직",	"암호화폐", "거래소",
+    "공격", "악성코드", "피싱",	    "이메일", "채용",	"제안",	    "가짜",
+    "뉴스", "역사",	"문제",	    "여론",   "분열",	"선거",	    "개입",
+    "서버", "침해",	"사고",	    "대응",   "탐지",	"차단",	    "지갑",
+    "세탁", "믹서",	"국방",	    "연구소", "원자력", "금융",	    "은행",
+    "보안", "취약점",	"패치",	    "유출",   "정보"};
+static const char *const JA[] = {
+    "北朝鮮",	"偵察総局",   "ラザルス", "ハッキング", "組織",
+    "暗号資産", "取引所",     "攻撃",	  "マルウェア", "フィッシング",
+    "メール",	"採用",	      "偽",	  "ニュース",	"歴史",
+    "問題",	"世論",	      "分断",	  "選挙",	"介入",
+    "サーバー", "侵害",	      "事故",	  "対応",	"検知",
+    "遮断",	"ウォレット", "洗浄",	  "ミキサー",	"防衛",
+    "研究所",	"原子力",     "金融",	  "銀行",	"セキュリティ",
+    "脆弱性",	"パッチ",     "漏洩",	  "情報",	"なりすまし"};
+static const char *const EN[] = {
+    "north",	  "korean",	   "lazarus", "hacking",    "group",
+    "crypto",	  "exchange",	   "attack",  "malware",    "phishing",
+    "email",	  "recruitment",   "offer",   "fake",	    "news",
+    "historical", "issue",	   "public",  "opinion",    "split",
+    "election",	  "server",	   "breach",  "incident",   "response",
+    "detect",	  "block",	   "wallet",  "laundering", "mixer",
+    "defense",	  "research",	   "nuclear", "finance",    "bank",
+    "security",	  "vulnerability", "patch",   "leak",	    "intelligence"};
+#define NW 40
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void words(struct buf *b, const char *const *w, int lang, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && lang == 2)
+			buf_addc(b, ' ');
+		else if (i > 0 && lang == 0)
+			buf_addc(b, ' ');
+		const char *x = w[rnd() % NW];
+		buf_add(b, x, strlen(x));
+	}
+}
+
+static int gen_text(long n)
+{
+	static const char *const types[] = {"intrusion-set", "report",
+					    "malware", "note"};
+	static const char *const code[] = {"작전명", "作戦名", "operation"};
+	struct buf name = BUF_INIT(4096), desc = BUF_INIT(65536),
+		   out = BUF_INIT(1 << 20);
+	printf("{\"type\":\"bundle\",\"id\":\"bundle--5e0d9a52-8c3b-4d1e-"
+	       "9f6a-2b7c8d9e0f1a\",\"objects\":[\n");
+	for (long i = 0; i < n; i++) {
+		int lang = (int)(i % 3);
+		const char *const *w = lang == 0 ? KO : lang == 1 ? JA : EN;
+		buf_reset(&name);
+		buf_reset(&desc);
+		words(&name, w, lang, 2 + (int)(rnd() % 2));
+		words(&desc, w, lang, 8 + (int)(rnd() % 8));
+		if (i % 100 == 0) {
+			char c[64];
+			snprintf(c, sizeof(c), "%s%s%06ld",
+				 lang == 1 ? "" : " ", code[lang], i);
+			buf_add(&desc, c, strlen(c));
+		}
+		const char *ty = types[i % 4];
+		struct jw jw;
+		buf_reset(&out);
+		jw_init(&jw, &out);
+		jw_obj_open(&jw);
+		jw_key(&jw, "type");
+		jw_str(&jw, ty);
+		jw_key(&jw, "spec_version");
+		jw_str(&jw, "2.1");
+		char id[80];
+		snprintf(id, sizeof(id), "%s--00000000-0000-4000-8000-%012ld",
+			 ty, i);
+		jw_key(&jw, "id");
+		jw_str(&jw, id);
+		jw_key(&jw, "created");
+		jw_str(&jw, "2026-01-01T00:00:00.000Z");
+		jw_key(&jw, "modified");
+		jw_str(&jw, "2026-01-01T00:00:00.000Z");
+		if (strcmp(ty, "note") == 0) {
+			jw_key(&jw, "abstract");
+			jw_strn(&jw, name.data, name.len);
+			jw_key(&jw, "content");
+			jw_strn(&jw, desc.data, desc.len);
+			jw_key(&jw, "object_refs");
+			jw_arr_open(&jw);
+			jw_str(&jw, "intrusion-set--00000000-0000-4000-8000-"
+				    "000000000000");
+			jw_arr_close(&jw);
+		} else {
+			jw_key(&jw, "name");
+			jw_strn(&jw, name.data, name.len);
+			jw_key(&jw, "description");
+			jw_strn(&jw, desc.data, desc.len);
+		}
+		if (strcmp(ty, "report") == 0) {
+			jw_key(&jw, "published");
+			jw_str(&jw, "2026-01-01T00:00:00Z");
+			jw_key(&jw, "object_refs");
+			jw_arr_open(&jw);
+			jw_str(&jw, "intrusion-set--00000000-0000-4000-8000-"
+				    "000000000000");
+			jw_arr_close(&jw);
+		}
+		if (strcmp(ty, "malware") == 0) {
+			jw_key(&jw, "is_family");
+			jw_bool(&jw, true);
+		}
+		jw_key(&jw, "object_marking_refs");
+		jw_arr_open(&jw);
+		jw_str(&jw, "marking-definition--bab4a63c-aed9-4cf5-a766-"
+			    "dfca5abac2bb");
+		jw_arr_close(&jw);
+		jw_obj_close(&jw);
+		if (jw_finish(&jw) != ST_OK)
+			return 1;
+		fwrite(out.data, 1, out.len, stdout);
+		fputs(i + 1 < n ? ",\n" : "\n", stdout);
+	}
+	printf("]}\n");
+	buf_free(&name);
+	buf_free(&desc);
+	buf_free(&out);
+	return 0;
+}
+
+static int search_bench(struct lk_index *x, struct store *st, size_t samples,
+			uint64_t last)
+{
+	double *t[4];
+	size_t nt[4] = {0};
+	double objs[4] = {0};
+	for (int k = 0; k < 4; k++)
+		t[k] = calloc(samples, sizeof(double));
+	double *tb = calloc(samples, sizeof(double));
+	size_t nb = 0;
+	struct buf out = BUF_INIT((size_t)1 << 30);
+	struct diag d;
+	static const char *const code[] = {"작전명", "作戦名", "operation"};
+	for (size_t i = 0; i < samples; i++) {
+		char q[128];
+		for (int k = 0; k < 4; k++) {
+			int lang = (int)(rnd() % 3);
+			const char *const *w = lang == 0   ? KO
+					       : lang == 1 ? JA
+							   : EN;
+			if (k == 0) { /* a common word of 3+ characters */
+				const char *word;
+				do
+					word = w[rnd() % NW];
+				while (strlen(word) < (lang == 2 ? 3u : 7u));
+				snprintf(q, sizeof(q), "%s", word);
+			} else if (k == 1) { /* two words */
+				snprintf(q, sizeof(q), "%s%s%s", w[rnd() % NW],
+					 lang == 1 ? "" : " ", w[rnd() % NW]);
+			} else if (k == 2) { /* a code name: one object */
+				long obj = (long)(rnd() % (last / 100)) * 100;
+				snprintf(q, sizeof(q), "%s%06ld", code[obj % 3],
+					 obj);
+			} else { /* two characters: a scan */
+				snprintf(q, sizeof(q), "%s",
+					 lang == 0   ? "북한"
+					 : lang == 1 ? "偽"
+						     : "zq");
+			}
+			struct jw jw;
+			buf_reset(&out);
+			jw_init(&jw, &out);
+			double a = now_ms();
+			if (lk_search_json(x, q, "identity--bench", NULL, NULL,
+					   20, &jw, &d) != ST_OK) {
+				fprintf(stderr, "bench_lookup: %s: %s\n", q,
+					d.msg);
+				return 1;
+			}
+			t[k][nt[k]++] = now_ms() - a;
+			for (const char *p = out.data;
+			     (p = strstr(p, "\"snippet\":")) != NULL; p++)
+				objs[k]++;
+		}
+		char id[80];
+		snprintf(id, sizeof(id),
+			 "intrusion-set--00000000-0000-4000-8000-%012llu",
+			 (unsigned long long)(rnd() % (last / 4)) * 4);
+		size_t got = 0;
+		struct store_query q2 = {.id = id, .vsel = STORE_V_LAST};
+		double a = now_ms();
+		store_query(st, &q2, one_row, &got, NULL, &d);
+		tb[nb++] = now_ms() - a;
+	}
+	static const char *const what[] = {
+	    "search, one common word", "search, two words",
+	    "search, a code name (1 object)", "search, 2 characters (scan)"};
+	for (int k = 0; k < 4; k++) {
+		report(what[k], t[k], nt[k], nt[k] ? objs[k] / nt[k] : 0);
+		free(t[k]);
+	}
+	report("baseline: one object by id", tb, nb, 1);
+	free(tb);
+	buf_free(&out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench_lookup HOME [--samples S]\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "gen-text") == 0)
+		return gen_text(argc > 2 ? atol(argv[2]) : 1000000);
 	const char *home = argv[1];
 	size_t samples = 2000;
-	if (argc > 3 && strcmp(argv[2], "--samples") == 0)
-		samples = strtoul(argv[3], NULL, 10);
+	bool do_search = false;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--search") == 0)
+			do_search = true;
+		else if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc)
+			samples = strtoul(argv[++i], NULL, 10);
+	}
 	char url[4200];
 	snprintf(url, sizeof(url), "sqlite:%s/strait.db", home);
 	struct store *st;
@@ -135,6 +366,12 @@ int main(int argc, char **argv)
 	printf("store: %llu versions; index caught up %llu more in %.0f ms\n",
 	       (unsigned long long)last, (unsigned long long)added,
 	       now_ms() - t0);
+	if (do_search) {
+		int rc = search_bench(x, st, samples, last);
+		lk_close(x);
+		store_close(st);
+		return rc;
+	}
 	srand(7);
 	struct pick *picks = calloc(samples, sizeof(*picks));
 	size_t np = 0;

@@ -1131,6 +1131,54 @@ int lk_on_latest(void *ctx, const struct store_row *row)
 	return 1;
 }
 
+struct many_ctx {
+	struct lk_latest *out;
+	int err;
+};
+
+static int on_held(void *ctx, size_t i, const struct store_row *row)
+{
+	struct many_ctx *m = ctx;
+	struct lk_latest *l = &m->out[i];
+	if (l->got && row->version <= l->row.version)
+		return 0;
+	if (lk_on_latest(l, row) != 1) {
+		m->err = ST_ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+struct lk_latest *lk_latest_many(struct lk_index *x, const char *const *ids,
+				 size_t n, struct diag *d)
+{
+	struct lk_latest *out = calloc(n ? n : 1, sizeof(*out));
+	if (out == NULL) {
+		diag_set(d, ST_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_init(&out[i].b, (size_t)64 << 20);
+	struct many_ctx m = {.out = out};
+	int rc = n > 0 ? store_held(x->st, ids, n, 0, on_held, &m, d) : ST_OK;
+	if (rc == 1)
+		rc = m.err;
+	if (rc != ST_OK) {
+		if (rc == ST_ENOMEM)
+			diag_set(d, ST_ENOMEM, "out of memory");
+		lk_latest_free(out, n);
+		return NULL;
+	}
+	return out;
+}
+
+void lk_latest_free(struct lk_latest *l, size_t n)
+{
+	for (size_t i = 0; l != NULL && i < n; i++)
+		buf_free(&l[i].b);
+	free(l);
+}
+
 /* Each candidate at its latest version, judged and shown. Indicators
  * and SCOs found, their ids are followed one step (what refers to them),
  * and observed-data found that way one more (sightings of it). */
@@ -1203,7 +1251,6 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 	 * 1 finds what refers to the value's SCO and to the indicators and
 	 * SCOs of round 0, round 2 the sightings of observed-data. */
 	size_t shown = 0, done = 0;
-	struct lk_latest lt = {.b = BUF_INIT((size_t)64 << 20)};
 	char(*follow)[STIX_ID_MAX] = NULL;
 	size_t nfollow = 0;
 	for (int round = 0; rc == ST_OK && round < 3; round++) {
@@ -1225,34 +1272,36 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 			rc = diag_set(d, ST_ENOMEM, "out of memory");
 		else if (rc != ST_OK && d->msg[0] == '\0')
 			rc = sql_diag(x->db, d, x->path);
+		/* the latest versions of this round's candidates, in one
+		 * read of the store */
+		size_t first = done, nr = f.n - done;
+		const char **rid = calloc(nr ? nr : 1, sizeof(*rid));
+		struct lk_latest *lts = NULL;
+		if (rc == ST_OK && rid == NULL)
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+		for (size_t i = 0; rc == ST_OK && i < nr; i++)
+			rid[i] = f.c[first + i].id;
+		if (rc == ST_OK &&
+		    (lts = lk_latest_many(x, rid, nr, d)) == NULL)
+			rc = ST_ESTORE;
 		for (; rc == ST_OK && done < f.n; done++) {
 			struct cand *c = &f.c[done];
+			struct lk_latest *lt = &lts[done - first];
 			if (shown >= max) {
 				*more = true;
 				break;
 			}
 			j.via = c->via;
-			struct store_query q = {.id = c->id,
-						.vsel = STORE_V_LAST};
-			lt.got = false;
-			int qr =
-			    store_query(x->st, &q, lk_on_latest, &lt, NULL, d);
-			if (qr != ST_OK && qr != 1) {
-				rc = qr == ST_ENOMEM ? diag_set(d, ST_ENOMEM,
-								"out of memory")
-						     : qr;
-				break;
-			}
-			if (!lt.got)
+			if (!lt->got)
 				continue;
-			int verdict = judge_row(&j, &lt.row, c->how);
+			int verdict = judge_row(&j, &lt->row, c->how);
 			if (verdict < 0 ||
-			    (vis != NULL && !vis(vis_ctx, &lt.row)))
+			    (vis != NULL && !vis(vis_ctx, &lt->row)))
 				continue;
 			struct lk_hit h = {.how = (enum lk_how)verdict,
 					   .via = c->how == LK_REFERS ? c->via
 								      : NULL,
-					   .row = &lt.row};
+					   .row = &lt->row};
 			shown++;
 			if ((rc = fn(ctx, &h)) != ST_OK)
 				break;
@@ -1261,12 +1310,13 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 				snprintf(follow[nfollow++], STIX_ID_MAX, "%s",
 					 c->id);
 		}
+		lk_latest_free(lts, nr);
+		free(rid);
 		if (*more)
 			break;
 	}
 	if (f.capped)
 		*more = true;
-	buf_free(&lt.b);
 	free(follow);
 	free(f.c);
 	terms_free(&j.t);

@@ -31,5 +31,11 @@ struct lk_latest {
 };
 /* store_query callback filling a struct lk_latest. */
 int lk_on_latest(void *ctx, const struct store_row *row);
+/* The latest version of each of ids[0..n), in one read of the store
+ * (out[i].got false for an id it does not hold); NULL with d set on
+ * failure. Free with lk_latest_free. */
+struct lk_latest *lk_latest_many(struct lk_index *x, const char *const *ids,
+				 size_t n, struct diag *d);
+void lk_latest_free(struct lk_latest *l, size_t n);
 
 #endif

@@ -3,8 +3,10 @@
  * (docs/LOOKUP.md). The lookup index keeps each version's text in an FTS5
  * table with the trigram tokenizer, so that Korean and Japanese are found
  * without word segmentation: a query of three characters or more is a
- * phrase MATCH (case-insensitive substring, ranked by bm25); a shorter one
- * is a LIKE scan. Every hit is read again at its object's latest version,
+ * phrase MATCH (case-insensitive substring); a shorter one is a LIKE scan.
+ * Newest versions first: ranking every match by bm25 costs time in
+ * proportion to the matches (12.8 ms for a common word in 20,000 texts),
+ * newest first stops after the rows asked for. Every hit is read again at its object's latest version,
  * which must be the version that matched, and passed through the caller's
  * release decision.
  */
@@ -16,6 +18,7 @@
 #include "federation/fedstate.h"
 #include "stix/stix.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +29,64 @@
 struct shit {
 	int64_t seq;
 	char id[STIX_ID_MAX];
-	char snippet[SNIPPET_MAX];
 };
+
+/* Where q is in the version's text, about 60 bytes each side, the match
+ * in [brackets], on one line: computed for the hits shown only (FTS5's
+ * snippet() for every row read cost more than the search). ASCII letters
+ * compare in any case; when q is not found as written (case in another
+ * script), the text's start. */
+static void snippet(const struct store_row *row, const char *q, char *out,
+		    size_t cap)
+{
+	struct json_doc *doc = json_doc_new();
+	struct buf text = BUF_INIT(65536 + 1);
+	const struct json_val *o;
+	struct diag pd;
+	out[0] = '\0';
+	if (doc == NULL || json_parse(doc, row->body, row->body_len, 0, NULL,
+				      &o, &pd) != ST_OK) {
+		json_doc_free(doc);
+		return;
+	}
+	lk_version_text(o, &text);
+	json_doc_free(doc);
+	size_t n = text.len, ql = strlen(q), at = n;
+	const char *t = text.data;
+	for (size_t i = 0; ql <= n && i + ql <= n && at == n; i++) {
+		size_t k = 0;
+		while (k < ql && tolower((unsigned char)t[i + k]) ==
+				     tolower((unsigned char)q[k]))
+			k++;
+		if (k == ql)
+			at = i;
+	}
+	size_t from = at == n ? 0 : (at > 60 ? at - 60 : 0);
+	size_t to = at == n ? (n < 120 ? n : 120)
+			    : (at + ql + 60 < n ? at + ql + 60 : n);
+	while (from > 0 && ((unsigned char)t[from] & 0xC0) == 0x80)
+		from--; /* whole characters */
+	while (to < n && ((unsigned char)t[to] & 0xC0) == 0x80)
+		to++;
+	size_t w = 0;
+	if (from > 0 && w + 3 < cap) {
+		memcpy(out, "...", 3);
+		w = 3;
+	}
+	for (size_t i = from; i < to && w + 6 < cap; i++) {
+		if (at != n && i == at)
+			out[w++] = '[';
+		out[w++] = t[i] == '\n' ? ' ' : t[i];
+		if (at != n && i + 1 == at + ql)
+			out[w++] = ']';
+	}
+	if (to < n && w + 4 < cap) {
+		memcpy(out + w, "...", 3);
+		w += 3;
+	}
+	out[w] = '\0';
+	buf_free(&text);
+}
 
 /* UTF-8 characters in s (bytes that do not continue a character). */
 static size_t chars(const char *s)
@@ -75,9 +134,6 @@ static int collect(struct lk_index *x, sqlite3_stmt *st, struct shit **out,
 		}
 		struct shit *h = &(*out)[*n];
 		h->seq = sqlite3_column_int64(st, 0);
-		const unsigned char *sn = sqlite3_column_text(st, 1);
-		snprintf(h->snippet, sizeof(h->snippet), "%s",
-			 sn ? (const char *)sn : "");
 		h->id[0] = '\0';
 		(*n)++;
 	}
@@ -114,9 +170,8 @@ int lk_search(struct lk_index *x, const char *q, lk_visible_fn vis,
 		}
 		buf_addc(&pat, '"');
 		rc = lk_prep(x, &x->q_match,
-			     "SELECT rowid, snippet(texts, 0, '[', ']', '...',"
-			     " 12) FROM texts WHERE texts MATCH ?1"
-			     " ORDER BY rank LIMIT ?2",
+			     "SELECT rowid FROM texts WHERE texts MATCH ?1"
+			     " ORDER BY rowid DESC LIMIT ?2",
 			     d);
 		st = x->q_match;
 	} else {
@@ -129,8 +184,9 @@ int lk_search(struct lk_index *x, const char *q, lk_visible_fn vis,
 		}
 		buf_addc(&pat, '%');
 		rc = lk_prep(x, &x->q_like,
-			     "SELECT rowid, substr(body, 1, 160) FROM texts"
-			     " WHERE body LIKE ?1 ESCAPE '\\' LIMIT ?2",
+			     "SELECT rowid FROM texts"
+			     " WHERE body LIKE ?1 ESCAPE '\\'"
+			     " ORDER BY rowid DESC LIMIT ?2",
 			     d);
 		st = x->q_like;
 	}
@@ -151,45 +207,54 @@ int lk_search(struct lk_index *x, const char *q, lk_visible_fn vis,
 			    (const char *)sqlite3_column_text(x->q_obj, 0));
 		sqlite3_reset(x->q_obj);
 	}
-	struct lk_latest lt = {.b = BUF_INIT((size_t)64 << 20)};
-	size_t shown = 0;
+	/* each object once, at its best place; their latest versions in
+	 * one read of the store */
+	const char **uid = calloc(n ? n : 1, sizeof(*uid));
+	size_t *first = calloc(n ? n : 1, sizeof(*first));
+	size_t nu = 0;
+	if (rc == ST_OK && (uid == NULL || first == NULL))
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == ST_OK && i < n; i++) {
 		if (hits[i].id[0] == '\0')
 			continue;
-		bool seen = false; /* an object once, at its best rank */
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(hits[k].id, hits[i].id) == 0;
-		if (seen)
-			continue;
-		struct store_query sq = {.id = hits[i].id,
-					 .vsel = STORE_V_LAST};
-		lt.got = false;
-		int qr = store_query(x->st, &sq, lk_on_latest, &lt, NULL, d);
-		if (qr != ST_OK && qr != 1) {
-			rc = qr;
-			break;
+		bool seen = false;
+		for (size_t k = 0; k < nu && !seen; k++)
+			seen = strcmp(uid[k], hits[i].id) == 0;
+		if (!seen) {
+			first[nu] = i;
+			uid[nu++] = hits[i].id;
 		}
-		if (!lt.got)
+	}
+	struct lk_latest *lts = NULL;
+	if (rc == ST_OK && (lts = lk_latest_many(x, uid, nu, d)) == NULL)
+		rc = ST_ESTORE;
+	size_t shown = 0;
+	for (size_t u = 0; rc == ST_OK && u < nu; u++) {
+		struct lk_latest *lt = &lts[u];
+		if (!lt->got)
 			continue;
 		/* the latest version must be one that matched */
 		bool matched = false;
-		for (size_t k = i; k < n && !matched; k++)
-			matched = (uint64_t)hits[k].seq == lt.row.seq &&
-				  strcmp(hits[k].id, hits[i].id) == 0;
-		if (!matched || (vis != NULL && !vis(vis_ctx, &lt.row)))
+		for (size_t k = first[u]; k < n && !matched; k++)
+			matched = (uint64_t)hits[k].seq == lt->row.seq &&
+				  strcmp(hits[k].id, uid[u]) == 0;
+		if (!matched || (vis != NULL && !vis(vis_ctx, &lt->row)))
 			continue;
 		if (shown == max) {
 			*more = true;
 			break;
 		}
-		struct lk_text_hit h = {.row = &lt.row,
-					.snippet = hits[i].snippet};
+		char sn[SNIPPET_MAX];
+		snippet(&lt->row, q, sn, sizeof(sn));
+		struct lk_text_hit h = {.row = &lt->row, .snippet = sn};
 		shown++;
 		rc = fn(ctx, &h);
 	}
+	lk_latest_free(lts, nu);
+	free(uid);
+	free(first);
 	if (rc == ST_OK && cut && shown == max)
 		*more = true;
-	buf_free(&lt.b);
 	buf_free(&pat);
 	free(hits);
 	return rc;
