@@ -15,7 +15,7 @@ static const char search_usage[] =
     "usage: strait search TEXT [--json] [--limit N] [--quiet]\n"
     "\n"
     "Objects whose name, description, aliases, labels, note content or\n"
-    "translations (language-content) hold TEXT, in any case, best match\n"
+    "translations (language-content) hold TEXT, in any case, newest\n"
     "first, each at its latest version. Korean and Japanese are found\n"
     "without word segmentation (trigrams): '라자루스' or 'ラザルス' find\n"
     "the words inside longer text. TEXT of one or two characters is looked\n"
