@@ -432,7 +432,10 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static void version_terms(struct terms *t, const struct json_val *o)
+/* The terms of version o; *keep (optional) gets an indicator's parsed
+ * pattern (the caller frees it) instead of its being freed here. */
+static void version_terms_keep(struct terms *t, const struct json_val *o,
+			       struct pattern **keep)
 {
 	const struct json_val *type = json_get(o, "type");
 	if (type == NULL || type->type != JSON_STRING)
@@ -463,7 +466,10 @@ static void version_terms(struct terms *t, const struct json_val *o)
 		    p->type == JSON_STRING &&
 		    pattern_parse(p->u.str, p->len, NULL, &pat, &pd) == ST_OK)
 			oexpr_terms(t, pattern_root(pat));
-		pattern_free(pat);
+		if (keep != NULL)
+			*keep = pat;
+		else
+			pattern_free(pat);
 	}
 	for (uint32_t i = 0; o->type == JSON_OBJECT && i < o->len; i++) {
 		const char *k = o->u.members[i].key;
@@ -488,6 +494,11 @@ static void version_terms(struct terms *t, const struct json_val *o)
 		    eid->type == JSON_STRING && is_attack(eid->u.str, eid->len))
 			add_key(t, 'a', eid->u.str, eid->len);
 	}
+}
+
+static void version_terms(struct terms *t, const struct json_val *o)
+{
+	version_terms_keep(t, o, NULL);
 }
 
 int lk_terms_count(const struct json_val *o, size_t *keys, size_t *nets)
@@ -896,15 +907,12 @@ static int ids_of(struct find *f, sqlite3_stmt *st, enum lk_how how,
 			f->capped = true; /* reported as "more" */
 			break;
 		}
-		sqlite3_reset(x->q_obj);
-		sqlite3_bind_int64(x->q_obj, 1, sqlite3_column_int64(st, 0));
-		if (sqlite3_step(x->q_obj) == SQLITE_ROW)
-			cand_add(f,
-				 (const char *)sqlite3_column_text(x->q_obj, 0),
-				 how, via);
+		const unsigned char *id = sqlite3_column_text(st, 1);
+		if (id != NULL)
+			cand_add(f, (const char *)id, how, via);
 	}
-	sqlite3_reset(x->q_obj);
 	sqlite3_reset(st);
+	(void)x;
 	return src == SQLITE_ROW || src == SQLITE_DONE ? ST_OK : ST_ESTORE;
 }
 
@@ -959,17 +967,21 @@ static int by_ip(struct find *f, const struct ip_prefix *p)
 
 static int find_prepare(struct lk_index *x, struct diag *d)
 {
-	int rc =
-	    lk_prep(x, &x->q_term, "SELECT seq FROM terms WHERE key = ?1", d);
+	int rc = lk_prep(x, &x->q_term,
+			 "SELECT t.seq, o.id FROM terms t JOIN objs o"
+			 " ON o.seq = t.seq WHERE t.key = ?1",
+			 d);
 	if (rc == ST_OK)
 		rc = lk_prep(x, &x->q_net,
-			     "SELECT seq FROM nets WHERE fam = ?1 AND net = ?2"
-			     " AND plen = ?3",
+			     "SELECT n.seq, o.id FROM nets n JOIN objs o"
+			     " ON o.seq = n.seq WHERE n.fam = ?1"
+			     " AND n.net = ?2 AND n.plen = ?3",
 			     d);
 	if (rc == ST_OK)
 		rc = lk_prep(x, &x->q_range,
-			     "SELECT seq FROM nets WHERE fam = ?1 AND net"
-			     " BETWEEN ?2 AND ?3 AND plen > ?4",
+			     "SELECT n.seq, o.id FROM nets n JOIN objs o"
+			     " ON o.seq = n.seq WHERE n.fam = ?1 AND n.net"
+			     " BETWEEN ?2 AND ?3 AND n.plen > ?4",
 			     d);
 	if (rc == ST_OK)
 		rc = lk_prep(x, &x->q_obj, "SELECT id FROM objs WHERE seq = ?1",
@@ -1063,37 +1075,41 @@ static bool names_key(const struct terms *t, const char *key)
 
 /* -1: not (any more); else the lk_how it stands as. */
 static int judge_row(struct judge *j, const struct store_row *row,
-		     enum lk_how how)
+		     enum lk_how how, const struct json_val **obj)
 {
 	const struct json_val *root;
 	struct diag pd;
 	if (json_parse(j->doc, row->body, row->body_len, 0, NULL, &root, &pd) !=
 	    ST_OK)
 		return -1;
+	*obj = root;
 	terms_reset(&j->t);
-	version_terms(&j->t, root);
+	struct pattern *pat = NULL; /* an indicator's, parsed once */
+	version_terms_keep(&j->t, root, &pat);
 	const struct json_val *type = json_get(root, "type");
 	bool indicator = str_is(type, "indicator");
+	int out = -1;
 	if (how == LK_REFERS) {
 		char key[KEY_MAX];
 		snprintf(key, sizeof(key), "r:%s", j->via);
-		return names_key(&j->t, key) ? LK_REFERS : -1;
+		out = names_key(&j->t, key) ? LK_REFERS : -1;
+		pattern_free(pat);
+		return out;
 	}
 	bool named = false;
 	if (j->v->kind == LK_IP)
 		named = names_ip(&j->t, &j->v->ip);
 	else if (j->key != NULL)
 		named = names_key(&j->t, j->key);
-	if (!indicator)
+	if (!indicator) {
+		pattern_free(pat);
 		return named ? (j->v->kind == LK_ATTACK ? LK_ATTACK_ID
 							: LK_IS_VALUE)
 			     : -1;
+	}
 	/* an indicator: does its pattern match the value alone? */
-	const struct json_val *p = json_get(root, "pattern");
-	struct pattern *pat = NULL;
-	int out = named ? LK_MENTIONS : -1;
-	if (j->sco != NULL && p != NULL && p->type == JSON_STRING &&
-	    pattern_parse(p->u.str, p->len, NULL, &pat, &pd) == ST_OK) {
+	out = named ? LK_MENTIONS : -1;
+	if (j->sco != NULL && pat != NULL) {
 		struct pat_sco s[2] = {{.ref = "0", .obj = j->sco},
 				       {.ref = "1", .obj = j->sco2}};
 		struct pat_observation o = {.number_observed = 1,
@@ -1294,14 +1310,16 @@ int lk_find(struct lk_index *x, const struct lk_value *v, lk_visible_fn vis,
 			j.via = c->via;
 			if (!lt->got)
 				continue;
-			int verdict = judge_row(&j, &lt->row, c->how);
+			const struct json_val *obj = NULL;
+			int verdict = judge_row(&j, &lt->row, c->how, &obj);
 			if (verdict < 0 ||
 			    (vis != NULL && !vis(vis_ctx, &lt->row)))
 				continue;
 			struct lk_hit h = {.how = (enum lk_how)verdict,
 					   .via = c->how == LK_REFERS ? c->via
 								      : NULL,
-					   .row = &lt->row};
+					   .row = &lt->row,
+					   .obj = obj};
 			shown++;
 			if ((rc = fn(ctx, &h)) != ST_OK)
 				break;

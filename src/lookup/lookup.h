@@ -95,6 +95,7 @@ struct lk_hit {
 	enum lk_how how;
 	const char *via; /* LK_REFERS: the id it refers to */
 	const struct store_row *row;
+	const struct json_val *obj; /* row's body, parsed */
 };
 
 /* The caller's release decision: false hides the version. NULL: every

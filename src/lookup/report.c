@@ -106,10 +106,8 @@ static int on_hit(void *ctx, const struct lk_hit *h)
 	struct rep *r = ctx;
 	struct jw *w = r->w;
 	const struct store_row *row = h->row;
-	const struct json_val *o;
-	struct diag pd;
-	if (json_parse(r->doc, row->body, row->body_len, 0, NULL, &o, &pd) !=
-	    ST_OK)
+	const struct json_val *o = h->obj;
+	if (o == NULL)
 		return ST_OK;
 	const struct json_val *type = json_get(o, "type");
 	r->objects++;
