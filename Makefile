@@ -14,8 +14,8 @@ endif
 JOBS       ?= 2
 
 .PHONY: all setup build build-asan run test test-fast test-asan bench \
-	bench-import bench-taxii bench-match clean \
-        fuzz format
+	bench-import bench-taxii bench-match bench-lookup clean \
+        fuzz format golden
 
 all: build
 
@@ -55,7 +55,7 @@ test-asan: build-asan
 	 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # Every benchmark, one after the other (minutes; figures in bench/RESULTS.md).
-bench: bench-import bench-taxii bench-match
+bench: bench-import bench-taxii bench-match bench-lookup
 
 bench-import: build
 	@sh bench/run.sh $(BUILD)
@@ -65,6 +65,16 @@ bench-taxii: build
 
 bench-match: build
 	@$(BUILD)/bench/bench_match
+
+bench-lookup: build
+	@sh bench/run_lookup.sh $(BUILD)
+
+# Writes the golden files of the export formats again from the current
+# code (tests/golden/exports/): review the diff before committing it.
+golden: build
+	@STRAIT_GOLDEN_UPDATE=1 STRAIT_BIN=$(BUILD)/src/daemon/strait \
+	 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	 tests/integration/test_exports.py -k golden
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')

@@ -4,6 +4,7 @@
 #include "common/uuid.h"
 #include "federation/fed.h"
 #include "federation/fedstate.h"
+#include "interop/sensor.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -13,13 +14,24 @@
 #include <unistd.h>
 
 static const char export_usage[] =
-    "usage: strait export [--collection ID] [--type T,...] [--added-after TS]\n"
-    "                     [--all-versions] [--for PEER] [-o FILE]\n"
+    "usage: strait export [--format F] [--collection ID] [--type T,...]\n"
+    "                     [--added-after TS] [--all-versions] [--for PEER]\n"
+    "                     [-o FILE]\n"
     "\n"
     "Writes the objects of a collection as one STIX 2.1 bundle, in the\n"
     "order they were added, each object exactly as stored (RFC 8785\n"
     "canonical form). By default only the latest version of each object.\n"
     "\n"
+    "With --format, the collection's indicators (latest versions, not\n"
+    "revoked, not expired) for a sensor or a blocklist: zeek-intel (Zeek\n"
+    "Intel framework), suricata (rules with stable sid and rev), blocklist\n"
+    "(one value a line), rpz (a DNS RPZ zone of domain names), csv\n"
+    "(value,type,comment,tlp,first_seen,last_seen). Only indicators whose\n"
+    "pattern the format expresses exactly are written; the others are\n"
+    "counted and listed on stderr with the reason (docs/EXPORTS.md).\n"
+    "\n"
+    "  --format F         stix (default), zeek-intel, suricata, blocklist,\n"
+    "                     rpz, csv\n"
     "  --collection ID    collection id or alias (default: 'default')\n"
     "  --type T,...       only these STIX types\n"
     "  --added-after TS   only versions added after this timestamp\n"
@@ -50,7 +62,139 @@ struct export_ctx {
 	uint64_t withheld;
 	struct fed_sent_item *sent;
 	size_t nsent, capsent;
+	/* --format other than stix */
+	int format;
+	struct ix_writer *w;
+	struct ix_sids *sids;
+	const char *self;
+	int ix_err;
+	char ix_msg[512];
+	uint64_t revoked, expired, not_stix;
+	struct left {
+		const char *why;
+		uint64_t n;
+	} why[32];
+	size_t nwhy;
+	char (*listed)[160]; /* the first LISTED left out, "id: why" */
+	size_t nlisted;
 };
+
+#define LISTED 50
+
+static void left_out(struct export_ctx *x, const char *id, const char *why)
+{
+	size_t i = 0;
+	while (i < x->nwhy && strcmp(x->why[i].why, why) != 0)
+		i++;
+	if (i == x->nwhy && x->nwhy < sizeof(x->why) / sizeof(x->why[0]))
+		x->why[x->nwhy++] = (struct left){why, 0};
+	if (i < x->nwhy)
+		x->why[i].n++;
+	if (x->listed == NULL)
+		x->listed = calloc(LISTED, sizeof(*x->listed));
+	if (x->listed != NULL && x->nlisted < LISTED)
+		snprintf(x->listed[x->nlisted++], sizeof(x->listed[0]),
+			 "%s: %s", id, why);
+}
+
+static const char *str_of(const struct json_val *o, const char *k)
+{
+	const struct json_val *v = json_get(o, k);
+	return v != NULL && v->type == JSON_STRING ? v->u.str : NULL;
+}
+
+/* One indicator for a sensor format: written if it is current and the
+ * format holds its pattern exactly; else counted. true when written. */
+static bool sensor_row(struct export_ctx *x, const struct store_row *row)
+{
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *o;
+	struct diag d;
+	bool done = false;
+	if (doc == NULL || json_parse(doc, row->body, row->body_len, 0, NULL,
+				      &o, &d) != ST_OK) {
+		json_doc_free(doc);
+		x->err = ENOMEM;
+		return false;
+	}
+	const struct json_val *rev = json_get(o, "revoked");
+	const char *pt = str_of(o, "pattern_type");
+	const char *pat = str_of(o, "pattern");
+	const char *until = str_of(o, "valid_until");
+	st_time vu;
+	static struct ix_atom atoms[IX_ATOMS_MAX];
+	size_t n = 0;
+	const char *why = NULL;
+	if (rev != NULL && rev->type == JSON_TRUE) {
+		x->revoked++;
+	} else if (until != NULL &&
+		   ts_parse(until, strlen(until), &vu, NULL) == ST_OK &&
+		   vu <= time_now()) {
+		x->expired++;
+	} else if ((pt != NULL && strcmp(pt, "stix") != 0) || pat == NULL) {
+		x->not_stix++;
+		left_out(x, row->id, "a pattern that is not STIX");
+	} else if (ix_pattern_atoms(pat, strlen(pat), atoms, &n, &why) !=
+		   ST_OK) {
+		left_out(x, row->id, why);
+	} else {
+		for (size_t i = 0; i < n && why == NULL; i++)
+			if (!ix_expressible((enum ix_format)x->format,
+					    &atoms[i], &why))
+				break;
+		if (why != NULL) {
+			left_out(x, row->id, why);
+		} else {
+			char src[STIX_ID_MAX + 8];
+			snprintf(src, sizeof(src), "strait:%s",
+				 x->self && *x->self ? x->self : "node");
+			struct ix_indicator ind = {.id = row->id,
+						   .version = row->version,
+						   .name = str_of(o, "name"),
+						   .tlp = tlp_name(row->tlp),
+						   .source = src,
+						   .valid_from =
+						       str_of(o, "valid_from"),
+						   .valid_until = until,
+						   .atoms = atoms,
+						   .n = n};
+			if (ix_writer_add(x->w, &ind, &d) != ST_OK) {
+				x->ix_err = ST_EIO;
+				snprintf(x->ix_msg, sizeof(x->ix_msg), "%s",
+					 d.msg);
+			} else {
+				x->n++;
+				done = true;
+			}
+		}
+	}
+	json_doc_free(doc);
+	return done;
+}
+
+static void report_left_out(struct export_ctx *x, enum ix_format f,
+			    uint64_t lines)
+{
+	uint64_t left = 0;
+	for (size_t i = 0; i < x->nwhy; i++)
+		left += x->why[i].n;
+	fprintf(stderr,
+		"%s: %llu indicators written (%llu lines), %llu left out "
+		"as not exactly expressible, %llu revoked, %llu expired\n",
+		ix_format_name(f), (unsigned long long)x->n,
+		(unsigned long long)lines, (unsigned long long)left,
+		(unsigned long long)x->revoked, (unsigned long long)x->expired);
+	for (size_t i = 0; i < x->nwhy; i++)
+		fprintf(stderr, "  %llu: %s\n", (unsigned long long)x->why[i].n,
+			x->why[i].why);
+	for (size_t i = 0; i < x->nlisted; i++)
+		fprintf(stderr, "  left out %s\n", x->listed[i]);
+	if (left > x->nlisted)
+		fprintf(stderr, "  (and %llu more)\n",
+			(unsigned long long)(left - x->nlisted));
+	free(x->listed);
+	x->listed = NULL;
+}
 
 static void write_body(struct export_ctx *x, const char *body, size_t len)
 {
@@ -66,8 +210,11 @@ static int write_row(void *ctx, const struct store_row *row)
 	struct export_ctx *x = ctx;
 	x->last_added = row->date_added;
 	if (x->dec == NULL) {
-		write_body(x, row->body, row->body_len);
-		return x->err != 0;
+		if (x->w != NULL)
+			sensor_row(x, row);
+		else
+			write_body(x, row->body, row->body_len);
+		return x->err != 0 || x->ix_err != 0;
 	}
 	struct kept *k = &x->kept[x->nkept];
 	k->row = *row;
@@ -103,7 +250,16 @@ static void flush_kept(struct export_ctx *x)
 		struct kept *k = &x->kept[i];
 		if (x->err == 0 &&
 		    fed_decider_decide(x->dec, &k->row, NULL) == RELEASE_OK) {
-			write_body(x, k->body, k->row.body_len);
+			bool given = true;
+			if (x->w != NULL)
+				given = sensor_row(x, &k->row);
+			else
+				write_body(x, k->body, k->row.body_len);
+			if (!given) {
+				free(k->id);
+				free(k->body);
+				continue;
+			}
 			if (x->nsent == x->capsent) {
 				size_t nc = x->capsent ? x->capsent * 2 : 1024;
 				struct fed_sent_item *g =
@@ -138,10 +294,12 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	    {"all-versions", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"for", required_argument, NULL, 'f'},
+	    {"format", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *coll_arg = NULL, *out_path = NULL, *for_peer = NULL;
+	int format = -1; /* stix */
 	char *types_arg = NULL;
 	const char *types[MAX_TYPES + 1] = {NULL};
 	struct store_query q;
@@ -176,6 +334,20 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		case 'f':
 			for_peer = optarg;
 			break;
+		case 'F':
+			if (strcmp(optarg, "stix") == 0) {
+				format = -1;
+				break;
+			}
+			format = ix_format_parse(optarg);
+			if (format < 0)
+				return cli_fail(CLI_USAGE,
+						"export: --format: expected "
+						"stix, zeek-intel, suricata, "
+						"blocklist, rpz or csv, got "
+						"'%s'",
+						optarg);
+			break;
 		case 'h':
 			fputs(export_usage, stdout);
 			return CLI_OK;
@@ -187,6 +359,12 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	if (optind != argc)
 		return cli_fail(CLI_USAGE, "export: unexpected argument '%s'",
 				argv[optind]);
+	if (format >= 0 && (types_arg != NULL || q.vsel == STORE_V_ALL))
+		return cli_fail(CLI_USAGE,
+				"export: --type and --all-versions are for "
+				"--format stix; %s takes the latest version of "
+				"each indicator",
+				ix_format_name((enum ix_format)format));
 	if (types_arg != NULL) {
 		int n = 0;
 		for (char *save = NULL, *t = strtok_r(types_arg, ",", &save);
@@ -249,10 +427,30 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	char us[UUID_STRLEN + 1];
 	uuid_v4(u);
 	uuid_format(u, us);
-	fprintf(x.f, "{\"type\":\"bundle\",\"id\":\"bundle--%s\",\"objects\":[",
-		us);
 	int status = CLI_OK;
-	for (;;) {
+	if (format >= 0) {
+		static const char *const ind_only[] = {"indicator", NULL};
+		q.types = ind_only;
+		struct diag d;
+		char gen[128];
+		snprintf(gen, sizeof(gen), "strait export --format %s%s%s",
+			 ix_format_name((enum ix_format)format),
+			 for_peer ? " --for " : "", for_peer ? for_peer : "");
+		if (format == IX_FMT_SURICATA &&
+		    ix_sids_open(c->home, &x.sids, &d) != ST_OK)
+			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
+		else if (ix_writer_new((enum ix_format)format, x.f, x.sids, gen,
+				       &x.w, &d) != ST_OK)
+			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
+		x.format = format;
+		x.self = c->cfg.node_identity;
+	} else {
+		fprintf(x.f,
+			"{\"type\":\"bundle\",\"id\":\"bundle--%s\","
+			"\"objects\":[",
+			us);
+	}
+	for (; status == CLI_OK;) {
 		size_t got = 0;
 		struct diag d;
 		rc = store_query(c->store, &q, write_row, &x, &got, &d);
@@ -271,7 +469,22 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			break;
 		q.added_after = x.last_added;
 	}
-	fputs("]}\n", x.f);
+	if (format < 0) {
+		fputs("]}\n", x.f);
+	} else if (x.w != NULL) {
+		struct diag d;
+		uint64_t lines = 0;
+		int wrc = ix_writer_finish(x.w, &lines, &d);
+		x.w = NULL;
+		if (wrc == ST_OK && x.sids != NULL && status == CLI_OK)
+			wrc = ix_sids_commit(x.sids, &d);
+		if (wrc != ST_OK && status == CLI_OK)
+			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
+		if (x.err == 0 && x.ix_err != 0 && status == CLI_OK)
+			status = cli_fail(CLI_USAGE, "export: %s", x.ix_msg);
+		report_left_out(&x, (enum ix_format)format, lines);
+	}
+	ix_sids_close(x.sids);
 	if (out_path != NULL) {
 		if (fflush(x.f) != 0 || fsync(fileno(x.f)) != 0)
 			status = cli_fail(CLI_USAGE, "export: %s: %s", tmp,
@@ -285,8 +498,10 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		if (status != CLI_OK)
 			unlink(tmp);
 		else
-			fprintf(stderr, "exported %llu objects to %s\n",
-				(unsigned long long)x.n, out_path);
+			fprintf(stderr, "exported %llu %s to %s\n",
+				(unsigned long long)x.n,
+				format < 0 ? "objects" : "indicators",
+				out_path);
 	} else if (fflush(stdout) != 0) {
 		status =
 		    cli_fail(CLI_USAGE, "export: write: %s", strerror(errno));
