@@ -4,6 +4,7 @@
  *
  *   bench_lookup HOME [--samples S]
  *   bench_lookup gen-text N > bundle.json
+ *   bench_lookup gen-indicators N > bundle.json
  *   bench_lookup HOME --search [--samples S]
  *
  * HOME is a node whose store is filled and whose lookup index is built
@@ -249,6 +250,97 @@ static int gen_text(long n)
 	return 0;
 }
 
+/* N indicators, each one equality on an address, a domain, a URL or a
+ * SHA-256 (a quarter each), one in ten with an OR of two addresses, one
+ * in twenty with AND (left out by every sensor format): the input of
+ * bench/run_export.sh. */
+static int gen_indicators(long n)
+{
+	struct buf out = BUF_INIT(1 << 20);
+	printf("{\"type\":\"bundle\",\"id\":\"bundle--7a1c9e52-8c3b-4d1e-"
+	       "9f6a-2b7c8d9e0f1b\",\"objects\":[\n");
+	for (long i = 0; i < n; i++) {
+		char pat[256], id[80], name[64];
+		uint64_t r = rnd();
+		unsigned a = (unsigned)(r >> 8);
+		switch (i % 4) {
+		case 0:
+			snprintf(pat, sizeof(pat),
+				 "[ipv4-addr:value = '%u.%u.%u.%u']",
+				 1 + (a >> 24) % 223, (a >> 16) & 255,
+				 (a >> 8) & 255, a & 255);
+			break;
+		case 1:
+			snprintf(pat, sizeof(pat),
+				 "[domain-name:value = 'h%ld-%x.example.com']",
+				 i, a);
+			break;
+		case 2:
+			snprintf(pat, sizeof(pat),
+				 "[url:value = 'http://d%ld.example.net/p/%x']",
+				 i, a);
+			break;
+		default:
+			snprintf(
+			    pat, sizeof(pat),
+			    "[file:hashes.'SHA-256' = '%016llx%016llx"
+			    "%016llx%016llx']",
+			    (unsigned long long)r, (unsigned long long)rnd(),
+			    (unsigned long long)rnd(), (unsigned long long)i);
+		}
+		if (i % 10 == 5)
+			snprintf(pat, sizeof(pat),
+				 "[ipv4-addr:value = '10.%u.%u.1'] OR "
+				 "[ipv4-addr:value = '10.%u.%u.2']",
+				 (a >> 8) & 255, a & 255, (a >> 8) & 255,
+				 a & 255);
+		if (i % 20 == 7)
+			snprintf(pat, sizeof(pat),
+				 "[network-traffic:dst_ref.value = "
+				 "'192.0.2.%u' AND network-traffic:dst_port = "
+				 "443]",
+				 a & 255);
+		snprintf(id, sizeof(id),
+			 "indicator--00000000-0000-4000-8000-%012ld", i);
+		snprintf(name, sizeof(name), "bench indicator %ld", i);
+		struct jw w;
+		buf_reset(&out);
+		jw_init(&w, &out);
+		jw_obj_open(&w);
+		jw_key(&w, "type");
+		jw_str(&w, "indicator");
+		jw_key(&w, "spec_version");
+		jw_str(&w, "2.1");
+		jw_key(&w, "id");
+		jw_str(&w, id);
+		jw_key(&w, "created");
+		jw_str(&w, "2026-01-01T00:00:00.000Z");
+		jw_key(&w, "modified");
+		jw_str(&w, "2026-01-01T00:00:00.000Z");
+		jw_key(&w, "name");
+		jw_str(&w, name);
+		jw_key(&w, "pattern");
+		jw_str(&w, pat);
+		jw_key(&w, "pattern_type");
+		jw_str(&w, "stix");
+		jw_key(&w, "valid_from");
+		jw_str(&w, "2026-01-01T00:00:00Z");
+		jw_key(&w, "object_marking_refs");
+		jw_arr_open(&w);
+		jw_str(&w, "marking-definition--bab4a63c-aed9-4cf5-a766-"
+			   "dfca5abac2bb");
+		jw_arr_close(&w);
+		jw_obj_close(&w);
+		if (jw_finish(&w) != ST_OK)
+			return 1;
+		fwrite(out.data, 1, out.len, stdout);
+		fputs(i + 1 < n ? ",\n" : "\n", stdout);
+	}
+	printf("]}\n");
+	buf_free(&out);
+	return 0;
+}
+
 static int search_bench(struct lk_index *x, struct store *st, size_t samples,
 			uint64_t last)
 {
@@ -334,6 +426,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "gen-text") == 0)
 		return gen_text(argc > 2 ? atol(argv[2]) : 1000000);
+	if (strcmp(argv[1], "gen-indicators") == 0)
+		return gen_indicators(argc > 2 ? atol(argv[2]) : 1000000);
 	const char *home = argv[1];
 	size_t samples = 2000;
 	bool do_search = false;

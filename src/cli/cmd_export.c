@@ -77,6 +77,7 @@ struct export_ctx {
 	size_t nwhy;
 	char (*listed)[160]; /* the first LISTED left out, "id: why" */
 	size_t nlisted;
+	struct json_doc *doc; /* each indicator parsed into it */
 };
 
 #define LISTED 50
@@ -107,13 +108,15 @@ static const char *str_of(const struct json_val *o, const char *k)
  * format holds its pattern exactly; else counted. true when written. */
 static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 {
-	struct json_doc *doc = json_doc_new();
 	const struct json_val *o;
 	struct diag d;
 	bool done = false;
-	if (doc == NULL || json_parse(doc, row->body, row->body_len, 0, NULL,
-				      &o, &d) != ST_OK) {
-		json_doc_free(doc);
+	if (x->doc == NULL && (x->doc = json_doc_new()) == NULL) {
+		x->err = ENOMEM;
+		return false;
+	}
+	if (json_parse(x->doc, row->body, row->body_len, 0, NULL, &o, &d) !=
+	    ST_OK) {
 		x->err = ENOMEM;
 		return false;
 	}
@@ -168,7 +171,6 @@ static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 			}
 		}
 	}
-	json_doc_free(doc);
 	return done;
 }
 
@@ -485,6 +487,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		report_left_out(&x, (enum ix_format)format, lines);
 	}
 	ix_sids_close(x.sids);
+	json_doc_free(x.doc);
 	if (out_path != NULL) {
 		if (fflush(x.f) != 0 || fsync(fileno(x.f)) != 0)
 			status = cli_fail(CLI_USAGE, "export: %s: %s", tmp,

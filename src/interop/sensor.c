@@ -3,6 +3,7 @@
  */
 #include "interop/sensor.h"
 
+#include "common/buf.h"
 #include "common/sqlschema.h"
 #include "pattern/pattern.h"
 
@@ -369,12 +370,23 @@ bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
 
 #define SID_FIRST 1000000u /* Suricata's range for local rules */
 
+/* What exports.db holds, loaded once into a hash table (open
+ * addressing): each rule's lookup costs no database read; only new sids
+ * and new revs are written. */
+struct sid_slot {
+	char *key; /* id "\x1f" rule key; NULL: empty */
+	uint32_t sid, rev;
+	int64_t version;
+};
+
 struct ix_sids {
 	sqlite3 *db;
 	char path[PATH_MAX];
-	sqlite3_stmt *get, *put, *upd;
+	sqlite3_stmt *put, *upd;
 	uint32_t next;
 	bool in_tx;
+	struct sid_slot *slot;
+	size_t cap, n; /* cap a power of two */
 };
 
 static const struct sql_migration sid_migrations[] = {
@@ -384,6 +396,71 @@ static const struct sql_migration sid_migrations[] = {
 	" sid INTEGER NOT NULL UNIQUE, version INTEGER NOT NULL,"
 	" rev INTEGER NOT NULL, PRIMARY KEY(id, key)) WITHOUT ROWID;"},
 };
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	/* the low bits pick the slot: mix the high ones down */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static struct sid_slot *find_slot(struct ix_sids *s, const char *k)
+{
+	size_t i = (size_t)fnv(k) & (s->cap - 1);
+	while (s->slot[i].key != NULL && strcmp(s->slot[i].key, k) != 0)
+		i = (i + 1) & (s->cap - 1);
+	return &s->slot[i];
+}
+
+static int grow(struct ix_sids *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 4096;
+	struct sid_slot *old = s->slot;
+	size_t oldcap = s->cap;
+	s->slot = calloc(cap, sizeof(*s->slot));
+	if (s->slot == NULL) {
+		s->slot = old;
+		return ST_ENOMEM;
+	}
+	s->cap = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].key != NULL)
+			*find_slot(s, old[i].key) = old[i];
+	free(old);
+	return ST_OK;
+}
+
+/* The slot for k, made (empty, key set) when absent; NULL: no memory. */
+static struct sid_slot *slot_for(struct ix_sids *s, const char *k, bool *fresh)
+{
+	if ((s->n + 1) * 2 > s->cap && grow(s) != ST_OK)
+		return NULL;
+	struct sid_slot *e = find_slot(s, k);
+	*fresh = e->key == NULL;
+	if (*fresh) {
+		if ((e->key = strdup(k)) == NULL)
+			return NULL;
+		s->n++;
+	}
+	return e;
+}
+
+static char *join_key(const char *id, const char *key)
+{
+	size_t a = strlen(id), b = strlen(key);
+	char *k = malloc(a + b + 2);
+	if (k != NULL) {
+		memcpy(k, id, a);
+		k[a] = '\x1f';
+		memcpy(k + a + 1, key, b + 1);
+	}
+	return k;
+}
 
 int ix_sids_open(const char *home, struct ix_sids **out, struct diag *d)
 {
@@ -398,29 +475,52 @@ int ix_sids_open(const char *home, struct ix_sids **out, struct diag *d)
 		free(s);
 		return rc;
 	}
-	int64_t mx = 0;
+	sqlite3_stmt *all = NULL;
+	uint32_t mx = 0;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 		SQLITE_OK ||
-	    sql_query_int(s->db, "SELECT max(sid) FROM suricata", 0, &mx, d) !=
-		ST_OK ||
-	    sqlite3_prepare_v2(s->db,
-			       "SELECT sid, version, rev FROM suricata"
-			       " WHERE id = ?1 AND key = ?2",
-			       -1, &s->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		s->db, "SELECT id, key, sid, version, rev FROM suricata", -1,
+		&all, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
 			       "INSERT INTO suricata(id, key, sid, version,"
 			       " rev) VALUES(?1, ?2, ?3, ?4, 1)",
 			       -1, &s->put, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
-			       "UPDATE suricata SET version = ?3, rev = rev + 1"
+			       "UPDATE suricata SET version = ?3, rev = ?4"
 			       " WHERE id = ?1 AND key = ?2",
 			       -1, &s->upd, NULL) != SQLITE_OK) {
 		rc = sql_diag(s->db, d, s->path);
+		sqlite3_finalize(all);
 		ix_sids_close(s);
 		return rc;
 	}
 	s->in_tx = true;
-	s->next = mx >= SID_FIRST ? (uint32_t)mx + 1 : SID_FIRST;
+	int src;
+	while (rc == ST_OK && (src = sqlite3_step(all)) == SQLITE_ROW) {
+		char *k = join_key((const char *)sqlite3_column_text(all, 0),
+				   (const char *)sqlite3_column_text(all, 1));
+		bool fresh;
+		struct sid_slot *e = k ? slot_for(s, k, &fresh) : NULL;
+		free(k);
+		if (e == NULL) {
+			rc = diag_set(d, ST_ENOMEM, "out of memory");
+			break;
+		}
+		e->sid = (uint32_t)sqlite3_column_int64(all, 2);
+		e->version = sqlite3_column_int64(all, 3);
+		e->rev = (uint32_t)sqlite3_column_int64(all, 4);
+		if (e->sid > mx)
+			mx = e->sid;
+	}
+	if (rc == ST_OK && src != SQLITE_DONE)
+		rc = sql_diag(s->db, d, s->path);
+	sqlite3_finalize(all);
+	if (rc != ST_OK) {
+		ix_sids_close(s);
+		return rc;
+	}
+	s->next = mx >= SID_FIRST ? mx + 1 : SID_FIRST;
 	*out = s;
 	return ST_OK;
 }
@@ -429,53 +529,56 @@ void ix_sids_close(struct ix_sids *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_finalize(s->get);
 	sqlite3_finalize(s->put);
 	sqlite3_finalize(s->upd);
 	if (s->in_tx)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(s->db);
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slot[i].key);
+	free(s->slot);
 	free(s);
 }
 
 int ix_sids_get(struct ix_sids *s, const char *id, const char *key,
 		st_time version, uint32_t *sid, uint32_t *rev, struct diag *d)
 {
-	sqlite3_reset(s->get);
-	sqlite3_bind_text(s->get, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s->get, 2, key, -1, SQLITE_STATIC);
-	int src = sqlite3_step(s->get);
-	if (src == SQLITE_ROW) {
-		*sid = (uint32_t)sqlite3_column_int64(s->get, 0);
-		int64_t v = sqlite3_column_int64(s->get, 1);
-		*rev = (uint32_t)sqlite3_column_int64(s->get, 2);
-		sqlite3_reset(s->get);
-		if (v == version)
-			return ST_OK;
+	char *k = join_key(id, key);
+	bool fresh = false;
+	struct sid_slot *e = k ? slot_for(s, k, &fresh) : NULL;
+	free(k);
+	if (e == NULL)
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	sqlite3_stmt *st;
+	if (fresh) {
+		if (s->next == UINT32_MAX)
+			return diag_set(d, ST_ELIMIT, "no sid left");
+		e->sid = s->next++;
+		e->rev = 1;
+		e->version = version;
+		st = s->put;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 3, e->sid);
+		sqlite3_bind_int64(st, 4, version);
+	} else if (e->version != version) {
 		/* a new version of the indicator: the rule's next rev */
-		sqlite3_reset(s->upd);
-		sqlite3_bind_text(s->upd, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s->upd, 2, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s->upd, 3, version);
-		if (sqlite3_step(s->upd) != SQLITE_DONE)
-			return sql_diag(s->db, d, s->path);
-		(*rev)++;
+		e->rev++;
+		e->version = version;
+		st = s->upd;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 3, version);
+		sqlite3_bind_int64(st, 4, e->rev);
+	} else {
+		*sid = e->sid;
+		*rev = e->rev;
 		return ST_OK;
 	}
-	sqlite3_reset(s->get);
-	if (src != SQLITE_DONE)
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
 		return sql_diag(s->db, d, s->path);
-	if (s->next == UINT32_MAX)
-		return diag_set(d, ST_ELIMIT, "no sid left");
-	*sid = s->next++;
-	*rev = 1;
-	sqlite3_reset(s->put);
-	sqlite3_bind_text(s->put, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s->put, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s->put, 3, *sid);
-	sqlite3_bind_int64(s->put, 4, version);
-	if (sqlite3_step(s->put) != SQLITE_DONE)
-		return sql_diag(s->db, d, s->path);
+	*sid = e->sid;
+	*rev = e->rev;
 	return ST_OK;
 }
 
@@ -499,6 +602,7 @@ int ix_sids_commit(struct ix_sids *s, struct diag *d)
 struct ix_writer {
 	enum ix_format f;
 	FILE *out;
+	struct buf line; /* one line (or rule), written with one fwrite */
 	struct ix_sids *sids;
 	char generator[128];
 	char **kept; /* blocklist and RPZ: values, sorted at the end */
@@ -515,6 +619,7 @@ int ix_writer_new(enum ix_format f, FILE *out, struct ix_sids *sids,
 		return diag_set(d, ST_ENOMEM, "out of memory");
 	(*w)->f = f;
 	(*w)->out = out;
+	buf_init(&(*w)->line, (size_t)64 << 10);
 	(*w)->sids = sids;
 	snprintf((*w)->generator, sizeof((*w)->generator), "%s", generator);
 	if (f == IX_FMT_SURICATA && sids == NULL) {
@@ -531,15 +636,24 @@ int ix_writer_new(enum ix_format f, FILE *out, struct ix_sids *sids,
 	return ST_OK;
 }
 
+static void put(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
 /* Text for a Zeek field: tabs and line breaks become spaces, empty "-". */
-static void zeek_field(FILE *f, const char *s)
+static void zeek_field(struct buf *b, const char *s)
 {
 	if (s == NULL || *s == '\0') {
-		fputc('-', f);
+		buf_addc(b, '-');
 		return;
 	}
-	for (; *s; s++)
-		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+	size_t start = b->len;
+	put(b, s);
+	for (size_t i = start; i < b->len; i++)
+		if (b->data[i] == '\t' || b->data[i] == '\n' ||
+		    b->data[i] == '\r')
+			b->data[i] = ' ';
 }
 
 static const char *zeek_type(enum ix_kind k)
@@ -568,25 +682,28 @@ static const char *zeek_type(enum ix_kind k)
 
 /* A Suricata content string: printable ASCII as is, except the bytes a
  * rule gives meaning to, which go as |hex|. */
-static void sur_content(FILE *f, const char *s, size_t n)
+static void sur_content(struct buf *b, const char *s, size_t n)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c >= 0x7f || c == '"' || c == ';' ||
-		    c == '\\' || c == '|' || c == ':')
-			fprintf(f, "|%02X|", c);
-		else
-			fputc(c, f);
+		    c == '\\' || c == '|' || c == ':') {
+			char e[4] = {'|', hex[c >> 4], hex[c & 15], '|'};
+			buf_add(b, e, 4);
+		} else {
+			buf_addc(b, (char)c);
+		}
 	}
 }
 
 /* msg: text with '"', ';' and '\' escaped, line breaks as spaces. */
-static void sur_msg(FILE *f, const char *s)
+static void sur_msg(struct buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '"' || *s == ';' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s, f);
+			buf_addc(b, '\\');
+		buf_addc(b, *s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s);
 	}
 }
 
@@ -600,78 +717,94 @@ static int sur_rule(struct ix_writer *w, const struct ix_indicator *ind,
 	    ix_sids_get(w->sids, ind->id, key, ind->version, &sid, &rev, d);
 	if (rc != ST_OK)
 		return rc;
-	FILE *f = w->out;
+	struct buf *b = &w->line;
 	const char *host, *path;
 	size_t hlen;
+	char num[64];
 	switch (a->kind) {
 	case IX_IP:
 	case IX_CIDR:
-		fprintf(f, "alert ip %s any <> any any (", a->value);
+		put(b, "alert ip ");
+		put(b, a->value);
+		put(b, " any <> any any (");
 		break;
 	case IX_DOMAIN:
-		fprintf(f, "alert dns any any -> any any (");
+		put(b, "alert dns any any -> any any (");
 		break;
 	case IX_URL:
-		fprintf(f, "alert http any any -> any any (");
+		put(b, "alert http any any -> any any (");
 		break;
 	case IX_CERT_SHA1:
-		fprintf(f, "alert tls any any -> any any (");
+		put(b, "alert tls any any -> any any (");
 		break;
 	default:
 		return diag_set(d, ST_EINVAL, "%s: not for Suricata rules",
 				ix_kind_name(a->kind));
 	}
-	fprintf(f, "msg:\"strait ");
-	sur_msg(f, ind->name != NULL ? ind->name : ind->id);
-	fprintf(f, "\"; ");
+	put(b, "msg:\"strait ");
+	sur_msg(b, ind->name != NULL ? ind->name : ind->id);
+	put(b, "\"; ");
 	switch (a->kind) {
 	case IX_DOMAIN:
-		fprintf(f, "dns.query; content:\"");
-		sur_content(f, a->value, strlen(a->value));
-		fprintf(f, "\"; nocase; bsize:%zu; ", strlen(a->value));
+		put(b, "dns.query; content:\"");
+		sur_content(b, a->value, strlen(a->value));
+		snprintf(num, sizeof(num), "\"; nocase; bsize:%zu; ",
+			 strlen(a->value));
+		put(b, num);
 		break;
-	case IX_URL:
+	case IX_URL: {
 		plain_http(a->value, &host, &hlen, &path);
-		fprintf(f, "http.host; content:\"");
+		put(b, "http.host; content:\"");
 		char lh[IX_VALUE_MAX + 1];
 		for (size_t i = 0; i < hlen; i++)
 			lh[i] = (char)tolower((unsigned char)host[i]);
-		sur_content(f, lh, hlen);
-		fprintf(f, "\"; bsize:%zu; http.uri.raw; content:\"", hlen);
-		sur_content(f, path, strlen(path));
-		fprintf(f, "\"; bsize:%zu; ", strlen(path));
+		sur_content(b, lh, hlen);
+		snprintf(num, sizeof(num),
+			 "\"; bsize:%zu; http.uri.raw; content:\"", hlen);
+		put(b, num);
+		sur_content(b, path, strlen(path));
+		snprintf(num, sizeof(num), "\"; bsize:%zu; ", strlen(path));
+		put(b, num);
 		break;
+	}
 	case IX_CERT_SHA1:
-		fprintf(f, "tls.cert_fingerprint; content:\"");
-		for (size_t i = 0; i < 40; i += 2)
-			fprintf(f, "%s%c%c", i ? "|3A|" : "", a->value[i],
-				a->value[i + 1]);
-		fprintf(f, "\"; bsize:59; ");
+		put(b, "tls.cert_fingerprint; content:\"");
+		for (size_t i = 0; i < 40; i += 2) {
+			if (i)
+				put(b, "|3A|");
+			buf_add(b, a->value + i, 2);
+		}
+		put(b, "\"; bsize:59; ");
 		break;
 	default:
 		break;
 	}
-	fprintf(f,
-		"metadata: stix_id %s, tlp %s, source %s; sid:%u; rev:%u;)\n",
-		ind->id, ind->tlp, ind->source, sid, rev);
+	put(b, "metadata: stix_id ");
+	put(b, ind->id);
+	put(b, ", tlp ");
+	put(b, ind->tlp);
+	put(b, ", source ");
+	put(b, ind->source);
+	snprintf(num, sizeof(num), "; sid:%u; rev:%u;)\n", sid, rev);
+	put(b, num);
 	return ST_OK;
 }
 
-static void csv_field(FILE *f, const char *s)
+static void csv_field(struct buf *b, const char *s)
 {
 	if (s == NULL)
 		return;
 	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, f);
+		put(b, s);
 		return;
 	}
-	fputc('"', f);
+	buf_addc(b, '"');
 	for (; *s; s++) {
 		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
+			buf_addc(b, '"');
+		buf_addc(b, *s);
 	}
-	fputc('"', f);
+	buf_addc(b, '"');
 }
 
 static int keep(struct ix_writer *w, const char *v)
@@ -695,38 +828,43 @@ int ix_writer_add(struct ix_writer *w, const struct ix_indicator *ind,
 {
 	for (size_t i = 0; i < ind->n; i++) {
 		const struct ix_atom *a = &ind->atoms[i];
+		struct buf *b = &w->line;
 		int rc = ST_OK;
+		buf_reset(b);
 		switch (w->f) {
 		case IX_FMT_ZEEK: {
 			const char *host, *path;
 			size_t hlen;
 			if (a->kind == IX_URL &&
 			    plain_http(a->value, &host, &hlen, &path))
-				fputs(a->value + 7, w->out); /* no scheme */
+				put(b, a->value + 7); /* no scheme */
 			else
-				fputs(a->value, w->out);
-			fprintf(w->out, "\t%s\t", zeek_type(a->kind));
-			zeek_field(w->out, ind->source);
-			fputc('\t', w->out);
-			zeek_field(w->out, ind->name ? ind->name : ind->id);
-			fputc('\n', w->out);
-			w->written++;
+				put(b, a->value);
+			buf_addc(b, '\t');
+			put(b, zeek_type(a->kind));
+			buf_addc(b, '\t');
+			zeek_field(b, ind->source);
+			buf_addc(b, '\t');
+			zeek_field(b, ind->name ? ind->name : ind->id);
+			buf_addc(b, '\n');
 			break;
 		}
 		case IX_FMT_SURICATA:
 			rc = sur_rule(w, ind, a, d);
-			w->written++;
 			break;
 		case IX_FMT_CSV:
-			csv_field(w->out, a->value);
-			fprintf(w->out, ",%s,", ix_kind_name(a->kind));
-			csv_field(w->out, ind->name ? ind->name : ind->id);
-			fprintf(w->out, ",%s,", ind->tlp);
-			csv_field(w->out, ind->valid_from);
-			fputc(',', w->out);
-			csv_field(w->out, ind->valid_until);
-			fputc('\n', w->out);
-			w->written++;
+			csv_field(b, a->value);
+			buf_addc(b, ',');
+			put(b, ix_kind_name(a->kind));
+			buf_addc(b, ',');
+			csv_field(b, ind->name ? ind->name : ind->id);
+			buf_addc(b, ',');
+			put(b, ind->tlp);
+			buf_addc(b, ',');
+			csv_field(b, ind->valid_from);
+			buf_addc(b, ',');
+			csv_field(b, ind->valid_until);
+			buf_addc(b, '\n');
 			break;
 		case IX_FMT_BLOCKLIST:
 		case IX_FMT_RPZ:
@@ -737,6 +875,10 @@ int ix_writer_add(struct ix_writer *w, const struct ix_indicator *ind,
 		}
 		if (rc != ST_OK)
 			return rc;
+		if (b->len > 0) {
+			fwrite(b->data, 1, b->len, w->out);
+			w->written++;
+		}
 	}
 	return ferror(w->out) ? diag_set(d, ST_EIO, "write failed") : ST_OK;
 }
@@ -790,5 +932,6 @@ void ix_writer_free(struct ix_writer *w)
 	for (size_t i = 0; i < w->nkept; i++)
 		free(w->kept[i]);
 	free(w->kept);
+	buf_free(&w->line);
 	free(w);
 }
