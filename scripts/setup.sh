@@ -7,7 +7,7 @@ PKGS="build-essential cmake ninja-build pkg-config clang clang-format git \
 libclang-rt-14-dev \
 libsimdjson-dev libsqlite3-dev libsodium-dev nettle-dev libyaml-dev \
 libcmocka-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev \
-libpcre2-dev libhyperscan-dev libicu-dev \
+libpcre2-dev libhyperscan-dev libicu-dev libcsv-dev \
 python3 python3-pytest python3-requests time wrk openssl"
 
 missing=""

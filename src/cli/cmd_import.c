@@ -5,6 +5,7 @@
 #include "common/time.h"
 #include "federation/fedstate.h"
 #include "ingest/ingest.h"
+#include "interop/csv_in.h"
 #include "stix/stix.h"
 
 #include <errno.h>
@@ -17,15 +18,22 @@
 #include <unistd.h>
 
 static const char import_usage[] =
-    "usage: strait import [--collection ID] [--default-tlp LEVEL]\n"
-    "                     [--red-to PEER|IDENTITY[,...]] [--json] [--quiet]\n"
-    "                     FILE...\n"
+    "usage: strait import [--format stix|csv] [--collection ID]\n"
+    "                     [--default-tlp LEVEL] [--red-to "
+    "PEER|IDENTITY[,...]]\n"
+    "                     [--json] [--quiet] FILE...\n"
     "\n"
     "Imports STIX 2.1 bundles, TAXII envelopes, JSON arrays of objects or\n"
     "single objects ('-' reads standard input). Each object is validated;\n"
     "valid ones are stored durably, invalid ones are rejected with the\n"
     "reason. Bundles of any size import in constant memory.\n"
     "\n"
+    "CSV of indicators is recognised by its content (a file that does not\n"
+    "start with '{' or '['): a header naming value (required), type,\n"
+    "comment, tlp, first_seen, last_seen; one indicator per row, the type\n"
+    "inferred from the value when absent (docs/EXPORTS.md, CSV in).\n"
+    "\n"
+    "  --format F           stix or csv: read every FILE as that\n"
     "  --collection ID      collection id or alias (default: 'default')\n"
     "  --default-tlp LEVEL  marking that unmarked objects of this import\n"
     "                       take (default: the node's, see strait.yaml);\n"
@@ -46,6 +54,7 @@ static const char import_usage[] =
 
 struct import_ctx {
 	const char *file;
+	bool csv; /* rejections name their row, not a byte */
 	struct progress *progress;
 	bool quiet;
 	uint64_t warnings_printed;
@@ -66,11 +75,20 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 	struct import_ctx *ic = ctx;
 	switch (ev->kind) {
 	case INGEST_REJECTED:
-		fprintf(stderr,
-			"rejected: %s: object %llu at byte %llu: %.*s\n",
-			ic->file, (unsigned long long)ev->index + 1,
-			(unsigned long long)ev->offset, trimmed_len(ev->msg),
-			ev->msg);
+		if (ic->csv && strncmp(ev->msg, "row ", 4) == 0)
+			fprintf(stderr, "rejected: %s: %.*s\n", ic->file,
+				trimmed_len(ev->msg), ev->msg);
+		else if (ic->csv)
+			fprintf(stderr, "rejected: %s: row %llu: %.*s\n",
+				ic->file, (unsigned long long)ev->offset,
+				trimmed_len(ev->msg), ev->msg);
+		else
+			fprintf(stderr,
+				"rejected: %s: object %llu at byte %llu: "
+				"%.*s\n",
+				ic->file, (unsigned long long)ev->index + 1,
+				(unsigned long long)ev->offset,
+				trimmed_len(ev->msg), ev->msg);
 		break;
 	case INGEST_CONFLICT:
 	case INGEST_FAILED:
@@ -100,25 +118,80 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 	}
 }
 
+enum fmt { FMT_AUTO, FMT_STIX, FMT_CSV };
+
+/* A file read through a first chunk kept aside, to decide its format. */
+struct src {
+	int fd;
+	char head[4096];
+	size_t len, pos;
+};
+
 static ssize_t read_fd(void *ctx, char *buf, size_t cap)
 {
-	int fd = *(int *)ctx;
+	struct src *s = ctx;
+	if (s->pos < s->len) {
+		size_t n = s->len - s->pos < cap ? s->len - s->pos : cap;
+		memcpy(buf, s->head + s->pos, n);
+		s->pos += n;
+		return (ssize_t)n;
+	}
 	for (;;) {
-		ssize_t n = read(fd, buf, cap);
+		ssize_t n = read(s->fd, buf, cap);
 		if (n >= 0 || errno != EINTR)
 			return n;
 	}
 }
 
+/* JSON starts with '{' or '[' (after white space and a byte order
+ * mark); anything else is read as CSV. */
+static enum fmt sniff(struct src *s)
+{
+	while (s->len < sizeof(s->head)) {
+		ssize_t n =
+		    read(s->fd, s->head + s->len, sizeof(s->head) - s->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		s->len += (size_t)n;
+	}
+	size_t i = 0;
+	if (s->len >= 3 && memcmp(s->head, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < s->len && strchr(" \t\r\n", s->head[i]) != NULL)
+		i++;
+	if (i == s->len || s->head[i] == '{' || s->head[i] == '[')
+		return FMT_STIX;
+	return FMT_CSV;
+}
+
+struct csv_ctx {
+	struct ingest *in;
+	struct import_ctx *ic;
+};
+
+static int csv_object(void *ctx, const char *json, size_t len, uint64_t line)
+{
+	struct csv_ctx *c = ctx;
+	return ingest_object(c->in, json, len, 0, line);
+}
+
+static void csv_reject(void *ctx, uint64_t line, const char *msg)
+{
+	struct csv_ctx *c = ctx;
+	ingest_reject(c->in, line, msg);
+}
+
 /* Feeds one file through the ingest. ST_EIO for unreadable files; a
  * malformed file is reported and counted as a rejection. */
 static int import_file(struct ingest *in, struct import_ctx *ic,
-		       const char *path)
+		       const char *path, enum fmt force)
 {
-	int fd = 0;
+	struct src src = {.fd = 0};
 	if (strcmp(path, "-") != 0) {
-		fd = open(path, O_RDONLY);
-		if (fd < 0) {
+		src.fd = open(path, O_RDONLY);
+		if (src.fd < 0) {
 			cli_fail(CLI_USAGE, "import: %s: %s", path,
 				 strerror(errno));
 			return ST_EIO;
@@ -126,16 +199,32 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	}
 	struct stat st;
 	uint64_t total = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (fstat(src.fd, &st) == 0 && S_ISREG(st.st_mode))
 		total = (uint64_t)st.st_size;
 	ic->file = strcmp(path, "-") == 0 ? "(stdin)" : path;
+	enum fmt f = force != FMT_AUTO ? force : sniff(&src);
+	ic->csv = f == FMT_CSV;
 	if (!ic->quiet)
 		ic->progress = progress_new(stderr, "objects stored", total);
-
-	struct split *sp =
-	    split_new(read_fd, &fd, JSON_LIMITS_DEFAULT.max_bytes);
-	int rc = sp ? ST_OK : ST_ENOMEM;
-	while (rc == ST_OK) {
+	int rc = ST_OK;
+	struct split *sp = NULL;
+	if (f == FMT_CSV) {
+		struct csv_ctx cc = {in, ic};
+		struct diag d;
+		rc = ix_csv_read(read_fd, &src, time_now(), csv_object,
+				 csv_reject, &cc, &d);
+		if (rc == ST_EIO) {
+			cli_fail(CLI_USAGE, "import: %s: %s", ic->file, d.msg);
+		} else if (rc == ST_EINVAL || rc == ST_ELIMIT) {
+			/* what came before it is kept */
+			ingest_reject(in, 0, d.msg);
+			rc = ST_OK;
+		}
+	} else {
+		sp = split_new(read_fd, &src, JSON_LIMITS_DEFAULT.max_bytes);
+		rc = sp ? ST_OK : ST_ENOMEM;
+	}
+	while (rc == ST_OK && sp != NULL) {
 		const char *elem;
 		size_t len;
 		uint64_t off = split_bytes_read(sp);
@@ -169,8 +258,8 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	progress_done(ic->progress, s->seen, s->stored, s->bytes);
 	ic->progress = NULL;
 	split_free(sp);
-	if (fd > 0)
-		close(fd);
+	if (src.fd > 0)
+		close(src.fd);
 	return rc;
 }
 
@@ -318,11 +407,13 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	    {"red-to", required_argument, NULL, 'r'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"format", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *coll_arg = NULL, *tlp_arg = NULL, *red_arg = NULL;
 	bool json = false, quiet = false;
+	enum fmt force = FMT_AUTO;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -341,6 +432,17 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'F':
+			if (strcmp(optarg, "stix") == 0)
+				force = FMT_STIX;
+			else if (strcmp(optarg, "csv") == 0)
+				force = FMT_CSV;
+			else
+				return cli_fail(CLI_USAGE,
+						"import: --format: expected "
+						"stix or csv, got '%s'",
+						optarg);
 			break;
 		case 'h':
 			fputs(import_usage, stdout);
@@ -395,7 +497,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	double t0 = time_mono();
 	int status = CLI_OK;
 	for (int i = optind; i < argc; i++) {
-		rc = import_file(in, &ic, argv[i]);
+		rc = import_file(in, &ic, argv[i], force);
 		if (rc == ST_EIO) {
 			status = CLI_USAGE;
 			continue;

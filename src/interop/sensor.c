@@ -309,6 +309,29 @@ static bool dns_name(const char *s)
 	return label > 0;
 }
 
+bool ix_domain_ok(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	bool digits = true;
+	if (n == 0 || n > 253 || strchr(s, '.') == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			digits = true;
+			continue;
+		}
+		if (!(isalnum(c) || c == '-' || c == '_' || c >= 0x80) ||
+		    ++label > 63)
+			return false;
+		digits &= isdigit(c) != 0;
+	}
+	return label > 0 && !digits;
+}
+
 bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
 {
 	const char *host, *path;
@@ -359,6 +382,11 @@ bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
 		return true;
 	case IX_FMT_BLOCKLIST:
 	case IX_FMT_CSV:
+		/* what strait import reads back as a domain */
+		if (a->kind == IX_DOMAIN && !ix_domain_ok(a->value)) {
+			*why = "not a domain name";
+			return false;
+		}
 		return true;
 	}
 	return false;
