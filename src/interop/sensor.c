@@ -919,7 +919,8 @@ static int cmp_str(const void *a, const void *b)
 int ix_writer_finish(struct ix_writer *w, uint64_t *written, struct diag *d)
 {
 	if (w->f == IX_FMT_BLOCKLIST || w->f == IX_FMT_RPZ) {
-		qsort(w->kept, w->nkept, sizeof(*w->kept), cmp_str);
+		if (w->nkept > 0) /* nothing kept: kept may be NULL */
+			qsort(w->kept, w->nkept, sizeof(*w->kept), cmp_str);
 		size_t u = 0;
 		for (size_t i = 0; i < w->nkept; i++)
 			if (u == 0 || strcmp(w->kept[u - 1], w->kept[i]) != 0)
