@@ -402,7 +402,8 @@ bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
  * addressing): each rule's lookup costs no database read; only new sids
  * and new revs are written. */
 struct sid_slot {
-	char *key; /* id "\x1f" rule key; NULL: empty */
+	uint64_t h; /* fnv(key) */
+	char *key;  /* id "\x1f" rule key; NULL: empty */
 	uint32_t sid, rev;
 	int64_t version;
 };
@@ -437,10 +438,11 @@ static uint64_t fnv(const char *s)
 	return h;
 }
 
-static struct sid_slot *find_slot(struct ix_sids *s, const char *k)
+static struct sid_slot *find_slot(struct ix_sids *s, const char *k, uint64_t h)
 {
-	size_t i = (size_t)fnv(k) & (s->cap - 1);
-	while (s->slot[i].key != NULL && strcmp(s->slot[i].key, k) != 0)
+	size_t i = (size_t)h & (s->cap - 1);
+	while (s->slot[i].key != NULL &&
+	       (s->slot[i].h != h || strcmp(s->slot[i].key, k) != 0))
 		i = (i + 1) & (s->cap - 1);
 	return &s->slot[i];
 }
@@ -458,7 +460,7 @@ static int grow(struct ix_sids *s)
 	s->cap = cap;
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].key != NULL)
-			*find_slot(s, old[i].key) = old[i];
+			*find_slot(s, old[i].key, old[i].h) = old[i];
 	free(old);
 	return ST_OK;
 }
@@ -468,11 +470,13 @@ static struct sid_slot *slot_for(struct ix_sids *s, const char *k, bool *fresh)
 {
 	if ((s->n + 1) * 2 > s->cap && grow(s) != ST_OK)
 		return NULL;
-	struct sid_slot *e = find_slot(s, k);
+	uint64_t h = fnv(k);
+	struct sid_slot *e = find_slot(s, k, h);
 	*fresh = e->key == NULL;
 	if (*fresh) {
 		if ((e->key = strdup(k)) == NULL)
 			return NULL;
+		e->h = h;
 		s->n++;
 	}
 	return e;
