@@ -14,7 +14,7 @@ endif
 JOBS       ?= 2
 
 .PHONY: all setup build build-asan run test test-fast test-asan bench \
-	bench-import bench-taxii bench-match bench-lookup clean \
+	bench-import bench-taxii bench-match bench-lookup bench-export clean \
         fuzz format golden
 
 all: build
@@ -55,7 +55,7 @@ test-asan: build-asan
 	 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # Every benchmark, one after the other (minutes; figures in bench/RESULTS.md).
-bench: bench-import bench-taxii bench-match bench-lookup
+bench: bench-import bench-taxii bench-match bench-lookup bench-export
 
 bench-import: build
 	@sh bench/run.sh $(BUILD)
@@ -68,6 +68,9 @@ bench-match: build
 
 bench-lookup: build
 	@sh bench/run_lookup.sh $(BUILD)
+
+bench-export: build
+	@sh bench/run_export.sh $(BUILD)
 
 # Writes the golden files of the export formats again from the current
 # code (tests/golden/exports/): review the diff before committing it.
