@@ -101,6 +101,12 @@ int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_lookup(struct cli *c, int argc, char **argv);
+/* Opens the store and the lookup index and brings the index up to date
+ * (progress on stderr unless quiet); cmd names the command in errors.
+ * CLI_OK with *out to lk_close, or the status after printing why. */
+struct lk_index;
+int cli_lookup_index(struct cli *c, const char *cmd, bool quiet,
+		     struct lk_index **out);
 int cmd_search(struct cli *c, int argc, char **argv);
 int cmd_node(struct cli *c, int argc, char **argv);
 int cmd_peer(struct cli *c, int argc, char **argv);

@@ -98,12 +98,6 @@ static void left_out(struct export_ctx *x, const char *id, const char *why)
 			 "%s: %s", id, why);
 }
 
-static const char *str_of(const struct json_val *o, const char *k)
-{
-	const struct json_val *v = json_get(o, k);
-	return v != NULL && v->type == JSON_STRING ? v->u.str : NULL;
-}
-
 /* One indicator for a sensor format: written if it is current and the
  * format holds its pattern exactly; else counted. true when written. */
 static bool sensor_row(struct export_ctx *x, const struct store_row *row)
@@ -121,9 +115,9 @@ static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 		return false;
 	}
 	const struct json_val *rev = json_get(o, "revoked");
-	const char *pt = str_of(o, "pattern_type");
-	const char *pat = str_of(o, "pattern");
-	const char *until = str_of(o, "valid_until");
+	const char *pt = json_get_str(o, "pattern_type");
+	const char *pat = json_get_str(o, "pattern");
+	const char *until = json_get_str(o, "valid_until");
 	st_time vu;
 	static struct ix_atom atoms[IX_ATOMS_MAX];
 	size_t n = 0;
@@ -151,16 +145,16 @@ static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 			char src[STIX_ID_MAX + 8];
 			snprintf(src, sizeof(src), "strait:%s",
 				 x->self && *x->self ? x->self : "node");
-			struct ix_indicator ind = {.id = row->id,
-						   .version = row->version,
-						   .name = str_of(o, "name"),
-						   .tlp = tlp_name(row->tlp),
-						   .source = src,
-						   .valid_from =
-						       str_of(o, "valid_from"),
-						   .valid_until = until,
-						   .atoms = atoms,
-						   .n = n};
+			struct ix_indicator ind = {
+			    .id = row->id,
+			    .version = row->version,
+			    .name = json_get_str(o, "name"),
+			    .tlp = tlp_name(row->tlp),
+			    .source = src,
+			    .valid_from = json_get_str(o, "valid_from"),
+			    .valid_until = until,
+			    .atoms = atoms,
+			    .n = n};
 			if (ix_writer_add(x->w, &ind, &d) != ST_OK) {
 				x->ix_err = ST_EIO;
 				snprintf(x->ix_msg, sizeof(x->ix_msg), "%s",

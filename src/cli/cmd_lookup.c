@@ -39,25 +39,40 @@ static const char lookup_usage[] =
 struct catch_ctx {
 	struct progress *p;
 	uint64_t start;
-	bool quiet;
 };
 
 static void on_progress(void *ctx, uint64_t seq, uint64_t last)
 {
 	struct catch_ctx *c = ctx;
-	if (c->quiet)
-		return;
 	if (c->p == NULL && last - c->start > 50000)
-		c->p = progress_new(stderr, "versions indexed for lookup",
+		c->p = progress_new(stderr,
+				    "versions indexed for lookup and search",
 				    last - c->start);
 	if (c->p != NULL)
 		progress_update(c->p, seq - c->start, seq - c->start, 0);
 }
 
-static const char *str_of(const struct json_val *o, const char *key)
+int cli_lookup_index(struct cli *c, const char *cmd, bool quiet,
+		     struct lk_index **out)
 {
-	const struct json_val *v = json_get(o, key);
-	return v != NULL && v->type == JSON_STRING ? v->u.str : NULL;
+	*out = NULL;
+	int rc = cli_open(c);
+	if (rc != CLI_OK)
+		return rc;
+	struct lk_index *x = NULL;
+	struct diag d;
+	if (lk_open(c->home, c->store, &x, &d) != ST_OK)
+		return cli_fail(CLI_USAGE, "%s: %s", cmd, d.msg);
+	struct catch_ctx cc = {.start = lk_indexed(x)};
+	uint64_t added = 0;
+	rc = lk_catch_up(x, quiet ? NULL : on_progress, &cc, &added, &d);
+	progress_done(cc.p, added, added, 0);
+	if (rc != ST_OK) {
+		lk_close(x);
+		return cli_fail(CLI_USAGE, "%s: indexing: %s", cmd, d.msg);
+	}
+	*out = x;
+	return CLI_OK;
 }
 
 static int64_t int_of(const struct json_val *o, const char *key)
@@ -74,7 +89,7 @@ static void print_text(const struct json_val *r)
 	const struct json_val *sum = json_get(r, "summary");
 	const struct json_val *srcs = json_get(r, "sources");
 	const struct json_val *objs = json_get(r, "objects");
-	printf("%s (%s)\n", str_of(r, "value"), str_of(r, "kind"));
+	printf("%s (%s)\n", json_get_str(r, "value"), json_get_str(r, "kind"));
 	if (objs == NULL || objs->len == 0) {
 		printf("  not known here, nor from any partner\n");
 		return;
@@ -92,15 +107,15 @@ static void print_text(const struct json_val *r)
 		       (long long)partners, partners == 1 ? "" : "s");
 	for (uint32_t i = 0; srcs != NULL && i < srcs->len; i++) {
 		const struct json_val *s = &srcs->u.items[i];
-		const char *name = str_of(s, "name");
-		const char *peer = str_of(s, "from_peer");
+		const char *name = json_get_str(s, "name");
+		const char *peer = json_get_str(s, "from_peer");
 		const struct json_val *local = json_get(s, "local");
-		const char *who = local != NULL && local->type == JSON_TRUE
-				      ? "this node"
-				  : name != NULL && *name ? name
-				  : str_of(s, "origin") && *str_of(s, "origin")
-				      ? str_of(s, "origin")
-				      : "origin unknown";
+		const char *who =
+		    local != NULL && local->type == JSON_TRUE ? "this node"
+		    : name != NULL && *name		      ? name
+		    : json_get_str(s, "origin") && *json_get_str(s, "origin")
+			? json_get_str(s, "origin")
+			: "origin unknown";
 		printf("    %4lld object%s  %s%s%s%s\n",
 		       (long long)int_of(s, "objects"),
 		       int_of(s, "objects") == 1 ? " " : "s", who,
@@ -115,25 +130,29 @@ static void print_text(const struct json_val *r)
 	       (long long)int_of(sum, "sightings"),
 	       int_of(sum, "sightings") == 1 ? "" : "s");
 	if (int_of(sum, "sightings") > 0)
-		printf(
-		    " (seen %lld time%s, %s to %s)",
-		    (long long)int_of(sum, "times_sighted"),
-		    int_of(sum, "times_sighted") == 1 ? "" : "s",
-		    str_of(sum, "first_seen") ? str_of(sum, "first_seen") : "?",
-		    str_of(sum, "last_seen") ? str_of(sum, "last_seen") : "?");
+		printf(" (seen %lld time%s, %s to %s)",
+		       (long long)int_of(sum, "times_sighted"),
+		       int_of(sum, "times_sighted") == 1 ? "" : "s",
+		       json_get_str(sum, "first_seen")
+			   ? json_get_str(sum, "first_seen")
+			   : "?",
+		       json_get_str(sum, "last_seen")
+			   ? json_get_str(sum, "last_seen")
+			   : "?");
 	printf("\n\n");
 	for (uint32_t i = 0; i < objs->len; i++) {
 		const struct json_val *o = &objs->u.items[i];
-		const char *label = str_of(o, "name");
+		const char *label = json_get_str(o, "name");
 		if (label == NULL)
-			label = str_of(o, "value");
+			label = json_get_str(o, "value");
 		if (label == NULL)
-			label = str_of(o, "pattern");
+			label = json_get_str(o, "pattern");
 		const struct json_val *src = json_get(o, "source");
 		const struct json_val *local = json_get(src, "local");
-		const char *peer = str_of(src, "from_peer");
-		printf("  %-9s %s\n", str_of(o, "found"), str_of(o, "id"));
-		printf("            TLP:%s  %s%s%s", str_of(o, "tlp"),
+		const char *peer = json_get_str(src, "from_peer");
+		printf("  %-9s %s\n", json_get_str(o, "found"),
+		       json_get_str(o, "id"));
+		printf("            TLP:%s  %s%s%s", json_get_str(o, "tlp"),
 		       local != NULL && local->type == JSON_TRUE ? "this node"
 		       : peer					 ? "from peer "
 			      : "origin unknown",
@@ -148,13 +167,15 @@ static void print_text(const struct json_val *r)
 			printf("  seen %lld time%s",
 			       (long long)int_of(o, "count"),
 			       int_of(o, "count") == 1 ? "" : "s");
-		if (str_of(o, "valid_until") != NULL)
-			printf("  valid until %s", str_of(o, "valid_until"));
+		if (json_get_str(o, "valid_until") != NULL)
+			printf("  valid until %s",
+			       json_get_str(o, "valid_until"));
 		printf("\n");
 		if (label != NULL)
 			printf("            %.200s\n", label);
-		if (str_of(o, "via") != NULL)
-			printf("            refers to %s\n", str_of(o, "via"));
+		if (json_get_str(o, "via") != NULL)
+			printf("            refers to %s\n",
+			       json_get_str(o, "via"));
 	}
 	const struct json_val *more = json_get(r, "more");
 	if (more != NULL && more->type == JSON_TRUE)
@@ -209,20 +230,10 @@ int cmd_lookup(struct cli *c, int argc, char **argv)
 	struct diag d;
 	if (lk_value_parse(argv[optind], &v, &d) != ST_OK)
 		return cli_fail(CLI_USAGE, "lookup: %s", d.msg);
-	int rc = cli_open(c);
+	struct lk_index *x = NULL;
+	int rc = cli_lookup_index(c, "lookup", quiet, &x);
 	if (rc != CLI_OK)
 		return rc;
-	struct lk_index *x = NULL;
-	if (lk_open(c->home, c->store, &x, &d) != ST_OK)
-		return cli_fail(CLI_USAGE, "lookup: %s", d.msg);
-	struct catch_ctx cc = {.start = lk_indexed(x), .quiet = quiet};
-	uint64_t added = 0;
-	if (lk_catch_up(x, on_progress, &cc, &added, &d) != ST_OK) {
-		progress_done(cc.p, added, added, 0);
-		lk_close(x);
-		return cli_fail(CLI_USAGE, "lookup: indexing: %s", d.msg);
-	}
-	progress_done(cc.p, added, added, 0);
 	struct buf out = BUF_INIT((size_t)1 << 30);
 	struct jw w;
 	jw_init(&w, &out);

@@ -28,21 +28,6 @@ static const char search_usage[] =
     "exit status: 0 something found, 1 nothing found, 2 usage or I/O "
     "error.\n";
 
-static const char *str_of(const struct json_val *o, const char *key)
-{
-	const struct json_val *v = json_get(o, key);
-	return v != NULL && v->type == JSON_STRING ? v->u.str : NULL;
-}
-
-static void on_progress(void *ctx, uint64_t seq, uint64_t last)
-{
-	struct progress **p = ctx;
-	if (*p == NULL && last - seq > 50000)
-		*p = progress_new(stderr, "versions indexed for search", last);
-	if (*p != NULL)
-		progress_update(*p, seq, seq, 0);
-}
-
 int cmd_search(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -92,20 +77,10 @@ int cmd_search(struct cli *c, int argc, char **argv)
 	struct diag d;
 	if (lk_search_check(q, &d) != ST_OK)
 		return cli_fail(CLI_USAGE, "search: %s", d.msg);
-	int rc = cli_open(c);
+	struct lk_index *x = NULL;
+	int rc = cli_lookup_index(c, "search", quiet, &x);
 	if (rc != CLI_OK)
 		return rc;
-	struct lk_index *x = NULL;
-	if (lk_open(c->home, c->store, &x, &d) != ST_OK)
-		return cli_fail(CLI_USAGE, "search: %s", d.msg);
-	struct progress *p = NULL;
-	uint64_t added = 0;
-	rc = lk_catch_up(x, quiet ? NULL : on_progress, &p, &added, &d);
-	progress_done(p, added, added, 0);
-	if (rc != ST_OK) {
-		lk_close(x);
-		return cli_fail(CLI_USAGE, "search: indexing: %s", d.msg);
-	}
 	struct buf out = BUF_INIT((size_t)1 << 30);
 	struct jw w;
 	jw_init(&w, &out);
@@ -141,9 +116,9 @@ int cmd_search(struct cli *c, int argc, char **argv)
 			const struct json_val *o = &objs->u.items[i];
 			const struct json_val *src = json_get(o, "source");
 			const struct json_val *local = json_get(src, "local");
-			const char *peer = str_of(src, "from_peer");
-			printf("\n  %s  TLP:%s  %s%s%s\n", str_of(o, "id"),
-			       str_of(o, "tlp"),
+			const char *peer = json_get_str(src, "from_peer");
+			printf("\n  %s  TLP:%s  %s%s%s\n",
+			       json_get_str(o, "id"), json_get_str(o, "tlp"),
 			       local != NULL && local->type == JSON_TRUE
 				   ? "this node"
 			       : peer ? "from peer "
@@ -152,14 +127,15 @@ int cmd_search(struct cli *c, int argc, char **argv)
 			       : peer					 ? peer
 									 : "",
 			       json_get(o, "revoked") ? "  REVOKED" : "");
-			if (str_of(o, "name") != NULL)
-				printf("    %.200s\n", str_of(o, "name"));
-			if (str_of(o, "translates") != NULL)
+			if (json_get_str(o, "name") != NULL)
+				printf("    %.200s\n", json_get_str(o, "name"));
+			if (json_get_str(o, "translates") != NULL)
 				printf("    a translation of %s\n",
-				       str_of(o, "translates"));
+				       json_get_str(o, "translates"));
 			/* the snippet on one line */
 			printf("    ");
-			for (const char *s = str_of(o, "snippet"); s && *s; s++)
+			for (const char *s = json_get_str(o, "snippet");
+			     s && *s; s++)
 				putchar(*s == '\n' ? ' ' : *s);
 			printf("\n");
 		}

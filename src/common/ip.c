@@ -64,3 +64,28 @@ bool ip_contains(const struct ip_prefix *outer, const struct ip_prefix *inner)
 	uint8_t mask = (uint8_t)(0xffu << (8 - rest));
 	return (outer->addr[full] & mask) == (inner->addr[full] & mask);
 }
+
+bool domain_name_valid(const char *s, size_t n, bool ascii)
+{
+	if (n == 0 || n > 253 || memchr(s, '.', n) == NULL || s[0] == '-')
+		return false;
+	size_t label = 0;
+	bool digits = true; /* the label so far is all digits */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.') {
+			if (label == 0)
+				return false; /* an empty label */
+			label = 0;
+			digits = true;
+			continue;
+		}
+		bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			     (c >= 'A' && c <= 'Z');
+		if (!(alnum || c == '-' || c == '_' || (!ascii && c >= 0x80)) ||
+		    ++label > 63)
+			return false;
+		digits &= c >= '0' && c <= '9';
+	}
+	return label > 0 && !digits;
+}

@@ -24,6 +24,15 @@ bool ip_parse(const char *s, size_t n, struct ip_prefix *out);
 /* True if every address of inner is in outer (same family only). */
 bool ip_contains(const struct ip_prefix *outer, const struct ip_prefix *inner);
 
+/*
+ * A domain name as strait reads one (n bytes of s): labels of 1 to 63
+ * letters, digits, '-' or '_' (and UTF-8 bytes unless ascii), joined by
+ * dots, at least two labels, none empty, not starting with '-', at most
+ * 253 bytes, the last label not all digits (RFC 3696: that is an
+ * address, or nothing).
+ */
+bool domain_name_valid(const char *s, size_t n, bool ascii);
+
 /* Bit i (0 = most significant) of the address. */
 static inline unsigned ip_bit(const struct ip_prefix *p, unsigned i)
 {

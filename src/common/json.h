@@ -158,6 +158,10 @@ int json_lines_next(struct json_lines *jl, struct json_line *out,
 /* The member of obj named key, or NULL (also when obj is not an object). */
 const struct json_val *json_get(const struct json_val *obj, const char *key);
 
+/* The string member of obj named key (NUL-terminated), or NULL when it is
+ * absent or not a string. */
+const char *json_get_str(const struct json_val *obj, const char *key);
+
 /* True if v is a string equal to s. */
 bool json_str_eq(const struct json_val *v, const char *s);
 

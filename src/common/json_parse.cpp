@@ -494,6 +494,13 @@ extern "C" const struct json_val *json_get(const struct json_val *obj,
 	return nullptr;
 }
 
+extern "C" const char *json_get_str(const struct json_val *obj,
+				    const char *key)
+{
+	const struct json_val *v = json_get(obj, key);
+	return v != nullptr && v->type == JSON_STRING ? v->u.str : nullptr;
+}
+
 extern "C" bool json_str_eq(const struct json_val *v, const char *s)
 {
 	if (v == nullptr || v->type != JSON_STRING)

@@ -164,7 +164,7 @@ static const struct kind *kind_of_value(const char *v)
 		return kind_named("sha256");
 	if (hexlen(v, 128))
 		return kind_named("sha512");
-	if (ix_domain_ok(v))
+	if (domain_name_valid(v, strlen(v), false))
 		return kind_named("domain");
 	return NULL;
 }
@@ -181,7 +181,9 @@ static const char *check_value(const struct kind *k, const char *v,
 	if (strcmp(k->name, "cidr") == 0)
 		return ip_parse(v, n, ip) ? NULL : "not a CIDR prefix";
 	if (strcmp(k->name, "domain") == 0)
-		return ix_domain_ok(v) ? NULL : "not a domain name";
+		return domain_name_valid(v, strlen(v), false)
+			   ? NULL
+			   : "not a domain name";
 	if (strcmp(k->name, "url") == 0)
 		return strstr(v, "://") != NULL ? NULL
 						: "not a URL (scheme://...)";

@@ -36,6 +36,12 @@ static bool hex_of_len(const char *s, size_t n, size_t want)
 	return true;
 }
 
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
 static bool key_is(const struct pat_path *p, size_t i, const char *k)
 {
 	return i < p->n_steps && p->steps[i].kind == PAT_STEP_KEY &&
@@ -136,8 +142,7 @@ static bool add_atom(struct atoms *x, int kind, const struct pat_const *c,
 		x->why = "ISSUBSET on something other than an address";
 		return false;
 	} else if (kind == IX_DOMAIN || kind == IX_EMAIL) {
-		for (char *p = a->value; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
+		lower(a->value);
 	} else if (kind >= IX_MD5 && kind <= IX_SHA512) {
 		static const size_t len[] = {32, 40, 64, 128};
 		if (!hex_of_len(a->value, strlen(a->value),
@@ -145,15 +150,13 @@ static bool add_atom(struct atoms *x, int kind, const struct pat_const *c,
 			x->why = "a hash of the wrong length or not hex";
 			return false;
 		}
-		for (char *p = a->value; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
+		lower(a->value);
 	} else if (kind == IX_CERT_SHA1) {
 		if (!hex_of_len(a->value, strlen(a->value), 40)) {
 			x->why = "a certificate hash that is not 40 hex digits";
 			return false;
 		}
-		for (char *p = a->value; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
+		lower(a->value);
 	}
 	x->n++;
 	return true;
@@ -288,50 +291,6 @@ static bool printable(const char *s)
 	return true;
 }
 
-static bool dns_name(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if ((isalnum(c) || c == '-' || c == '_') &&
-			   ++label <= 63) {
-			continue;
-		} else {
-			return false;
-		}
-	}
-	return label > 0;
-}
-
-bool ix_domain_ok(const char *s)
-{
-	size_t n = strlen(s), label = 0;
-	bool digits = true;
-	if (n == 0 || n > 253 || strchr(s, '.') == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			digits = true;
-			continue;
-		}
-		if (!(isalnum(c) || c == '-' || c == '_' || c >= 0x80) ||
-		    ++label > 63)
-			return false;
-		digits &= isdigit(c) != 0;
-	}
-	return label > 0 && !digits;
-}
-
 bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
 {
 	const char *host, *path;
@@ -375,7 +334,7 @@ bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
 			*why = "an RPZ zone here holds domain names only";
 			return false;
 		}
-		if (!dns_name(a->value)) {
+		if (!domain_name_valid(a->value, strlen(a->value), true)) {
 			*why = "not a DNS name";
 			return false;
 		}
@@ -383,7 +342,8 @@ bool ix_expressible(enum ix_format f, const struct ix_atom *a, const char **why)
 	case IX_FMT_BLOCKLIST:
 	case IX_FMT_CSV:
 		/* what strait import reads back as a domain */
-		if (a->kind == IX_DOMAIN && !ix_domain_ok(a->value)) {
+		if (a->kind == IX_DOMAIN &&
+		    !domain_name_valid(a->value, strlen(a->value), false)) {
 			*why = "not a domain name";
 			return false;
 		}

@@ -62,10 +62,6 @@ enum ix_format {
 int ix_format_parse(const char *name);
 const char *ix_format_name(enum ix_format f);
 
-/* A domain name as strait reads one: labels of 1 to 63 letters, digits,
- * '-', '_' or UTF-8, joined by dots, the last not all digits. */
-bool ix_domain_ok(const char *s);
-
 /* Whether format f can hold atom a exactly; why (static) when not. */
 bool ix_expressible(enum ix_format f, const struct ix_atom *a,
 		    const char **why);

@@ -120,33 +120,6 @@ static bool is_attack(const char *s, size_t n)
 	       all_of(s + 6, 3, "0123456789");
 }
 
-/* A name of labels of 1 to 63 bytes joined by dots, at least two, the
- * last not all digits. */
-static bool is_domain(const char *s, size_t n)
-{
-	if (n == 0 || n > 253 || memchr(s, '.', n) == NULL)
-		return false;
-	size_t label = 0;
-	bool digits = true; /* the last label so far is all digits */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '.') {
-			if (label == 0)
-				return false; /* an empty label */
-			label = 0;
-			digits = true;
-			continue;
-		}
-		if (!(isalnum(c) || c == '-' || c == '_' || c >= 0x80) ||
-		    ++label > 63)
-			return false;
-		digits &= isdigit(c) != 0;
-	}
-	/* a top-level label is never all digits (RFC 3696): that is an
-	 * address, or nothing */
-	return label > 0 && !digits && s[0] != '-';
-}
-
 static void lower(char *s)
 {
 	for (; *s; s++)
@@ -215,7 +188,7 @@ int lk_value_parse(const char *s, struct lk_value *out, struct diag *d)
 	}
 	if (n > 1 && out->text[n - 1] == '.')
 		out->text[--n] = '\0';
-	if (is_domain(out->text, n)) {
+	if (domain_name_valid(out->text, n, false)) {
 		out->kind = LK_DOMAIN;
 		lower(out->text);
 		return ST_OK;
@@ -413,11 +386,6 @@ static void oexpr_terms(struct terms *t, const struct pat_oexpr *oe)
 	oexpr_terms(t, oe->r);
 }
 
-static bool str_is(const struct json_val *v, const char *s)
-{
-	return v != NULL && json_str_eq(v, s);
-}
-
 /* References that say something about the object: not who made it or
  * how it is marked (every object has those). */
 static bool telling_ref(const char *key)
@@ -462,7 +430,7 @@ static void version_terms_keep(struct terms *t, const struct json_val *o,
 		const struct json_val *p = json_get(o, "pattern");
 		struct pattern *pat = NULL;
 		struct diag pd;
-		if ((pt == NULL || str_is(pt, "stix")) && p != NULL &&
+		if ((pt == NULL || json_str_eq(pt, "stix")) && p != NULL &&
 		    p->type == JSON_STRING &&
 		    pattern_parse(p->u.str, p->len, NULL, &pat, &pd) == ST_OK)
 			oexpr_terms(t, pattern_root(pat));
@@ -997,46 +965,44 @@ static int find_prepare(struct lk_index *x, struct diag *d)
 static int value_sco(const struct lk_value *v, const char *wallet_type,
 		     struct buf *out)
 {
+	const char *type = NULL, *prop = "value";
+	switch (v->kind) {
+	case LK_IP:
+		type = v->ip.v6 ? "ipv6-addr" : "ipv4-addr";
+		break;
+	case LK_DOMAIN:
+		type = "domain-name";
+		break;
+	case LK_URL:
+		type = "url";
+		break;
+	case LK_EMAIL:
+		type = "email-addr";
+		break;
+	case LK_HASH:
+		type = "file";
+		break;
+	case LK_WALLET:
+		type = wallet_type;
+		prop = "address";
+		break;
+	case LK_ATTACK:
+		return ST_ENOTFOUND;
+	}
 	struct jw w;
 	jw_init(&w, out);
 	jw_obj_open(&w);
 	jw_key(&w, "type");
-	switch (v->kind) {
-	case LK_IP:
-		jw_str(&w, v->ip.v6 ? "ipv6-addr" : "ipv4-addr");
-		jw_key(&w, "value");
-		jw_str(&w, v->text);
-		break;
-	case LK_DOMAIN:
-		jw_str(&w, "domain-name");
-		jw_key(&w, "value");
-		jw_str(&w, v->text);
-		break;
-	case LK_URL:
-		jw_str(&w, "url");
-		jw_key(&w, "value");
-		jw_str(&w, v->text);
-		break;
-	case LK_EMAIL:
-		jw_str(&w, "email-addr");
-		jw_key(&w, "value");
-		jw_str(&w, v->text);
-		break;
-	case LK_HASH:
-		jw_str(&w, "file");
+	jw_str(&w, type);
+	if (v->kind == LK_HASH) {
 		jw_key(&w, "hashes");
 		jw_obj_open(&w);
 		jw_key(&w, v->hash_algo);
 		jw_str(&w, v->text);
 		jw_obj_close(&w);
-		break;
-	case LK_WALLET:
-		jw_str(&w, wallet_type);
-		jw_key(&w, "address");
+	} else {
+		jw_key(&w, prop);
 		jw_str(&w, v->text);
-		break;
-	case LK_ATTACK:
-		return ST_ENOTFOUND;
 	}
 	jw_obj_close(&w);
 	return jw_finish(&w);
@@ -1087,7 +1053,7 @@ static int judge_row(struct judge *j, const struct store_row *row,
 	struct pattern *pat = NULL; /* an indicator's, parsed once */
 	version_terms_keep(&j->t, root, &pat);
 	const struct json_val *type = json_get(root, "type");
-	bool indicator = str_is(type, "indicator");
+	bool indicator = json_str_eq(type, "indicator");
 	int out = -1;
 	if (how == LK_REFERS) {
 		char key[KEY_MAX];

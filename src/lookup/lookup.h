@@ -125,6 +125,7 @@ int lk_search_check(const char *q, struct diag *d);
 
 struct lk_text_hit {
 	const struct store_row *row; /* the latest version */
+	const struct json_val *obj;  /* its body, parsed */
 	const char *snippet; /* where it matched, the match in [brackets] */
 };
 typedef int (*lk_text_fn)(void *ctx, const struct lk_text_hit *hit);

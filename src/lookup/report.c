@@ -25,7 +25,6 @@ struct rep {
 	struct jw *w;
 	struct store *st;
 	const char *self;
-	struct json_doc *doc;
 	struct source src[SOURCES_MAX];
 	size_t nsrc;
 	size_t objects, indicators, sightings;
@@ -101,6 +100,32 @@ static void put_source(struct jw *w, const struct store_row *row,
 	jw_obj_close(w);
 }
 
+/* What every object of an answer starts with: "id", "type". */
+static void put_id_type(struct jw *w, const struct store_row *row,
+			const struct json_val *type)
+{
+	jw_key(w, "id");
+	jw_str(w, row->id);
+	jw_key(w, "type");
+	if (type != NULL && type->type == JSON_STRING)
+		jw_strn(w, type->u.str, type->len);
+	else
+		jw_str(w, "");
+}
+
+/* "version", "tlp" and "source" (put_source). */
+static void put_where(struct jw *w, const struct store_row *row,
+		      const char *self, char *origin, char *peer)
+{
+	char ts[TS_BUFSZ];
+	ts_format(row->version, ts);
+	jw_key(w, "version");
+	jw_str(w, ts);
+	jw_key(w, "tlp");
+	jw_str(w, tlp_name(row->tlp));
+	put_source(w, row, self, origin, peer);
+}
+
 static int on_hit(void *ctx, const struct lk_hit *h)
 {
 	struct rep *r = ctx;
@@ -112,27 +137,15 @@ static int on_hit(void *ctx, const struct lk_hit *h)
 	const struct json_val *type = json_get(o, "type");
 	r->objects++;
 	jw_obj_open(w);
-	jw_key(w, "id");
-	jw_str(w, row->id);
-	jw_key(w, "type");
-	if (type != NULL && type->type == JSON_STRING)
-		jw_strn(w, type->u.str, type->len);
-	else
-		jw_str(w, "");
+	put_id_type(w, row, type);
 	jw_key(w, "found");
 	jw_str(w, lk_how_name(h->how));
 	if (h->via != NULL) {
 		jw_key(w, "via");
 		jw_str(w, h->via);
 	}
-	char ts[TS_BUFSZ];
-	ts_format(row->version, ts);
-	jw_key(w, "version");
-	jw_str(w, ts);
-	jw_key(w, "tlp");
-	jw_str(w, tlp_name(row->tlp));
 	char origin[STIX_ID_MAX], peer[33];
-	put_source(w, row, r->self, origin, peer);
+	put_where(w, row, r->self, origin, peer);
 	note_source(r, origin, origin[0] ? "" : peer);
 	put_str_of(w, "name", o);
 	put_str_of(w, "value", o);
@@ -202,9 +215,7 @@ int lk_report_json(struct lk_index *x, struct store *st,
 		   lk_visible_fn vis, void *vis_ctx, size_t max, struct jw *w,
 		   struct diag *d)
 {
-	struct rep r = {.w = w, .st = st, .self = self, .doc = json_doc_new()};
-	if (r.doc == NULL)
-		return diag_set(d, ST_ENOMEM, "out of memory");
+	struct rep r = {.w = w, .st = st, .self = self};
 	jw_obj_open(w);
 	jw_key(w, "value");
 	jw_str(w, v->text);
@@ -215,7 +226,6 @@ int lk_report_json(struct lk_index *x, struct store *st,
 	bool more = false;
 	int rc = lk_find(x, v, vis, vis_ctx, max, on_hit, &r, &more, d);
 	jw_arr_close(w);
-	json_doc_free(r.doc);
 	if (rc != ST_OK)
 		return rc;
 	jw_key(w, "more");
@@ -290,7 +300,6 @@ int lk_report_json(struct lk_index *x, struct store *st,
 struct srep {
 	struct jw *w;
 	const char *self;
-	struct json_doc *doc;
 };
 
 static int on_text_hit(void *ctx, const struct lk_text_hit *h)
@@ -298,28 +307,12 @@ static int on_text_hit(void *ctx, const struct lk_text_hit *h)
 	struct srep *r = ctx;
 	struct jw *w = r->w;
 	const struct store_row *row = h->row;
-	const struct json_val *o;
-	struct diag pd;
-	if (json_parse(r->doc, row->body, row->body_len, 0, NULL, &o, &pd) !=
-	    ST_OK)
-		return ST_OK;
+	const struct json_val *o = h->obj;
 	const struct json_val *type = json_get(o, "type");
 	jw_obj_open(w);
-	jw_key(w, "id");
-	jw_str(w, row->id);
-	jw_key(w, "type");
-	if (type != NULL && type->type == JSON_STRING)
-		jw_strn(w, type->u.str, type->len);
-	else
-		jw_str(w, "");
-	char ts[TS_BUFSZ];
-	ts_format(row->version, ts);
-	jw_key(w, "version");
-	jw_str(w, ts);
-	jw_key(w, "tlp");
-	jw_str(w, tlp_name(row->tlp));
+	put_id_type(w, row, type);
 	char origin[STIX_ID_MAX], peer[33];
-	put_source(w, row, r->self, origin, peer);
+	put_where(w, row, r->self, origin, peer);
 	put_str_of(w, "name", o);
 	/* a translation: what it translates */
 	const struct json_val *tr = json_get(o, "object_ref");
@@ -343,9 +336,7 @@ int lk_search_json(struct lk_index *x, const char *q, const char *self,
 		   lk_visible_fn vis, void *vis_ctx, size_t max, struct jw *w,
 		   struct diag *d)
 {
-	struct srep r = {.w = w, .self = self, .doc = json_doc_new()};
-	if (r.doc == NULL)
-		return diag_set(d, ST_ENOMEM, "out of memory");
+	struct srep r = {.w = w, .self = self};
 	jw_obj_open(w);
 	jw_key(w, "query");
 	jw_str(w, q);
@@ -354,7 +345,6 @@ int lk_search_json(struct lk_index *x, const char *q, const char *self,
 	bool more = false;
 	int rc = lk_search(x, q, vis, vis_ctx, max, on_text_hit, &r, &more, d);
 	jw_arr_close(w);
-	json_doc_free(r.doc);
 	if (rc != ST_OK)
 		return rc;
 	jw_key(w, "more");

@@ -36,21 +36,12 @@ struct shit {
  * snippet() for every row read cost more than the search). ASCII letters
  * compare in any case; when q is not found as written (case in another
  * script), the text's start. */
-static void snippet(const struct store_row *row, const char *q, char *out,
+static void snippet(const struct json_val *o, const char *q, char *out,
 		    size_t cap)
 {
-	struct json_doc *doc = json_doc_new();
 	struct buf text = BUF_INIT(65536 + 1);
-	const struct json_val *o;
-	struct diag pd;
 	out[0] = '\0';
-	if (doc == NULL || json_parse(doc, row->body, row->body_len, 0, NULL,
-				      &o, &pd) != ST_OK) {
-		json_doc_free(doc);
-		return;
-	}
 	lk_version_text(o, &text);
-	json_doc_free(doc);
 	size_t n = text.len, ql = strlen(q), at = n;
 	const char *t = text.data;
 	for (size_t i = 0; ql <= n && i + ql <= n && at == n; i++) {
@@ -226,6 +217,9 @@ int lk_search(struct lk_index *x, const char *q, lk_visible_fn vis,
 		}
 	}
 	struct lk_latest *lts = NULL;
+	struct json_doc *doc = json_doc_new();
+	if (rc == ST_OK && doc == NULL)
+		rc = diag_set(d, ST_ENOMEM, "out of memory");
 	if (rc == ST_OK && (lts = lk_latest_many(x, uid, nu, d)) == NULL)
 		rc = ST_ESTORE;
 	size_t shown = 0;
@@ -244,13 +238,21 @@ int lk_search(struct lk_index *x, const char *q, lk_visible_fn vis,
 			*more = true;
 			break;
 		}
+		/* parsed once, for the snippet and the answer */
+		const struct json_val *o;
+		struct diag pd;
+		if (json_parse(doc, lt->row.body, lt->row.body_len, 0, NULL, &o,
+			       &pd) != ST_OK)
+			continue; /* the store holds valid JSON */
 		char sn[SNIPPET_MAX];
-		snippet(&lt->row, q, sn, sizeof(sn));
-		struct lk_text_hit h = {.row = &lt->row, .snippet = sn};
+		snippet(o, q, sn, sizeof(sn));
+		struct lk_text_hit h = {
+		    .row = &lt->row, .obj = o, .snippet = sn};
 		shown++;
 		rc = fn(ctx, &h);
 	}
 	lk_latest_free(lts, nu);
+	json_doc_free(doc);
 	free(uid);
 	free(first);
 	if (rc == ST_OK && cut && shown == max)

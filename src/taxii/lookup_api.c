@@ -22,14 +22,14 @@
 #include <string.h>
 
 #define LIMIT_DEFAULT 100
+#define SEARCH_DEFAULT 20
 #define LIMIT_MAX 1000
 #define CIDS_MAX 256
 
 struct lookup_view {
 	struct taxii *t;
 	const struct auth_account *a;
-	struct audience aud;
-	const char *peer; /* a partner's view, or NULL */
+	struct taxii_viewer viewer; /* the release decision for the account */
 	struct taxii_fed_page fp;
 	int err;		/* ST_ENOMEM while recording */
 	int64_t cids[CIDS_MAX]; /* collections the account may read */
@@ -69,32 +69,37 @@ static bool readable(struct lookup_view *v, const struct store_row *row)
 static bool view_visible(void *ctx, const struct store_row *row)
 {
 	struct lookup_view *v = ctx;
-	if (!readable(v, row))
+	if (!readable(v, row) || !taxii_viewer_visible(&v->viewer, row))
 		return false;
-	bool ok = v->peer != NULL
-		      ? fed_peer_visible(v->t->cfg.fed, v->peer, row)
-		      : taxii_visible(&v->aud, row);
-	if (ok && v->peer != NULL && taxii_fed_page_add(&v->fp, row) != ST_OK)
+	if (v->viewer.peer != NULL && taxii_fed_page_add(&v->fp, row) != ST_OK)
 		v->err = ST_ENOMEM;
-	return ok && v->err == ST_OK;
+	return v->err == ST_OK;
 }
 
-int taxii_h_lookup(struct http_request *req, struct http_response *resp)
+/* GET /api/v1/lookup?value= and /api/v1/search?q=: one parameter, a
+ * limit, the caller's view; what a partner's account is shown is
+ * recorded first, or refused. */
+static int answer(struct http_request *req, struct http_response *resp,
+		  bool search)
 {
 	struct taxii *t = req->ctx;
 	const struct auth_account *a = req->account;
+	const char *param = search ? "q" : "value";
 	if (a->role == ROLE_METRICS)
 		return http_error(resp, 403, "Forbidden",
 				  "a metrics account reads no objects");
 	if (t->cfg.lookup == NULL)
 		return http_error(resp, 404, "Not found",
 				  "this node keeps no lookup index");
-	const char *value = http_query_get(&req->query, "value");
-	if (value == NULL || http_query_count(&req->query, "value") != 1)
-		return http_error(resp, 400, "Bad value",
-				  "value: one value expected "
-				  "(/api/v1/lookup?value=198.51.100.7)");
-	size_t limit = LIMIT_DEFAULT;
+	const char *arg = http_query_get(&req->query, param);
+	if (arg == NULL || http_query_count(&req->query, param) != 1)
+		return http_error(resp, 400, search ? "Bad query" : "Bad value",
+				  search
+				      ? "q: one query expected "
+					"(/api/v1/search?q=Lazarus)"
+				      : "value: one value expected "
+					"(/api/v1/lookup?value=198.51.100.7)");
+	size_t limit = search ? SEARCH_DEFAULT : LIMIT_DEFAULT;
 	const char *l = http_query_get(&req->query, "limit");
 	if (l != NULL) {
 		char *end;
@@ -107,26 +112,30 @@ int taxii_h_lookup(struct http_request *req, struct http_response *resp)
 	}
 	struct lk_value v;
 	struct diag d;
-	if (lk_value_parse(value, &v, &d) != ST_OK)
-		return http_error(resp, 400, "Bad value", d.msg);
+	if (search ? lk_search_check(arg, &d) != ST_OK
+		   : lk_value_parse(arg, &v, &d) != ST_OK)
+		return http_error(resp, 400, search ? "Bad query" : "Bad value",
+				  d.msg);
 	struct lookup_view view = {.t = t, .a = a};
-	auth_audience(a, t->node_org, &view.aud);
-	view.peer = taxii_partner_view(t, a);
+	taxii_viewer_init(req, &view.viewer);
 	if ((a->role == ROLE_PEER || a->role == ROLE_LIAISON) &&
-	    view.peer == NULL)
+	    view.viewer.peer == NULL)
 		return http_error(resp, 403, "Forbidden",
 				  "this account's partner is not known here");
-	taxii_fed_page_init(&view.fp, t, a, "lookup", "", false);
+	taxii_fed_page_init(&view.fp, t, a, search ? "search" : "lookup", "",
+			    false);
 	struct jw w;
 	jw_init(&w, &resp->body);
-	int rc = lk_service_report(t->cfg.lookup, &v, t->cfg.node_identity,
-				   view_visible, &view, limit, &w, &d);
+	int rc =
+	    search ? lk_service_search(t->cfg.lookup, arg, t->cfg.node_identity,
+				       view_visible, &view, limit, &w, &d)
+		   : lk_service_report(t->cfg.lookup, &v, t->cfg.node_identity,
+				       view_visible, &view, limit, &w, &d);
 	if (rc == ST_OK && view.err != ST_OK)
 		rc = diag_set(&d, view.err, "out of memory");
 	if (rc == ST_OK)
 		rc = jw_finish(&w);
-	/* what a partner's account is shown: recorded first, or refused */
-	if (rc == ST_OK && view.peer != NULL)
+	if (rc == ST_OK && view.viewer.peer != NULL)
 		rc = taxii_fed_page_finish(&view.fp, t, NULL, &d);
 	taxii_fed_page_free(&view.fp);
 	if (rc != ST_OK) {
@@ -138,59 +147,12 @@ int taxii_h_lookup(struct http_request *req, struct http_response *resp)
 	return ST_OK;
 }
 
+int taxii_h_lookup(struct http_request *req, struct http_response *resp)
+{
+	return answer(req, resp, false);
+}
+
 int taxii_h_search(struct http_request *req, struct http_response *resp)
 {
-	struct taxii *t = req->ctx;
-	const struct auth_account *a = req->account;
-	if (a->role == ROLE_METRICS)
-		return http_error(resp, 403, "Forbidden",
-				  "a metrics account reads no objects");
-	if (t->cfg.lookup == NULL)
-		return http_error(resp, 404, "Not found",
-				  "this node keeps no search index");
-	const char *q = http_query_get(&req->query, "q");
-	if (q == NULL || http_query_count(&req->query, "q") != 1)
-		return http_error(resp, 400, "Bad query",
-				  "q: one query expected "
-				  "(/api/v1/search?q=Lazarus)");
-	size_t limit = 20;
-	const char *l = http_query_get(&req->query, "limit");
-	if (l != NULL) {
-		char *end;
-		unsigned long long n = strtoull(l, &end, 10);
-		if (*l < '0' || *l > '9' || *end != '\0' || n < 1 ||
-		    n > LIMIT_MAX)
-			return http_error(resp, 400, "Bad limit",
-					  "limit: expected 1 to 1000");
-		limit = (size_t)n;
-	}
-	struct diag d;
-	if (lk_search_check(q, &d) != ST_OK)
-		return http_error(resp, 400, "Bad query", d.msg);
-	struct lookup_view view = {.t = t, .a = a};
-	auth_audience(a, t->node_org, &view.aud);
-	view.peer = taxii_partner_view(t, a);
-	if ((a->role == ROLE_PEER || a->role == ROLE_LIAISON) &&
-	    view.peer == NULL)
-		return http_error(resp, 403, "Forbidden",
-				  "this account's partner is not known here");
-	taxii_fed_page_init(&view.fp, t, a, "search", "", false);
-	struct jw w;
-	jw_init(&w, &resp->body);
-	int rc = lk_service_search(t->cfg.lookup, q, t->cfg.node_identity,
-				   view_visible, &view, limit, &w, &d);
-	if (rc == ST_OK && view.err != ST_OK)
-		rc = diag_set(&d, view.err, "out of memory");
-	if (rc == ST_OK)
-		rc = jw_finish(&w);
-	if (rc == ST_OK && view.peer != NULL)
-		rc = taxii_fed_page_finish(&view.fp, t, NULL, &d);
-	taxii_fed_page_free(&view.fp);
-	if (rc != ST_OK) {
-		buf_reset(&resp->body);
-		return http_error_from(resp, rc, d.msg);
-	}
-	resp->status = 200;
-	resp->content_type = "application/json";
-	return ST_OK;
+	return answer(req, resp, true);
 }

@@ -261,22 +261,15 @@ bool taxii_visible(void *ctx, const struct store_row *row)
 	return policy_may_release(aud, &f);
 }
 
-/* The release decision for the requesting account. */
-struct viewer {
-	struct audience aud;
-	struct fed *fed;  /* a peer or liaison account: */
-	const char *peer; /* what was released to that partner */
-};
-
-static bool visible(void *ctx, const struct store_row *row)
+bool taxii_viewer_visible(void *ctx, const struct store_row *row)
 {
-	const struct viewer *v = ctx;
+	const struct taxii_viewer *v = ctx;
 	if (v->peer != NULL)
 		return fed_peer_visible(v->fed, v->peer, row);
 	return taxii_visible((void *)&v->aud, row);
 }
 
-static void viewer_init(struct http_request *req, struct viewer *v)
+void taxii_viewer_init(struct http_request *req, struct taxii_viewer *v)
 {
 	const struct auth_account *a = account_of(req);
 	auth_audience(a, ctx_of(req)->node_org, &v->aud);
@@ -781,8 +774,8 @@ static int page(struct http_request *req, struct http_response *resp,
 	if ((rc = resume_from(req, resp, &f, c.cid, &pos)) != ST_OK)
 		goto out;
 
-	struct viewer v;
-	viewer_init(req, &v);
+	struct taxii_viewer v;
+	taxii_viewer_init(req, &v);
 	struct jw w;
 	jw_init(&w, &resp->body);
 	jw_obj_open(&w);
@@ -809,7 +802,7 @@ static int page(struct http_request *req, struct http_response *resp,
 		q.added_after = f.added_after;
 		q.after = pos;
 		q.limit = f.limit;
-		q.visible = visible;
+		q.visible = taxii_viewer_visible;
 		q.visible_ctx = &v;
 		rc = store_versions(t->cfg.store, &q, emit_row, &o, &res, &d);
 	} else {
@@ -831,7 +824,7 @@ static int page(struct http_request *req, struct http_response *resp,
 		q.after = pos;
 		q.limit = f.limit;
 		q.flags = kind == PAGE_MANIFEST ? STORE_PAGE_NO_BODY : 0;
-		q.visible = visible;
+		q.visible = taxii_viewer_visible;
 		q.visible_ctx = &v;
 		rc = store_page(t->cfg.store, &q, emit_row, &o, &res, &d);
 	}
@@ -925,8 +918,8 @@ static int h_object_delete(struct http_request *req, struct http_response *resp)
 	}
 	/* Only what the account can see can be deleted (a 404 otherwise,
 	 * so deleting does not reveal what exists). */
-	struct viewer v;
-	viewer_init(req, &v);
+	struct taxii_viewer v;
+	taxii_viewer_init(req, &v);
 	struct store_page_query q;
 	memset(&q, 0, sizeof(q));
 	q.cid = c.cid;
@@ -935,7 +928,7 @@ static int h_object_delete(struct http_request *req, struct http_response *resp)
 	q.version.sel = STORE_VM_ALL;
 	q.limit = 1;
 	q.flags = STORE_PAGE_NO_BODY;
-	q.visible = visible;
+	q.visible = taxii_viewer_visible;
 	q.visible_ctx = &v;
 	size_t seen = 0;
 	struct store_page_result res;

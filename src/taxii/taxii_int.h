@@ -62,6 +62,18 @@ int taxii_collection_for(struct http_request *req, struct http_response *resp,
 /* The release decision as a store_visible_fn; ctx is a struct audience. */
 bool taxii_visible(void *ctx, const struct store_row *row);
 
+/* The release decision for the requesting account, the one every read
+ * path applies: a peer or liaison account sees what was released to its
+ * partner (taxii_partner_view), any other account the local rules. */
+struct taxii_viewer {
+	struct audience aud;
+	struct fed *fed;
+	const char *peer; /* the partner whose view it is, or NULL */
+};
+void taxii_viewer_init(struct http_request *req, struct taxii_viewer *v);
+/* A store_visible_fn; ctx is a struct taxii_viewer. */
+bool taxii_viewer_visible(void *ctx, const struct store_row *row);
+
 /* ---- The audit log and partner views (audit_api.c) ---------------------- */
 
 /* Credentials whose last login record is remembered. */
