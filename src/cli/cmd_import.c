@@ -6,6 +6,7 @@
 #include "federation/fedstate.h"
 #include "ingest/ingest.h"
 #include "interop/csv_in.h"
+#include "interop/misp_in.h"
 #include "stix/stix.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 static const char import_usage[] =
-    "usage: strait import [--format stix|csv] [--collection ID]\n"
+    "usage: strait import [--format stix|misp|csv] [--collection ID]\n"
     "                     [--default-tlp LEVEL] [--red-to "
     "PEER|IDENTITY[,...]]\n"
     "                     [--json] [--quiet] FILE...\n"
@@ -33,7 +34,12 @@ static const char import_usage[] =
     "comment, tlp, first_seen, last_seen; one indicator per row, the type\n"
     "inferred from the value when absent (docs/EXPORTS.md, CSV in).\n"
     "\n"
-    "  --format F           stix or csv: read every FILE as that\n"
+    "MISP event JSON is recognised by its first member, \"Event\" or\n"
+    "\"response\" (a REST search's list): attributes become indicators\n"
+    "(to_ids) or observed data, galaxy clusters threat actors, attack\n"
+    "patterns, malware and tools, the event a report (docs/MISP.md).\n"
+    "\n"
+    "  --format F           stix, misp or csv: read every FILE as that\n"
     "  --collection ID      collection id or alias (default: 'default')\n"
     "  --default-tlp LEVEL  marking that unmarked objects of this import\n"
     "                       take (default: the node's, see strait.yaml);\n"
@@ -54,7 +60,8 @@ static const char import_usage[] =
 
 struct import_ctx {
 	const char *file;
-	bool csv; /* rejections name their row, not a byte */
+	bool csv;  /* rejections name their row, not a byte */
+	bool misp; /* rejections name their event and attribute */
 	struct progress *progress;
 	bool quiet;
 	uint64_t warnings_printed;
@@ -75,7 +82,10 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 	struct import_ctx *ic = ctx;
 	switch (ev->kind) {
 	case INGEST_REJECTED:
-		if (ic->csv && strncmp(ev->msg, "row ", 4) == 0)
+		if (ic->misp)
+			fprintf(stderr, "rejected: %s: %.*s\n", ic->file,
+				trimmed_len(ev->msg), ev->msg);
+		else if (ic->csv && strncmp(ev->msg, "row ", 4) == 0)
 			fprintf(stderr, "rejected: %s: %.*s\n", ic->file,
 				trimmed_len(ev->msg), ev->msg);
 		else if (ic->csv)
@@ -118,7 +128,7 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 	}
 }
 
-enum fmt { FMT_AUTO, FMT_STIX, FMT_CSV };
+enum fmt { FMT_AUTO, FMT_STIX, FMT_CSV, FMT_MISP };
 
 /* A file read through a first chunk kept aside, to decide its format. */
 struct src {
@@ -161,6 +171,8 @@ static enum fmt sniff(struct src *s)
 		i = 3;
 	while (i < s->len && strchr(" \t\r\n", s->head[i]) != NULL)
 		i++;
+	if (ix_misp_sniff(s->head, s->len))
+		return FMT_MISP;
 	if (i == s->len || s->head[i] == '{' || s->head[i] == '[')
 		return FMT_STIX;
 	return FMT_CSV;
@@ -181,6 +193,72 @@ static void csv_reject(void *ctx, uint64_t line, const char *msg)
 {
 	struct csv_ctx *c = ctx;
 	ingest_reject(c->in, line, msg);
+}
+
+static void misp_note(void *ctx, const char *id, const char *msg)
+{
+	struct csv_ctx *c = ctx;
+	struct import_ctx *ic = c->ic;
+	(void)id;
+	if (ic->quiet)
+		return;
+	if (ic->warnings_printed < MAX_WARNING_LINES) {
+		ic->warnings_printed++;
+		fprintf(stderr, "note: %s: %s\n", ic->file, msg);
+	} else {
+		ic->warnings_hidden++;
+	}
+}
+
+/* A MISP document is read whole (it is one JSON value), up to
+ * IX_MISP_MAX_BYTES. */
+static int import_misp(struct ingest *in, struct import_ctx *ic,
+		       struct src *src)
+{
+	struct buf text = BUF_INIT(IX_MISP_MAX_BYTES + JSON_PADDING + 1);
+	char *chunk = malloc(1 << 16);
+	int rc = chunk ? ST_OK : ST_ENOMEM;
+	while (rc == ST_OK) {
+		ssize_t n = read_fd(src, chunk, 1 << 16);
+		if (n < 0) {
+			cli_fail(CLI_USAGE, "import: %s: %s", ic->file,
+				 strerror(errno));
+			rc = ST_EIO;
+		} else if (n == 0) {
+			break;
+		} else if (text.len + (size_t)n > IX_MISP_MAX_BYTES) {
+			char msg[128];
+			snprintf(msg, sizeof(msg),
+				 "a MISP document larger than %zu MiB",
+				 IX_MISP_MAX_BYTES >> 20);
+			ingest_reject(in, 0, msg);
+			free(chunk);
+			buf_free(&text);
+			return ST_OK;
+		} else if (buf_add(&text, chunk, (size_t)n) != ST_OK) {
+			rc = ST_ENOMEM;
+		}
+	}
+	free(chunk);
+	size_t len = text.len;
+	if (rc == ST_OK && buf_reserve(&text, JSON_PADDING) != ST_OK)
+		rc = ST_ENOMEM;
+	if (rc != ST_OK) {
+		buf_free(&text);
+		return rc;
+	}
+	memset(text.data + len, ' ', JSON_PADDING);
+	struct csv_ctx cc = {in, ic};
+	struct diag d;
+	struct ix_misp_stats st;
+	rc = ix_misp_read(text.data ? text.data : "", len, csv_object,
+			  misp_note, csv_reject, &cc, &st, &d);
+	if (rc == ST_EINVAL || rc == ST_EJSON || rc == ST_ELIMIT) {
+		ingest_reject(in, 0, d.msg); /* what came before is kept */
+		rc = ST_OK;
+	}
+	buf_free(&text);
+	return rc;
 }
 
 /* Feeds one file through the ingest. ST_EIO for unreadable files; a
@@ -204,11 +282,14 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	ic->file = strcmp(path, "-") == 0 ? "(stdin)" : path;
 	enum fmt f = force != FMT_AUTO ? force : sniff(&src);
 	ic->csv = f == FMT_CSV;
+	ic->misp = f == FMT_MISP;
 	if (!ic->quiet)
 		ic->progress = progress_new(stderr, "objects stored", total);
 	int rc = ST_OK;
 	struct split *sp = NULL;
-	if (f == FMT_CSV) {
+	if (f == FMT_MISP) {
+		rc = import_misp(in, ic, &src);
+	} else if (f == FMT_CSV) {
 		struct csv_ctx cc = {in, ic};
 		struct diag d;
 		rc = ix_csv_read(read_fd, &src, time_now(), csv_object,
@@ -438,10 +519,12 @@ int cmd_import(struct cli *c, int argc, char **argv)
 				force = FMT_STIX;
 			else if (strcmp(optarg, "csv") == 0)
 				force = FMT_CSV;
+			else if (strcmp(optarg, "misp") == 0)
+				force = FMT_MISP;
 			else
 				return cli_fail(CLI_USAGE,
 						"import: --format: expected "
-						"stix or csv, got '%s'",
+						"stix, misp or csv, got '%s'",
 						optarg);
 			break;
 		case 'h':
