@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/export_misp.h"
 
 #include "common/json.h"
 #include "common/uuid.h"
@@ -30,8 +31,12 @@ static const char export_usage[] =
     "pattern the format expresses exactly are written; the others are\n"
     "counted and listed on stderr with the reason (docs/EXPORTS.md).\n"
     "\n"
+    "--format misp-feed -o DIR writes a MISP feed to the folder DIR: one\n"
+    "event JSON per report and grouping with what it refers to,\n"
+    "manifest.json and hashes.csv, for MISP to pull (docs/MISP.md).\n"
+    "\n"
     "  --format F         stix (default), zeek-intel, suricata, blocklist,\n"
-    "                     rpz, csv\n"
+    "                     rpz, csv, misp-feed\n"
     "  --collection ID    collection id or alias (default: 'default')\n"
     "  --type T,...       only these STIX types\n"
     "  --added-after TS   only versions added after this timestamp\n"
@@ -39,7 +44,8 @@ static const char export_usage[] =
     "  --for PEER         only what the release decision gives that partner\n"
     "                     (its sharing policy, references, relay rules);\n"
     "                     the export is recorded as a release to it\n"
-    "  -o, --output FILE  write to FILE (atomically) instead of stdout\n";
+    "  -o, --output FILE  write to FILE (atomically) instead of stdout;\n"
+    "                     misp-feed: the folder\n";
 
 #define PAGE 1000
 #define MAX_TYPES 64
@@ -295,7 +301,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *coll_arg = NULL, *out_path = NULL, *for_peer = NULL;
-	int format = -1; /* stix */
+	int format = -1;	/* stix */
+	bool misp_feed = false; /* --format misp-feed: a folder */
 	char *types_arg = NULL;
 	const char *types[MAX_TYPES + 1] = {NULL};
 	struct store_query q;
@@ -331,7 +338,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			for_peer = optarg;
 			break;
 		case 'F':
-			if (strcmp(optarg, "stix") == 0) {
+			misp_feed = strcmp(optarg, "misp-feed") == 0;
+			if (strcmp(optarg, "stix") == 0 || misp_feed) {
 				format = -1;
 				break;
 			}
@@ -361,6 +369,21 @@ int cmd_export(struct cli *c, int argc, char **argv)
 				"--format stix; %s takes the latest version of "
 				"each indicator",
 				ix_format_name((enum ix_format)format));
+	if (misp_feed) {
+		if (types_arg != NULL || q.vsel == STORE_V_ALL)
+			return cli_fail(CLI_USAGE,
+					"export: --type and --all-versions are "
+					"for --format stix; misp-feed takes "
+					"the latest version of each report and "
+					"grouping and what they refer to");
+		int mrc = cli_open(c);
+		if (mrc != CLI_OK)
+			return mrc;
+		struct store_collection mc;
+		if ((mrc = cli_collection(c, coll_arg, &mc)) != CLI_OK)
+			return mrc;
+		return cli_export_misp(c, mc.cid, out_path, for_peer);
+	}
 	if (types_arg != NULL) {
 		int n = 0;
 		for (char *save = NULL, *t = strtok_r(types_arg, ",", &save);

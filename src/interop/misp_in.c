@@ -122,7 +122,9 @@ struct mr {
 	int err; /* stops the reading */
 	struct ev ev;
 	struct buf json, body, pat;
-	struct json_doc *doc; /* for SCO ids */
+	struct json_doc *doc; /* for SCO ids and checks */
+	struct stix_report rep;
+	char where[160]; /* what is being converted, for refusals */
 };
 
 static void note(struct mr *r, const char *id, const char *fmt, ...)
@@ -151,14 +153,36 @@ static void reject(struct mr *r, const char *fmt, ...)
 	r->on_reject(r->ctx, r->ev.n, msg);
 }
 
-static void emit(struct mr *r, const struct buf *b)
+/*
+ * Passes on one object made of r->where. It is checked first: a value the
+ * STIX rules refuse (a URL that is not RFC 3986, ...) refuses what it was
+ * made of, named, rather than leave a half-made object to the ingest.
+ * false when it was not passed on.
+ */
+static bool emit(struct mr *r, const struct buf *b)
 {
+	const struct json_val *o;
+	struct stix_info info;
+	struct diag d;
 	if (r->err != ST_OK)
-		return;
+		return false;
+	stix_report_reset(&r->rep);
+	if (json_parse(r->doc, b->data, b->len, 0, NULL, &o, &d) != ST_OK ||
+	    stix_validate(o, &info, &r->rep) != ST_OK) {
+		const struct stix_issue *is = NULL;
+		for (uint32_t i = 0; i < r->rep.n && is == NULL; i++)
+			if (r->rep.items[i].error)
+				is = &r->rep.items[i];
+		reject(r, "event %llu, %s: %s%s%s", (unsigned long long)r->ev.n,
+		       r->where, is ? is->path : "", is ? ": " : "",
+		       is ? is->msg : d.msg);
+		return false;
+	}
 	int rc = r->on_object(r->ctx, b->data, b->len, r->ev.n);
 	if (rc != ST_OK)
 		r->err = diag_set(r->d, rc, "event %llu: %s",
 				  (unsigned long long)r->ev.n, st_strerror(rc));
+	return rc == ST_OK;
 }
 
 static void add_ref(struct ev *e, const char *id)
@@ -380,6 +404,9 @@ static const char *split_value(const struct mtype *k, const char *value,
 			       struct val *v)
 {
 	const char *bar = strchr(value, '|');
+	v->v6 = v->cidr = false;
+	v->port = 0;
+	v->asn = 0;
 	bool composite = k->kind == K_IP_PORT || k->kind == K_DOMAIN_IP ||
 			 k->kind == K_FILE_HASH;
 	if (strlen(value) >= sizeof(v->a))
@@ -546,7 +573,7 @@ static void pattern_of(const struct mtype *k, const struct val *v,
  * type, spec_version and id; the id is derived from them. The SCO takes
  * the attribute's TLP. out gets the id.
  */
-static void sco(struct mr *r, const char *type, const struct buf *body,
+static bool sco(struct mr *r, const char *type, const struct buf *body,
 		enum tlp tlp, char out[STIX_ID_MAX])
 {
 	const struct json_val *root;
@@ -555,17 +582,16 @@ static void sco(struct mr *r, const char *type, const struct buf *body,
 	char us[UUID_STRLEN + 1];
 	out[0] = '\0';
 	if (r->err != ST_OK)
-		return;
+		return false;
 	/* the id: from the properties, as the specification derives it */
 	buf_reset(&r->json);
 	buf_printf(&r->json, "{\"type\":\"%s\",%s", type, body->data + 1);
 	if (json_parse(r->doc, r->json.data, r->json.len, 0, NULL, &root, &d) !=
 		ST_OK ||
 	    stix_sco_id(root, u) != ST_OK) {
-		r->err = diag_set(r->d, ST_EINVAL,
-				  "event %llu: a %s object could not be made",
-				  (unsigned long long)r->ev.n, type);
-		return;
+		reject(r, "event %llu, %s: a %s object could not be made of it",
+		       (unsigned long long)r->ev.n, r->where, type);
+		return false;
 	}
 	uuid_format(u, us);
 	snprintf(out, STIX_ID_MAX, "%s--%s", type, us);
@@ -578,7 +604,11 @@ static void sco(struct mr *r, const char *type, const struct buf *body,
 		buf_printf(&r->json, "\"object_marking_refs\":[\"%s\"],",
 			   tlp_marking_id(tlp));
 	buf_add(&r->json, body->data + 1, body->len - 1);
-	emit(r, &r->json);
+	if (!emit(r, &r->json)) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
 }
 
 /* The SCOs that stand for one attribute's value; ids into ids[]. */
@@ -599,14 +629,14 @@ static size_t scos_of(struct mr *r, const struct mtype *k, const struct val *v,
 		jw_str(&w, v->a);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, ipt, b, tlp, ids[n++]);
+			n += sco(r, ipt, b, tlp, ids[n]);
 		return n;
 	case K_DOMAIN_IP:
 		jw_key(&w, "value");
 		jw_str(&w, v->b);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, ipt, b, tlp, ids[n++]);
+			n += sco(r, ipt, b, tlp, ids[n]);
 		buf_reset(b);
 		jw_init(&w, b);
 		jw_obj_open(&w);
@@ -616,7 +646,7 @@ static size_t scos_of(struct mr *r, const struct mtype *k, const struct val *v,
 		jw_str(&w, v->a);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, "domain-name", b, tlp, ids[n++]);
+			n += sco(r, "domain-name", b, tlp, ids[n]);
 		return n;
 	case K_URL:
 	case K_EMAIL:
@@ -624,8 +654,8 @@ static size_t scos_of(struct mr *r, const struct mtype *k, const struct val *v,
 		jw_str(&w, v->a);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, k->kind == K_URL ? "url" : "email-addr", b, tlp,
-			    ids[n++]);
+			n += sco(r, k->kind == K_URL ? "url" : "email-addr", b,
+				 tlp, ids[n]);
 		return n;
 	case K_HASH:
 	case K_FILE_HASH:
@@ -641,8 +671,9 @@ static size_t scos_of(struct mr *r, const struct mtype *k, const struct val *v,
 		}
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, k->kind == K_X509 ? "x509-certificate" : "file",
-			    b, tlp, ids[n++]);
+			n += sco(
+			    r, k->kind == K_X509 ? "x509-certificate" : "file",
+			    b, tlp, ids[n]);
 		return n;
 	case K_FILENAME:
 	case K_MUTEX:
@@ -650,15 +681,15 @@ static size_t scos_of(struct mr *r, const struct mtype *k, const struct val *v,
 		jw_str(&w, v->a);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, k->kind == K_MUTEX ? "mutex" : "file", b, tlp,
-			    ids[n++]);
+			n += sco(r, k->kind == K_MUTEX ? "mutex" : "file", b,
+				 tlp, ids[n]);
 		return n;
 	case K_AS:
 		jw_key(&w, "number");
 		jw_int(&w, v->asn);
 		jw_obj_close(&w);
 		if (jw_finish(&w) == ST_OK)
-			sco(r, "autonomous-system", b, tlp, ids[n++]);
+			n += sco(r, "autonomous-system", b, tlp, ids[n]);
 		return n;
 	case K_VULN:
 		break;
@@ -712,6 +743,8 @@ static void attribute(struct mr *r, const struct json_val *a,
 	const char *type = json_get_str(a, "type");
 	const char *value = json_get_str(a, "value");
 	r->st->attributes++;
+	snprintf(r->where, sizeof(r->where), "%s (%.40s)", where,
+		 uuid ? uuid : "no uuid");
 	if (a->type != JSON_OBJECT) {
 		reject(r, "event %llu, %s: not an object",
 		       (unsigned long long)e->n, where);
@@ -881,7 +914,8 @@ static void attribute(struct mr *r, const struct json_val *a,
 		       (unsigned long long)e->n, where, uuid);
 		return;
 	}
-	emit(r, &r->body);
+	if (!emit(r, &r->body))
+		return;
 	add_ref(e, id);
 	char gw[64];
 	snprintf(gw, sizeof(gw), "%s", where);
@@ -923,6 +957,8 @@ static void cluster(struct mr *r, const char *stype, const char *gtype,
 		return;
 	}
 	memcpy(e->galaxy[e->ngalaxy++], id, STIX_ID_MAX);
+	snprintf(r->where, sizeof(r->where), "%s: %s cluster %s", where, gtype,
+		 uuid);
 	const struct json_val *meta = json_get(cl, "meta");
 	const char *desc = json_get_str(cl, "description");
 	const char *ver = json_get_str(cl, "version");
@@ -1002,7 +1038,8 @@ static void cluster(struct mr *r, const char *stype, const char *gtype,
 		       (unsigned long long)e->n, where, uuid);
 		return;
 	}
-	emit(r, &r->body);
+	if (!emit(r, &r->body))
+		return;
 	add_ref(e, id);
 	r->st->galaxy++;
 }
@@ -1083,8 +1120,9 @@ static void identity(struct mr *r, const struct json_val *orgc)
 	jw_key(&w, "identity_class");
 	jw_str(&w, "organization");
 	jw_obj_close(&w);
-	if (jw_finish(&w) == ST_OK)
-		emit(r, &r->body);
+	snprintf(r->where, sizeof(r->where), "Orgc");
+	if (jw_finish(&w) != ST_OK || !emit(r, &r->body))
+		r->ev.ident_id[0] = '\0';
 }
 
 static void event(struct mr *r, const struct json_val *wrap)
@@ -1252,6 +1290,7 @@ static void event(struct mr *r, const struct json_val *wrap)
 		       (unsigned long long)e->n, e->uuid);
 		return;
 	}
+	snprintf(r->where, sizeof(r->where), "the event's report");
 	emit(r, &r->body);
 }
 
@@ -1297,6 +1336,7 @@ int ix_misp_read(const char *text, size_t len, ix_object_fn on_object,
 		       .pat = BUF_INIT((size_t)1 << 20),
 		       .doc = json_doc_new()};
 	r.ev.refs = (struct buf)BUF_INIT((size_t)64 << 20);
+	stix_report_init(&r.rep);
 	r.ev.galaxy = calloc(MAX_GALAXY, sizeof(*r.ev.galaxy));
 	const struct json_val *root;
 	int rc = ST_OK;
@@ -1329,5 +1369,6 @@ int ix_misp_read(const char *text, size_t len, ix_object_fn on_object,
 	buf_free(&r.pat);
 	buf_free(&r.ev.refs);
 	free(r.ev.galaxy);
+	stix_report_free(&r.rep);
 	return rc;
 }

@@ -1307,6 +1307,8 @@ static const struct http_route route_table[] = {
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "lookup"},
     {HTTP_GET, "/api/v1/search/", taxii_h_search,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "search"},
+    {HTTP_GET, "/api/v1/feeds/misp/{file}/", taxii_h_misp_feed,
+     HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "misp_feed"},
     {HTTP_GET, "/api/v1/incidents/", taxii_h_incidents,
      HTTP_ROUTE_AUTH | HTTP_ROUTE_SLASH_OPTIONAL, "incidents"},
     {HTTP_GET, "/api/v1/incidents/{id}/", taxii_h_incidents,

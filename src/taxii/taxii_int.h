@@ -136,6 +136,10 @@ int taxii_h_incident_entry(struct http_request *req,
 int taxii_h_lookup(struct http_request *req, struct http_response *resp);
 int taxii_h_search(struct http_request *req, struct http_response *resp);
 
+/* ---- The MISP feed (misp_feed_api.c) ------------------------------------ */
+
+int taxii_h_misp_feed(struct http_request *req, struct http_response *resp);
+
 /* ---- Handlers in their own files ---------------------------------------- */
 
 /* GET /api/v1/collections/{id}/stream/ (stream.c). */

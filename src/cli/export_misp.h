@@ -1,0 +1,14 @@
+/* strait: the MISP feed export of `strait export` (cmd_export_misp.c). */
+#ifndef STRAIT_CLI_EXPORT_MISP_H
+#define STRAIT_CLI_EXPORT_MISP_H
+
+#include "cli/cli.h"
+
+#include <stdint.h>
+
+/* Writes the MISP feed of collection cid into dir (created when absent);
+ * with for_peer, only what the release decision gives that partner. */
+int cli_export_misp(struct cli *c, int64_t cid, const char *dir,
+		    const char *for_peer);
+
+#endif
