@@ -269,13 +269,24 @@ static enum release_why visit(struct release_engine *e, uint32_t x,
 	}
 	if (depth > RELEASE_MAX_DEPTH)
 		return deny(e, RELEASE_DENY_DEPTH, true);
+	/* A partner's own object (every version withheld only because it
+	 * would go back to the node that made it) discloses nothing to that
+	 * partner: an opinion or a sighting of its indicator may go to it.
+	 * Its own references are the partner's business: not followed. */
+	size_t theirs = 0;
 	for (size_t i = 0; i < n; i++) {
 		enum release_why r = policy_decide(e->aud, &vs[i].f);
-		if (r != RELEASE_OK) {
+		if (r == RELEASE_DENY_ORIGIN) {
+			theirs++;
+		} else if (r != RELEASE_OK) {
 			en->cached = C_DENY;
 			en->why = (uint8_t)r;
 			return r;
 		}
+	}
+	if (theirs == n) {
+		en->cached = C_OK;
+		return RELEASE_OK;
 	}
 
 	/* Copy the references before the next lookup overwrites them. */

@@ -576,6 +576,7 @@ static enum release_why model_first(const struct maud *m, uint32_t broken)
  * and the rule reported for each. */
 struct mview {
 	uint32_t bad;
+	uint32_t theirs; /* the audience made every version: not followed */
 	enum release_why why[MAX_SLOTS];
 };
 
@@ -583,18 +584,24 @@ static void model_view(const struct world *w, const struct maud *m,
 		       struct mview *out)
 {
 	out->bad = 0;
+	out->theirs = 0;
 	for (unsigned s = 0; s < w->n_held; s++) {
 		const struct mobj *o = &w->o[s];
-		unsigned first, cnt;
+		unsigned first, cnt, origin = 0;
 		counted(o, &first, &cnt);
 		for (unsigned k = first; k < first + cnt; k++) {
 			uint32_t b = model_broken(m, &o->v[k], o->type);
-			if (b != 0) {
+			if (b != 0 &&
+			    model_first(m, b) == RELEASE_DENY_ORIGIN) {
+				origin++;
+			} else if (b != 0) {
 				out->bad |= BIT(s);
 				out->why[s] = model_first(m, b);
 				break;
 			}
 		}
+		if (!(out->bad & BIT(s)) && cnt > 0 && origin == cnt)
+			out->theirs |= BIT(s);
 	}
 }
 
@@ -613,6 +620,21 @@ static uint32_t closure(const struct world *w, uint32_t start)
 	while (frontier != 0) {
 		uint32_t next = 0;
 		for (uint32_t f = frontier; f != 0; f &= f - 1)
+			next |= w->reach1[__builtin_ctz(f)];
+		frontier = next & ~reach;
+		reach |= next;
+	}
+	return reach;
+}
+
+/* As closure, not going on from what the audience made itself. */
+static uint32_t closure_view(const struct world *w, const struct mview *view,
+			     uint32_t start)
+{
+	uint32_t reach = start, frontier = start;
+	while (frontier != 0) {
+		uint32_t next = 0;
+		for (uint32_t f = frontier & ~view->theirs; f != 0; f &= f - 1)
 			next |= w->reach1[__builtin_ctz(f)];
 		frontier = next & ~reach;
 		reach |= next;
@@ -641,7 +663,7 @@ static struct expect model_decide(const struct world *w, const struct maud *m,
 		unsigned r = v->refs[i];
 		if (!(w->held & BIT(r)))
 			continue;
-		if (closure(w, BIT(r)) & view->bad) {
+		if (closure_view(w, view, BIT(r)) & view->bad) {
 			x.why = RELEASE_DENY_REFERENCE;
 			x.ref = (int)r;
 			x.ref_why = (view->bad & BIT(r))
