@@ -72,12 +72,14 @@ bench-lookup: build
 bench-export: build
 	@sh bench/run_export.sh $(BUILD)
 
-# Writes the golden files of the export formats again from the current
-# code (tests/golden/exports/): review the diff before committing it.
+# Writes the golden files of the formats in and out again from the current
+# code (tests/golden/): review the diff before committing it.
 golden: build
 	@STRAIT_GOLDEN_UPDATE=1 STRAIT_BIN=$(BUILD)/src/daemon/strait \
 	 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-	 tests/integration/test_exports.py -k golden
+	 tests/integration/test_exports.py tests/integration/test_misp.py \
+	 tests/integration/test_stix20.py \
+	 -k "golden or imports_as_these or is_upgraded"
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')

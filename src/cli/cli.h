@@ -33,6 +33,12 @@ struct config {
 	char hl_flash_per_min[24];	   /* FLASH per sender per minute */
 	char hl_profile_every_s[24];	   /* partners' profiles fetched */
 	char hl_hook[512];		   /* escalation hook command */
+	char lc_half_life[24];		   /* confidence halves this often */
+	char lc_default_confidence[8];	   /* for objects without one */
+	char lc_valid_for[4096];	   /* TARGET=DURATION, ... */
+	char feed_allow_hosts[2048];	   /* hosts feeds may be pulled from
+					      besides loopback, ", "-joined */
+	char feed_max_response_mb[24];	   /* largest feed response read */
 };
 
 /* One entry of the config table: YAML key, field, size, meaning. */
@@ -42,6 +48,7 @@ struct config_key {
 	size_t size;
 	const char *def;
 	const char *help;
+	bool list; /* a YAML list (or one string), kept ", "-joined */
 };
 
 extern const struct config_key config_keys[];
@@ -120,6 +127,20 @@ int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_hotline(struct cli *c, int argc, char **argv);
 int cmd_contacts(struct cli *c, int argc, char **argv);
 int cmd_incident(struct cli *c, int argc, char **argv);
+int cmd_feed(struct cli *c, int argc, char **argv);
+/* A sink (interop/import.h) whose objects and rejections go to in; the
+ * rest of it is zero, for the caller to fill. */
+struct ingest;
+struct ix_sink;
+void cli_ingest_sink(struct ingest *in, struct ix_sink *k);
+int cmd_fp(struct cli *c, int argc, char **argv);
+int cmd_allow(struct cli *c, int argc, char **argv);
+/* Opens <home>/lifecycle.db with the configuration's lifecycle: section
+ * (after cli_load_config or cli_open; the store, when open, serves the
+ * default validity per collection). CLI_OK with *out to lc_close, or
+ * CLI_USAGE after printing why (cmd names the command). */
+struct lc;
+int cli_lifecycle(struct cli *c, const char *cmd, struct lc **out);
 
 /*
  * Records a change made through the CLI in the audit log: kind ("user.add",

@@ -1,12 +1,10 @@
 #include "cli/cli.h"
 
 #include "common/json.h"
-#include "common/split.h"
 #include "common/time.h"
 #include "federation/fedstate.h"
 #include "ingest/ingest.h"
-#include "interop/csv_in.h"
-#include "interop/misp_in.h"
+#include "interop/import.h"
 #include "stix/stix.h"
 
 #include <errno.h>
@@ -19,7 +17,8 @@
 #include <unistd.h>
 
 static const char import_usage[] =
-    "usage: strait import [--format stix|misp|csv] [--collection ID]\n"
+    "usage: strait import [--format stix|stix2.0|misp|csv] [--collection "
+    "ID]\n"
     "                     [--default-tlp LEVEL] [--red-to "
     "PEER|IDENTITY[,...]]\n"
     "                     [--json] [--quiet] FILE...\n"
@@ -27,7 +26,9 @@ static const char import_usage[] =
     "Imports STIX 2.1 bundles, TAXII envelopes, JSON arrays of objects or\n"
     "single objects ('-' reads standard input). Each object is validated;\n"
     "valid ones are stored durably, invalid ones are rejected with the\n"
-    "reason. Bundles of any size import in constant memory.\n"
+    "reason. Bundles of any size import in constant memory. STIX 2.0\n"
+    "objects (no spec_version) are upgraded to 2.1 on the way, each\n"
+    "change printed as a note (docs/STIX20.md).\n"
     "\n"
     "CSV of indicators is recognised by its content (a file that does not\n"
     "start with '{' or '['): a header naming value (required), type,\n"
@@ -39,7 +40,8 @@ static const char import_usage[] =
     "(to_ids) or observed data, galaxy clusters threat actors, attack\n"
     "patterns, malware and tools, the event a report (docs/MISP.md).\n"
     "\n"
-    "  --format F           stix, misp or csv: read every FILE as that\n"
+    "  --format F           stix, stix2.0, misp or csv: read every FILE\n"
+    "                       as that\n"
     "  --collection ID      collection id or alias (default: 'default')\n"
     "  --default-tlp LEVEL  marking that unmarked objects of this import\n"
     "                       take (default: the node's, see strait.yaml);\n"
@@ -128,148 +130,64 @@ static void on_event(void *ctx, const struct ingest_event *ev)
 	}
 }
 
-enum fmt { FMT_AUTO, FMT_STIX, FMT_CSV, FMT_MISP };
-
-/* A file read through a first chunk kept aside, to decide its format. */
-struct src {
-	int fd;
-	char head[4096];
-	size_t len, pos;
-};
-
+/* A file, read with retries on EINTR. */
 static ssize_t read_fd(void *ctx, char *buf, size_t cap)
 {
-	struct src *s = ctx;
-	if (s->pos < s->len) {
-		size_t n = s->len - s->pos < cap ? s->len - s->pos : cap;
-		memcpy(buf, s->head + s->pos, n);
-		s->pos += n;
-		return (ssize_t)n;
-	}
+	int fd = *(int *)ctx;
 	for (;;) {
-		ssize_t n = read(s->fd, buf, cap);
+		ssize_t n = read(fd, buf, cap);
 		if (n >= 0 || errno != EINTR)
 			return n;
 	}
 }
 
-/* JSON starts with '{' or '[' (after white space and a byte order
- * mark); anything else is read as CSV. */
-static enum fmt sniff(struct src *s)
+static int to_ingest(void *ctx, const char *json, size_t len, unsigned flags,
+		     uint64_t at)
 {
-	while (s->len < sizeof(s->head)) {
-		ssize_t n =
-		    read(s->fd, s->head + s->len, sizeof(s->head) - s->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		s->len += (size_t)n;
-	}
-	size_t i = 0;
-	if (s->len >= 3 && memcmp(s->head, "\xEF\xBB\xBF", 3) == 0)
-		i = 3;
-	while (i < s->len && strchr(" \t\r\n", s->head[i]) != NULL)
-		i++;
-	if (ix_misp_sniff(s->head, s->len))
-		return FMT_MISP;
-	if (i == s->len || s->head[i] == '{' || s->head[i] == '[')
-		return FMT_STIX;
-	return FMT_CSV;
+	return ingest_object(ctx, json, len, flags, at);
 }
 
-struct csv_ctx {
-	struct ingest *in;
-	struct import_ctx *ic;
-};
-
-static int csv_object(void *ctx, const char *json, size_t len, uint64_t line)
+static void reject_to_ingest(void *ctx, uint64_t at, const char *msg)
 {
-	struct csv_ctx *c = ctx;
-	return ingest_object(c->in, json, len, 0, line);
+	ingest_reject(ctx, at, msg);
 }
 
-static void csv_reject(void *ctx, uint64_t line, const char *msg)
+void cli_ingest_sink(struct ingest *in, struct ix_sink *k)
 {
-	struct csv_ctx *c = ctx;
-	ingest_reject(c->in, line, msg);
+	memset(k, 0, sizeof(*k));
+	k->object = to_ingest;
+	k->reject = reject_to_ingest;
+	k->ctx = in;
 }
 
-static void misp_note(void *ctx, const char *id, const char *msg)
+/* What a reader tells that is not a rejection: a MISP mapping choice
+ * (its message names the attribute), a STIX 2.0 upgrade's change (of the
+ * object id). */
+static void on_note(void *ctx, const char *id, const char *msg)
 {
-	struct csv_ctx *c = ctx;
-	struct import_ctx *ic = c->ic;
-	(void)id;
+	struct import_ctx *ic = ctx;
 	if (ic->quiet)
 		return;
-	if (ic->warnings_printed < MAX_WARNING_LINES) {
-		ic->warnings_printed++;
-		fprintf(stderr, "note: %s: %s\n", ic->file, msg);
-	} else {
+	if (ic->warnings_printed >= MAX_WARNING_LINES) {
 		ic->warnings_hidden++;
+		return;
 	}
-}
-
-/* A MISP document is read whole (it is one JSON value), up to
- * IX_MISP_MAX_BYTES. */
-static int import_misp(struct ingest *in, struct import_ctx *ic,
-		       struct src *src)
-{
-	struct buf text = BUF_INIT(IX_MISP_MAX_BYTES + JSON_PADDING + 1);
-	char *chunk = malloc(1 << 16);
-	int rc = chunk ? ST_OK : ST_ENOMEM;
-	while (rc == ST_OK) {
-		ssize_t n = read_fd(src, chunk, 1 << 16);
-		if (n < 0) {
-			cli_fail(CLI_USAGE, "import: %s: %s", ic->file,
-				 strerror(errno));
-			rc = ST_EIO;
-		} else if (n == 0) {
-			break;
-		} else if (text.len + (size_t)n > IX_MISP_MAX_BYTES) {
-			char msg[128];
-			snprintf(msg, sizeof(msg),
-				 "a MISP document larger than %zu MiB",
-				 IX_MISP_MAX_BYTES >> 20);
-			ingest_reject(in, 0, msg);
-			free(chunk);
-			buf_free(&text);
-			return ST_OK;
-		} else if (buf_add(&text, chunk, (size_t)n) != ST_OK) {
-			rc = ST_ENOMEM;
-		}
-	}
-	free(chunk);
-	size_t len = text.len;
-	if (rc == ST_OK && buf_reserve(&text, JSON_PADDING) != ST_OK)
-		rc = ST_ENOMEM;
-	if (rc != ST_OK) {
-		buf_free(&text);
-		return rc;
-	}
-	memset(text.data + len, ' ', JSON_PADDING);
-	struct csv_ctx cc = {in, ic};
-	struct diag d;
-	struct ix_misp_stats st;
-	rc = ix_misp_read(text.data ? text.data : "", len, csv_object,
-			  misp_note, csv_reject, &cc, &st, &d);
-	if (rc == ST_EINVAL || rc == ST_EJSON || rc == ST_ELIMIT) {
-		ingest_reject(in, 0, d.msg); /* what came before is kept */
-		rc = ST_OK;
-	}
-	buf_free(&text);
-	return rc;
+	ic->warnings_printed++;
+	if (ic->misp || id == NULL)
+		fprintf(stderr, "note: %s: %s\n", ic->file, msg);
+	else
+		fprintf(stderr, "note: %s: %s: %s\n", ic->file, id, msg);
 }
 
 /* Feeds one file through the ingest. ST_EIO for unreadable files; a
  * malformed file is reported and counted as a rejection. */
 static int import_file(struct ingest *in, struct import_ctx *ic,
-		       const char *path, enum fmt force)
+		       const char *path, enum ix_in_fmt force)
 {
-	struct src src = {.fd = 0};
+	int fd = 0;
 	if (strcmp(path, "-") != 0) {
-		src.fd = open(path, O_RDONLY);
-		if (src.fd < 0) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
 			cli_fail(CLI_USAGE, "import: %s: %s", path,
 				 strerror(errno));
 			return ST_EIO;
@@ -277,60 +195,24 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	}
 	struct stat st;
 	uint64_t total = 0;
-	if (fstat(src.fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 		total = (uint64_t)st.st_size;
 	ic->file = strcmp(path, "-") == 0 ? "(stdin)" : path;
-	enum fmt f = force != FMT_AUTO ? force : sniff(&src);
-	ic->csv = f == FMT_CSV;
-	ic->misp = f == FMT_MISP;
+	struct ix_src src;
+	ix_src_init(&src, read_fd, &fd);
+	enum ix_in_fmt f = force != IX_IN_AUTO ? force : ix_src_sniff(&src);
+	ic->csv = f == IX_IN_CSV;
+	ic->misp = f == IX_IN_MISP;
 	if (!ic->quiet)
 		ic->progress = progress_new(stderr, "objects stored", total);
-	int rc = ST_OK;
-	struct split *sp = NULL;
-	if (f == FMT_MISP) {
-		rc = import_misp(in, ic, &src);
-	} else if (f == FMT_CSV) {
-		struct csv_ctx cc = {in, ic};
-		struct diag d;
-		rc = ix_csv_read(read_fd, &src, time_now(), csv_object,
-				 csv_reject, &cc, &d);
-		if (rc == ST_EIO) {
-			cli_fail(CLI_USAGE, "import: %s: %s", ic->file, d.msg);
-		} else if (rc == ST_EINVAL || rc == ST_ELIMIT) {
-			/* what came before it is kept */
-			ingest_reject(in, 0, d.msg);
-			rc = ST_OK;
-		}
-	} else {
-		sp = split_new(read_fd, &src, JSON_LIMITS_DEFAULT.max_bytes);
-		rc = sp ? ST_OK : ST_ENOMEM;
-	}
-	while (rc == ST_OK && sp != NULL) {
-		const char *elem;
-		size_t len;
-		uint64_t off = split_bytes_read(sp);
-		struct diag d;
-		int r = split_next(sp, &elem, &len, &off, &d);
-		if (r == 0)
-			break;
-		if (r == 1) {
-			rc = ingest_object(in, elem, len, JSON_PARSE_PADDED,
-					   off);
-			continue;
-		}
-		if (r == ST_ELIMIT) {
-			ingest_reject(in, off, d.msg);
-			continue;
-		}
-		if (r == ST_EIO) {
-			cli_fail(CLI_USAGE, "import: %s: %s", ic->file, d.msg);
-			rc = ST_EIO;
-			break;
-		}
-		/* Malformed input: what came before it is kept. */
-		ingest_reject(in, split_bytes_read(sp), d.msg);
-		break;
-	}
+	struct ix_sink k;
+	cli_ingest_sink(in, &k);
+	k.note = on_note;
+	k.note_ctx = ic;
+	struct diag d;
+	int rc = ix_import(&src, f, &k, &d);
+	if (rc == ST_EIO)
+		cli_fail(CLI_USAGE, "import: %s: %s", ic->file, d.msg);
 	if (rc == ST_OK)
 		rc = ingest_finish(in);
 	else
@@ -338,9 +220,8 @@ static int import_file(struct ingest *in, struct import_ctx *ic,
 	const struct ingest_stats *s = ingest_stats(in);
 	progress_done(ic->progress, s->seen, s->stored, s->bytes);
 	ic->progress = NULL;
-	split_free(sp);
-	if (src.fd > 0)
-		close(src.fd);
+	if (fd > 0)
+		close(fd);
 	return rc;
 }
 
@@ -494,7 +375,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	};
 	const char *coll_arg = NULL, *tlp_arg = NULL, *red_arg = NULL;
 	bool json = false, quiet = false;
-	enum fmt force = FMT_AUTO;
+	enum ix_in_fmt force = IX_IN_AUTO;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
@@ -515,17 +396,14 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			quiet = true;
 			break;
 		case 'F':
-			if (strcmp(optarg, "stix") == 0)
-				force = FMT_STIX;
-			else if (strcmp(optarg, "csv") == 0)
-				force = FMT_CSV;
-			else if (strcmp(optarg, "misp") == 0)
-				force = FMT_MISP;
-			else
+			if (ix_in_fmt_parse(optarg, &force) != ST_OK) {
+				char names[128];
+				ix_in_fmt_list(names, sizeof(names));
 				return cli_fail(CLI_USAGE,
 						"import: --format: expected "
-						"stix, misp or csv, got '%s'",
-						optarg);
+						"%s, got '%s'",
+						names, optarg);
+			}
 			break;
 		case 'h':
 			fputs(import_usage, stdout);

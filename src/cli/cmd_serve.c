@@ -8,6 +8,7 @@
 #include "federation/fed.h"
 #include "hotline/node.h"
 #include "lookup/lookup.h"
+#include "cli/feed.h"
 #include "coop/incident.h"
 #include "coop/share.h"
 #include "common/json.h"
@@ -44,6 +45,7 @@ static const char serve_usage[] =
     "gracefully. Discovery is at /taxii2/, the API root at /taxii2/root/.\n"
     "Accounts are made with 'strait user add'. Live streams are at\n"
     "/api/v1/collections/{id}/stream, Prometheus metrics at /metrics.\n"
+    "Feeds added with 'strait feed add' are pulled on their schedule.\n"
     "\n"
     "  --listen HOST:PORT        main listener (default: strait.yaml listen,\n"
     "                            127.0.0.1:7400); port 0 picks a free port\n"
@@ -560,6 +562,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct hl_node *hl = NULL;
 	struct inc_db *incs = NULL;
 	struct lk_service *lks = NULL;
+	struct feed_service *feeds = NULL;
 	struct coop_sink coop;
 	struct file_clock fclock = {o.hotline_clock, 0};
 	struct rotator rot;
@@ -777,6 +780,19 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	tc.lookup = lks;
+	/* External feeds (strait feed): pulled when their interval passed. */
+	struct feed_env fe;
+	memset(&fe, 0, sizeof(fe));
+	if (feed_env_config(&c->cfg, &fe, &d) != ST_OK) {
+		cli_fail(CLI_USAGE, "serve: %s", d.msg);
+		goto out;
+	}
+	fe.home = c->home;
+	fe.store = c->store;
+	if (feed_service_start(&fe, &feeds, &d) != ST_OK) {
+		cli_fail(CLI_USAGE, "serve: feeds: %s", d.msg);
+		goto out;
+	}
 	if (thr == NULL || taxii_new(&tc, &tx, &d) != ST_OK) {
 		cli_fail(CLI_USAGE, "serve: %s",
 			 thr == NULL ? "out of memory" : d.msg);
@@ -839,7 +855,8 @@ out:
 	audit_writer_stop(aw); /* after the last event: signs a head */
 	audit_close(alog);
 	taxii_free(tx);
-	lk_service_stop(lks); /* before the store closes */
+	feed_service_stop(feeds); /* before the store closes */
+	lk_service_stop(lks);	  /* before the store closes */
 	nodekeys_free(nk);
 	wl_set_free(wl);
 	auth_throttle_free(thr);

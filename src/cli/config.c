@@ -14,10 +14,17 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#define KEY(name, field, def, help)                                \
-	{                                                          \
-		name, offsetof(struct config, field),              \
-		    sizeof(((struct config *)0)->field), def, help \
+/* A list: a YAML sequence of scalars, or one scalar "a, b". */
+#define LIST(name, field, def, help)                                     \
+	{                                                                \
+		name, offsetof(struct config, field),                    \
+		    sizeof(((struct config *)0)->field), def, help, true \
+	}
+
+#define KEY(name, field, def, help)                                       \
+	{                                                                 \
+		name, offsetof(struct config, field),                     \
+		    sizeof(((struct config *)0)->field), def, help, false \
 	}
 
 const struct config_key config_keys[] = {
@@ -62,7 +69,21 @@ const struct config_key config_keys[] = {
     KEY("hotline.escalation_hook", hl_hook, "",
 	"a shell command run at each escalation (e.g. one that pages the "
 	"duty officer); it gets STRAIT_HOTLINE_* variables, never a body"),
-    {NULL, 0, 0, NULL, NULL},
+    KEY("lifecycle.half_life", lc_half_life, "",
+	"confidence halves with every such age (e.g. 180d; s, m, h, d, w); "
+	"empty: no decay (docs/LIFECYCLE.md)"),
+    KEY("lifecycle.default_confidence", lc_default_confidence, "",
+	"confidence of objects that state none (0 to 100); empty: none"),
+    KEY("lifecycle.default_valid_for", lc_valid_for, "",
+	"validity of indicators without valid_until, per collection, "
+	"identity, partner or * (a mapping, or TARGET=DURATION, ...)"),
+    LIST("feeds.allow_hosts", feed_allow_hosts, "",
+	 "hosts strait feed may pull from besides loopback (127.0.0.0/8, "
+	 "::1, localhost): names, *.suffix, addresses or CIDR prefixes"),
+    KEY("feeds.max_response_mb", feed_max_response_mb, "64",
+	"largest response read from a feed (a bundle, a CSV file, a MISP "
+	"manifest or event), in MiB"),
+    {NULL, 0, 0, NULL, NULL, false},
 };
 
 void config_defaults(struct config *cfg)
@@ -95,7 +116,10 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
 	char section[64] = "";
 	char key[128] = "";
 	bool have_key = false;
-	int depth = 0; /* mapping depth */
+	int depth = 0;				/* mapping depth */
+	const struct config_key *seq = NULL;	/* a list being read */
+	const struct config_key *submap = NULL; /* a key whose value is a
+						   mapping of scalars */
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_file(&p, f);
 	for (;;) {
@@ -109,7 +133,13 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
 		bool end = ev.type == YAML_STREAM_END_EVENT;
 		switch (ev.type) {
 		case YAML_MAPPING_START_EVENT:
-			if (depth == 1 && have_key) {
+			if (depth == 2 && have_key && submap == NULL &&
+			    strcmp(key, "lifecycle.default_valid_for") == 0) {
+				/* kept as "TARGET=DURATION,..." */
+				submap = find_key(key);
+				((char *)cfg + submap->offset)[0] = '\0';
+				have_key = false;
+			} else if (depth == 1 && have_key) {
 				snprintf(section, sizeof(section), "%s", key);
 				have_key = false;
 			} else if (depth >= 1) {
@@ -121,16 +151,61 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
 			break;
 		case YAML_MAPPING_END_EVENT:
 			depth--;
+			if (depth == 2)
+				submap = NULL;
 			if (depth == 1)
 				section[0] = '\0';
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			rc = diag_set(d, ST_ECONFIG,
-				      "line %zu: lists are not expected here",
-				      line);
+			seq = have_key && seq == NULL ? find_key(key) : NULL;
+			if (seq == NULL || !seq->list) {
+				seq = NULL;
+				rc = diag_set(d, ST_ECONFIG,
+					      "line %zu: lists are not "
+					      "expected here",
+					      line);
+				break;
+			}
+			((char *)cfg + seq->offset)[0] = '\0';
+			have_key = false;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+			seq = NULL;
 			break;
 		case YAML_SCALAR_EVENT: {
 			const char *v = (const char *)ev.data.scalar.value;
+			if (seq != NULL) {
+				char *to = (char *)cfg + seq->offset;
+				size_t n = strlen(to);
+				if (n + ev.data.scalar.length + 3 > seq->size)
+					rc = diag_set(d, ST_ECONFIG,
+						      "line %zu: the list '%s' "
+						      "is longer than %zu "
+						      "bytes",
+						      line, seq->key,
+						      seq->size - 1);
+				else
+					snprintf(to + n, seq->size - n, "%s%s",
+						 n ? ", " : "", v);
+				break;
+			}
+			if (submap != NULL) {
+				char *fld = (char *)cfg + submap->offset;
+				size_t n = strlen(fld);
+				if (n + ev.data.scalar.length + 2 >= submap->size)
+					rc = diag_set(d, ST_ECONFIG,
+						      "line %zu: '%s' is longer "
+						      "than %zu bytes",
+						      line, submap->key,
+						      submap->size - 1);
+				else
+					snprintf(fld + n, submap->size - n,
+						 "%s%s",
+						 have_key ? "=" : n ? "," : "",
+						 v);
+				have_key = !have_key;
+				break;
+			}
 			if (!have_key) {
 				if (section[0])
 					snprintf(key, sizeof(key), "%s.%s",
@@ -180,6 +255,30 @@ static int emit_scalar(yaml_emitter_t *e, const char *s)
 	return yaml_emitter_emit(e, &ev);
 }
 
+/* A list key's value, "a, b", as the flow sequence [a, b]. */
+static int emit_list(yaml_emitter_t *e, const char *s)
+{
+	yaml_event_t ev;
+	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+					     YAML_FLOW_SEQUENCE_STYLE);
+	int ok = yaml_emitter_emit(e, &ev);
+	while (ok && *s != '\0') {
+		size_t n = strcspn(s, ",");
+		char item[512];
+		const char *a = s, *b = s + n;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		snprintf(item, sizeof(item), "%.*s", (int)(b - a), a);
+		if (item[0] != '\0')
+			ok = emit_scalar(e, item);
+		s += n + (s[n] == ',');
+	}
+	yaml_sequence_end_event_initialize(&ev);
+	return ok && yaml_emitter_emit(e, &ev);
+}
+
 static int emit_mapping(yaml_emitter_t *e, bool start)
 {
 	yaml_event_t ev;
@@ -221,7 +320,7 @@ static int write_yaml(FILE *f, const struct config *cfg)
 			snprintf(section, sizeof(section), "%s", sec);
 		}
 		ok = ok && emit_scalar(&e, dot ? dot + 1 : k->key) &&
-		     emit_scalar(&e, val);
+		     (k->list ? emit_list(&e, val) : emit_scalar(&e, val));
 	}
 	if (section[0])
 		ok = ok && emit_mapping(&e, false);

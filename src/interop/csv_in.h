@@ -26,6 +26,10 @@ typedef int (*ix_object_fn)(void *ctx, const char *json, size_t len,
 			    uint64_t line);
 /* A row refused: msg names the line and the column. */
 typedef void (*ix_reject_fn)(void *ctx, uint64_t line, const char *msg);
+/* Something a reader tells about one object (id) that is not a
+ * rejection: a mapping choice, a change made (the MISP and STIX 2.0
+ * readers). */
+typedef void (*ix_note_fn)(void *ctx, const char *id, const char *msg);
 
 /*
  * Reads CSV from rd to its end. now: the time of the import, for rows

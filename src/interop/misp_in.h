@@ -26,10 +26,6 @@
 #define IX_MISP_MAX_BYTES ((size_t)64 << 20)
 #define IX_MISP_MAX_MEMBERS 1000000u
 
-/* Something the import should tell the user about one object (id) that
- * is not a rejection: a mapping choice, a change made, what was kept. */
-typedef void (*ix_note_fn)(void *ctx, const char *id, const char *msg);
-
 struct ix_misp_stats {
 	uint64_t events;
 	uint64_t attributes; /* incl. those inside MISP objects */

@@ -53,11 +53,6 @@
 /* Embedded observables of one 2.0 observed-data. */
 #define IX_STIX20_OBJECTS_MAX 10000
 
-/* A change made to the object id, e.g. "added spec_version 2.1". The same
- * type as misp_in.h declares (C11 allows the identical repeat), so that
- * one note callback serves both readers. */
-typedef void (*ix_note_fn)(void *ctx, const char *id, const char *msg);
-
 /*
  * Upgrades one STIX 2.0 object (JSON text, len bytes) to STIX 2.1. Every
  * change is first handed to on_note (may be NULL), then each resulting

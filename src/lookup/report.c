@@ -166,6 +166,11 @@ static int on_hit(void *ctx, const struct lk_hit *h)
 		put_str_of(w, "valid_from", o);
 		put_str_of(w, "valid_until", o);
 	}
+	if (type != NULL && json_str_eq(type, "opinion")) {
+		/* who disagreed (created_by_ref, source) and why */
+		put_str_of(w, "opinion", o);
+		put_str_of(w, "explanation", o);
+	}
 	if (type != NULL && json_str_eq(type, "sighting")) {
 		r->sightings++;
 		const struct json_val *c = json_get(o, "count");

@@ -277,4 +277,4 @@ def test_csv_whole_file_errors(node, tmp_path):
                  os.path.join(CSV_GOLDEN, "in.csv"), check=1)
     assert "stored       0" in r.out, r
     r = node.run("import", "--format", "xml", "x", check=2)
-    assert "expected stix, misp or csv" in r.err
+    assert "expected stix, stix2.0, misp or csv" in r.err
