@@ -79,7 +79,7 @@ golden: build
 	 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	 tests/integration/test_exports.py tests/integration/test_misp.py \
 	 tests/integration/test_stix20.py \
-	 -k "golden or imports_as_these or is_upgraded"
+	 -k "golden or imports_as_these or is_upgraded or round_trip_as"
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')

@@ -814,8 +814,7 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 	if (pub == 0)
 		pub = mod;
 	char date[TS_BUFSZ];
-	ts_format(ts_of(cont, "published") ? pub : ts_of(cont, "created"),
-		  date);
+	ts_format(ts_of(cont, "created"), date);
 	date[10] = '\0';
 	const char *tl = json_get_str(cont, "x_misp_threat_level_id");
 	const char *an = json_get_str(cont, "x_misp_analysis");

@@ -164,7 +164,7 @@ def project(ev):
     clusters = {c["uuid"]: c["value"] for g in e.get("Galaxy", [])
                 for c in g["GalaxyCluster"]
                 if g["type"] in ("threat-actor", "mitre-attack-pattern")}
-    return e["uuid"], e["info"], attrs, objs, clusters
+    return e["uuid"], e["info"], e["date"], attrs, objs, clusters
 
 
 def read_feed(d):
@@ -186,6 +186,21 @@ def test_round_trip_as_a_misp_feed(node, tmp_path):
     assert "exported 1 events" in r.err, r
     manifest, hashes, events = read_feed(out)
     assert list(manifest) == [EV_UUID]
+    # the feed's files are these (`make golden` writes them again)
+    for name, want in (("manifest.json", "feed-manifest.json"),
+                       ("hashes.csv", "feed-hashes.csv"),
+                       (EV_UUID + ".json", "feed-event.json")):
+        with open(out / name) as f:
+            got = f.read()
+        if name.endswith(".json"):
+            got = json.dumps(json.loads(got), indent=1,
+                             ensure_ascii=False) + "\n"
+        path = os.path.join(GOLDEN, want)
+        if os.environ.get("STRAIT_GOLDEN_UPDATE"):
+            with open(path, "w") as f:
+                f.write(got)
+        with open(path) as f:
+            assert got == f.read(), name
     m = manifest[EV_UUID]
     assert m["info"] == load_event()["Event"]["info"]
     assert m["Orgc"] == {"name": "KR-NCSC",
