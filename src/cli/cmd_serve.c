@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "federation/fedstate.h"
 #include "federation/nodekey.h"
+#include "lifecycle/lifecycle.h"
 #include "pattern/warninglist.h"
 
 #include "common/log.h"
@@ -604,6 +605,20 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	}
 	if (cli_warninglists(c, wl, NULL, 0, true) != CLI_OK)
 		goto out;
+	{
+		/* the local allow-list (strait allow) suppresses matches here
+		 * as in strait match; read once, at start */
+		struct lc *lc = NULL;
+		struct diag d;
+		if (cli_lifecycle(c, "serve", &lc) != CLI_OK)
+			goto out;
+		int lrc = lc_allow_warninglist(lc, wl, &d);
+		lc_close(lc);
+		if (lrc != ST_OK) {
+			cli_fail(CLI_USAGE, "serve: the allow-list: %s", d.msg);
+			goto out;
+		}
+	}
 	tc.warninglists = wl;
 	if (c->cfg.node_identity[0] != '\0' &&
 	    store_collection_find(c->store, CLI_DEFAULT_ALIAS, &sc) == ST_OK) {

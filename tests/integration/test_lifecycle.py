@@ -11,6 +11,7 @@ import pytest
 
 import fed_fixtures as ff
 from conftest import sid
+from taxii_fixtures import Client, Server, add_user
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 C2 = "175.45.176.10"
@@ -191,6 +192,28 @@ def test_allow_list_suppresses_matches(node, two):
     assert hit == {b["id"]}
     node.run("allow", "add", "T1566", check=2)  # not a telemetry value
     node.run("allow", "add", "not a value", check=2)
+
+
+def test_allow_list_suppresses_served_telemetry(node, two):
+    """POST /api/v1/telemetry matches as strait match does: what the
+    allow-list holds makes no hit (the list is read when serve starts)."""
+    a, b, logs = two
+    tok = add_user(node, "soc", "analyst")
+    body = (logs / "conn.log").read_text()
+
+    def post():
+        srv = Server(node)
+        try:
+            r = Client(srv, tok).s.post(srv.base + "api/v1/telemetry",
+                                        data=body, timeout=60)
+            assert r.status_code == 200, r.text
+            return r.json()
+        finally:
+            srv.stop()
+    assert post()["hits"] == 2  # the two connections to C2
+    node.run("allow", "add", C2, check=0)
+    doc = post()
+    assert doc["hits"] == 0 and doc["sightings"] == 0, doc
 
 
 def test_default_validity_expires_old_indicators(node, two, tmp_path):
