@@ -518,6 +518,12 @@ static bool log_writable(void *ctx)
 	return audit_writer_ok(ctx);
 }
 
+/* A match_suppressed for the telemetry route: marked with strait fp. */
+static bool fp_marked(void *ctx, const char *indicator_id)
+{
+	return lc_fp_find(ctx, indicator_id, NULL);
+}
+
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
 	struct serve_opts o;
@@ -555,6 +561,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	struct taxii *tx = NULL;
 	struct http_server *srv = NULL;
 	struct wl_set *wl = NULL;
+	struct lc *lc = NULL; /* the lifecycle: allow-list, false positives */
 	struct nodekeys *nk = NULL;
 	struct fed *fed = NULL;
 	struct audit *alog = NULL;
@@ -608,18 +615,17 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	{
 		/* the local allow-list (strait allow) suppresses matches here
 		 * as in strait match; read once, at start */
-		struct lc *lc = NULL;
-		struct diag d;
 		if (cli_lifecycle(c, "serve", &lc) != CLI_OK)
 			goto out;
-		int lrc = lc_allow_warninglist(lc, wl, &d);
-		lc_close(lc);
-		if (lrc != ST_OK) {
+		if (lc_allow_warninglist(lc, wl, &d) != ST_OK) {
 			cli_fail(CLI_USAGE, "serve: the allow-list: %s", d.msg);
 			goto out;
 		}
 	}
 	tc.warninglists = wl;
+	/* false positives marked while serve runs count from the next hit */
+	tc.match_suppressed = fp_marked;
+	tc.match_suppressed_ctx = lc;
 	if (c->cfg.node_identity[0] != '\0' &&
 	    store_collection_find(c->store, CLI_DEFAULT_ALIAS, &sc) == ST_OK) {
 		tc.node_identity = c->cfg.node_identity;
@@ -874,6 +880,7 @@ out:
 	lk_service_stop(lks);	  /* before the store closes */
 	nodekeys_free(nk);
 	wl_set_free(wl);
+	lc_close(lc);
 	auth_throttle_free(thr);
 	token_keys_free(keys);
 	auth_close(auth);

@@ -54,6 +54,10 @@ struct taxii_config {
 	int64_t sightings_cid;
 	int64_t sighting_window_s;
 	const struct wl_set *warninglists;
+	/* Whether hits on an indicator are suppressed here (strait fp),
+	 * called with the matcher's lock held; may be NULL. */
+	bool (*match_suppressed)(void *ctx, const char *indicator_id);
+	void *match_suppressed_ctx;
 	/* Federation (borrowed, may be NULL): partner nodes' accounts (role
 	 * peer) post through it (attestations, quarantine) and read what
 	 * was released to their node; GET /api/v1/node and /api/v1/peers. */

@@ -67,6 +67,8 @@ static int engine(struct taxii *t, struct diag *d)
 	    .window_s = t->cfg.sighting_window_s,
 	    .warninglists = t->cfg.warninglists,
 	    .on_refusal = on_refusal,
+	    .suppressed = t->cfg.match_suppressed,
+	    .suppressed_ctx = t->cfg.match_suppressed_ctx,
 	};
 	int rc = match_engine_new(t->cfg.store, &mo, &t->match, d);
 	t->match_refreshed = now;

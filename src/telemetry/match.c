@@ -334,6 +334,11 @@ static void on_hit(void *ctx, const struct matcher_hit *h)
 	const struct tel_record *r = e->cur;
 	struct ind *in = ind_find(e, h->id, false);
 	e->stats.hits++;
+	if (e->o.suppressed != NULL &&
+	    e->o.suppressed(e->o.suppressed_ctx, h->id)) {
+		e->stats.suppressed++;
+		return;
+	}
 	if (in != NULL && !in->hit) {
 		in->hit = true;
 		e->stats.indicators_hit++;

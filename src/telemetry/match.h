@@ -37,6 +37,12 @@ struct match_options {
 	void (*on_refusal)(void *ctx, const char *id, const char *what,
 			   const char *why);
 	void *ctx;
+	/* Whether hits on the indicator id are suppressed here (a false
+	 * positive marked with strait fp): such a hit is counted in
+	 * stats.suppressed only, makes no sighting and is not told to the
+	 * requester. May be NULL. */
+	bool (*suppressed)(void *ctx, const char *id);
+	void *suppressed_ctx;
 };
 
 struct match_stats {
@@ -48,6 +54,7 @@ struct match_stats {
 	uint64_t disabled;   /* tripped a limit while matching */
 	uint64_t records;    /* telemetry records fed */
 	uint64_t hits;	     /* (indicator, record) matches */
+	uint64_t suppressed; /* of them, on suppressed indicators */
 	uint64_t indicators_hit;
 	uint64_t sightings;    /* sighting versions emitted */
 	uint64_t pending;      /* sightings held, not flushed yet */

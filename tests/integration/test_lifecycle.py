@@ -195,8 +195,9 @@ def test_allow_list_suppresses_matches(node, two):
 
 
 def test_allow_list_suppresses_served_telemetry(node, two):
-    """POST /api/v1/telemetry matches as strait match does: what the
-    allow-list holds makes no hit (the list is read when serve starts)."""
+    """POST /api/v1/telemetry matches as strait match does: an indicator
+    marked a false positive, or a value the allow-list holds (read when
+    serve starts), makes no hit."""
     a, b, logs = two
     tok = add_user(node, "soc", "analyst")
     body = (logs / "conn.log").read_text()
@@ -211,6 +212,11 @@ def test_allow_list_suppresses_served_telemetry(node, two):
         finally:
             srv.stop()
     assert post()["hits"] == 2  # the two connections to C2
+    node.run("fp", a["id"], "--reason", "our proxy", check=0)
+    doc = post()
+    assert doc["hits"] == 0 and doc["sightings"] == 0, doc
+    node.run("fp", "undo", a["id"], check=0)
+    assert post()["hits"] == 2
     node.run("allow", "add", C2, check=0)
     doc = post()
     assert doc["hits"] == 0 and doc["sightings"] == 0, doc
