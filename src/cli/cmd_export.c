@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 #include "cli/export_misp.h"
+#include "lifecycle/lifecycle.h"
 
 #include "common/json.h"
 #include "common/uuid.h"
@@ -8,10 +9,13 @@
 #include "interop/sensor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char export_usage[] =
@@ -25,8 +29,10 @@ static const char export_usage[] =
     "\n"
     "With --format, the collection's indicators (latest versions, not\n"
     "revoked, not expired) for a sensor or a blocklist: zeek-intel (Zeek\n"
-    "Intel framework), suricata (rules with stable sid and rev), blocklist\n"
-    "(one value a line), rpz (a DNS RPZ zone of domain names), csv\n"
+    "Intel framework), suricata (rules with stable sid and rev),\n"
+    "suricata-dataset (a directory of Suricata dataset and hash lists and\n"
+    "the rules that load them; needs -o DIR), blocklist (one value a\n"
+    "line), rpz (a DNS RPZ zone of domain names), csv\n"
     "(value,type,comment,tlp,first_seen,last_seen). Only indicators whose\n"
     "pattern the format expresses exactly are written; the others are\n"
     "counted and listed on stderr with the reason (docs/EXPORTS.md).\n"
@@ -35,8 +41,8 @@ static const char export_usage[] =
     "event JSON per report and grouping with what it refers to,\n"
     "manifest.json and hashes.csv, for MISP to pull (docs/MISP.md).\n"
     "\n"
-    "  --format F         stix (default), zeek-intel, suricata, blocklist,\n"
-    "                     rpz, csv, misp-feed\n"
+    "  --format F         stix (default), zeek-intel, suricata,\n"
+    "                     suricata-dataset, blocklist, rpz, csv, misp-feed\n"
     "  --collection ID    collection id or alias (default: 'default')\n"
     "  --type T,...       only these STIX types\n"
     "  --added-after TS   only versions added after this timestamp\n"
@@ -44,8 +50,12 @@ static const char export_usage[] =
     "  --for PEER         only what the release decision gives that partner\n"
     "                     (its sharing policy, references, relay rules);\n"
     "                     the export is recorded as a release to it\n"
+    "  --min-confidence N sensor formats: only indicators whose confidence,\n"
+    "                     decayed by age (docs/LIFECYCLE.md), is at least\n"
+    "                     N (0-100); those without one are left out\n"
     "  -o, --output FILE  write to FILE (atomically) instead of stdout;\n"
-    "                     misp-feed: the folder\n";
+    "                     suricata-dataset (made if absent) and misp-feed:\n"
+    "                     the folder\n";
 
 #define PAGE 1000
 #define MAX_TYPES 64
@@ -72,7 +82,7 @@ struct export_ctx {
 	int format;
 	struct ix_writer *w;
 	struct ix_sids *sids;
-	const char *self;
+	char src[STIX_ID_MAX + 8]; /* "strait:<node identity>" */
 	int ix_err;
 	char ix_msg[512];
 	uint64_t revoked, expired, not_stix;
@@ -84,6 +94,13 @@ struct export_ctx {
 	char (*listed)[160]; /* the first LISTED left out, "id: why" */
 	size_t nlisted;
 	struct json_doc *doc; /* each indicator parsed into it */
+	/* the lifecycle (sensor formats): NULL when nothing is suppressed
+	 * here and no --min-confidence */
+	struct lc *lc;
+	bool lc_active; /* false positives, allow-list or default validity */
+	int min_conf;	/* -1: no --min-confidence */
+	uint64_t suppressed, low_conf;
+	char lc_why[LC_WHY_MAX];
 };
 
 #define LISTED 50
@@ -134,6 +151,17 @@ static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 		   ts_parse(until, strlen(until), &vu, NULL) == ST_OK &&
 		   vu <= time_now()) {
 		x->expired++;
+	} else if (x->lc_active &&
+		   lc_suppressed(x->lc, o, row, time_now(), x->lc_why)) {
+		x->suppressed++;
+		left_out(x, row->id,
+			 "suppressed here (strait fp, strait allow, default "
+			 "validity)");
+	} else if (x->min_conf >= 0 &&
+		   lc_confidence(x->lc, o, time_now()) < x->min_conf) {
+		x->low_conf++;
+		left_out(x, row->id,
+			 "confidence, decayed by age, below --min-confidence");
 	} else if ((pt != NULL && strcmp(pt, "stix") != 0) || pat == NULL) {
 		x->not_stix++;
 		left_out(x, row->id, "a pattern that is not STIX");
@@ -142,21 +170,18 @@ static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 		left_out(x, row->id, why);
 	} else {
 		for (size_t i = 0; i < n && why == NULL; i++)
-			if (!ix_expressible((enum ix_format)x->format,
+			if (!ix_expressible((enum ix_export_fmt)x->format,
 					    &atoms[i], &why))
 				break;
 		if (why != NULL) {
 			left_out(x, row->id, why);
 		} else {
-			char src[STIX_ID_MAX + 8];
-			snprintf(src, sizeof(src), "strait:%s",
-				 x->self && *x->self ? x->self : "node");
 			struct ix_indicator ind = {
 			    .id = row->id,
 			    .version = row->version,
 			    .name = json_get_str(o, "name"),
 			    .tlp = tlp_name(row->tlp),
-			    .source = src,
+			    .source = x->src,
 			    .valid_from = json_get_str(o, "valid_from"),
 			    .valid_until = until,
 			    .atoms = atoms,
@@ -174,7 +199,7 @@ static bool sensor_row(struct export_ctx *x, const struct store_row *row)
 	return done;
 }
 
-static void report_left_out(struct export_ctx *x, enum ix_format f,
+static void report_left_out(struct export_ctx *x, enum ix_export_fmt f,
 			    uint64_t lines)
 {
 	uint64_t left = 0;
@@ -182,10 +207,18 @@ static void report_left_out(struct export_ctx *x, enum ix_format f,
 		left += x->why[i].n;
 	fprintf(stderr,
 		"%s: %llu indicators written (%llu lines), %llu left out "
-		"as not exactly expressible, %llu revoked, %llu expired\n",
-		ix_format_name(f), (unsigned long long)x->n,
-		(unsigned long long)lines, (unsigned long long)left,
+		"as not exactly expressible, %llu revoked, %llu expired",
+		ix_export_fmt_name(f), (unsigned long long)x->n,
+		(unsigned long long)lines,
+		(unsigned long long)(left - x->suppressed - x->low_conf),
 		(unsigned long long)x->revoked, (unsigned long long)x->expired);
+	if (x->suppressed > 0)
+		fprintf(stderr, ", %llu suppressed here",
+			(unsigned long long)x->suppressed);
+	if (x->min_conf >= 0)
+		fprintf(stderr, ", %llu below --min-confidence %d",
+			(unsigned long long)x->low_conf, x->min_conf);
+	fputc('\n', stderr);
 	for (size_t i = 0; i < x->nwhy; i++)
 		fprintf(stderr, "  %llu: %s\n", (unsigned long long)x->why[i].n,
 			x->why[i].why);
@@ -287,6 +320,161 @@ static void flush_kept(struct export_ctx *x)
 	x->nkept = 0;
 }
 
+/*
+ * Where an export goes: a file written beside its name and renamed over
+ * it, or (suricata-dataset) several in a directory the same way; a spool
+ * (suricata rules to stdout: given out only once their sids are
+ * committed, so a sid a reader saw is never given to another rule after
+ * a crash); or stdout. A reader never sees half a file.
+ */
+struct out {
+	const char *path; /* -o; NULL: stdout */
+	size_t n;	  /* files: 1, or IX_DS_NFILES for a directory */
+	FILE *f[IX_DS_NFILES];
+	char tmp[IX_DS_NFILES][PATH_MAX];
+	char dst[IX_DS_NFILES][PATH_MAX];
+	FILE *spool;
+};
+
+static int out_open(struct out *o, const char *path, int format,
+		    const char *home)
+{
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	if (format == IX_FMT_SURICATA_DATASET) {
+		if (path == NULL)
+			return cli_fail(CLI_USAGE,
+					"export: --format suricata-dataset "
+					"writes several files: give -o DIR");
+		struct stat sb;
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return cli_fail(CLI_USAGE, "export: %s: %s", path,
+					strerror(errno));
+		if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+			return cli_fail(CLI_USAGE,
+					"export: %s: not a directory", path);
+		o->n = IX_DS_NFILES;
+	} else if (path != NULL) {
+		o->n = 1;
+	} else if (format == IX_FMT_SURICATA) {
+		char sp[PATH_MAX];
+		snprintf(sp, sizeof(sp), "%s/export-spool.XXXXXX", home);
+		int fd = mkstemp(sp);
+		if (fd >= 0)
+			unlink(sp);
+		if (fd < 0 || (o->spool = fdopen(fd, "w+b")) == NULL) {
+			if (fd >= 0)
+				close(fd);
+			return cli_fail(CLI_USAGE, "export: %s: %s", sp,
+					strerror(errno));
+		}
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		if (o->n == 1)
+			snprintf(o->dst[i], sizeof(o->dst[i]), "%s", path);
+		else
+			snprintf(o->dst[i], sizeof(o->dst[i]), "%s/%s", path,
+				 IX_DS_FILES[i]);
+		snprintf(o->tmp[i], sizeof(o->tmp[i]), "%s.tmp.%ld", o->dst[i],
+			 (long)getpid());
+		if ((o->f[i] = fopen(o->tmp[i], "wb")) == NULL) {
+			int e = errno;
+			o->n = i; /* out_abort removes those made */
+			return cli_fail(CLI_USAGE, "export: %s: %s", o->tmp[i],
+					strerror(e));
+		}
+	}
+	return CLI_OK;
+}
+
+/* The stream the export writes; NULL for a directory of files. */
+static FILE *out_stream(const struct out *o)
+{
+	if (o->spool != NULL)
+		return o->spool;
+	if (o->n == 0)
+		return stdout;
+	return o->n == 1 ? o->f[0] : NULL;
+}
+
+/* Everything written on disk (the files synced and closed). */
+static int out_sync(struct out *o)
+{
+	int status = CLI_OK;
+	if (o->spool != NULL)
+		return fflush(o->spool) != 0
+			   ? cli_fail(CLI_USAGE, "export: spool: %s",
+				      strerror(errno))
+			   : CLI_OK;
+	if (o->n == 0)
+		return fflush(stdout) != 0
+			   ? cli_fail(CLI_USAGE, "export: write: %s",
+				      strerror(errno))
+			   : CLI_OK;
+	for (size_t i = 0; i < o->n; i++) {
+		if ((fflush(o->f[i]) != 0 || fsync(fileno(o->f[i])) != 0) &&
+		    status == CLI_OK)
+			status = cli_fail(CLI_USAGE, "export: %s: %s",
+					  o->tmp[i], strerror(errno));
+		if (fclose(o->f[i]) != 0 && status == CLI_OK)
+			status = cli_fail(CLI_USAGE, "export: %s: %s",
+					  o->tmp[i], strerror(errno));
+		o->f[i] = NULL;
+	}
+	return status;
+}
+
+/* Undoes out_open: the temporary files removed. */
+static void out_abort(struct out *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		if (o->f[i] != NULL)
+			fclose(o->f[i]);
+		unlink(o->tmp[i]);
+	}
+	if (o->spool != NULL)
+		fclose(o->spool);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Gives the export to its readers: the files renamed over their names
+ * (the rules of a directory last), or the spool copied to stdout. */
+static int out_publish(struct out *o)
+{
+	int status = CLI_OK;
+	if (o->spool != NULL) {
+		char b[65536];
+		size_t got;
+		rewind(o->spool);
+		while ((got = fread(b, 1, sizeof(b), o->spool)) > 0)
+			if (fwrite(b, 1, got, stdout) != got)
+				break;
+		if (ferror(o->spool) || ferror(stdout) || fflush(stdout) != 0)
+			status = cli_fail(CLI_USAGE, "export: write: %s",
+					  strerror(errno));
+		fclose(o->spool);
+		o->spool = NULL;
+		return status;
+	}
+	for (size_t i = 0; i < o->n; i++)
+		if (status == CLI_OK && rename(o->tmp[i], o->dst[i]) != 0)
+			status = cli_fail(CLI_USAGE, "export: %s: %s",
+					  o->dst[i], strerror(errno));
+	if (status == CLI_OK && o->n > 1) {
+		/* the renames themselves on disk */
+		int fd = open(o->path, O_RDONLY | O_DIRECTORY);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	if (status != CLI_OK)
+		for (size_t i = 0; i < o->n; i++)
+			unlink(o->tmp[i]);
+	return status;
+}
+
 int cmd_export(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -296,6 +484,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	    {"all-versions", no_argument, NULL, 'A'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"for", required_argument, NULL, 'f'},
+	    {"min-confidence", required_argument, NULL, 'M'},
 	    {"format", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -303,6 +492,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	const char *coll_arg = NULL, *out_path = NULL, *for_peer = NULL;
 	int format = -1;	/* stix */
 	bool misp_feed = false; /* --format misp-feed: a folder */
+	int min_conf = -1;	/* --min-confidence */
 	char *types_arg = NULL;
 	const char *types[MAX_TYPES + 1] = {NULL};
 	struct store_query q;
@@ -337,20 +527,32 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		case 'f':
 			for_peer = optarg;
 			break;
+		case 'M': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 0 || v > 100)
+				return cli_fail(CLI_USAGE,
+						"export: --min-confidence: "
+						"expected 0 to 100, got '%s'",
+						optarg);
+			min_conf = (int)v;
+			break;
+		}
 		case 'F':
 			misp_feed = strcmp(optarg, "misp-feed") == 0;
 			if (strcmp(optarg, "stix") == 0 || misp_feed) {
 				format = -1;
 				break;
 			}
-			format = ix_format_parse(optarg);
+			format = ix_export_fmt_parse(optarg);
 			if (format < 0)
-				return cli_fail(CLI_USAGE,
-						"export: --format: expected "
-						"stix, zeek-intel, suricata, "
-						"blocklist, rpz or csv, got "
-						"'%s'",
-						optarg);
+				return cli_fail(
+				    CLI_USAGE,
+				    "export: --format: expected "
+				    "stix, zeek-intel, suricata, "
+				    "suricata-dataset, blocklist, "
+				    "rpz, csv or misp-feed, got '%s'",
+				    optarg);
 			break;
 		case 'h':
 			fputs(export_usage, stdout);
@@ -368,7 +570,12 @@ int cmd_export(struct cli *c, int argc, char **argv)
 				"export: --type and --all-versions are for "
 				"--format stix; %s takes the latest version of "
 				"each indicator",
-				ix_format_name((enum ix_format)format));
+				ix_export_fmt_name((enum ix_export_fmt)format));
+	if (min_conf >= 0 && format < 0)
+		return cli_fail(CLI_USAGE,
+				"export: --min-confidence is for the sensor "
+				"formats (zeek-intel, suricata, "
+				"suricata-dataset, blocklist, rpz, csv)");
 	if (misp_feed) {
 		if (types_arg != NULL || q.vsel == STORE_V_ALL)
 			return cli_fail(CLI_USAGE,
@@ -384,6 +591,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			return mrc;
 		return cli_export_misp(c, mc.cid, out_path, for_peer);
 	}
+	if (format == IX_FMT_SURICATA_DATASET && out_path == NULL)
+		return cli_fail(CLI_USAGE, "export: --format suricata-dataset "
+					   "writes several files: give -o DIR");
 	if (types_arg != NULL) {
 		int n = 0;
 		for (char *save = NULL, *t = strtok_r(types_arg, ",", &save);
@@ -406,10 +616,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	q.cid = coll.cid;
 	q.limit = PAGE;
 
-	char tmp[4200] = "";
 	struct export_ctx x;
 	memset(&x, 0, sizeof(x));
-	x.f = stdout;
 	if (for_peer != NULL) {
 		struct diag d;
 		int frc =
@@ -434,35 +642,39 @@ int cmd_export(struct cli *c, int argc, char **argv)
 				"TLP:RED can be released to it\n",
 				for_peer);
 	}
-	if (out_path != NULL) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out_path,
-			 (long)getpid());
-		x.f = fopen(tmp, "wb");
-		if (x.f == NULL)
-			return cli_fail(CLI_USAGE, "export: %s: %s", tmp,
-					strerror(errno));
-	}
+	static struct out o; /* 64 KiB of paths: not on the stack */
+	int status = out_open(&o, out_path, format, c->home);
+	x.f = out_stream(&o);
 	uint8_t u[16];
 	char us[UUID_STRLEN + 1];
 	uuid_v4(u);
 	uuid_format(u, us);
-	int status = CLI_OK;
-	if (format >= 0) {
+	if (status != CLI_OK) {
+		/* out_open said why */
+	} else if (format >= 0) {
 		static const char *const ind_only[] = {"indicator", NULL};
 		q.types = ind_only;
 		struct diag d;
 		char gen[128];
 		snprintf(gen, sizeof(gen), "strait export --format %s%s%s",
-			 ix_format_name((enum ix_format)format),
+			 ix_export_fmt_name((enum ix_export_fmt)format),
 			 for_peer ? " --for " : "", for_peer ? for_peer : "");
-		if (format == IX_FMT_SURICATA &&
+		if ((format == IX_FMT_SURICATA ||
+		     format == IX_FMT_SURICATA_DATASET) &&
 		    ix_sids_open(c->home, &x.sids, &d) != ST_OK)
 			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
-		else if (ix_writer_new((enum ix_format)format, x.f, x.sids, gen,
-				       &x.w, &d) != ST_OK)
+		else if (ix_writer_new((enum ix_export_fmt)format, x.f, x.sids,
+				       gen, &x.w, &d) != ST_OK)
 			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
 		x.format = format;
-		x.self = c->cfg.node_identity;
+		x.min_conf = min_conf;
+		if (status == CLI_OK &&
+		    cli_lifecycle(c, "export", &x.lc) != CLI_OK)
+			status = CLI_USAGE; /* it said why */
+		x.lc_active = x.lc != NULL && !lc_idle(x.lc);
+		const char *self = c->cfg.node_identity;
+		snprintf(x.src, sizeof(x.src), "strait:%s",
+			 self && *self ? self : "node");
 	} else {
 		fprintf(x.f,
 			"{\"type\":\"bundle\",\"id\":\"bundle--%s\","
@@ -484,48 +696,49 @@ int cmd_export(struct cli *c, int argc, char **argv)
 					  strerror(x.err));
 			break;
 		}
+		if (x.ix_err) {
+			status = cli_fail(CLI_USAGE, "export: %s", x.ix_msg);
+			break;
+		}
 		if (got < PAGE)
 			break;
 		q.added_after = x.last_added;
 	}
 	if (format < 0) {
-		fputs("]}\n", x.f);
+		if (status == CLI_OK)
+			fputs("]}\n", x.f);
 	} else if (x.w != NULL) {
 		struct diag d;
 		uint64_t lines = 0;
-		int wrc = ix_writer_finish(x.w, &lines, &d);
+		int wrc = format == IX_FMT_SURICATA_DATASET
+			      ? ix_writer_finish_files(x.w, o.f, &lines, &d)
+			      : ix_writer_finish(x.w, &lines, &d);
 		x.w = NULL;
-		if (wrc == ST_OK && x.sids != NULL && status == CLI_OK)
-			wrc = ix_sids_commit(x.sids, &d);
 		if (wrc != ST_OK && status == CLI_OK)
 			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
-		if (x.err == 0 && x.ix_err != 0 && status == CLI_OK)
-			status = cli_fail(CLI_USAGE, "export: %s", x.ix_msg);
-		report_left_out(&x, (enum ix_format)format, lines);
+		report_left_out(&x, (enum ix_export_fmt)format, lines);
+	}
+	/* On disk, then the sids committed, then given to readers: a crash
+	 * in between leaves sids given to nobody, never a rule whose sid
+	 * could go to another. */
+	if (status == CLI_OK)
+		status = out_sync(&o);
+	if (status == CLI_OK && x.sids != NULL) {
+		struct diag d;
+		if (ix_sids_commit(x.sids, &d) != ST_OK)
+			status = cli_fail(CLI_USAGE, "export: %s", d.msg);
 	}
 	ix_sids_close(x.sids);
+	lc_close(x.lc);
 	json_doc_free(x.doc);
-	if (out_path != NULL) {
-		if (fflush(x.f) != 0 || fsync(fileno(x.f)) != 0)
-			status = cli_fail(CLI_USAGE, "export: %s: %s", tmp,
-					  strerror(errno));
-		if (fclose(x.f) != 0 && status == CLI_OK)
-			status = cli_fail(CLI_USAGE, "export: %s: %s", tmp,
-					  strerror(errno));
-		if (status == CLI_OK && rename(tmp, out_path) != 0)
-			status = cli_fail(CLI_USAGE, "export: %s: %s", out_path,
-					  strerror(errno));
-		if (status != CLI_OK)
-			unlink(tmp);
-		else
-			fprintf(stderr, "exported %llu %s to %s\n",
-				(unsigned long long)x.n,
-				format < 0 ? "objects" : "indicators",
-				out_path);
-	} else if (fflush(stdout) != 0) {
-		status =
-		    cli_fail(CLI_USAGE, "export: write: %s", strerror(errno));
-	}
+	if (status == CLI_OK)
+		status = out_publish(&o);
+	else
+		out_abort(&o);
+	if (status == CLI_OK && out_path != NULL)
+		fprintf(stderr, "exported %llu %s to %s\n",
+			(unsigned long long)x.n,
+			format < 0 ? "objects" : "indicators", out_path);
 	if (x.dec != NULL) {
 		/* What a partner was given is on record, like a push. */
 		struct fedstate *fs = NULL;

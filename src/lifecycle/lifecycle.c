@@ -749,6 +749,22 @@ st_time lc_valid_until(struct lc *lc, const struct json_val *o,
 
 /* ---- the decisions ---------------------------------------------------- */
 
+bool lc_idle(struct lc *lc)
+{
+	if (lc->cfg.n_valid_for > 0)
+		return false;
+	sqlite3_stmt *st = NULL;
+	bool any = true; /* a failed read is not idle: ask each time */
+	if (prep(lc,
+		 "SELECT EXISTS(SELECT 1 FROM fp) OR "
+		 "EXISTS(SELECT 1 FROM allow)",
+		 &st, NULL) == ST_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		any = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return !any;
+}
+
 bool lc_suppressed(struct lc *lc, const struct json_val *o,
 		   const struct store_row *row, st_time now,
 		   char why[LC_WHY_MAX])

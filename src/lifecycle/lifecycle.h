@@ -132,6 +132,11 @@ const char *lc_allow_hit(struct lc *lc, int wl_kind, const char *v, size_t len);
 
 /* ---- the decisions -------------------------------------------------- */
 
+/* True when nothing can be suppressed here: no false-positive mark, an
+ * empty allow-list and no default validity configured. An export of a
+ * million indicators asks once, not for each. */
+bool lc_idle(struct lc *lc);
+
 /* When indicator o (its stored row, optional: collections and partner
  * for the defaults) stops being valid: its valid_until, else the default
  * validity counted from valid_from (else created); 0 when neither.

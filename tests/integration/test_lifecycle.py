@@ -222,6 +222,51 @@ def test_allow_list_suppresses_served_telemetry(node, two):
     assert doc["hits"] == 0 and doc["sightings"] == 0, doc
 
 
+def blocklist(node, *extra):
+    r = node.run("export", "--format", "blocklist", *extra, check=0)
+    return {line for line in r.out.splitlines()
+            if line and not line.startswith("#")}, r.err
+
+
+def test_exports_leave_out_what_is_suppressed(node, two, tmp_path):
+    a, b, logs = two
+    values, err = blocklist(node)
+    assert {C2, NAME} <= values, (values, err)
+    assert "suppressed" not in err
+    node.run("fp", a["id"], "--reason", "our proxy", check=0)
+    node.run("allow", "add", NAME, check=0)
+    values, err = blocklist(node)
+    assert C2 not in values and NAME not in values, values
+    assert ", 2 suppressed here" in err, err
+    assert "left out %s: suppressed here" % a["id"] in err, err
+    node.run("fp", "undo", a["id"], check=0)
+    values, _ = blocklist(node)
+    assert C2 in values and NAME not in values
+
+
+def test_exports_min_confidence_uses_the_decayed_value(node, tmp_path):
+    """confidence 80, 60 days old, half-life 30 days: worth 20 now."""
+    old = indicator("[ipv4-addr:value = '198.51.100.61']", confidence=80,
+                    valid_from=stamp(-60 * DAY), created=stamp(-60 * DAY),
+                    modified=stamp(-60 * DAY))
+    new = indicator("[ipv4-addr:value = '198.51.100.62']", confidence=80,
+                    valid_from=stamp(-DAY), created=stamp(-DAY),
+                    modified=stamp(-DAY))
+    none = indicator("[ipv4-addr:value = '198.51.100.63']")
+    load(node, tmp_path, [old, new, none])
+    set_lifecycle(node, half_life="30d")
+    values, err = blocklist(node, "--min-confidence", "50")
+    assert values == {"198.51.100.62"}, (values, err)
+    assert ", 2 below --min-confidence 50" in err, err
+    values, _ = blocklist(node, "--min-confidence", "15")
+    assert values == {"198.51.100.61", "198.51.100.62"}, values
+    r = node.run("export", "--format", "blocklist", "--min-confidence",
+                 "101")
+    assert r.rc == 2 and "expected 0 to 100" in r.err, r
+    r = node.run("export", "--min-confidence", "10")
+    assert r.rc == 2 and "for the sensor formats" in r.err, r
+
+
 def test_default_validity_expires_old_indicators(node, two, tmp_path):
     a, b, logs = two  # valid from 2024-01-01, no valid_until
     fresh = indicator("[ipv4-addr:value = '%s']" % C2,

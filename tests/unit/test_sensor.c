@@ -1,7 +1,9 @@
 /*
  * Unit tests of src/interop/sensor.c: which patterns come apart into
  * values (and the reason for each that does not), the values normalised,
- * and which format holds which kind of value exactly.
+ * the common shape taken apart without the parser to the same atoms,
+ * which format holds which kind of value exactly, and the lines of a
+ * Suricata dataset.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,9 +168,169 @@ static void test_which_format_holds_what(void **state)
 		assert_true(ix_expressible(IX_FMT_CSV, &all[i], &why));
 	}
 	/* formats by name */
-	assert_int_equal(ix_format_parse("zeek-intel"), IX_FMT_ZEEK);
-	assert_int_equal(ix_format_parse("suricata"), IX_FMT_SURICATA);
-	assert_int_equal(ix_format_parse("snort"), -1);
+	assert_int_equal(ix_export_fmt_parse("zeek-intel"), IX_FMT_ZEEK);
+	assert_int_equal(ix_export_fmt_parse("suricata"), IX_FMT_SURICATA);
+	assert_int_equal(ix_export_fmt_parse("snort"), -1);
+}
+
+/* The same pattern spaced otherwise: the parser's road, not the quick
+ * one for the common shape. */
+static void respace(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (; *in && o + 3 < cap; in++) {
+		out[o++] = *in;
+		if (*in == ' ' && in[1] != '\0' && strchr("=O", in[1]))
+			out[o++] = ' ';
+	}
+	out[o] = '\0';
+}
+
+static void test_quick_road_agrees_with_the_parser(void **state)
+{
+	(void)state;
+	static const char *const cases[] = {
+	    "[ipv4-addr:value = '198.51.100.7']",
+	    "[ipv6-addr:value = '2001:DB8:0:0::7']",
+	    "[domain-name:value = 'A.Example.COM']",
+	    "[url:value = 'http://x.example/p?q=1']",
+	    "[email-addr:value = 'X@Example.NET']",
+	    "[file:hashes.MD5 = 'D41D8CD98F00B204E9800998ECF8427E']",
+	    "[file:hashes.'SHA-1' = "
+	    "'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+	    "[file:hashes.'SHA-256' = "
+	    "'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'"
+	    "]",
+	    "[x509-certificate:hashes.'SHA-1' = "
+	    "'a9993e364706816aba3e25717850c26c9cd0d89d']",
+	    "[ipv4-addr:value = '10.0.0.1'] OR [ipv4-addr:value = '10.0.0.2'] "
+	    "OR [domain-name:value = 'c.example']",
+	    /* what add_atom refuses, for the same reason either way */
+	    "[ipv4-addr:value = '10.0.0.0/8']",
+	    "[ipv4-addr:value = '999.1.1.1']",
+	    "[file:hashes.MD5 = 'abc']",
+	    "[domain-name:value = '']",
+	    "[ipv4-addr:value = '10.0.0.1'] OR [file:hashes.MD5 = 'xyz']",
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char other[512];
+		respace(cases[i], other, sizeof(other));
+		assert_string_not_equal(cases[i], other);
+		struct ix_atom a[IX_ATOMS_MAX], b[IX_ATOMS_MAX];
+		size_t na = 99, nb = 98;
+		const char *wa = NULL, *wb = NULL;
+		int ra =
+		    ix_pattern_atoms(cases[i], strlen(cases[i]), a, &na, &wa);
+		int rb = ix_pattern_atoms(other, strlen(other), b, &nb, &wb);
+		if (ra != rb)
+			fail_msg("%s: %d, respaced %d", cases[i], ra, rb);
+		if (ra != ST_OK) {
+			assert_string_equal(wa, wb);
+			continue;
+		}
+		assert_int_equal(na, nb);
+		for (size_t j = 0; j < na; j++) {
+			assert_int_equal(a[j].kind, b[j].kind);
+			assert_int_equal(a[j].len, b[j].len);
+			assert_int_equal(a[j].len, strlen(a[j].value));
+			assert_string_equal(a[j].value, b[j].value);
+			assert_memory_equal(&a[j].ip, &b[j].ip,
+					    sizeof(a[j].ip));
+		}
+	}
+}
+
+struct line_case {
+	const char *pattern;
+	const char *line; /* NULL: no dataset line */
+};
+
+static void test_dataset_lines(void **state)
+{
+	(void)state;
+	static const struct line_case cases[] = {
+	    /* base64 of the name, with each amount of padding */
+	    {"[domain-name:value = 'Evil.Example.NET']",
+	     "ZXZpbC5leGFtcGxlLm5ldA=="},
+	    {"[domain-name:value = 'a.bc']", "YS5iYw=="},
+	    {"[domain-name:value = 'ab.cd']", "YWIuY2Q="},
+	    {"[domain-name:value = 'a.b']", "YS5i"},
+	    /* "a9:99:3e:...:9d", as tls.cert_fingerprint holds it */
+	    {"[x509-certificate:hashes.'SHA-1' = "
+	     "'A9993E364706816ABA3E25717850C26C9CD0D89D']",
+	     "YTk6OTk6M2U6MzY6NDc6MDY6ODE6NmE6YmE6M2U6MjU6NzE6Nzg6NTA6YzI6NmM6"
+	     "OWM6ZDA6ZDg6OWQ="},
+	    {"[ipv4-addr:value = '192.0.2.1']", "192.0.2.1"},
+	    {"[ipv6-addr:value = '2001:DB8::1']", "2001:db8::1"},
+	    {"[file:hashes.MD5 = 'D41D8CD98F00B204E9800998ECF8427E']",
+	     "d41d8cd98f00b204e9800998ecf8427e"},
+	    {"[url:value = 'http://a.example/']", NULL},
+	    {"[ipv4-addr:value ISSUBSET '192.0.2.0/24']", NULL},
+	    {"[email-addr:value = 'x@a.example']", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ix_atom a = atom(cases[i].pattern);
+		char out[256];
+		size_t n = ix_dataset_line(&a, out, sizeof(out));
+		if (cases[i].line == NULL) {
+			assert_int_equal(n, 0);
+			continue;
+		}
+		assert_int_equal(n, strlen(cases[i].line));
+		assert_string_equal(out, cases[i].line);
+		/* no room: nothing, never a cut line */
+		assert_int_equal(ix_dataset_line(&a, out, n), 0);
+		assert_int_equal(ix_dataset_line(&a, out, n + 1), n);
+	}
+}
+
+static void test_what_a_dataset_holds(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pattern;
+		const char *why; /* NULL: held */
+	} cases[] = {
+	    {"[ipv4-addr:value = '192.0.2.1']", NULL},
+	    {"[ipv6-addr:value = '2001:db8::1']", NULL},
+	    {"[domain-name:value = 'a.example']", NULL},
+	    {"[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']", NULL},
+	    {"[file:hashes.'SHA-1' = "
+	     "'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+	     NULL},
+	    {"[x509-certificate:hashes.'SHA-1' = "
+	     "'a9993e364706816aba3e25717850c26c9cd0d89d']",
+	     NULL},
+	    /* Suricata's ip set keeps these as IPv4 addresses */
+	    {"[ipv6-addr:value = '::ffff:192.0.2.1']", "for an IPv4 one"},
+	    {"[ipv6-addr:value = '102:304::']", "for an IPv4 one"},
+	    {"[ipv4-addr:value ISSUBSET '192.0.2.0/24']", "a prefix"},
+	    {"[url:value = 'http://a.example/']", "a URL"},
+	    {"[email-addr:value = 'x@a.example']", "email"},
+	    {"[domain-name:value = 'a b.example']", "not a DNS name"},
+	    {"[file:hashes.'SHA-512' = "
+	     "'ababababababababababababababababababababababababababababababab"
+	     "ababababababababababababababababababababababababababababababab"
+	     "abab']",
+	     "SHA-512"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ix_atom a = atom(cases[i].pattern);
+		const char *why = NULL;
+		bool held = ix_expressible(IX_FMT_SURICATA_DATASET, &a, &why);
+		if (cases[i].why == NULL) {
+			if (!held)
+				fail_msg("%s: %s", cases[i].pattern, why);
+			continue;
+		}
+		assert_false(held);
+		if (strstr(why, cases[i].why) == NULL)
+			fail_msg("%s: '%s' does not say '%s'", cases[i].pattern,
+				 why, cases[i].why);
+	}
+	assert_int_equal(ix_export_fmt_parse("suricata-dataset"),
+			 IX_FMT_SURICATA_DATASET);
+	assert_string_equal(IX_DS_FILES[IX_DS_NFILES - 1], "datasets.rules");
 }
 
 int main(void)
@@ -177,6 +339,9 @@ int main(void)
 	    cmocka_unit_test(test_disjunctions_come_apart),
 	    cmocka_unit_test(test_what_does_not_come_apart),
 	    cmocka_unit_test(test_which_format_holds_what),
+	    cmocka_unit_test(test_quick_road_agrees_with_the_parser),
+	    cmocka_unit_test(test_dataset_lines),
+	    cmocka_unit_test(test_what_a_dataset_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
