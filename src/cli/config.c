@@ -192,16 +192,20 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
 			if (submap != NULL) {
 				char *fld = (char *)cfg + submap->offset;
 				size_t n = strlen(fld);
-				if (n + ev.data.scalar.length + 2 >= submap->size)
-					rc = diag_set(d, ST_ECONFIG,
-						      "line %zu: '%s' is longer "
-						      "than %zu bytes",
-						      line, submap->key,
-						      submap->size - 1);
+				if (n + ev.data.scalar.length + 2 >=
+				    submap->size)
+					rc =
+					    diag_set(d, ST_ECONFIG,
+						     "line %zu: '%s' is longer "
+						     "than %zu bytes",
+						     line, submap->key,
+						     submap->size - 1);
 				else
 					snprintf(fld + n, submap->size - n,
 						 "%s%s",
-						 have_key ? "=" : n ? "," : "",
+						 have_key ? "="
+						 : n	  ? ","
+							  : "",
 						 v);
 				have_key = !have_key;
 				break;

@@ -799,15 +799,22 @@ class Model:
         """{key: None (released) or the reason it is withheld}."""
         own = {k: own_facts(v, P) for k, v in self.versions.items()}
         # bad[id]: a held id whose counted versions, or anything they
-        # reach, fail on their own facts (the least fixpoint).
+        # reach, fail on their own facts (the least fixpoint). A version
+        # withheld only because the partner made it ("origin") discloses
+        # nothing to it when referred to; an id all of whose counted
+        # versions are such is the partner's own: never bad, and what it
+        # refers to is not followed.
         bad = {}
         rdeps = {}
         work = []
         for oid in self.by_id:
-            for v in self.counted(oid):
+            counted = self.counted(oid)
+            if counted and all(own[v.key] == "origin" for v in counted):
+                continue
+            for v in counted:
                 for r in v.refs:
                     rdeps.setdefault(r, set()).add(oid)
-                if own[v.key] is not None and oid not in bad:
+                if own[v.key] not in (None, "origin") and oid not in bad:
                     bad[oid] = "its own facts (%s)" % own[v.key]
                     work.append(oid)
         while work:
