@@ -475,6 +475,22 @@ static int out_publish(struct out *o)
 	return status;
 }
 
+int cli_export_record(struct cli *c, const char *peer,
+		      const struct fed_sent_item *items, size_t n)
+{
+	/* What a partner was given is on record, like a push. */
+	struct fedstate *fs = NULL;
+	struct diag d;
+	int status = CLI_OK;
+	if (fedstate_open(c->home, &fs, &d) != ST_OK ||
+	    fed_sent_record(fs, peer, "export", items, n, time_now(), &d) !=
+		ST_OK)
+		status = cli_fail(CLI_USAGE,
+				  "export: recording the release: %s", d.msg);
+	fedstate_close(fs);
+	return status;
+}
+
 int cmd_export(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -740,17 +756,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			(unsigned long long)x.n,
 			format < 0 ? "objects" : "indicators", out_path);
 	if (x.dec != NULL) {
-		/* What a partner was given is on record, like a push. */
-		struct fedstate *fs = NULL;
-		struct diag d;
-		if (status == CLI_OK &&
-		    (fedstate_open(c->home, &fs, &d) != ST_OK ||
-		     fed_sent_record(fs, for_peer, "export", x.sent, x.nsent,
-				     time_now(), &d) != ST_OK))
-			status = cli_fail(CLI_USAGE,
-					  "export: recording the release: %s",
-					  d.msg);
-		fedstate_close(fs);
+		if (status == CLI_OK)
+			status =
+			    cli_export_record(c, for_peer, x.sent, x.nsent);
 		fprintf(stderr,
 			"for %s: %llu versions released, %llu withheld by the "
 			"release decision\n",

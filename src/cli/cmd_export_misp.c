@@ -213,15 +213,9 @@ int cli_export_misp(struct cli *c, int64_t cid, const char *dir,
 				stale);
 	}
 	if (m.dec != NULL) {
-		struct fedstate *fs = NULL;
-		if (status == CLI_OK &&
-		    (fedstate_open(c->home, &fs, &d) != ST_OK ||
-		     fed_sent_record(fs, for_peer, "export", m.sent, m.nsent,
-				     time_now(), &d) != ST_OK))
-			status = cli_fail(CLI_USAGE,
-					  "export: recording the release: %s",
-					  d.msg);
-		fedstate_close(fs);
+		if (status == CLI_OK)
+			status =
+			    cli_export_record(c, for_peer, m.sent, m.nsent);
 		fprintf(stderr,
 			"for %s: %llu referred objects withheld by the release "
 			"decision\n",

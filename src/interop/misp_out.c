@@ -261,12 +261,10 @@ static void hash_line(struct ev *e, const char *value)
 }
 
 /* The TLP tag and the labels of o, as MISP tags. */
-static void put_tags(struct jw *w, const struct json_val *o, const char *extra)
+static void put_tag_items(struct jw *w, const struct json_val *o)
 {
 	const struct json_val *m = json_get(o, "object_marking_refs");
 	const struct json_val *l = json_get(o, "labels");
-	jw_key(w, "Tag");
-	jw_arr_open(w);
 	for (uint32_t i = 0; m && m->type == JSON_ARRAY && i < m->len; i++) {
 		const struct json_val *v = &m->u.items[i];
 		int t = v->type == JSON_STRING
@@ -290,11 +288,31 @@ static void put_tags(struct jw *w, const struct json_val *o, const char *extra)
 			jw_str(w, l->u.items[i].u.str);
 			jw_obj_close(w);
 		}
-	if (extra != NULL) {
+}
+
+static void put_tags(struct jw *w, const struct json_val *o)
+{
+	jw_key(w, "Tag");
+	jw_arr_open(w);
+	put_tag_items(w, o);
+	jw_arr_close(w);
+}
+
+/* An event's tags: its TLP and labels, then its clusters' tags
+ * (NUL-separated in galaxy_tags: MISP attaches clusters by their tags). */
+static void put_event_tags(struct jw *w, const struct json_val *cont,
+			   const struct buf *galaxy_tags)
+{
+	jw_key(w, "Tag");
+	jw_arr_open(w);
+	put_tag_items(w, cont);
+	for (size_t off = 0; off < galaxy_tags->len;) {
+		const char *t = galaxy_tags->data + off;
 		jw_obj_open(w);
 		jw_key(w, "name");
-		jw_str(w, extra);
+		jw_str(w, t);
 		jw_obj_close(w);
+		off += strlen(t) + 1;
 	}
 	jw_arr_close(w);
 }
@@ -360,7 +378,7 @@ static void attr(struct ev *e, const char *uuid, const char *type,
 		if (last > first)
 			put_iso(w, "last_seen", last);
 	}
-	put_tags(w, o, NULL);
+	put_tags(w, o);
 	jw_obj_close(w);
 	e->st->attributes++;
 	e->attrs++;
@@ -753,38 +771,43 @@ static int gather(struct store *s, const struct ix_misp_feed_opts *o,
 	return rc;
 }
 
-/* The identity that made the container, when it is held and visible. */
-static void put_orgc(struct store *s, const struct ix_misp_feed_opts *o,
-		     const struct json_val *cont, struct content *c,
-		     struct jw *w)
+/* The organisation that made the container: its created_by_ref identity
+ * when held and visible, else o's. */
+static void orgc_of(struct store *s, const struct ix_misp_feed_opts *o,
+		    const struct json_val *cont, struct content *c,
+		    char name[256], char uuid[UUID_STRLEN + 1])
 {
 	const char *by = json_get_str(cont, "created_by_ref");
-	const char *name = o->org_name, *uuid = o->org_uuid;
 	struct heldv h = {0};
 	struct diag d;
 	const struct json_val *id_obj = NULL;
-	if (by != NULL) {
-		const char *ids[1] = {by};
-		if (fetch(s, o, ids, 1, &h, &d) == ST_OK) {
-			held_pick(&h, o, c->doc2, NULL);
-			if (h.n == 1 &&
-			    json_parse(c->doc2, h.v[0].body,
-				       h.v[0].row.body_len, 0, NULL, &id_obj,
-				       &d) == ST_OK &&
-			    json_get_str(id_obj, "name") != NULL) {
-				name = json_get_str(id_obj, "name");
-				uuid = uuid_of(by);
-			}
+	snprintf(name, 256, "%s", o->org_name ? o->org_name : "strait");
+	snprintf(uuid, UUID_STRLEN + 1, "%s", o->org_uuid ? o->org_uuid : "");
+	if (by == NULL)
+		return;
+	const char *ids[1] = {by};
+	if (fetch(s, o, ids, 1, &h, &d) == ST_OK) {
+		held_pick(&h, o, c->doc2, NULL);
+		if (h.n == 1 &&
+		    json_parse(c->doc2, h.v[0].body, h.v[0].row.body_len, 0,
+			       NULL, &id_obj, &d) == ST_OK &&
+		    json_get_str(id_obj, "name") != NULL) {
+			snprintf(name, 256, "%s", json_get_str(id_obj, "name"));
+			snprintf(uuid, UUID_STRLEN + 1, "%s", uuid_of(by));
 		}
 	}
+	held_free(&h);
+}
+
+static void put_orgc(struct jw *w, const char *name, const char *uuid)
+{
 	jw_key(w, "Orgc");
 	jw_obj_open(w);
 	jw_key(w, "name");
-	jw_str(w, name ? name : "strait");
+	jw_str(w, name);
 	jw_key(w, "uuid");
-	jw_str(w, uuid ? uuid : "");
+	jw_str(w, uuid);
 	jw_obj_close(w);
-	held_free(&h);
 }
 
 /* Writes the event of the container row into out; its manifest entry
@@ -841,13 +864,25 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 	jw_bool(&w, true);
 	put_epoch(&w, "timestamp", mod);
 	put_epoch(&w, "publish_timestamp", pub);
-	put_orgc(s, o, cont, c, &w);
+	char org_name[256], org_uuid[UUID_STRLEN + 1];
+	orgc_of(s, o, cont, c, org_name, org_uuid);
+	put_orgc(&w, org_name, org_uuid);
 	struct ev e = {.w = &w,
 		       .hashes = hashes,
 		       .uuid = uuid,
 		       .st = st,
 		       .scos = &c->scos,
 		       .doc = c->doc2};
+	/* each object looked at once: a cluster, or in which MISP object */
+	struct ob_info {
+		bool cluster;
+		char ouuid[64]; /* x_misp_object_uuid, "" when none */
+	} *seen_as = calloc(c->objs.n + 1, sizeof(*seen_as));
+	if (seen_as == NULL) {
+		buf_free(&galaxy_tags);
+		json_doc_free(cdoc);
+		return diag_set(d, ST_ENOMEM, "out of memory");
+	}
 	/* standalone attributes, and the clusters' tags for the event */
 	jw_key(&w, "Attribute");
 	jw_arr_open(&w);
@@ -859,11 +894,16 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 			continue;
 		struct cl cl;
 		if (cluster_of(ob, &cl)) {
+			seen_as[i].cluster = true;
 			buf_add(&galaxy_tags, cl.tag, strlen(cl.tag) + 1);
 			continue;
 		}
-		if (json_get_str(ob, "x_misp_object_uuid") != NULL)
+		const char *ou = json_get_str(ob, "x_misp_object_uuid");
+		if (ou != NULL) {
+			snprintf(seen_as[i].ouuid, sizeof(seen_as[i].ouuid),
+				 "%s", ou);
 			continue;
+		}
 		if (object_attrs(&e, ob, NULL) == 0)
 			st->left_out++;
 	}
@@ -872,36 +912,21 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 	jw_key(&w, "Object");
 	jw_arr_open(&w);
 	for (size_t i = 0; i < c->objs.n; i++) {
+		const char *ou = seen_as[i].ouuid;
+		bool seen = *ou == '\0';
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(seen_as[k].ouuid, ou) == 0;
 		const struct json_val *ob;
-		if (json_parse(c->doc, c->objs.v[i].body,
-			       c->objs.v[i].row.body_len, 0, NULL, &ob,
-			       d) != ST_OK)
-			continue;
-		const char *ou = json_get_str(ob, "x_misp_object_uuid");
-		if (ou == NULL)
-			continue;
-		char oudup[64];
-		snprintf(oudup, sizeof(oudup), "%s", ou);
-		bool seen = false;
-		for (size_t k = 0; k < i && !seen; k++) {
-			const struct json_val *p;
-			if (json_parse(c->doc, c->objs.v[k].body,
-				       c->objs.v[k].row.body_len, 0, NULL, &p,
+		if (seen || json_parse(c->doc, c->objs.v[i].body,
+				       c->objs.v[i].row.body_len, 0, NULL, &ob,
 				       d) != ST_OK)
-				continue;
-			const char *pu = json_get_str(p, "x_misp_object_uuid");
-			seen = pu != NULL && strcmp(pu, oudup) == 0;
-		}
-		if (seen)
 			continue;
-		json_parse(c->doc, c->objs.v[i].body, c->objs.v[i].row.body_len,
-			   0, NULL, &ob, d);
 		const char *on = json_get_str(ob, "x_misp_object_name");
 		const char *mc =
 		    json_get_str(ob, "x_misp_object_meta_category");
 		jw_obj_open(&w);
 		jw_key(&w, "uuid");
-		jw_str(&w, oudup);
+		jw_str(&w, ou);
 		jw_key(&w, "name");
 		jw_str(&w, on ? on : "misc");
 		jw_key(&w, "meta-category");
@@ -913,12 +938,10 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 		jw_arr_open(&w);
 		for (size_t k = i; k < c->objs.n; k++) {
 			const struct json_val *p;
-			if (json_parse(c->doc, c->objs.v[k].body,
+			if (strcmp(seen_as[k].ouuid, ou) != 0 ||
+			    json_parse(c->doc, c->objs.v[k].body,
 				       c->objs.v[k].row.body_len, 0, NULL, &p,
 				       d) != ST_OK)
-				continue;
-			const char *pu = json_get_str(p, "x_misp_object_uuid");
-			if (pu == NULL || strcmp(pu, oudup) != 0)
 				continue;
 			if (object_attrs(
 				&e, p,
@@ -935,7 +958,8 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 	for (size_t i = 0; i < c->objs.n; i++) {
 		const struct json_val *ob;
 		struct cl cl;
-		if (json_parse(c->doc, c->objs.v[i].body,
+		if (seen_as[i].cluster &&
+		    json_parse(c->doc, c->objs.v[i].body,
 			       c->objs.v[i].row.body_len, 0, NULL, &ob,
 			       d) == ST_OK &&
 		    cluster_of(ob, &cl)) {
@@ -944,36 +968,8 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 		}
 	}
 	jw_arr_close(&w);
-	/* the event's tags: its TLP, labels and clusters */
-	jw_key(&w, "Tag");
-	jw_arr_open(&w);
-	{
-		struct buf tb = BUF_INIT((size_t)16 << 20);
-		struct jw tw;
-		jw_init(&tw, &tb);
-		jw_obj_open(&tw);
-		put_tags(&tw, cont, NULL);
-		jw_obj_close(&tw);
-		const struct json_val *tr;
-		struct json_doc *td = json_doc_new();
-		if (td != NULL && jw_finish(&tw) == ST_OK &&
-		    json_parse(td, tb.data, tb.len, 0, NULL, &tr, d) == ST_OK) {
-			const struct json_val *a = json_get(tr, "Tag");
-			for (uint32_t i = 0; a && i < a->len; i++)
-				jw_value(&w, &a->u.items[i]);
-		}
-		json_doc_free(td);
-		buf_free(&tb);
-	}
-	for (size_t off = 0; off < galaxy_tags.len;) {
-		const char *t = galaxy_tags.data + off;
-		jw_obj_open(&w);
-		jw_key(&w, "name");
-		jw_str(&w, t);
-		jw_obj_close(&w);
-		off += strlen(t) + 1;
-	}
-	jw_arr_close(&w);
+	free(seen_as);
+	put_event_tags(&w, cont, &galaxy_tags);
 	jw_obj_close(&w);
 	jw_obj_close(&w);
 	rc = jw_finish(&w);
@@ -992,18 +988,8 @@ static int event(struct store *s, const struct ix_misp_feed_opts *o,
 		jw_key(mw, "threat_level_id");
 		jw_str(mw, tl ? tl : "4");
 		put_epoch(mw, "timestamp", mod);
-		/* Orgc and Tag as in the event */
-		const struct json_val *er;
-		struct json_doc *ed = json_doc_new();
-		if (ed != NULL && json_parse(ed, out->data, out->len, 0, NULL,
-					     &er, d) == ST_OK) {
-			const struct json_val *ev = json_get(er, "Event");
-			jw_key(mw, "Orgc");
-			jw_value(mw, json_get(ev, "Orgc"));
-			jw_key(mw, "Tag");
-			jw_value(mw, json_get(ev, "Tag"));
-		}
-		json_doc_free(ed);
+		put_orgc(mw, org_name, org_uuid);
+		put_event_tags(mw, cont, &galaxy_tags);
 		jw_obj_close(mw);
 	}
 	if (rc == ST_OK)
