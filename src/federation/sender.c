@@ -1311,11 +1311,13 @@ static void *backlog_main(void *arg)
 {
 	struct fed_sender *s = arg;
 	struct fed *f = s->f;
-	thread_name("backlog", s->name);
+	/* priority first: a thread is never seen under its name at the
+	 * wrong nice */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 			DECIDER_NICE) != 0)
 		log_warn("federation", "peer %s: decider priority: %s", s->name,
 			 strerror(errno));
+	thread_name("backlog", s->name);
 	uint64_t n;
 	bool full;
 	int rc;

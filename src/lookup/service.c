@@ -33,10 +33,10 @@ struct lk_service {
 static void *indexer(void *arg)
 {
 	struct lk_service *s = arg;
-	prctl(PR_SET_NAME, "lookup-index", 0, 0, 0);
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 			INDEXER_NICE) != 0)
 		log_warn("lookup", "indexer priority: %s", strerror(errno));
+	prctl(PR_SET_NAME, "lookup-index", 0, 0, 0);
 	uint64_t seen = 0;
 	bool failing = false;
 	while (!atomic_load(&s->stop)) {
