@@ -12,6 +12,8 @@
 #include "common/sqlschema.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -19,12 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct hl_db {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	pthread_cond_t ev_cv; /* an event was added (ev_gen moved) */
 	uint64_t ev_gen;
+	/* Commits that queued outbox entries without waiting for the disk,
+	 * counted; and how many of them hl_db_sync has made durable. */
+	uint64_t out_gen, synced_gen;
 	char path[PATH_MAX];
 };
 
@@ -177,13 +183,17 @@ uint64_t hl_db_version(struct hl_db *db)
 }
 
 /*
- * Whether a commit waits for the disk. Messages, receipts and the outbox
- * do (FULL): each is acknowledged to a partner, or handed in by a
- * principal, only once it is on disk. Events, link records, profiles and
- * the removal of a delivered outbox entry need not: in WAL mode, without
- * the sync, they reach the disk with the next commit that syncs, and a
- * crash before it loses at most a redelivery (dropped by id) or an event.
- * The caller holds mu.
+ * Whether a commit waits for the disk. Receipts and outbox entries added
+ * alone do (FULL): each is acknowledged only once it is on disk. Messages
+ * (with their outbox entries) are committed without waiting and made
+ * durable by hl_db_sync, outside mu, before anyone hears that they are
+ * kept: a sync under mu would stall every other use of the hotline's
+ * state (deliveries, the event feed, other hand-ins) for as long as the
+ * disk takes, and while a bulk replication writes, that is tens of ms.
+ * Events, link records, profiles and the removal of a delivered outbox
+ * entry need no sync of their own: in WAL mode they reach the disk with
+ * the next sync, and a crash before it loses at most a redelivery
+ * (dropped by id) or an event. The caller holds mu.
  */
 static void sync_mode(struct hl_db *db, bool full)
 {
@@ -542,17 +552,67 @@ static int msg_row(sqlite3_stmt *st, struct hl_msg *m, struct json_doc *doc,
 	return ST_OK;
 }
 
+static int msg_put(struct hl_db *db, const struct hl_msg *m,
+		   const struct hl_reader *readers, size_t n,
+		   const char *const *peers, const char *const *docs, size_t nq,
+		   bool *dup, struct diag *d);
+
 int hl_msg_put(struct hl_db *db, const struct hl_msg *m,
 	       const struct hl_reader *readers, size_t n, bool *dup,
 	       struct diag *d)
 {
-	return hl_msg_put_queued(db, m, readers, n, NULL, NULL, 0, dup, d);
+	return msg_put(db, m, readers, n, NULL, NULL, 0, dup, d);
 }
 
 int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 		      const struct hl_reader *readers, size_t n,
 		      const char *const *peers, const char *const *docs,
 		      size_t nq, bool *dup, struct diag *d)
+{
+	return msg_put(db, m, readers, n, peers, docs, nq, dup, d);
+}
+
+int hl_db_sync(struct hl_db *db, struct diag *d)
+{
+	/* Every commit is in the WAL until a checkpoint, which syncs the
+	 * WAL before it copies frames out and before the WAL is reused:
+	 * syncing the WAL's file makes every commit so far durable. fsync
+	 * is per file, so any descriptor of it does; this one is not the
+	 * connection's, and mu is not held, so readers and writers go on
+	 * while the disk works. */
+	pthread_mutex_lock(&db->mu);
+	uint64_t gen = db->out_gen;
+	pthread_mutex_unlock(&db->mu);
+	char wal[PATH_MAX + 8];
+	snprintf(wal, sizeof(wal), "%s-wal", db->path);
+	int fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return diag_set(d, ST_EIO, "%s: %s", wal, strerror(errno));
+	int rc = ST_OK;
+	if (fdatasync(fd) != 0)
+		rc = diag_set(d, ST_EIO, "%s: sync: %s", wal, strerror(errno));
+	close(fd);
+	if (rc == ST_OK) {
+		pthread_mutex_lock(&db->mu);
+		if (gen > db->synced_gen)
+			db->synced_gen = gen;
+		pthread_mutex_unlock(&db->mu);
+	}
+	return rc;
+}
+
+bool hl_db_synced(struct hl_db *db, uint64_t gen)
+{
+	pthread_mutex_lock(&db->mu);
+	bool ok = gen <= db->synced_gen;
+	pthread_mutex_unlock(&db->mu);
+	return ok;
+}
+
+static int msg_put(struct hl_db *db, const struct hl_msg *m,
+		   const struct hl_reader *readers, size_t n,
+		   const char *const *peers, const char *const *docs, size_t nq,
+		   bool *dup, struct diag *d)
 {
 	*dup = false;
 	struct buf hb = BUF_INIT(1 << 20);
@@ -566,6 +626,7 @@ int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 	}
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&db->mu);
+	sync_mode(db, false);
 	if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		rc = sql_diag(db->db, d, db->path);
@@ -656,7 +717,10 @@ int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 		rc = sql_diag(db->db, d, db->path);
 	if (rc != ST_OK)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	else if (nq > 0 && !*dup)
+		db->out_gen++;
 out:
+	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
 	buf_free(&hb);
 	return rc;
@@ -947,6 +1011,7 @@ int hl_outbox_next(struct hl_db *db, const char *peer, struct hl_out *out,
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			out->seq = sqlite3_column_int64(st, 0);
+			out->gen = db->out_gen;
 			out->prec = (enum hl_prec)sqlite3_column_int(st, 1);
 			snprintf(out->peer, sizeof(out->peer), "%s", peer);
 			const char *j =

@@ -137,16 +137,27 @@ struct hl_reader {
 };
 
 /* Stores a message with the sealed bodies of the given readers. *dup is
- * set (and nothing changes) when its id is already held: a replay. */
+ * set (and nothing changes) when its id is already held: a replay. The
+ * commit is visible at once but does not wait for the disk (nor hold the
+ * connection while the disk works): call hl_db_sync before telling anyone
+ * that the message is kept. */
 int hl_msg_put(struct hl_db *db, const struct hl_msg *m,
 	       const struct hl_reader *readers, size_t n, bool *dup,
 	       struct diag *d);
 /* The same, and in the same transaction, queues docs[i] for peers[i]
- * (a message sent from here and its relay documents). */
+ * (a message sent from here and its relay documents). Not on disk either
+ * until hl_db_sync: an entry read from the outbox goes out only once
+ * hl_db_synced says so for its gen. */
 int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 		      const struct hl_reader *readers, size_t n,
 		      const char *const *peers, const char *const *docs,
 		      size_t nq, bool *dup, struct diag *d);
+/* Makes every commit made so far durable, without holding the
+ * connection meanwhile. ST_OK or ST_EIO. */
+int hl_db_sync(struct hl_db *db, struct diag *d);
+/* Whether an outbox entry read with this gen is on disk (hl_db_sync has
+ * covered it). */
+bool hl_db_synced(struct hl_db *db, uint64_t gen);
 int hl_msg_get(struct hl_db *db, const char *id, struct hl_msg *out,
 	       struct diag *d);
 /* The sealed body for reader (malloc'd). ST_ENOTFOUND. */
@@ -185,6 +196,7 @@ int hl_receipt_list(struct hl_db *db, const char *msg, hl_receipt_fn fn,
 
 struct hl_out {
 	int64_t seq;
+	uint64_t gen; /* for hl_db_synced */
 	char peer[HL_PEER_MAX];
 	enum hl_prec prec;
 	char *json; /* the document to post (malloc'd) */

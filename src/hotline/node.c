@@ -277,6 +277,13 @@ static int recv_message(struct hl_node *n, const char *peer,
 		snprintf(actor, sizeof(actor), "peer:%s", peer);
 		audit(n, "hotline.receive", actor, detail);
 	}
+	/* The recipients see the message as soon as it is committed; the
+	 * partner hears that it is kept here (and drops it from its outbox)
+	 * only once it is on disk, so a crash in between loses our copy,
+	 * never the partner's, which comes again. A replay syncs too: the
+	 * first attempt's sync may have failed. */
+	if (rc == ST_OK)
+		rc = hl_db_sync(n->db, d);
 	return rc;
 }
 
@@ -641,6 +648,15 @@ static void *link_main(void *arg)
 		if (!have && now - last_sent < HEARTBEAT_S) {
 			backoff = 0;
 			link_wait(n, &gen, 100);
+			continue;
+		}
+		if (have && !hl_db_synced(n->db, o.gen) &&
+		    hl_db_sync(n->db, &d) != ST_OK) {
+			/* never out before it is on disk here */
+			log_warn("hotline", "outbox for %s: %s", l->peer,
+				 d.msg);
+			free(o.json);
+			backoff = 1000;
 			continue;
 		}
 		const char *doc = have ? o.json : "{\"kind\":\"heartbeat\"}";

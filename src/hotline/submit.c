@@ -165,6 +165,12 @@ int hl_submit(struct hl_db *db, struct store *st, const char *home,
 		diag_set(d, rc, "message %s: relay documents", h->id);
 	for (size_t k = 0; k < np; k++)
 		buf_free(&docs[k]);
+	/* Kept (and let out to the partners) once on disk; the disk works
+	 * without holding the hotline's state, so deliveries, receipts and
+	 * other hand-ins go on meanwhile. A repeated hand-in syncs too: the
+	 * first one's sync may have failed. */
+	if (rc == ST_OK)
+		rc = hl_db_sync(db, d);
 	if (rc != ST_OK)
 		return rc;
 	if (dup)

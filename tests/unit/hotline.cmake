@@ -5,3 +5,5 @@ strait_unit_test(test_hotline_keyfile
 strait_unit_test(test_hotline_wire
   ${CMAKE_CURRENT_LIST_DIR}/test_hotline_wire.c strait_hotline
   PkgConfig::SODIUM)
+strait_unit_test(test_hotline_db
+  ${CMAKE_CURRENT_LIST_DIR}/test_hotline_db.c strait_hotline)
