@@ -1,26 +1,40 @@
 /*
  * strait: the lookup index in `strait serve`; see lookup.h.
  */
-#define _DEFAULT_SOURCE /* syscall(SYS_gettid) */
 #include "lookup/lookup.h"
 
 #include "common/log.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-/* The nice value of the indexer thread: what the node takes in and
- * serves, and the hotline above all, comes first when the cores are busy
- * (under a bulk replication the indexer at nice 0 doubled the FLASH
- * tail: bench/RESULTS.md). Linux applies it to this thread alone. */
-#define INDEXER_NICE 19
+/*
+ * When the indexer works. It runs at normal priority: at a low one (it
+ * was nice 19) it was preempted while holding what the whole file system
+ * shares (a journal handle in the middle of a write, the process's memory
+ * map in mprotect), and every writer of the node, the hotline's among
+ * them, waited for it: FLASH delays of 100-300 ms under a bulk
+ * replication (bench/RESULTS.md). Instead it stays out of the way of a
+ * bulk: while versions arrive at BUSY_RATE a second or more (a bulk
+ * import or replication), the indexer waits until the store has been
+ * quiet for QUIET_MS, or until its lag is MAX_LAG_MS old, and then
+ * indexes to the end, CHUNK versions at a time, resting DUTY_REST times
+ * as long as each chunk took while more than CHUNK wait (a quarter of a
+ * core at most). What arrives slowly is indexed at once. Lookups
+ * meanwhile answer from what is indexed.
+ */
+#define CHUNK 500
+#define DUTY_REST 3
+#define BUSY_RATE 1000
+#define QUIET_MS 500
+#define MAX_LAG_MS 30000
+/* How often the store's head is looked at while a backlog waits. */
+#define WATCH_MS 100
 
 struct lk_service {
 	struct lk_index *x;
@@ -30,22 +44,62 @@ struct lk_service {
 	atomic_bool stop;
 };
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void *indexer(void *arg)
 {
 	struct lk_service *s = arg;
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-			INDEXER_NICE) != 0)
-		log_warn("lookup", "indexer priority: %s", strerror(errno));
 	prctl(PR_SET_NAME, "lookup-index", 0, 0, 0);
-	uint64_t seen = 0;
+	uint64_t seen = 0, head = 0, win_head = 0;
+	double moved = mono_ms(), behind_since = 0, win_start = moved;
+	double rate = 0; /* versions a second over the last window */
 	bool failing = false;
 	while (!atomic_load(&s->stop)) {
-		uint64_t added = 0;
-		struct diag d;
+		struct store_stats ss;
+		if (store_stats(s->st, &ss) == ST_OK && ss.last_seq != head) {
+			head = ss.last_seq;
+			moved = mono_ms();
+		}
 		pthread_mutex_lock(&s->mu);
-		int rc = lk_catch_up_some(s->x, 2000, &added, &d);
 		uint64_t at = lk_indexed(s->x);
 		pthread_mutex_unlock(&s->mu);
+		double now = mono_ms();
+		if (now - win_start >= 1000) {
+			rate =
+			    (double)(head - win_head) * 1e3 / (now - win_start);
+			win_head = head;
+			win_start = now;
+		}
+		if (at >= head) {
+			behind_since = 0;
+		} else {
+			if (behind_since == 0)
+				behind_since = now;
+			bool busy = rate >= BUSY_RATE && now - moved < QUIET_MS;
+			bool go = !busy || now - behind_since >= MAX_LAG_MS;
+			if (!go) {
+				store_wait_seq(s->st, store_last_seq(s->st),
+					       WATCH_MS);
+				continue;
+			}
+		}
+		uint64_t added = 0;
+		struct diag d;
+		double t0 = mono_ms();
+		pthread_mutex_lock(&s->mu);
+		int rc = lk_catch_up_some(s->x, CHUNK, &added, &d);
+		at = lk_indexed(s->x);
+		pthread_mutex_unlock(&s->mu);
+		if (added == CHUNK && head > at + CHUNK) {
+			double took = mono_ms() - t0;
+			unsigned rest = (unsigned)(took * DUTY_REST) + 1;
+			store_wait_seq(s->st, UINT64_MAX, (int)rest);
+		}
 		if (rc != ST_OK && !failing)
 			log_warn("lookup",
 				 "indexing: %s (retried every "
