@@ -15,13 +15,17 @@
 # FLASH's per-sender limit is lifted on JP for the run. Knobs
 # (environment): BENCH_OUT (default bench/out), SECONDS_IDLE (5), ROUNDS
 # (3: phase 2 is repeated, each time with N new objects, and the messages
-# of all rounds' windows are counted together).
+# of all rounds' windows are counted together), SYNC_PROBE (1: during
+# phase 2 also time a 4 KiB write + fdatasync every 20 ms on the same
+# disk, bench/sync_probe, for what any durable write waits for then; off
+# by default, since its syncs add to the disk's load).
 set -eu
 BUILD=${1:?usage: sh bench/run_hotline.sh BUILD_DIR [N]}
 N=${2:-100000}
 S=$(cd "$BUILD" && pwd)/src/daemon/strait
 FLASH=$(cd "$BUILD" && pwd)/bench/hotline_flash
 GEN=$BUILD/bench/gen_bundle
+PROBE=$(cd "$BUILD" && pwd)/bench/sync_probe
 OUT=${BENCH_OUT:-bench/out}/hotline-$N
 IDLE=${SECONDS_IDLE:-5}
 ROUNDS=${ROUNDS:-3}
@@ -137,6 +141,11 @@ while [ $r -lt "$ROUNDS" ]; do
 	# FLASH runs through the whole replication; its window is cut after
 	flash $((IDLE * 4)) "$OUT/bulk$r.txt" &
 	FPID=$!
+	PPID_=""
+	if [ "${SYNC_PROBE:-0}" = 1 ]; then
+		"$PROBE" "$OUT/probe.bin" $((IDLE * 4)) >"$OUT/sync$r.txt" &
+		PPID_=$!
+	fi
 	sleep 1
 	t_import=$(date +%s.%N)
 	"$S" --home "$OUT/kr" import --quiet "$OUT/bundle.json" >/dev/null ||
@@ -157,6 +166,7 @@ while [ $r -lt "$ROUNDS" ]; do
 		sleep 0.02
 	done
 	wait $FPID || true
+	[ -z "$PPID_" ] || wait $PPID_ || true
 	got=$((prev - before))
 	echo "bulk $r: $got versions reached JP in $(echo "$first $last" |
 		awk '{printf "%.1f s", $2 - $1}') ($(echo "$first $last $got" |
@@ -165,10 +175,15 @@ while [ $r -lt "$ROUNDS" ]; do
 		tee -a "$RES"
 	awk -v a="$first" -v b="$last" '$1 >= a && $1 <= b' "$OUT/bulk$r.txt" \
 		>>"$OUT/bulk-window.txt"
+	[ -z "$PPID_" ] || awk -v a="$first" -v b="$last" \
+		'$1 >= a && $1 <= b' "$OUT/sync$r.txt" >>"$OUT/sync-window.txt"
 done
 stats "$OUT/bulk-window.txt" "during the bulk replications" | tee -a "$RES"
 NODES=1 stats "$OUT/bulk-window.txt" \
 	"  the same, from KR's 202 (node to node)" | tee -a "$RES"
+[ ! -s "$OUT/sync-window.txt" ] || stats "$OUT/sync-window.txt" \
+	"  a 4 KiB write + fdatasync on the same disk meanwhile" |
+	sed 's/ FLASH,/ syncs,/' | tee -a "$RES"
 
 flash "$IDLE" "$OUT/idle2.txt"
 stats "$OUT/idle2.txt" "idle link again" | tee -a "$RES"
