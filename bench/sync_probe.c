@@ -68,9 +68,9 @@ int main(int argc, char **argv)
 		       w.tv_nsec / 1000, took);
 		double rest = every - took;
 		if (rest > 0) {
-			struct timespec ts = {
-			    (time_t)(rest / 1e3),
-			    (long)((rest - (long)(rest / 1e3) * 1e3) * 1e6)};
+			long ns = (long)(rest * 1e6);
+			struct timespec ts = {ns / 1000000000L,
+					      ns % 1000000000L};
 			nanosleep(&ts, NULL);
 		}
 	}
