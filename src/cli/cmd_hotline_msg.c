@@ -464,8 +464,9 @@ static int send_msg(struct cli *c, const struct send_opts *o)
 		rd[sealed].ctlen = len;
 		sealed++;
 	}
+	/* a running node's links see the commit within their tick */
 	if (hl_submit(db, c->store, c->home, c->cfg.node_identity, &h, sig, rd,
-		      sealed, &queued, &d) != ST_OK)
+		      sealed, NULL, NULL, &queued, &d) != ST_OK)
 		rc = cli_fail(CLI_USAGE, "hotline send: %s", d.msg);
 cleanup:
 	for (size_t i = 0; i < sealed; i++)

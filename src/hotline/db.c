@@ -28,9 +28,6 @@ struct hl_db {
 	pthread_mutex_t mu;
 	pthread_cond_t ev_cv; /* an event was added (ev_gen moved) */
 	uint64_t ev_gen;
-	/* Commits that queued outbox entries without waiting for the disk,
-	 * counted; and how many of them hl_db_sync has made durable. */
-	uint64_t out_gen, synced_gen;
 	char path[PATH_MAX];
 };
 
@@ -186,8 +183,8 @@ uint64_t hl_db_version(struct hl_db *db)
  * Whether a commit waits for the disk. Receipts and outbox entries added
  * alone do (FULL): each is acknowledged only once it is on disk. Messages
  * (with their outbox entries) are committed without waiting and made
- * durable by hl_db_sync, outside mu, before anyone hears that they are
- * kept: a sync under mu would stall every other use of the hotline's
+ * durable by hl_db_sync, outside mu, before the client that handed one in,
+ * or the partner that relayed it, hears that it is kept: a sync under mu would stall every other use of the hotline's
  * state (deliveries, the event feed, other hand-ins) for as long as the
  * disk takes, and while a bulk replication writes, that is tens of ms.
  * Events, link records, profiles and the removal of a delivered outbox
@@ -580,9 +577,6 @@ int hl_db_sync(struct hl_db *db, struct diag *d)
 	 * is per file, so any descriptor of it does; this one is not the
 	 * connection's, and mu is not held, so readers and writers go on
 	 * while the disk works. */
-	pthread_mutex_lock(&db->mu);
-	uint64_t gen = db->out_gen;
-	pthread_mutex_unlock(&db->mu);
 	char wal[PATH_MAX + 8];
 	snprintf(wal, sizeof(wal), "%s-wal", db->path);
 	int fd = open(wal, O_RDONLY | O_CLOEXEC);
@@ -592,21 +586,7 @@ int hl_db_sync(struct hl_db *db, struct diag *d)
 	if (fdatasync(fd) != 0)
 		rc = diag_set(d, ST_EIO, "%s: sync: %s", wal, strerror(errno));
 	close(fd);
-	if (rc == ST_OK) {
-		pthread_mutex_lock(&db->mu);
-		if (gen > db->synced_gen)
-			db->synced_gen = gen;
-		pthread_mutex_unlock(&db->mu);
-	}
 	return rc;
-}
-
-bool hl_db_synced(struct hl_db *db, uint64_t gen)
-{
-	pthread_mutex_lock(&db->mu);
-	bool ok = gen <= db->synced_gen;
-	pthread_mutex_unlock(&db->mu);
-	return ok;
 }
 
 static int msg_put(struct hl_db *db, const struct hl_msg *m,
@@ -717,8 +697,6 @@ static int msg_put(struct hl_db *db, const struct hl_msg *m,
 		rc = sql_diag(db->db, d, db->path);
 	if (rc != ST_OK)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-	else if (nq > 0 && !*dup)
-		db->out_gen++;
 out:
 	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
@@ -1011,7 +989,6 @@ int hl_outbox_next(struct hl_db *db, const char *peer, struct hl_out *out,
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			out->seq = sqlite3_column_int64(st, 0);
-			out->gen = db->out_gen;
 			out->prec = (enum hl_prec)sqlite3_column_int(st, 1);
 			snprintf(out->peer, sizeof(out->peer), "%s", peer);
 			const char *j =

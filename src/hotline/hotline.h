@@ -145,9 +145,9 @@ int hl_msg_put(struct hl_db *db, const struct hl_msg *m,
 	       const struct hl_reader *readers, size_t n, bool *dup,
 	       struct diag *d);
 /* The same, and in the same transaction, queues docs[i] for peers[i]
- * (a message sent from here and its relay documents). Not on disk either
- * until hl_db_sync: an entry read from the outbox goes out only once
- * hl_db_synced says so for its gen. */
+ * (a message sent from here and its relay documents). The link may take
+ * an entry at once: a partner may hold a message before it is on disk
+ * here (docs/HOTLINE.md, "When a message counts as kept"). */
 int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 		      const struct hl_reader *readers, size_t n,
 		      const char *const *peers, const char *const *docs,
@@ -155,9 +155,6 @@ int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 /* Makes every commit made so far durable, without holding the
  * connection meanwhile. ST_OK or ST_EIO. */
 int hl_db_sync(struct hl_db *db, struct diag *d);
-/* Whether an outbox entry read with this gen is on disk (hl_db_sync has
- * covered it). */
-bool hl_db_synced(struct hl_db *db, uint64_t gen);
 int hl_msg_get(struct hl_db *db, const char *id, struct hl_msg *out,
 	       struct diag *d);
 /* The sealed body for reader (malloc'd). ST_ENOTFOUND. */
@@ -196,7 +193,6 @@ int hl_receipt_list(struct hl_db *db, const char *msg, hl_receipt_fn fn,
 
 struct hl_out {
 	int64_t seq;
-	uint64_t gen; /* for hl_db_synced */
 	char peer[HL_PEER_MAX];
 	enum hl_prec prec;
 	char *json; /* the document to post (malloc'd) */

@@ -650,15 +650,6 @@ static void *link_main(void *arg)
 			link_wait(n, &gen, 100);
 			continue;
 		}
-		if (have && !hl_db_synced(n->db, o.gen) &&
-		    hl_db_sync(n->db, &d) != ST_OK) {
-			/* never out before it is on disk here */
-			log_warn("hotline", "outbox for %s: %s", l->peer,
-				 d.msg);
-			free(o.json);
-			backoff = 1000;
-			continue;
-		}
 		const char *doc = have ? o.json : "{\"kind\":\"heartbeat\"}";
 		rc = fed_link_call(c, "POST", RELAY_PATH, doc, strlen(doc), &st,
 				   &resp, &d);

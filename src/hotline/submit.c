@@ -70,7 +70,8 @@ static int relay_json(const struct hl_header *h, const uint8_t *sig,
 int hl_submit(struct hl_db *db, struct store *st, const char *home,
 	      const char *identity, const struct hl_header *h,
 	      const uint8_t *sig, const struct hl_reader *rd, size_t n,
-	      size_t *queued, struct diag *d)
+	      void (*committed)(void *ctx), void *ctx, size_t *queued,
+	      struct diag *d)
 {
 	*queued = 0;
 	int rc = hl_header_check(h, d);
@@ -165,10 +166,14 @@ int hl_submit(struct hl_db *db, struct store *st, const char *home,
 		diag_set(d, rc, "message %s: relay documents", h->id);
 	for (size_t k = 0; k < np; k++)
 		buf_free(&docs[k]);
-	/* Kept (and let out to the partners) once on disk; the disk works
+	/* Committed: the links may relay it now, while the disk works (a
+	 * FLASH does not wait for this node's disk as well as the partner's).
+	 * The client hears that it is kept once it is on disk. The disk works
 	 * without holding the hotline's state, so deliveries, receipts and
 	 * other hand-ins go on meanwhile. A repeated hand-in syncs too: the
 	 * first one's sync may have failed. */
+	if (rc == ST_OK && !dup && nq > 0 && committed != NULL)
+		committed(ctx);
 	if (rc == ST_OK)
 		rc = hl_db_sync(db, d);
 	if (rc != ST_OK)

@@ -16,13 +16,17 @@
  * be one the release decision gives each recipient's node (a reference is
  * a disclosure; the signature keeps the node from taking it out): store
  * and home are for that decision. ST_EINVAL naming what is wrong,
- * ST_EEXIST for an id already sent.
+ * ST_EEXIST for an id already sent. Returns once the message is on disk;
+ * committed (when not NULL) is called before that, as soon as the message
+ * and its outbox entries are committed, so that the links can take them
+ * while the disk works.
  */
 struct store;
 int hl_submit(struct hl_db *db, struct store *st, const char *home,
 	      const char *identity, const struct hl_header *h,
 	      const uint8_t *sig, const struct hl_reader *rd, size_t n,
-	      size_t *queued, struct diag *d);
+	      void (*committed)(void *ctx), void *ctx, size_t *queued,
+	      struct diag *d);
 
 /*
  * A receipt signed by one of our principals for a message it may read now

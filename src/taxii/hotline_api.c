@@ -71,6 +71,13 @@ static int parse_body(struct http_request *req, struct json_doc *doc,
 			  req->body ? req->body_len : 0, 0, NULL, root, d);
 }
 
+/* hl_submit's committed: the links take a message as soon as it is
+ * committed, not once it is on disk here too. */
+static void wake_links(void *ctx)
+{
+	hl_node_wake(ctx);
+}
+
 int taxii_h_hotline_relay(struct http_request *req, struct http_response *resp)
 {
 	struct taxii *t = req->ctx;
@@ -436,8 +443,8 @@ int taxii_h_hotline_submit(struct http_request *req, struct http_response *resp)
 	}
 	if (rc == ST_OK)
 		rc = hl_submit(db, t->cfg.store, t->cfg.home,
-			       t->cfg.node_identity, &h, sig, rd, nr, &queued,
-			       &d);
+			       t->cfg.node_identity, &h, sig, rd, nr,
+			       wake_links, t->cfg.hotline, &queued, &d);
 	for (size_t i = 0; i < nr; i++)
 		free(cts[i]);
 	json_doc_free(doc);

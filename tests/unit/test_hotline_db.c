@@ -1,8 +1,8 @@
 /*
  * Unit tests of the hotline's state (src/hotline/db.c), on when a message
- * counts as kept: a message is visible as soon as it is committed, but an
- * outbox entry queued with it is not let out to the partner until
- * hl_db_sync has put it on disk; what is synced is still there after the
+ * counts as kept: a message and the outbox entry queued with it can be
+ * read as soon as they are committed (the link relays it while the disk
+ * works), in precedence order; what is synced is still there after the
  * database is opened again; a sync that cannot be done says which file.
  */
 #include <setjmp.h>
@@ -69,10 +69,11 @@ static void message(struct hl_msg *m, const char *id, enum hl_dir dir)
 	m->state = HL_OPEN;
 }
 
-static void queue(struct hl_db *db, const char *id)
+static void queue(struct hl_db *db, const char *id, enum hl_prec prec)
 {
 	struct hl_msg m;
 	message(&m, id, HL_OUT);
+	m.h.prec = prec;
 	const char *peers[] = {"jp"};
 	const char *docs[] = {"{\"kind\":\"message\"}"};
 	bool dup = true;
@@ -83,37 +84,40 @@ static void queue(struct hl_db *db, const char *id)
 	assert_false(dup);
 }
 
-/* Whether the first outbox entry for jp may go out (a sync covered it). */
-static bool next_synced(struct hl_db *db)
+/* The next outbox entry for jp: its precedence, and it is the document
+ * queued. */
+static enum hl_prec next_entry(struct hl_db *db)
 {
 	struct hl_out o;
 	struct diag d;
 	assert_int_equal(hl_outbox_next(db, "jp", &o, &d), ST_OK);
+	assert_string_equal(o.json, "{\"kind\":\"message\"}");
+	enum hl_prec p = o.prec;
+	assert_int_equal(hl_outbox_done(db, o.seq, &d), ST_OK);
 	free(o.json);
-	return hl_db_synced(db, o.gen);
+	return p;
 }
 
-static void test_entry_leaves_once_synced(void **state)
+static void test_entry_ready_once_committed(void **state)
 {
 	(void)state;
 	struct hl_db *db;
 	struct diag d;
 	assert_int_equal(hl_db_open(home, &db, &d), ST_OK);
-	queue(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b");
-	/* committed: the message and its entry can be read at once */
+	/* a ROUTINE message, then a FLASH one, no sync yet */
+	queue(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b", HL_ROUTINE);
+	queue(db, "9d6a4b3f-2e5c-4f7a-8b9c-8d7e6f5a4b3c", HL_FLASH);
+	/* committed: the message can be read, and the link can take the
+	 * entries at once, FLASH first */
 	struct hl_msg got;
 	assert_int_equal(
 	    hl_msg_get(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b", &got, &d),
 	    ST_OK);
-	/* but not on disk yet: the link must not send it */
-	assert_false(next_synced(db));
+	assert_int_equal(next_entry(db), HL_FLASH);
+	assert_int_equal(next_entry(db), HL_ROUTINE);
+	struct hl_out o;
+	assert_int_equal(hl_outbox_next(db, "jp", &o, &d), ST_ENOTFOUND);
 	assert_int_equal(hl_db_sync(db, &d), ST_OK);
-	assert_true(next_synced(db));
-	/* a second hand-in after the sync is not covered by it */
-	queue(db, "9d6a4b3f-2e5c-4f7a-8b9c-8d7e6f5a4b3c");
-	assert_false(next_synced(db));
-	assert_int_equal(hl_db_sync(db, &d), ST_OK);
-	assert_true(next_synced(db));
 	hl_db_close(db);
 }
 
@@ -151,21 +155,19 @@ static void test_sync_failure_names_the_file(void **state)
 	struct hl_db *db;
 	struct diag d;
 	assert_int_equal(hl_db_open(home, &db, &d), ST_OK);
-	queue(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b");
+	queue(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b", HL_FLASH);
 	char wal[512];
 	snprintf(wal, sizeof(wal), "%s/hotline.db-wal", home);
 	assert_int_equal(unlink(wal), 0);
 	assert_int_equal(hl_db_sync(db, &d), ST_EIO);
 	assert_non_null(strstr(d.msg, "hotline.db-wal"));
-	/* and what it would have covered is still not let out */
-	assert_false(next_synced(db));
 	hl_db_close(db);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_entry_leaves_once_synced,
+	    cmocka_unit_test_setup_teardown(test_entry_ready_once_committed,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_synced_message_survives_reopen,
 					    setup, teardown),
