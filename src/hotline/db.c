@@ -28,6 +28,11 @@ struct hl_db {
 	pthread_mutex_t mu;
 	pthread_cond_t ev_cv; /* an event was added (ev_gen moved) */
 	uint64_t ev_gen;
+	/* Messages committed without waiting for the disk, counted since
+	 * open; how many of them hl_db_sync has made durable. */
+	uint64_t gen, durable;
+	bool syncing;	       /* an hl_db_sync is at the disk */
+	pthread_cond_t gen_cv; /* gen, durable or syncing moved */
 	char path[PATH_MAX];
 };
 
@@ -92,6 +97,7 @@ int hl_db_open(const char *home, struct hl_db **out, struct diag *d)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&db->ev_cv, &ca);
+	pthread_cond_init(&db->gen_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	if ((size_t)snprintf(db->path, sizeof(db->path), "%s/hotline.db",
 			     home) >= sizeof(db->path)) {
@@ -114,6 +120,7 @@ void hl_db_close(struct hl_db *db)
 		return;
 	sqlite3_close(db->db);
 	pthread_cond_destroy(&db->ev_cv);
+	pthread_cond_destroy(&db->gen_cv);
 	pthread_mutex_destroy(&db->mu);
 	free(db);
 }
@@ -156,13 +163,20 @@ void hl_db_poke(struct hl_db *db)
 	pthread_mutex_unlock(&db->mu);
 }
 
-void hl_db_wait_event(struct hl_db *db, uint64_t gen, unsigned ms)
+/* CLOCK_MONOTONIC ms from now, for the condition variables */
+static struct timespec deadline_in(unsigned ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
+void hl_db_wait_event(struct hl_db *db, uint64_t gen, unsigned ms)
+{
+	struct timespec ts = deadline_in(ms);
 	pthread_mutex_lock(&db->mu);
 	while (db->ev_gen == gen)
 		if (pthread_cond_timedwait(&db->ev_cv, &db->mu, &ts) != 0)
@@ -576,17 +590,66 @@ int hl_db_sync(struct hl_db *db, struct diag *d)
 	 * syncing the WAL's file makes every commit so far durable. fsync
 	 * is per file, so any descriptor of it does; this one is not the
 	 * connection's, and mu is not held, so readers and writers go on
-	 * while the disk works. */
+	 * while the disk works. One sync at a time: a caller that finds one
+	 * at the disk waits for it, and is done if it covered its commits
+	 * (group commit: under a bulk every sync flushes the disk's cache,
+	 * tens of ms, and two at once only make each other slower). */
+	pthread_mutex_lock(&db->mu);
+	uint64_t gen = db->gen;
+	/* gen 0: no commit through this connection, the caller wants
+	 * another process's (or an earlier open's) on disk */
+	while (db->syncing && (gen == 0 || db->durable < gen))
+		pthread_cond_wait(&db->gen_cv, &db->mu);
+	if (gen > 0 && db->durable >= gen) {
+		pthread_mutex_unlock(&db->mu);
+		return ST_OK;
+	}
+	db->syncing = true;
+	gen = db->gen;
+	pthread_mutex_unlock(&db->mu);
 	char wal[PATH_MAX + 8];
 	snprintf(wal, sizeof(wal), "%s-wal", db->path);
+	int rc = ST_OK;
 	int fd = open(wal, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return diag_set(d, ST_EIO, "%s: %s", wal, strerror(errno));
-	int rc = ST_OK;
-	if (fdatasync(fd) != 0)
+		rc = diag_set(d, ST_EIO, "%s: %s", wal, strerror(errno));
+	else if (fdatasync(fd) != 0)
 		rc = diag_set(d, ST_EIO, "%s: sync: %s", wal, strerror(errno));
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&db->mu);
+	db->syncing = false;
+	if (rc == ST_OK && gen > db->durable)
+		db->durable = gen;
+	pthread_cond_broadcast(&db->gen_cv);
+	pthread_mutex_unlock(&db->mu);
 	return rc;
+}
+
+uint64_t hl_db_gen(struct hl_db *db)
+{
+	pthread_mutex_lock(&db->mu);
+	uint64_t g = db->gen;
+	pthread_mutex_unlock(&db->mu);
+	return g;
+}
+
+uint64_t hl_db_durable(struct hl_db *db)
+{
+	pthread_mutex_lock(&db->mu);
+	uint64_t g = db->durable;
+	pthread_mutex_unlock(&db->mu);
+	return g;
+}
+
+void hl_db_wait_commit(struct hl_db *db, uint64_t seen, unsigned ms)
+{
+	struct timespec ts = deadline_in(ms);
+	pthread_mutex_lock(&db->mu);
+	while (db->gen == seen)
+		if (pthread_cond_timedwait(&db->gen_cv, &db->mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&db->mu);
 }
 
 static int msg_put(struct hl_db *db, const struct hl_msg *m,
@@ -695,8 +758,12 @@ static int msg_put(struct hl_db *db, const struct hl_msg *m,
 	if (rc == ST_OK &&
 	    sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = sql_diag(db->db, d, db->path);
-	if (rc != ST_OK)
+	if (rc != ST_OK) {
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	} else if (!*dup) {
+		db->gen++;
+		pthread_cond_broadcast(&db->gen_cv);
+	}
 out:
 	sync_mode(db, true);
 	pthread_mutex_unlock(&db->mu);
@@ -975,19 +1042,31 @@ int hl_outbox_add(struct hl_db *db, const char *peer, enum hl_prec prec,
 	return rc;
 }
 
-int hl_outbox_next(struct hl_db *db, const char *peer, struct hl_out *out,
-		   struct diag *d)
+static bool skipped(int64_t seq, const int64_t *skip, size_t nskip)
+{
+	for (size_t i = 0; i < nskip; i++)
+		if (skip[i] == seq)
+			return true;
+	return false;
+}
+
+int hl_outbox_next(struct hl_db *db, const char *peer, const int64_t *skip,
+		   size_t nskip, struct hl_out *out, struct diag *d)
 {
 	memset(out, 0, sizeof(*out));
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&db->mu);
 	int rc = prep(db,
 		      "SELECT seq, prec, json FROM outbox WHERE peer = ?1"
-		      " ORDER BY prec, seq LIMIT 1",
+		      " ORDER BY prec, seq",
 		      &st, d);
 	if (rc == ST_OK) {
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		int step;
+		while ((step = sqlite3_step(st)) == SQLITE_ROW &&
+		       skipped(sqlite3_column_int64(st, 0), skip, nskip))
+			;
+		if (step == SQLITE_ROW) {
 			out->seq = sqlite3_column_int64(st, 0);
 			out->prec = (enum hl_prec)sqlite3_column_int(st, 1);
 			snprintf(out->peer, sizeof(out->peer), "%s", peer);

@@ -153,8 +153,17 @@ int hl_msg_put_queued(struct hl_db *db, const struct hl_msg *m,
 		      const char *const *peers, const char *const *docs,
 		      size_t nq, bool *dup, struct diag *d);
 /* Makes every commit made so far durable, without holding the
- * connection meanwhile. ST_OK or ST_EIO. */
+ * connection meanwhile; callers at the same time share one disk sync.
+ * ST_OK or ST_EIO. */
 int hl_db_sync(struct hl_db *db, struct diag *d);
+/* Messages committed through this connection (hl_msg_put and
+ * hl_msg_put_queued, not replays), counted; and how many of them
+ * hl_db_sync has made durable. A message put before hl_db_gen is read is
+ * on disk once hl_db_durable reaches that count. */
+uint64_t hl_db_gen(struct hl_db *db);
+uint64_t hl_db_durable(struct hl_db *db);
+/* Waits up to ms until the count is no longer seen. */
+void hl_db_wait_commit(struct hl_db *db, uint64_t seen, unsigned ms);
 int hl_msg_get(struct hl_db *db, const char *id, struct hl_msg *out,
 	       struct diag *d);
 /* The sealed body for reader (malloc'd). ST_ENOTFOUND. */
@@ -200,9 +209,11 @@ struct hl_out {
 /* Queues json for peer, to go out in precedence order. */
 int hl_outbox_add(struct hl_db *db, const char *peer, enum hl_prec prec,
 		  const char *json, struct diag *d);
-/* The next for peer: FLASH first, then by age. ST_ENOTFOUND: none. */
-int hl_outbox_next(struct hl_db *db, const char *peer, struct hl_out *out,
-		   struct diag *d);
+/* The next for peer: FLASH first, then by age, leaving out the nskip
+ * entries in skip (sent, not yet on the partner's disk). ST_ENOTFOUND:
+ * none. */
+int hl_outbox_next(struct hl_db *db, const char *peer, const int64_t *skip,
+		   size_t nskip, struct hl_out *out, struct diag *d);
 int hl_outbox_done(struct hl_db *db, int64_t seq, struct diag *d);
 uint64_t hl_outbox_count(struct hl_db *db, const char *peer);
 

@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/uuid.h"
 #include "federation/fed.h"
 #include "federation/peers.h"
 
@@ -29,6 +30,11 @@ extern char **environ;
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 #define RELAY_PATH "/api/v1/hotline/relay/"
+/* Entries a link keeps sent but not yet on the partner's disk, at most. */
+#define PEND_MAX 64
+/* How often a link with such entries asks the partner how far its disk
+ * is, when nothing else goes out. */
+#define POLL_S 0.02
 #define FLASH_WINDOW_S 60.0
 #define RATE_SLOTS 256
 
@@ -55,6 +61,11 @@ struct hl_node {
 	struct hl_db *ck; /* the checkpoints' own connection */
 	pthread_t sup;
 	bool sup_started;
+	/* Ours, new at each start: a partner's link tells from it that what
+	 * we had not yet synced may be gone (hl_node_receive). */
+	char boot[UUID_STRLEN + 1];
+	pthread_t syncer;
+	bool syncer_started;
 	atomic_bool stop;
 	pthread_mutex_t mu; /* wake_gen and the links' wait */
 	pthread_cond_t cv;
@@ -173,7 +184,7 @@ static void event_msg(struct hl_node *n, const char *kind,
 
 static int recv_message(struct hl_node *n, const char *peer,
 			const char *peer_id, const struct json_val *root,
-			struct diag *d)
+			uint64_t *gen, struct diag *d)
 {
 	struct hl_msg m;
 	memset(&m, 0, sizeof(m));
@@ -277,13 +288,15 @@ static int recv_message(struct hl_node *n, const char *peer,
 		snprintf(actor, sizeof(actor), "peer:%s", peer);
 		audit(n, "hotline.receive", actor, detail);
 	}
-	/* The recipients see the message as soon as it is committed; the
-	 * partner hears that it is kept here (and drops it from its outbox)
-	 * only once it is on disk, so a crash in between loses our copy,
-	 * never the partner's, which comes again. A replay syncs too: the
-	 * first attempt's sync may have failed. */
+	/* The recipients see the message as soon as it is committed, and the
+	 * partner hears the commit's generation: it drops the message from
+	 * its outbox once we report that generation on disk (the syncer
+	 * thread's work), so a crash in between loses our copy, never the
+	 * partner's, which comes again. A replay gets the generation now: the
+	 * first copy was committed before it, or before this start (and
+	 * synced when the node started). */
 	if (rc == ST_OK)
-		rc = hl_db_sync(n->db, d);
+		*gen = hl_db_gen(n->db);
 	return rc;
 }
 
@@ -367,8 +380,9 @@ static int recv_notice(struct hl_node *n, const char *peer, const char *peer_id,
 }
 
 int hl_node_receive(struct hl_node *n, const char *peer, const char *body,
-		    size_t len, struct diag *d)
+		    size_t len, struct hl_ack *ack, struct diag *d)
 {
+	memset(ack, 0, sizeof(*ack));
 	char peer_id[STIX_ID_MAX];
 	if (fed_peer_identity(n->cfg.fed, peer, peer_id, sizeof(peer_id)) !=
 	    ST_OK)
@@ -387,7 +401,7 @@ int hl_node_receive(struct hl_node *n, const char *peer, const char *body,
 	}
 	const struct json_val *k = json_get(root, "kind");
 	if (json_str_eq(k, "message"))
-		rc = recv_message(n, peer, peer_id, root, d);
+		rc = recv_message(n, peer, peer_id, root, &ack->gen, d);
 	else if (json_str_eq(k, "receipt"))
 		rc = recv_receipt(n, peer, peer_id, root, d);
 	else if (json_str_eq(k, "notice"))
@@ -400,8 +414,11 @@ int hl_node_receive(struct hl_node *n, const char *peer, const char *body,
 		rc = diag_set(d, ST_EINVAL,
 			      "kind: message, receipt, notice or heartbeat");
 	json_doc_free(doc);
-	if (rc == ST_OK)
+	if (rc == ST_OK) {
 		hl_link_heard(n->db, peer, time_now(), NULL);
+		memcpy(ack->boot, n->boot, sizeof(ack->boot));
+		ack->durable = hl_db_durable(n->db);
+	}
 	return rc;
 }
 
@@ -605,6 +622,67 @@ static bool take_profile(struct hl_node *n, const char *peer, const char *json,
 	return true;
 }
 
+/* Entries sent to the partner that it has committed but not yet
+ * reported on its disk (struct hl_ack): they stay in the outbox, and are
+ * not sent again, until an answer of the same boot reports them durable.
+ * Only the link's: a node that starts again sends them again, and the
+ * partner drops the replays. */
+struct pend {
+	char boot[37];
+	size_t n;
+	int64_t seq[PEND_MAX];
+	uint64_t gen[PEND_MAX];
+};
+
+/* The partner's answer to a relay POST. One without a boot (a partner
+ * that syncs before it answers) counts as on disk. */
+static void ack_parse(const struct buf *resp, struct hl_ack *a)
+{
+	memset(a, 0, sizeof(*a));
+	struct json_doc *doc = json_doc_new();
+	const struct json_val *root;
+	struct diag d;
+	if (doc != NULL && resp->data != NULL &&
+	    json_parse(doc, resp->data, resp->len, 0, NULL, &root, &d) ==
+		ST_OK) {
+		const struct json_val *b = json_get(root, "boot");
+		const struct json_val *g = json_get(root, "gen");
+		const struct json_val *u = json_get(root, "durable");
+		if (b != NULL && b->type == JSON_STRING &&
+		    b->len < sizeof(a->boot))
+			memcpy(a->boot, b->u.str, b->len);
+		if (a->boot[0] != '\0' && g != NULL && g->type == JSON_NUMBER &&
+		    g->u.num.is_int && g->u.num.i > 0)
+			a->gen = (uint64_t)g->u.num.i;
+		if (u != NULL && u->type == JSON_NUMBER && u->u.num.is_int &&
+		    u->u.num.i > 0)
+			a->durable = (uint64_t)u->u.num.i;
+	}
+	json_doc_free(doc);
+}
+
+/* Drops from the outbox what the partner now has on disk. A partner that
+ * started again may have lost what it had not synced: those entries are
+ * sent again. */
+static void pend_settle(struct hl_node *n, struct pend *p,
+			const struct hl_ack *a)
+{
+	if (strcmp(p->boot, a->boot) != 0) {
+		p->n = 0;
+		memcpy(p->boot, a->boot, sizeof(p->boot));
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->gen[i] <= a->durable) {
+			hl_outbox_done(n->db, p->seq[i], NULL);
+		} else {
+			p->seq[k] = p->seq[i];
+			p->gen[k++] = p->gen[i];
+		}
+	}
+	p->n = k;
+}
+
 static void *link_main(void *arg)
 {
 	struct link *l = arg;
@@ -619,6 +697,12 @@ static void *link_main(void *arg)
 	bool down = false;
 	uint64_t gen = 0;
 	struct diag d;
+	struct pend *p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		log_error("hotline", "link to %s: out of memory", l->peer);
+		atomic_store(&l->ended, true);
+		return NULL;
+	}
 	while (!atomic_load(&l->quit) && !atomic_load(&n->stop)) {
 		if (backoff > 0)
 			link_wait(n, &gen, backoff);
@@ -644,8 +728,17 @@ static void *link_main(void *arg)
 			next_profile = now + (took ? every : 2);
 		}
 		struct hl_out o;
-		bool have = hl_outbox_next(n->db, l->peer, &o, &d) == ST_OK;
-		if (!have && now - last_sent < HEARTBEAT_S) {
+		bool have =
+		    p->n < PEND_MAX && hl_outbox_next(n->db, l->peer, p->seq,
+						      p->n, &o, &d) == ST_OK;
+		if (!have && p->n > 0 && now - last_sent < POLL_S) {
+			/* sent entries wait for the partner's disk: ask again
+			 * soon (sooner if a hand-in wakes us) */
+			backoff = 0;
+			link_wait(n, &gen, (unsigned)(POLL_S * 1000));
+			continue;
+		}
+		if (!have && p->n == 0 && now - last_sent < HEARTBEAT_S) {
 			backoff = 0;
 			link_wait(n, &gen, 100);
 			continue;
@@ -655,8 +748,15 @@ static void *link_main(void *arg)
 				   &resp, &d);
 		last_sent = boottime(NULL);
 		if (rc == ST_OK && (st == 200 || st == 201)) {
-			if (have)
+			struct hl_ack a;
+			ack_parse(&resp, &a);
+			pend_settle(n, p, &a);
+			if (have && a.gen > a.durable) {
+				p->seq[p->n] = o.seq;
+				p->gen[p->n++] = a.gen;
+			} else if (have) {
 				hl_outbox_done(n->db, o.seq, NULL);
+			}
 			hl_link_heard(n->db, l->peer, time_now(), NULL);
 			if (down)
 				log_info("hotline", "link to %s is up",
@@ -707,6 +807,7 @@ static void *link_main(void *arg)
 	}
 	fed_link_close(c);
 	buf_free(&resp);
+	free(p);
 	atomic_store(&l->ended, true);
 	return NULL;
 }
@@ -762,6 +863,38 @@ static void links_refresh(struct hl_node *n)
 		*pl = l->next;
 		free(l);
 	}
+}
+
+/* Makes what partners relay to us durable, soon after it is committed
+ * and without keeping the partner's link waiting (hl_node_receive answers
+ * at the commit); hand-ins here share its syncs (hl_db_sync). */
+static void *syncer_main(void *arg)
+{
+	struct hl_node *n = arg;
+	prctl(PR_SET_NAME, "hotline-sync", 0, 0, 0);
+	bool failing = false;
+	while (!atomic_load(&n->stop)) {
+		uint64_t g = hl_db_gen(n->db);
+		if (g <= hl_db_durable(n->db)) {
+			hl_db_wait_commit(n->db, g, 200);
+			continue;
+		}
+		struct diag d;
+		int rc = hl_db_sync(n->db, &d);
+		if (rc != ST_OK && !failing)
+			log_error("hotline",
+				  "%s (partners keep what they sent until it "
+				  "is on disk here; retried every second)",
+				  d.msg);
+		else if (rc == ST_OK && failing)
+			log_info("hotline", "the disk syncs again");
+		failing = rc != ST_OK;
+		if (failing) {
+			struct timespec ts = {1, 0};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
 }
 
 static void *sup_main(void *arg)
@@ -838,9 +971,25 @@ int hl_node_start(const struct hl_node_cfg *cfg, struct hl_node **out,
 		rc = hl_db_open(n->home, &n->ck, d);
 	if (rc == ST_OK)
 		hl_db_autocheckpoint(n->db, false);
+	/* What an earlier start committed is on disk before this one answers
+	 * for it: a replay is answered with this start's counts. */
+	if (rc == ST_OK)
+		rc = hl_db_sync(n->db, d);
+	if (rc == ST_OK) {
+		uint8_t u[16];
+		uuid_v4(u);
+		uuid_format(u, n->boot);
+		if (pthread_create(&n->syncer, NULL, syncer_main, n) != 0)
+			rc = diag_set(d, ST_EIO, "hotline: no thread");
+		else
+			n->syncer_started = true;
+	}
 	if (rc == ST_OK && pthread_create(&n->sup, NULL, sup_main, n) != 0)
 		rc = diag_set(d, ST_EIO, "hotline: no thread");
 	if (rc != ST_OK) {
+		atomic_store(&n->stop, true);
+		if (n->syncer_started)
+			pthread_join(n->syncer, NULL);
 		hl_db_close(n->db);
 		hl_db_close(n->ck);
 		pthread_cond_destroy(&n->cv);
@@ -862,6 +1011,8 @@ void hl_node_stop(struct hl_node *n)
 	hl_node_wake(n);
 	if (n->sup_started)
 		pthread_join(n->sup, NULL);
+	if (n->syncer_started)
+		pthread_join(n->syncer, NULL);
 	hl_db_close(n->db);
 	hl_db_close(n->ck);
 	pthread_cond_destroy(&n->cv);

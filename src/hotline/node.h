@@ -65,12 +65,23 @@ void hl_node_wake(struct hl_node *n);
 struct hl_db *hl_node_db(struct hl_node *n);
 double hl_node_clock(struct hl_node *n);
 
+/* What a partner's link may drop from its outbox (docs/HOTLINE.md, "When
+ * a message counts as kept"): an entry answered with gen > 0 once an
+ * answer with the same boot reports durable >= gen; one answered with gen
+ * 0 at once. Another boot means this node started again and may have lost
+ * what it had committed but not synced: those entries are sent again
+ * (replays are dropped by id). */
+struct hl_ack {
+	char boot[37];	  /* this start of the node */
+	uint64_t gen;	  /* the message's commit; 0: on disk already */
+	uint64_t durable; /* commits of this start on disk so far */
+};
 /* A partner's relay POST (body: one JSON document). ST_OK when kept or
- * already held (a replay); ST_EINVAL with d when refused for good (the
- * partner must not retry); ST_ELIMIT when FLASH comes faster than
- * allowed (retry later); another error when it could not be kept. */
+ * already held (a replay), with *ack; ST_EINVAL with d when refused for
+ * good (the partner must not retry); ST_ELIMIT when FLASH comes faster
+ * than allowed (retry later); another error when it could not be kept. */
 int hl_node_receive(struct hl_node *n, const char *peer, const char *body,
-		    size_t len, struct diag *d);
+		    size_t len, struct hl_ack *ack, struct diag *d);
 
 /* Our contact profile as JSON: the node, the team (contacts.yaml in the
  * home, if any) and our principals with their public keys, fingerprints

@@ -90,12 +90,18 @@ int taxii_h_hotline_relay(struct http_request *req, struct http_response *resp)
 	if (req->body_len > HL_WIRE_MAX)
 		return http_error(resp, 413, NULL, "more than 1 MiB");
 	struct diag d;
+	struct hl_ack ack;
 	int rc =
 	    hl_node_receive(t->cfg.hotline, a->name, req->body ? req->body : "",
-			    req->body ? req->body_len : 0, &d);
+			    req->body ? req->body_len : 0, &ack, &d);
 	if (rc == ST_OK) {
+		/* kept: committed, on disk once durable reaches gen */
 		json_reply(resp, 201);
-		return buf_add(&resp->body, "{\"kept\":true}", 13);
+		return buf_printf(&resp->body,
+				  "{\"kept\":true,\"boot\":\"%s\",\"gen\":%llu,"
+				  "\"durable\":%llu}",
+				  ack.boot, (unsigned long long)ack.gen,
+				  (unsigned long long)ack.durable);
 	}
 	if (rc == ST_ELIMIT) {
 		resp->retry_after_s = 5;

@@ -2,8 +2,10 @@
  * Unit tests of the hotline's state (src/hotline/db.c), on when a message
  * counts as kept: a message and the outbox entry queued with it can be
  * read as soon as they are committed (the link relays it while the disk
- * works), in precedence order; what is synced is still there after the
- * database is opened again; a sync that cannot be done says which file.
+ * works), in precedence order, leaving out what the link still holds;
+ * the count of commits and of those on disk that answers a partner; what
+ * is synced is still there after the database is opened again; a sync
+ * that cannot be done says which file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 
 #include "hotline/hotline.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +93,7 @@ static enum hl_prec next_entry(struct hl_db *db)
 {
 	struct hl_out o;
 	struct diag d;
-	assert_int_equal(hl_outbox_next(db, "jp", &o, &d), ST_OK);
+	assert_int_equal(hl_outbox_next(db, "jp", NULL, 0, &o, &d), ST_OK);
 	assert_string_equal(o.json, "{\"kind\":\"message\"}");
 	enum hl_prec p = o.prec;
 	assert_int_equal(hl_outbox_done(db, o.seq, &d), ST_OK);
@@ -116,8 +119,72 @@ static void test_entry_ready_once_committed(void **state)
 	assert_int_equal(next_entry(db), HL_FLASH);
 	assert_int_equal(next_entry(db), HL_ROUTINE);
 	struct hl_out o;
-	assert_int_equal(hl_outbox_next(db, "jp", &o, &d), ST_ENOTFOUND);
+	assert_int_equal(hl_outbox_next(db, "jp", NULL, 0, &o, &d),
+			 ST_ENOTFOUND);
 	assert_int_equal(hl_db_sync(db, &d), ST_OK);
+	hl_db_close(db);
+}
+
+static void test_outbox_leaves_out_what_the_link_holds(void **state)
+{
+	(void)state;
+	struct hl_db *db;
+	struct diag d;
+	assert_int_equal(hl_db_open(home, &db, &d), ST_OK);
+	queue(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b", HL_FLASH);
+	queue(db, "9d6a4b3f-2e5c-4f7a-8b9c-8d7e6f5a4b3c", HL_FLASH);
+	struct hl_out a, b, c;
+	assert_int_equal(hl_outbox_next(db, "jp", NULL, 0, &a, &d), ST_OK);
+	/* the first sent, not yet on the partner's disk: the second next */
+	assert_int_equal(hl_outbox_next(db, "jp", &a.seq, 1, &b, &d), ST_OK);
+	assert_true(b.seq != a.seq);
+	int64_t both[] = {a.seq, b.seq};
+	assert_int_equal(hl_outbox_next(db, "jp", both, 2, &c, &d),
+			 ST_ENOTFOUND);
+	/* both still there for a link that starts again */
+	assert_int_equal(hl_outbox_next(db, "jp", NULL, 0, &c, &d), ST_OK);
+	assert_int_equal(c.seq, a.seq);
+	free(a.json);
+	free(b.json);
+	free(c.json);
+	hl_db_close(db);
+}
+
+static void *sync_thread(void *arg)
+{
+	struct diag d;
+	return (void *)(intptr_t)hl_db_sync(arg, &d);
+}
+
+static void test_commits_counted_and_synced_together(void **state)
+{
+	(void)state;
+	struct hl_db *db;
+	struct diag d;
+	assert_int_equal(hl_db_open(home, &db, &d), ST_OK);
+	assert_int_equal(hl_db_gen(db), 0);
+	queue(db, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b", HL_FLASH);
+	queue(db, "9d6a4b3f-2e5c-4f7a-8b9c-8d7e6f5a4b3c", HL_ROUTINE);
+	assert_int_equal(hl_db_gen(db), 2);
+	assert_int_equal(hl_db_durable(db), 0);
+	/* a replay is no commit */
+	struct hl_msg m;
+	message(&m, "8c5f3a2e-1d4b-4e6f-9a8b-7c6d5e4f3a2b", HL_OUT);
+	bool dup = false;
+	assert_int_equal(hl_msg_put(db, &m, NULL, 0, &dup, &d), ST_OK);
+	assert_true(dup);
+	assert_int_equal(hl_db_gen(db), 2);
+	/* syncs at the same time all return once both are on disk */
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, sync_thread, db),
+				 0);
+	for (int i = 0; i < 4; i++) {
+		void *rc;
+		pthread_join(th[i], &rc);
+		assert_int_equal((intptr_t)rc, ST_OK);
+	}
+	assert_int_equal(hl_db_durable(db), 2);
 	hl_db_close(db);
 }
 
@@ -169,6 +236,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_entry_ready_once_committed,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_outbox_leaves_out_what_the_link_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_commits_counted_and_synced_together, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_synced_message_survives_reopen,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_failure_names_the_file,
