@@ -241,6 +241,52 @@ def test_store_and_forward_in_precedence_order(w):
     assert link_jp["up"] and link_jp["queued"] == 0
 
 
+def relay_doc(node, mid):
+    """A message as its sender's node relays it, rebuilt from what the
+    receiving node keeps."""
+    db = sqlite3.connect(os.path.join(node.home, "hotline.db"))
+    h, sig = db.execute("SELECT header, sig FROM messages WHERE id = ?",
+                        (mid,)).fetchone()
+    readers = [{"principal": a, "sealed": base64.b64encode(ct).decode()}
+               for a, ct in db.execute(
+                   "SELECT addr, ct FROM readers WHERE msg = ?", (mid,))]
+    db.close()
+    return {"kind": "message", "header": json.loads(h), "sig": sig.hex(),
+            "readers": readers}
+
+
+def relay(w, doc):
+    r = requests.post(w.jp.base + "api/v1/hotline/relay/",
+                      data=json.dumps(doc), timeout=30, headers={
+                          "Authorization": "Bearer " + w.jp.tokens["kr"]})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_partner_reports_its_disk_and_its_restarts(w):
+    # JP answers a relay at the commit, saying which start of the node it
+    # is, the commit's number and how many of this start's commits are on
+    # disk; its syncer catches up, so a heartbeat soon reports it there
+    mid = send(w, prec="FLASH", body="durable")
+    wait_until(lambda: mid in inbox(w, "tanaka"), what="delivery")
+    doc = relay_doc(w.jp, mid)
+    a = relay(w, doc)
+    assert a["kept"] is True and len(a["boot"]) == 36, a
+    wait_until(lambda: relay(w, {"kind": "heartbeat"})["durable"] >=
+               a["gen"], what="JP to report the message on disk")
+    # and KR has let the entry go
+    wait_until(lambda: [x for x in w.kr.cli_json("hotline", "status")[
+        "links"] if x["partner"] == "jp"][0]["queued"] == 0,
+        what="KR's outbox to empty")
+    # started again, JP is another boot; what it kept before is on disk
+    # already (synced at the start), so a replay is reported there at once
+    w.jp.stop()
+    w.jp.start()
+    b = relay(w, doc)
+    assert b["boot"] != a["boot"] and b["gen"] <= b["durable"], (a, b)
+    assert len(events(w.jp, "message", mid)) == 1
+
+
 def test_replay_and_forgery_refused(w):
     mid = send(w, prec="PRIORITY", status="Actual", body="original")
     wait_until(lambda: mid in inbox(w, "tanaka"), what="delivery")
@@ -248,21 +294,9 @@ def test_replay_and_forgery_refused(w):
     # the same message relayed again (as KR's node would after a lost
     # answer, or an attacker replaying it): recognised by its id, kept
     # once, no second event
-    db = sqlite3.connect(os.path.join(w.jp.home, "hotline.db"))
-    h, sig = db.execute("SELECT header, sig FROM messages WHERE id = ?",
-                        (mid,)).fetchone()
-    readers = [{"principal": a, "sealed": base64.b64encode(ct).decode()}
-               for a, ct in db.execute(
-                   "SELECT addr, ct FROM readers WHERE msg = ?", (mid,))]
-    db.close()
-    replay = {"kind": "message", "header": json.loads(h), "sig": sig.hex(),
-              "readers": readers}
+    replay = relay_doc(w.jp, mid)
     for _ in range(2):
-        r = requests.post(w.jp.base + "api/v1/hotline/relay/",
-                          data=json.dumps(replay), timeout=30, headers={
-                              "Authorization": "Bearer " +
-                              w.jp.tokens["kr"]})
-        assert r.status_code == 201, r.text
+        relay(w, replay)
     assert len(events(w.jp, "message", mid)) == 1
     assert len(inbox(w, "tanaka")) == n_before
     # JP's node administrator relabels the stored message as an
