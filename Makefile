@@ -14,7 +14,8 @@ endif
 JOBS       ?= 2
 
 .PHONY: all setup build build-asan run test test-fast test-asan bench \
-	bench-import bench-taxii bench-match bench-lookup bench-export clean \
+	bench-import bench-taxii bench-match bench-lookup bench-export bench-fed \
+	bench-hotline clean \
         fuzz format golden
 
 all: build
@@ -55,7 +56,8 @@ test-asan: build-asan
 	 ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # Every benchmark, one after the other (minutes; figures in bench/RESULTS.md).
-bench: bench-import bench-taxii bench-match bench-lookup bench-export
+bench: bench-import bench-taxii bench-match bench-lookup bench-export \
+	bench-fed bench-hotline
 
 bench-import: build
 	@sh bench/run.sh $(BUILD)
@@ -71,6 +73,12 @@ bench-lookup: build
 
 bench-export: build
 	@sh bench/run_export.sh $(BUILD)
+
+bench-fed: build
+	@sh bench/run_fed.sh $(BUILD)
+
+bench-hotline: build
+	@sh bench/run_hotline.sh $(BUILD)
 
 # Writes the golden files of the formats in and out again from the current
 # code (tests/golden/): review the diff before committing it.
