@@ -5,8 +5,9 @@
 # Two nodes (KR, JP) on loopback, linked both ways; KR's principal kim
 # sends FLASH messages (status Test) to JP's principal tanaka, one every
 # 20 ms, handed in to KR's API as kim's client would; the latency is from
-# the start of that POST to the message's event on JP's hotline feed (kept
-# on JP's disk). Three phases:
+# the start of that POST to the message's event on JP's hotline feed (JP
+# shows it once committed; KR relays it before its own disk has it, and
+# answers the POST once it has). Three phases:
 #   1. idle link: the baseline;
 #   2. while KR replicates N objects (default 100000, bench/gen_bundle) to
 #      JP: `strait import` at KR, then KR's senders push them; only the
@@ -110,8 +111,9 @@ flash() { # seconds out [--bulk-watch url token file]
 		--out "$file" "$@"
 }
 # p50, p99, max of the latencies in file (column 2: from the start of the
-# hand-in; with NODES=1, column 2 minus column 3: from KR's 202, node to
-# node) with wall time (column 1) in [from, to]
+# hand-in; with NODES=1, column 2 minus column 3: counted from KR's 202,
+# below 0 when JP showed the message before KR's disk had it) with wall
+# time (column 1) in [from, to]
 stats() { # file label [from to]
 	awk -v a="${3:-0}" -v b="${4:-9e18}" -v n="${NODES:-0}" \
 		'$1 >= a && $1 <= b {print n ? $2 - $3 : $2}' \
@@ -128,7 +130,7 @@ stats() { # file label [from to]
 
 flash "$IDLE" "$OUT/idle1.txt"
 stats "$OUT/idle1.txt" "idle link (baseline)" | tee -a "$RES"
-NODES=1 stats "$OUT/idle1.txt" "  the same, from KR's 202 (node to node)" |
+NODES=1 stats "$OUT/idle1.txt" "  the same, counted from KR's 202" |
 	tee -a "$RES"
 
 # Phase 2: the bulk replication, ROUNDS times (each a new bundle). When
@@ -174,7 +176,7 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 stats "$OUT/bulk-window.txt" "during the bulk replications" | tee -a "$RES"
 NODES=1 stats "$OUT/bulk-window.txt" \
-	"  the same, from KR's 202 (node to node)" | tee -a "$RES"
+	"  the same, counted from KR's 202" | tee -a "$RES"
 [ ! -s "$OUT/sync-window.txt" ] || stats "$OUT/sync-window.txt" \
 	"  a 4 KiB write + fdatasync on the same disk meanwhile" |
 	sed 's/ FLASH,/ syncs,/' | tee -a "$RES"
