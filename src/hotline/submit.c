@@ -167,7 +167,7 @@ int hl_submit(struct hl_db *db, struct store *st, const char *home,
 	for (size_t k = 0; k < np; k++)
 		buf_free(&docs[k]);
 	/* Committed: the links may relay it now, while the disk works (a
-	 * FLASH does not wait for this node's disk as well as the partner's).
+	 * FLASH waits for neither node's disk on its way; docs/HOTLINE.md).
 	 * The client hears that it is kept once it is on disk. The disk works
 	 * without holding the hotline's state, so deliveries, receipts and
 	 * other hand-ins go on meanwhile. A repeated hand-in syncs too: the
