@@ -1,7 +1,11 @@
 """Import: validation, rejection reasons, duplicates, conflicts, markings."""
 import json
+import os
+import subprocess
+import time
 
-from conftest import (TLP_AMBER_STRICT, bundle, indicator, sid, write_json)
+from conftest import (BIN, TLP_AMBER_STRICT, bundle, indicator, sid,
+                      write_json)
 
 NOW = "2026-01-01T00:00:00.000Z"
 
@@ -164,3 +168,55 @@ def test_sample_data_imports(node):
     s = r.json()
     assert s["rejected"] == 0 and s["stored"] == s["objects"], r
     assert s["took_default_tlp"] >= 1
+
+
+def import_threads_nice(node, *args):
+    """Starts `strait import [args] -` reading standard input, and once
+    the store's threads run (it waits for input then), returns each
+    thread's nice value; then feeds it a bundle and checks it stored it."""
+    proc = subprocess.Popen(
+        [BIN, "--home", node.home, "import", "--quiet"] + list(args) + ["-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    try:
+        task = "/proc/%d/task" % proc.pid
+        deadline = time.monotonic() + 60
+        names = {}
+        while time.monotonic() < deadline:
+            names = {}
+            for tid in os.listdir(task):
+                try:
+                    with open(os.path.join(task, tid, "stat")) as f:
+                        st = f.read()
+                except FileNotFoundError:
+                    continue
+                comm = st[st.index("(") + 1:st.rindex(")")]
+                names[comm] = int(st[st.rindex(")") + 2:].split()[16])
+            if "strait-writer" in names:
+                break
+            time.sleep(0.02)
+        assert "strait-writer" in names, names
+        out, err = proc.communicate(
+            json.dumps(bundle([indicator()])).encode(), timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert b"stored" in out, out
+    return names
+
+
+def test_import_yields_the_cpu(node):
+    # A bulk import lowers its priority, and its store's threads with
+    # it, so that a running node on the same cores goes first; --nice 0
+    # keeps the caller's priority.
+    base = os.nice(0)
+    names = import_threads_nice(node)
+    assert set(names.values()) == {min(base + 10, 19)}, names
+    names = import_threads_nice(node, "--nice", "3")
+    assert set(names.values()) == {min(base + 3, 19)}, names
+    names = import_threads_nice(node, "--nice", "0")
+    assert set(names.values()) == {base}, names
+    r = node.run("import", "--nice", "20", "-", stdin="")
+    assert r.rc == 2 and "--nice: expected 0 to 19, got '20'" in r.err, r
