@@ -197,10 +197,12 @@ uint64_t hl_db_version(struct hl_db *db)
  * Whether a commit waits for the disk. Receipts and outbox entries added
  * alone do (FULL): each is acknowledged only once it is on disk. Messages
  * (with their outbox entries) are committed without waiting and made
- * durable by hl_db_sync, outside mu, before the client that handed one in,
- * or the partner that relayed it, hears that it is kept: a sync under mu would stall every other use of the hotline's
- * state (deliveries, the event feed, other hand-ins) for as long as the
- * disk takes, and while a bulk replication writes, that is tens of ms.
+ * durable by hl_db_sync, outside mu, before the client that handed one in
+ * hears that it is kept, or the partner that relayed one hears that it is
+ * on disk here: a sync under mu would stall every other use of the
+ * hotline's state (deliveries, the event feed, other hand-ins) for as
+ * long as the disk takes, and while a bulk replication writes, that is
+ * tens of ms.
  * Events, link records, profiles and the removal of a delivered outbox
  * entry need no sync of their own: in WAL mode they reach the disk with
  * the next sync, and a crash before it loses at most a redelivery
