@@ -141,15 +141,17 @@ static void *watcher(void *arg)
 	return NULL;
 }
 
+#define VERSIONS "\"versions\":"
 static char bulk_url[1024], bulk_auth[1024];
 static volatile bool stop_bulk;
 static long long bulk_before = -1, bulk_now = -1;
 static double bulk_first, bulk_last;
 
+/* A health document past the buffer's 64 KiB fails the transfer: the
+ * count is then not read, rather than read from a cut document. */
 static size_t keep(char *p, size_t sz, size_t nm, void *u)
 {
-	buf_add(u, p, sz * nm);
-	return sz * nm;
+	return buf_add(u, p, sz * nm) == ST_OK ? sz * nm : 0;
 }
 
 static void *bulk_watcher(void *arg)
@@ -167,9 +169,9 @@ static void *bulk_watcher(void *arg)
 		const char *v = NULL;
 		if (curl_easy_perform(h) == CURLE_OK &&
 		    buf_add(&b, "", 1) == ST_OK)
-			v = strstr(b.data, "\"versions\":");
+			v = strstr(b.data, VERSIONS);
 		if (v != NULL) {
-			long long n = atoll(v + 11);
+			long long n = atoll(v + strlen(VERSIONS));
 			double t = wall_s();
 			if (bulk_before < 0)
 				bulk_before = n;

@@ -147,12 +147,18 @@ int hl_db_checkpoint(struct hl_db *db)
 	return rc;
 }
 
-uint64_t hl_db_event_gen(struct hl_db *db)
+/* One of db's counters, read under mu. */
+static uint64_t counter(struct hl_db *db, const uint64_t *c)
 {
 	pthread_mutex_lock(&db->mu);
-	uint64_t g = db->ev_gen;
+	uint64_t v = *c;
 	pthread_mutex_unlock(&db->mu);
-	return g;
+	return v;
+}
+
+uint64_t hl_db_event_gen(struct hl_db *db)
+{
+	return counter(db, &db->ev_gen);
 }
 
 void hl_db_poke(struct hl_db *db)
@@ -630,18 +636,12 @@ int hl_db_sync(struct hl_db *db, struct diag *d)
 
 uint64_t hl_db_gen(struct hl_db *db)
 {
-	pthread_mutex_lock(&db->mu);
-	uint64_t g = db->gen;
-	pthread_mutex_unlock(&db->mu);
-	return g;
+	return counter(db, &db->gen);
 }
 
 uint64_t hl_db_durable(struct hl_db *db)
 {
-	pthread_mutex_lock(&db->mu);
-	uint64_t g = db->durable;
-	pthread_mutex_unlock(&db->mu);
-	return g;
+	return counter(db, &db->durable);
 }
 
 void hl_db_wait_commit(struct hl_db *db, uint64_t seen, unsigned ms)

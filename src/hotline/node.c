@@ -628,7 +628,7 @@ static bool take_profile(struct hl_node *n, const char *peer, const char *json,
  * Only the link's: a node that starts again sends them again, and the
  * partner drops the replays. */
 struct pend {
-	char boot[37];
+	char boot[UUID_STRLEN + 1];
 	size_t n;
 	int64_t seq[PEND_MAX];
 	uint64_t gen[PEND_MAX];

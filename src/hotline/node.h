@@ -23,6 +23,7 @@
 #define STRAIT_HOTLINE_NODE_H
 
 #include "common/buf.h"
+#include "common/uuid.h"
 #include "hotline/hotline.h"
 
 #include <stdbool.h>
@@ -72,7 +73,7 @@ double hl_node_clock(struct hl_node *n);
  * what it had committed but not synced: those entries are sent again
  * (replays are dropped by id). */
 struct hl_ack {
-	char boot[37];	  /* this start of the node */
+	char boot[UUID_STRLEN + 1]; /* this start of the node */
 	uint64_t gen;	  /* the message's commit; 0: on disk already */
 	uint64_t durable; /* commits of this start on disk so far */
 };
